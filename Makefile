@@ -1,0 +1,27 @@
+# The two set-up commands of the README: `make run` and `make test`. Both install what they
+# need (scripts/install-deps.sh is idempotent) and build.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build run test bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@scripts/dev-run.sh
+
+test: build
+	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 900
+
+bench: build
+	@bench/login/run.sh
+
+clean:
+	rm -rf $(BUILD)

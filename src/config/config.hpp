@@ -1,0 +1,120 @@
+#pragma once
+// nbhub's configuration as plain structs, one per concern (STYLE.md §5: each component gets its
+// slice). Every field here has an entry in the option table (config/options.cpp) that gives its
+// TOML key, environment variable, default and documentation; `nbhub --generate-config` and
+// docs/config.md are produced from that table.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/secret.hpp"
+
+namespace nbhub::config {
+
+using Seconds = std::chrono::seconds;
+
+struct HttpLimits {
+  std::size_t header_limit_bytes = 16 * 1024;
+  std::size_t body_limit_bytes = 1024 * 1024;
+  Seconds request_timeout{30};     // whole request head+body read deadline
+  Seconds idle_timeout{60};        // keep-alive idle
+  std::size_t max_connections = 10000;
+};
+
+struct HttpClientConfig {
+  Seconds connect_timeout{5};
+  Seconds request_timeout{15};
+  std::string ca_file;             // extra CA bundle; default: system bundle
+  bool tls_verify = true;
+  std::size_t max_idle_per_host = 4;
+  Seconds idle_timeout{30};
+  std::size_t max_response_bytes = 4 * 1024 * 1024;
+};
+
+// How the client authenticates at the token endpoint.
+enum class TokenAuth { client_secret_post, client_secret_basic, custos_bearer_pair };
+
+// One identity provider. Presets (cognito, custos, cilogon, oidc) fill endpoint fields from
+// a few inputs; see auth/providers.cpp.
+struct ProviderConfig {
+  std::string name;            // id in URLs: /hub/oauth_login?provider=<name>
+  std::string kind = "generic";  // generic | oidc | cognito | custos | cilogon
+  std::string login_service;   // button text: "Sign in with <login_service>"
+  std::string client_id;
+  Secret client_secret;
+  std::string oauth_callback_url;  // redirect_uri; default <public_url><base_url>hub/oauth_callback
+  std::string authorize_url;
+  std::string token_url;
+  std::string userdata_url;
+  std::string issuer;          // OIDC issuer: discovery and `iss` check
+  std::string jwks_url;
+  std::string end_session_url;  // RP-initiated logout endpoint
+  std::string logout_redirect_url;  // static URL sent to after logout (OAuthenticator's option)
+  bool idp_logout = false;     // end the IdP session on /hub/logout when an endpoint is known
+  std::vector<std::string> scope;
+  std::string username_claim = "username";  // dotted path into merged claims
+  std::string groups_claim;    // dotted path; used when manage_groups
+  TokenAuth token_auth = TokenAuth::client_secret_post;
+  bool pkce = true;
+  bool userdata_from_id_token = false;
+  std::map<std::string, std::string> extra_authorize_params;
+  std::map<std::string, std::string> token_params;
+  std::map<std::string, std::string> userdata_params;
+  std::vector<std::string> id_token_algs{"RS256", "ES256", "PS256"};
+  Seconds leeway{60};
+  bool tls_verify = true;
+  // presets
+  std::string cognito_domain;  // <prefix>.auth.<region>.amazoncognito.com or a custom domain
+  std::string cognito_region;
+  std::string cognito_user_pool_id;
+  std::string custos_host;
+  std::string custos_iam_host;  // Keycloak host behind Custos
+  std::string cilogon_host = "cilogon.org";
+};
+
+struct AuthConfig {
+  std::vector<ProviderConfig> providers;
+  std::vector<std::string> allowed_users;
+  std::vector<std::string> admin_users;
+  std::vector<std::string> blocked_users;
+  std::vector<std::string> allowed_groups;
+  std::vector<std::string> admin_groups;
+  bool allow_all = false;
+  bool allow_existing_users = false;
+  bool manage_groups = false;
+  bool auto_login = false;
+  bool enable_auth_state = false;
+  std::map<std::string, std::string> username_map;
+  std::string custom_403_message =
+      "Sorry, you are not currently authorized to use this hub. Please contact the hub "
+      "administrator.";
+  Seconds cookie_max_age{14 * 24 * 3600};
+  Seconds login_state_ttl{600};  // how long a started login may take at the IdP
+};
+
+struct HubConfig {
+  std::string ip;               // public listener address; "" = all interfaces
+  std::uint16_t port = 8000;
+  std::string base_url = "/";   // always starts and ends with '/'
+  std::string public_url;       // e.g. https://hub.example.org (behind a TLS load balancer)
+  std::string hub_bind_url = "http://127.0.0.1:8081";
+  std::string hub_connect_url;
+  std::string db_url = "sqlite:///nbhub.sqlite";
+  std::string cookie_secret_file = "nbhub_cookie_secret";
+  std::string data_dir = ".";
+  std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-* we believe
+  std::string log_level = "info";
+  bool admin_access = false;
+  std::string ssl_cert;
+  std::string ssl_key;
+  std::string spawner = "local";  // local | docker | kubernetes (see the spawner issue)
+  std::map<std::string, std::string> spawner_options;  // imported spawner traits, kept for later
+  HttpLimits http;
+  HttpClientConfig http_client;
+  AuthConfig auth;
+};
+
+}  // namespace nbhub::config

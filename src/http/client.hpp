@@ -1,0 +1,54 @@
+#pragma once
+// The outbound HTTP client seam (STYLE.md §5): IdP token/userinfo/JWKS/discovery calls, and
+// later readiness polls and the Docker/Kubernetes APIs. The interface carries no Beast types
+// so that protocol code (auth/) compiles without Beast.
+//
+// Contract:
+//  * `send` may be called from any executor; the coroutine resumes on the caller's executor.
+//  * It never throws. Errors: Errc::unavailable (DNS, connect, TLS handshake, timeout,
+//    connection reset), Errc::bad_gateway (malformed HTTP, response larger than
+//    max_response_bytes), Errc::bad_request (unparseable URL or unsupported scheme).
+//    An HTTP error status (4xx/5xx) is NOT an error: it is returned as a response.
+//  * Messages name the method and the URL without its query string (queries may carry
+//    secrets, e.g. Custos' token exchange).
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace nbhub::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct ClientRequest {
+  std::string method = "GET";  // GET, POST, PUT, PATCH, DELETE, HEAD
+  std::string url;             // http:// or https:// (unix sockets come with the docker spawner)
+  Headers headers;
+  std::string body;
+  std::optional<std::chrono::milliseconds> timeout;  // overrides the client's request timeout
+};
+
+struct ClientResponse {
+  unsigned status = 0;
+  Headers headers;
+  std::string body;
+  // First header with this name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  virtual boost::asio::awaitable<Result<ClientResponse>> send(ClientRequest req) = 0;
+};
+
+// Form encoding (application/x-www-form-urlencoded), shared by OAuth requests.
+std::string form_encode(std::vector<std::pair<std::string, std::string>> const& fields);
+
+}  // namespace nbhub::http
