@@ -1,0 +1,239 @@
+#include "http/listener.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace nbhub::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+Listener::Listener(net::io_context& ioc, Router const& router, ListenerOptions opts,
+                   spdlog::logger& access_log, spdlog::logger& log)
+    : ioc_(ioc), router_(router), opts_(std::move(opts)), access_(access_log), log_(log),
+      acceptor_(net::make_strand(ioc)) {}
+
+void Listener::bind(std::string const& ip, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = ip.empty() ? net::ip::address(net::ip::address_v6::any())
+                         : net::ip::make_address(ip, ec);
+  if (ec) throw std::runtime_error(fmt::format("{} listener: '{}' is not an IP address", opts_.name, ip));
+  tcp::endpoint ep{addr, port};
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  if (addr.is_v6() && ip.empty()) acceptor_.set_option(net::ip::v6_only(false), ec);
+  acceptor_.bind(ep, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("{} listener: cannot bind {}:{}: {}", opts_.name,
+                                         ip.empty() ? "*" : ip, port, ec.message()));
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+std::uint16_t Listener::port() const { return acceptor_.local_endpoint().port(); }
+
+void Listener::start() {
+  net::co_spawn(acceptor_.get_executor(), accept_loop(), [this](std::exception_ptr e) {
+    if (!e) return;
+    try { std::rethrow_exception(e); } catch (std::exception const& ex) {
+      log_.error("{} listener stopped: {}", opts_.name, ex.what());
+    }
+  });
+}
+
+void Listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
+net::awaitable<void> Listener::accept_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    boost::system::error_code ec;
+    auto sock = co_await acceptor_.async_accept(net::make_strand(ioc_),
+                                                net::redirect_error(net::use_awaitable, ec));
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) {
+      log_.warn("{} listener: accept failed: {}", opts_.name, ec.message());
+      continue;
+    }
+    auto id = next_id_++;
+    if (open_connections_ >= opts_.limits.max_connections) {
+      log_.warn("{} listener: {} connections open (http.max_connections); refusing conn={}",
+                opts_.name, open_connections_.load(), id);
+      continue;  // the socket closes here
+    }
+    auto exec = sock.get_executor();  // the connection's own strand
+    net::co_spawn(exec, serve(std::move(sock), id), [this, self, id](std::exception_ptr e) {
+      if (!e) return;
+      try { std::rethrow_exception(e); } catch (std::exception const& ex) {
+        log_.error("conn={} ended by an exception: {}", id, ex.what());
+      }
+    });
+  }
+}
+
+namespace {
+
+bool is_trusted(std::vector<std::string> const& trusted, std::string const& ip) {
+  return std::find(trusted.begin(), trusted.end(), ip) != trusted.end();
+}
+
+// Peer address without the IPv4-mapped IPv6 prefix.
+std::string peer_ip(tcp::socket const& s) {
+  boost::system::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  auto a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
+  return a.to_string();
+}
+
+Response limit_response(boost::system::error_code ec) {
+  if (ec == bhttp::error::header_limit)
+    return json_error(431, "Request header too large (http.header_limit_bytes).");
+  if (ec == bhttp::error::body_limit)
+    return json_error(413, "Request body too large (http.body_limit_bytes).");
+  return json_error(400, "Malformed HTTP request.");
+}
+
+}  // namespace
+
+net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
+  ++open_connections_;
+  struct Count {
+    std::atomic<std::size_t>& n;
+    ~Count() { --n; }
+  } count{open_connections_};
+  auto peer = peer_ip(sock);
+  beast::tcp_stream stream(std::move(sock));
+  beast::flat_buffer buffer;
+  auto const& lim = opts_.limits;
+
+  for (;;) {
+    boost::system::error_code ec;
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(lim.header_limit_bytes));
+    parser.body_limit(lim.body_limit_bytes);
+
+    // Waiting for the next request on a kept-alive connection uses the idle deadline; once
+    // bytes arrive, the whole request must be read within the request deadline.
+    stream.expires_after(buffer.size() ? lim.request_timeout : lim.idle_timeout);
+    co_await bhttp::async_read_header(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    if (!ec) {
+      stream.expires_after(lim.request_timeout);
+      auto const& h = parser.get();
+      if (beast::iequals(h[bhttp::field::expect], "100-continue")) {
+        static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await net::async_write(stream, net::buffer(k100), net::redirect_error(net::use_awaitable, ec));
+      }
+      if (!ec) co_await bhttp::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    }
+    if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
+      break;  // expected closes (STYLE.md §6.8)
+    }
+    if (ec) {
+      log_.debug("conn={} bad request from {}: {}", id, peer, ec.message());
+      auto res = limit_response(ec);
+      res.keep_alive(false);
+      res.prepare_payload();
+      stream.expires_after(lim.request_timeout);
+      co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
+      break;
+    }
+
+    auto req = parser.release();
+    auto started = std::chrono::steady_clock::now();
+    auto res = co_await dispatch(req, peer, id);
+    res.version(req.version());
+    res.keep_alive(req.keep_alive());
+    if (req.method() == bhttp::verb::head) {
+      auto n = res.body().size();
+      res.body().clear();
+      res.content_length(n);
+    } else {
+      res.prepare_payload();
+    }
+    stream.expires_after(lim.request_timeout);
+    co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    // The query string is never logged: it can carry OAuth codes and state.
+    auto target = std::string_view(req.target());
+    access_.info("{} {} {} {:.1f}ms ip={} conn={}", std::string_view(req.method_string()),
+                 target.substr(0, target.find('?')), res.result_int(), ms, peer, id);
+    if (ec || !res.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+net::awaitable<Response> Listener::dispatch(Request const& req, std::string const& peer,
+                                            std::uint64_t id) {
+  auto parsed = boost::urls::parse_origin_form(req.target());
+  if (!parsed) co_return json_error(400, "The request target is not a valid path.");
+  Context ctx{.req = req};
+  ctx.raw_target = std::string(req.target());
+  ctx.path = parsed->path();
+  for (auto p : parsed->params()) ctx.query.emplace(p.key, p.value);
+  ctx.remote_ip = peer;
+  ctx.conn_id = id;
+  ctx.secure = opts_.public_https;
+  ctx.host = std::string(req[bhttp::field::host]);
+  if (is_trusted(opts_.trusted_proxies, peer)) {
+    // Behind a TLS-terminating load balancer (the AWS ALB setup): believe its headers.
+    auto proto = req["X-Forwarded-Proto"];
+    if (!proto.empty()) ctx.secure = beast::iequals(proto.substr(0, proto.find(',')), "https");
+    auto fhost = req["X-Forwarded-Host"];
+    if (!fhost.empty()) ctx.host = std::string(fhost.substr(0, fhost.find(',')));
+    auto ffor = req["X-Forwarded-For"];
+    if (!ffor.empty()) {
+      auto first = ffor.substr(0, ffor.find(','));
+      while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+      ctx.remote_ip = std::string(first);
+    }
+  }
+
+  auto found = router_.find(req.method(), ctx.path);
+  Handler const* handler = nullptr;
+  if (found.match == Router::Match::found) {
+    handler = found.handler;
+    ctx.params = std::move(found.params);
+  } else if (found.match == Router::Match::wrong_method) {
+    auto res = json_error(405, "Method not allowed here.");
+    res.set(bhttp::field::allow, found.allowed);
+    co_return res;
+  } else {
+    handler = router_.fallback();
+  }
+  if (!handler) co_return json_error(404, "Not found.");
+  try {
+    co_return co_await (*handler)(ctx);
+  } catch (std::exception const& e) {
+    // Handlers return errors as values; an exception here is a bug, never a secret leak.
+    log_.error("conn={} {} {}: unhandled exception: {}", id, std::string_view(req.method_string()),
+               ctx.path, e.what());
+  }
+  co_return json_error(500, "Internal error; the hub log has details.");
+}
+
+}  // namespace nbhub::http

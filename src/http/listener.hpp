@@ -1,0 +1,59 @@
+#pragma once
+// The HTTP/1.1 listener: accepts connections, serves each on its own strand with a fresh
+// bounded parser per request (header and body limits, read/idle deadlines from config), routes
+// to handlers and writes an access log line per request. Built on Boost.Beast + Asio C++20
+// coroutines (the Beast "server-flex-awaitable" structure).
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "http/router.hpp"
+
+namespace spdlog { class logger; }
+
+namespace nbhub::http {
+
+struct ListenerOptions {
+  config::HttpLimits limits;
+  std::vector<std::string> trusted_proxies;  // IPs whose X-Forwarded-Proto/Host/For we believe
+  bool public_https = false;                 // public_url is https: cookies are Secure
+  std::string name = "public";               // for logs
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  // The router and logger must outlive the listener.
+  Listener(boost::asio::io_context& ioc, Router const& router, ListenerOptions opts,
+           spdlog::logger& access_log, spdlog::logger& log);
+
+  // Binds and listens; throws at startup with a message naming the address when that fails.
+  void bind(std::string const& ip, std::uint16_t port);
+  std::uint16_t port() const;
+  // Starts the accept loop on the io_context. Call once.
+  void start();
+  // Stops accepting; connections in flight finish their current request.
+  void stop();
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket sock, std::uint64_t id);
+  boost::asio::awaitable<Response> dispatch(Request const& req, std::string const& peer,
+                                            std::uint64_t id);
+
+  boost::asio::io_context& ioc_;
+  Router const& router_;
+  ListenerOptions opts_;
+  spdlog::logger& access_;
+  spdlog::logger& log_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<std::size_t> open_connections_{0};
+};
+
+}  // namespace nbhub::http
