@@ -1,0 +1,95 @@
+#pragma once
+// The OAuth2 authorization-code flow with PKCE and OIDC ID-token validation, for any number
+// of providers (DESIGN.md "A login, end to end", steps 2-3). Protocol only: it knows nothing
+// of handlers, cookies' transport or the store. The hub layer decides who may sign in.
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth/login_state.hpp"
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "core/random.hpp"
+#include "core/result.hpp"
+#include "http/client.hpp"
+
+namespace spdlog { class logger; }
+namespace nbhub::jwt { class JwksCache; }
+
+namespace nbhub::auth {
+
+// What the IdP told us about the person, before the allow/admin decision.
+struct Identity {
+  std::string provider;
+  std::string username;              // normalized
+  std::vector<std::string> groups;   // from groups_claim (may be empty)
+  boost::json::object claims;        // merged ID-token + userinfo claims
+  boost::json::object auth_state;    // OAuthenticator's keys: access_token, refresh_token,
+                                     // id_token, scope, token_response, oauth_user
+  std::string id_token;              // raw, for RP-initiated logout (id_token_hint)
+};
+
+struct LoginRedirect {
+  std::string location;      // the IdP's authorize URL
+  std::string state_cookie;  // value for LoginStateSealer::kCookieName
+};
+
+class LoginFlow {
+ public:
+  // Providers must already have their presets applied (and discovery done for oidc).
+  LoginFlow(std::vector<config::ProviderConfig> providers, config::AuthConfig const& auth,
+            http::HttpClient& http, jwt::JwksCache& jwks, Clock const& clock, Random& random,
+            LoginStateSealer& sealer, spdlog::logger& log);
+  ~LoginFlow();
+
+  std::vector<config::ProviderConfig> const& providers() const { return providers_; }
+  config::ProviderConfig const* find(std::string_view name) const;
+
+  // `redirect_uri` is the callback URL for this request (the provider's oauth_callback_url
+  // wins when set). `next` must already have passed validate_next_url (or be empty).
+  Result<LoginRedirect> begin(std::string const& provider, std::string const& next,
+                              std::string const& default_redirect_uri);
+
+  // The callback: `query` holds code/state/error from the IdP; `state_cookie` is the cookie
+  // set by begin(). Errors carry a message for the user; the reason is logged here.
+  // Error set: bad_request (state/cookie problems, IdP `error=`), unauthorized (token
+  // validation), forbidden (username unusable), unavailable (IdP down, timeout),
+  // bad_gateway (malformed IdP answers).
+  boost::asio::awaitable<Result<std::pair<Identity, std::string /*next*/>>> complete(
+      std::multimap<std::string, std::string> query, std::string state_cookie,
+      std::string default_redirect_uri);
+
+  // RP-initiated logout URL for a provider (OIDC end_session with id_token_hint, Cognito's
+  // /logout?client_id&logout_uri, or the static logout_redirect_url), or "" for none.
+  std::string logout_url(std::string const& provider, std::string const& id_token,
+                         std::string const& post_logout_url) const;
+
+ private:
+  boost::asio::awaitable<Result<boost::json::object>> exchange_code(
+      config::ProviderConfig const& p, std::string code, std::string redirect_uri,
+      std::string verifier);
+  boost::asio::awaitable<Result<boost::json::object>> validate_id_token(
+      config::ProviderConfig const& p, std::string id_token, std::string nonce);
+  boost::asio::awaitable<Result<boost::json::object>> fetch_userinfo(
+      config::ProviderConfig const& p, std::string access_token, std::string token_type);
+  boost::asio::awaitable<Result<std::string>> learn_issuer(config::ProviderConfig const& p,
+                                                           std::string id_token);
+  std::string redirect_uri_for(config::ProviderConfig const& p, std::string const& dflt) const;
+
+  std::vector<config::ProviderConfig> providers_;
+  config::AuthConfig const& auth_;
+  http::HttpClient& http_;
+  jwt::JwksCache& jwks_;
+  Clock const& clock_;
+  Random& random_;
+  LoginStateSealer& sealer_;
+  spdlog::logger& log_;
+  struct Learned;
+  std::unique_ptr<Learned> learned_;  // issuers pinned for providers configured without one
+};
+
+}  // namespace nbhub::auth

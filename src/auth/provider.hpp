@@ -1,0 +1,23 @@
+#pragma once
+// Providers as data over one implementation (DESIGN.md "auth"): a preset turns a few inputs
+// (a Cognito domain, a Custos host, an OIDC issuer) into endpoint URLs and defaults. Explicit
+// settings always win over what a preset derives.
+#include <boost/asio/awaitable.hpp>
+
+#include "config/config.hpp"
+#include "core/result.hpp"
+#include "http/client.hpp"
+
+namespace nbhub::auth {
+
+// Fills endpoints and defaults from the provider's kind. Pure; errors name the option.
+Result<config::ProviderConfig> apply_preset(config::ProviderConfig p);
+
+// OIDC discovery (`<issuer>/.well-known/openid-configuration`): fills endpoints that are still
+// empty and checks that the document's `issuer` equals the configured one (OIDC Discovery §4.3).
+boost::asio::awaitable<Result<void>> discover(config::ProviderConfig& p, http::HttpClient& http);
+
+// "https://" + host unless `host` already carries a scheme (tests point presets at loopback).
+std::string origin_of(std::string const& host);
+
+}  // namespace nbhub::auth

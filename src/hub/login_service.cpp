@@ -1,0 +1,95 @@
+#include "hub/login_service.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include "auth/policy.hpp"
+#include "core/crypto.hpp"
+#include "hub/blocking.hpp"
+#include "store/crypt_keeper.hpp"
+#include "store/store.hpp"
+
+namespace nbhub::hub {
+
+namespace net = boost::asio;
+
+std::string session_id_hash(std::string_view token) {
+  return crypto::hex_encode(crypto::sha256(token));
+}
+
+LoginService::LoginService(config::AuthConfig const& cfg, store::Store& store,
+                           store::CryptKeeper const* crypt, Clock const& clock, Random& random,
+                           net::thread_pool& pool, spdlog::logger& log)
+    : cfg_(cfg), store_(store), crypt_(crypt), clock_(clock), random_(random), pool_(pool), log_(log) {}
+
+net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
+  auto token = random_.token(32);
+  if (!token) co_return Error{Errc::internal, "The system random generator failed."};
+  auto work = [&, token = *token]() -> Result<SignedIn> {
+    auto exists = store_.user_exists(id.username);
+    if (!exists) return exists.error();
+    auto decision = auth::decide(cfg_, id.username, id.groups, *exists);
+    if (!decision.allowed) {
+      log_.warn("login refused for '{}' via {}: {}", id.username, id.provider, decision.reason);
+      return Error{Errc::forbidden, cfg_.custom_403_message};
+    }
+    store::LoginUpdate up{.name = id.username, .admin = decision.admin};
+    if (cfg_.manage_groups) up.groups = id.groups;
+    std::optional<std::string> id_token_sealed;
+    if (cfg_.enable_auth_state && crypt_ && crypt_->enabled()) {
+      auto sealed = crypt_->encrypt(id.auth_state, id.username, store::CryptPurpose::auth_state);
+      if (!sealed) return sealed.error();
+      up.encrypted_auth_state = *sealed;
+    }
+    if (crypt_ && crypt_->enabled() && !id.id_token.empty()) {
+      auto sealed = crypt_->encrypt(boost::json::value(id.id_token), id.username, store::CryptPurpose::id_token_hint);
+      if (sealed) id_token_sealed = *sealed;
+    }
+    auto user = store_.upsert_user_on_login(up);
+    if (!user) return user.error();
+    auto now = clock_.now();
+    store::SessionRow s{.id_hash = session_id_hash(token), .user_id = user->user.id,
+                        .provider = id.provider, .created = now, .expires = now + cfg_.cookie_max_age,
+                        .last_seen = now, .id_token_hint_encrypted = id_token_sealed};
+    if (auto r = store_.create_session(s); !r) return r.error();
+    log_.info("login: '{}' signed in via {} ({}{})", id.username, id.provider, decision.reason,
+              user->created ? ", new user" : "");
+    return SignedIn{std::move(user->user), user->created, token};
+  };
+  auto out = co_await run_blocking(pool_, std::move(work));
+  co_return out;
+}
+
+net::awaitable<Result<store::UserRow>> LoginService::user_for_session(std::string token) {
+  auto work = [&]() -> Result<store::UserRow> {
+    auto s = store_.get_session(session_id_hash(token));
+    if (!s) return s.error();
+    return store_.get_user_by_id(s->user_id);
+  };
+  auto out = co_await run_blocking(pool_, std::move(work));
+  co_return out;
+}
+
+net::awaitable<EndedSession> LoginService::sign_out(std::string token) {
+  auto work = [&]() -> EndedSession {
+    EndedSession out;
+    auto hash = session_id_hash(token);
+    auto s = store_.get_session(hash);
+    if (!s) return out;
+    out.provider = s->provider;
+    if (s->id_token_hint_encrypted && crypt_ && crypt_->enabled()) {
+      auto user = store_.get_user_by_id(s->user_id);
+      if (user) {
+        auto v = crypt_->decrypt(*s->id_token_hint_encrypted, user->name, store::CryptPurpose::id_token_hint);
+        if (v && v->value.is_string()) out.id_token = std::string(v->value.get_string());
+      }
+    }
+    if (auto r = store_.delete_session(hash); !r)
+      log_.warn("logout: could not delete the session: {}", r.error().message);
+    return out;
+  };
+  auto out = co_await run_blocking(pool_, std::move(work));
+  co_return out;
+}
+
+}  // namespace nbhub::hub

@@ -1,0 +1,108 @@
+#include "web/html.hpp"
+
+#include <fmt/format.h>
+
+namespace nbhub::web {
+
+std::string escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string render(Page const& p) {
+  std::string nav;
+  if (p.user) {
+    nav = fmt::format(
+        R"(<nav aria-label="Account"><a href="{0}hub/home">Home</a><span class="who">{1}{2}</span><a href="{0}hub/logout">Sign out</a></nav>)",
+        escape(p.base_url), escape(p.user->name),
+        p.user->admin ? R"( <span class="badge" title="Administrator">admin</span>)" : "");
+  }
+  return fmt::format(R"(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{0} · nbhub</title>
+<link rel="stylesheet" href="{1}hub/static/nbhub.css">
+</head>
+<body>
+<header><a class="brand" href="{1}hub/">nbhub</a>{2}</header>
+<main id="main">
+{3}
+</main>
+</body>
+</html>
+)",
+                     escape(p.title), escape(p.base_url), nav, p.body_html);
+}
+
+std::string login_body(std::vector<LoginButton> const& buttons, std::string_view notice) {
+  std::string out = R"(<section class="card narrow"><h1>Sign in</h1>)";
+  if (!notice.empty()) out += fmt::format(R"(<p class="notice" role="status">{}</p>)", escape(notice));
+  if (buttons.empty())
+    out += "<p>No sign-in provider is configured. Ask your hub administrator to add one to the configuration.</p>";
+  for (auto const& b : buttons)
+    out += fmt::format(R"(<a class="button primary" href="{}">{}</a>)", escape(b.href), escape(b.label));
+  out += "</section>";
+  return out;
+}
+
+std::string home_body(PageUser const& u) {
+  return fmt::format(
+      R"(<section class="card"><h1>Welcome, {}</h1><p>You are signed in{}.</p>)"
+      R"(<p class="muted">Your notebook server controls appear here once a spawner is configured.</p></section>)",
+      escape(u.name), u.admin ? " as an administrator" : "");
+}
+
+std::string error_body(unsigned status, std::string_view message, std::string_view retry_href,
+                       std::string_view retry_label) {
+  auto out = fmt::format(R"(<section class="card narrow error" role="alert"><h1>{}</h1><p>{}</p>)",
+                         status == 403 ? "Not allowed" : status >= 500 ? "Something went wrong" : "Sign-in problem",
+                         escape(message));
+  if (!retry_href.empty())
+    out += fmt::format(R"(<a class="button primary" href="{}">{}</a>)", escape(retry_href), escape(retry_label));
+  out += fmt::format(R"(<p class="muted">Error {}</p></section>)", status);
+  return out;
+}
+
+std::string logged_out_body(std::string_view login_href) {
+  return fmt::format(R"(<section class="card narrow"><h1>You have signed out</h1>)"
+                     R"(<a class="button primary" href="{}">Sign in again</a></section>)",
+                     escape(login_href));
+}
+
+std::string_view stylesheet() {
+  return R"(:root{--fg:#1d232a;--muted:#5b6570;--bg:#f5f7f9;--card:#fff;--accent:#0b5cad;--accent-fg:#fff;--err:#a4161a;--border:#d9dee3}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header{display:flex;align-items:center;justify-content:space-between;gap:1rem;padding:.75rem 1.25rem;background:var(--card);border-bottom:1px solid var(--border);flex-wrap:wrap}
+.brand{font-weight:700;font-size:1.2rem;color:var(--fg);text-decoration:none}
+nav{display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+nav a{color:var(--accent)}
+.who{font-weight:600}
+.badge{display:inline-block;font-size:.75rem;font-weight:600;padding:.1rem .45rem;border-radius:.6rem;background:#e7f0fa;color:var(--accent);vertical-align:middle}
+main{max-width:60rem;margin:2rem auto;padding:0 1rem}
+.card{background:var(--card);border:1px solid var(--border);border-radius:.5rem;padding:1.5rem}
+.narrow{max-width:26rem;margin:0 auto}
+h1{font-size:1.5rem;margin:0 0 1rem}
+.button{display:block;text-align:center;padding:.7rem 1rem;border-radius:.35rem;border:1px solid var(--accent);color:var(--accent);text-decoration:none;font-weight:600;margin:.6rem 0}
+.button.primary{background:var(--accent);color:var(--accent-fg)}
+.button:focus-visible,a:focus-visible{outline:3px solid #f0b400;outline-offset:2px}
+.muted{color:var(--muted)}
+.notice{background:#fff7e0;border:1px solid #f0d58a;padding:.6rem .8rem;border-radius:.35rem}
+.error h1{color:var(--err)}
+)";
+}
+
+}  // namespace nbhub::web

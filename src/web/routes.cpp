@@ -1,0 +1,232 @@
+#include "web/routes.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "auth/login_flow.hpp"
+#include "config/config.hpp"
+#include "core/next_url.hpp"
+#include "http/cookies.hpp"
+#include "hub/login_service.hpp"
+#include "web/html.hpp"
+
+namespace nbhub::web {
+
+namespace net = boost::asio;
+using http::Context;
+using http::Response;
+
+namespace {
+
+unsigned status_for(Errc c) {
+  switch (c) {
+    case Errc::bad_request: return 400;
+    case Errc::unauthorized: return 401;
+    case Errc::forbidden: return 403;
+    case Errc::not_found: return 404;
+    case Errc::conflict: return 409;
+    case Errc::too_large: return 413;
+    case Errc::unavailable: return 503;
+    case Errc::bad_gateway: return 502;
+    default: return 500;
+  }
+}
+
+std::string url_encode(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
+
+struct Hub {
+  WebDeps d;
+  std::string base;  // base_url, "/" or "/x/"
+
+  std::string hub(std::string_view rest = "") const { return base + "hub/" + std::string(rest); }
+
+  http::CookieOptions cookie_opts(Context const& ctx, std::string path) const {
+    return {.path = std::move(path), .secure = ctx.secure};
+  }
+
+  // Where the IdP sends the browser back. public_url wins (behind a load balancer the Host
+  // header may be an internal name); then the Host the browser used.
+  std::string default_redirect_uri(Context const& ctx) const {
+    auto origin = d.cfg.public_url.empty() ? ctx.scheme() + "://" + ctx.host : d.cfg.public_url;
+    while (!origin.empty() && origin.back() == '/') origin.pop_back();
+    return origin + hub("oauth_callback");
+  }
+
+  std::string origin(Context const& ctx) const {
+    auto o = d.cfg.public_url.empty() ? ctx.scheme() + "://" + ctx.host : d.cfg.public_url;
+    while (!o.empty() && o.back() == '/') o.pop_back();
+    return o;
+  }
+
+  Response page(unsigned status, std::string title, std::string body,
+                std::optional<PageUser> user = std::nullopt) const {
+    return http::html_response(status, render({std::move(title), std::move(body), std::move(user), base}));
+  }
+
+  Response error_page(Errc code, std::string const& message) const {
+    auto status = status_for(code);
+    return page(status, "Sign-in problem", error_body(status, message, hub("login"), "Try signing in again"));
+  }
+
+  std::string checked_next(Context const& ctx) const {
+    auto raw = ctx.query_param("next");
+    if (!raw || raw->empty()) return "";
+    auto ok = validate_next_url(*raw, {base});
+    if (!ok) {
+      d.log.info("conn={} {}", ctx.conn_id, ok.error().message);
+      return "";
+    }
+    return *ok;
+  }
+
+  net::awaitable<std::optional<store::UserRow>> current_user(Context const& ctx) const {
+    auto token = ctx.cookie(hub::LoginService::kCookieName);
+    if (!token || token->empty()) co_return std::nullopt;
+    auto user = co_await d.logins.user_for_session(*token);
+    if (!user) co_return std::nullopt;
+    co_return std::move(*user);
+  }
+
+  std::string login_redirect(Context const& ctx) const {
+    return hub("login") + "?next=" + url_encode(ctx.path);
+  }
+
+  // --- handlers --------------------------------------------------------------------------
+
+  net::awaitable<Response> root(Context& ctx) const {
+    auto user = co_await current_user(ctx);
+    co_return http::redirect_response(user ? hub("home") : hub("login"));
+  }
+
+  net::awaitable<Response> login(Context& ctx) const {
+    auto next = checked_next(ctx);
+    if (auto user = co_await current_user(ctx)) co_return http::redirect_response(next.empty() ? hub("home") : next);
+    auto const& providers = d.flow.providers();
+    auto href = [&](std::string const& name) {
+      auto h = hub("oauth_login") + "?provider=" + url_encode(name);
+      if (!next.empty()) h += "&next=" + url_encode(next);
+      return h;
+    };
+    if (d.cfg.auth.auto_login && providers.size() == 1) co_return http::redirect_response(href(providers.front().name));
+    std::vector<LoginButton> buttons;
+    for (auto const& p : providers) buttons.push_back({"Sign in with " + p.login_service, href(p.name)});
+    co_return page(200, "Sign in", login_body(buttons, ""));
+  }
+
+  net::awaitable<Response> oauth_login(Context& ctx) const {
+    auto provider = ctx.query_param("provider").value_or("");
+    if (provider.empty() && d.flow.providers().size() == 1) provider = d.flow.providers().front().name;
+    auto r = d.flow.begin(provider, checked_next(ctx), default_redirect_uri(ctx));
+    if (!r) co_return error_page(r.error().code, r.error().message);
+    auto res = http::redirect_response(r->location);
+    auto opts = cookie_opts(ctx, hub());
+    opts.max_age = d.cfg.auth.login_state_ttl;
+    res.insert(http::bhttp::field::set_cookie, http::set_cookie(auth::LoginStateSealer::kCookieName, r->state_cookie, opts));
+    co_return res;
+  }
+
+  net::awaitable<Response> oauth_callback(Context& ctx) const {
+    auto cookie = ctx.cookie(auth::LoginStateSealer::kCookieName).value_or("");
+    auto clear_state = http::clear_cookie(auth::LoginStateSealer::kCookieName, cookie_opts(ctx, hub()));
+    auto query = ctx.query;
+    auto redirect_uri = default_redirect_uri(ctx);
+    auto done = co_await d.flow.complete(std::move(query), cookie, std::move(redirect_uri));
+    if (!done) {
+      auto res = error_page(done.error().code, done.error().message);
+      res.insert(http::bhttp::field::set_cookie, clear_state);
+      co_return res;
+    }
+    auto& [identity, next] = *done;
+    auto signed_in = co_await d.logins.sign_in(std::move(identity));
+    if (!signed_in) {
+      auto res = error_page(signed_in.error().code, signed_in.error().message);
+      res.insert(http::bhttp::field::set_cookie, clear_state);
+      co_return res;
+    }
+    auto res = http::redirect_response(next.empty() ? hub("home") : next);
+    auto opts = cookie_opts(ctx, hub());
+    opts.max_age = d.cfg.auth.cookie_max_age;
+    res.insert(http::bhttp::field::set_cookie, clear_state);
+    res.insert(http::bhttp::field::set_cookie, http::set_cookie(hub::LoginService::kCookieName, signed_in->session_token, opts));
+    co_return res;
+  }
+
+  net::awaitable<Response> logout(Context& ctx) const {
+    std::string idp_url;
+    if (auto token = ctx.cookie(hub::LoginService::kCookieName); token && !token->empty()) {
+      auto ended = co_await d.logins.sign_out(*token);
+      if (!ended.provider.empty())
+        idp_url = d.flow.logout_url(ended.provider, ended.id_token, origin(ctx) + hub("login"));
+    }
+    auto res = idp_url.empty() ? page(200, "Signed out", logged_out_body(hub("login")))
+                               : http::redirect_response(idp_url);
+    res.insert(http::bhttp::field::set_cookie, http::clear_cookie(hub::LoginService::kCookieName, cookie_opts(ctx, hub())));
+    co_return res;
+  }
+
+  net::awaitable<Response> home(Context& ctx) const {
+    auto user = co_await current_user(ctx);
+    if (!user) co_return http::redirect_response(login_redirect(ctx));
+    PageUser u{user->name, user->admin};
+    co_return page(200, "Home", home_body(u), u);
+  }
+
+  // GET /hub/api/user with the login cookie: the identity model (JupyterHub §3.7). Token
+  // authentication and scopes come with the REST API.
+  net::awaitable<Response> api_user(Context& ctx) const {
+    auto user = co_await current_user(ctx);
+    if (!user) co_return http::json_error(403, "Missing or invalid credentials.");
+    boost::json::array groups;
+    for (auto const& g : user->groups) groups.emplace_back(g);
+    boost::json::object o{{"kind", "user"}, {"name", user->name}, {"admin", user->admin},
+                          {"groups", std::move(groups)}, {"session_id", nullptr}};
+    co_return http::json_response(200, boost::json::serialize(o));
+  }
+
+  net::awaitable<Response> not_found(Context& ctx) const {
+    // Paths under base_url outside the hub prefix go into it, as JupyterHub's
+    // PrefixRedirectHandler does; everything else is a 404 page.
+    if (ctx.path.starts_with(base) && !ctx.path.starts_with(hub()) && ctx.req.method() == http::bhttp::verb::get) {
+      auto rest = ctx.path.substr(base.size());
+      if (rest != "hub") co_return http::redirect_response(hub(rest));
+      co_return http::redirect_response(hub());
+    }
+    co_return page(404, "Not found", error_body(404, "There is nothing at this address.", hub(), "Go to the hub"));
+  }
+};
+
+template <auto Method>
+http::Handler bind(std::shared_ptr<Hub const> h) {
+  return [h](Context& ctx) -> net::awaitable<Response> { co_return co_await ((*h).*Method)(ctx); };
+}
+
+}  // namespace
+
+void add_hub_routes(http::Router& router, WebDeps deps) {
+  auto h = std::make_shared<Hub const>(Hub{deps, deps.cfg.base_url});
+  auto b = h->base;
+  router.get(b, bind<&Hub::root>(h));
+  router.get(b + "hub/", bind<&Hub::root>(h));
+  router.get(b + "hub/login", bind<&Hub::login>(h));
+  router.get(b + "hub/oauth_login", bind<&Hub::oauth_login>(h));
+  router.get(b + "hub/oauth_callback", bind<&Hub::oauth_callback>(h));
+  router.get(b + "hub/logout", bind<&Hub::logout>(h));
+  router.get(b + "hub/home", bind<&Hub::home>(h));
+  router.get(b + "hub/api/user", bind<&Hub::api_user>(h));
+  router.get(b + "hub/health", [](Context&) -> net::awaitable<Response> {
+    co_return http::json_response(200, R"({"status":"ok"})");
+  });
+  router.get(b + "hub/static/nbhub.css", [](Context&) -> net::awaitable<Response> {
+    auto res = http::text_response(200, std::string(stylesheet()), "text/css; charset=utf-8");
+    res.set(http::bhttp::field::cache_control, "public, max-age=3600");
+    co_return res;
+  });
+  router.fallback(bind<&Hub::not_found>(h));
+}
+
+}  // namespace nbhub::web
