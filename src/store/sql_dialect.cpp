@@ -1,0 +1,38 @@
+#include "store/sql_dialect.hpp"
+
+#include <chrono>
+
+namespace nbhub::store {
+
+std::string SqlDialect::render(std::string_view portable) const {
+  std::string out;
+  out.reserve(portable.size() + 64);
+  while (!portable.empty()) {
+    auto open = portable.find('{');
+    if (open == std::string_view::npos) break;
+    auto close = portable.find('}', open);
+    if (close == std::string_view::npos) break;
+    out.append(portable.substr(0, open));
+    auto key = portable.substr(open + 1, close - open - 1);
+    if (key == "id_pk")
+      out.append(id_pk);
+    else if (key == "blob")
+      out.append(blob);
+    else
+      out.append(portable.substr(open, close - open + 1));
+    portable.remove_prefix(close + 1);
+  }
+  out.append(portable);
+  return out;
+}
+
+std::int64_t to_db_time(Time t) {
+  // floor, not truncation: times before 1970 (tests only) still round-trip consistently.
+  return std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+Time from_db_time(std::int64_t micros) {
+  return Time{std::chrono::duration_cast<Time::duration>(std::chrono::microseconds{micros})};
+}
+
+}  // namespace nbhub::store

@@ -1,0 +1,19 @@
+#include "store/store.hpp"
+
+#include "store/sqlite_store.hpp"
+#include "store/store_url.hpp"
+
+namespace nbhub::store {
+
+Result<std::unique_ptr<Store>> Store::open(std::string_view url, Clock& clock,
+                                           StoreOptions options) {
+  auto parsed = StoreUrl::parse(url);
+  if (!parsed) return parsed.error();
+  auto path =
+      parsed->kind == StoreUrl::Kind::sqlite_memory ? std::string(":memory:") : parsed->path;
+  auto store = SqliteStore::open(path, clock, options);
+  if (!store) return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+}  // namespace nbhub::store

@@ -1,0 +1,139 @@
+#include "store/migrations.hpp"
+#include "store/sql_dialect.hpp"
+#include "store/store.hpp"
+#include "store_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+using namespace nbhub;
+using namespace nbhub::store;
+using namespace nbhub::store::testing;
+
+namespace {
+
+std::vector<Migration> builtin_plus(Migration extra) {
+  auto builtin = builtin_migrations();
+  std::vector<Migration> list(builtin.begin(), builtin.end());
+  list.push_back(extra);
+  return list;
+}
+
+int latest() { return static_cast<int>(builtin_migrations().size()); }
+
+}  // namespace
+
+TEST(Migrations, FromEmptyDatabaseReachLatest) {
+  FakeClock clock{kEpoch};
+  auto store = must(Store::open("sqlite://", clock));
+  EXPECT_EQ(must(store->schema_version()), 0);
+  EXPECT_EQ(must(store->migrate()), latest());
+  EXPECT_EQ(must(store->schema_version()), latest());
+  EXPECT_EQ(store->latest_schema_version(), latest());
+  must(store->create_user("alice", false));  // the tables exist
+}
+
+TEST(Migrations, RerunIsANoOp) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  {
+    auto store = open_migrated(dir.url("hub.sqlite"), clock);
+    must(store->create_user("alice", false));
+    EXPECT_EQ(must(store->migrate()), latest());
+  }
+  auto store = open_migrated(dir.url("hub.sqlite"), clock);  // a restart migrates again
+  EXPECT_EQ(must(store->schema_version()), latest());
+  EXPECT_TRUE(must(store->user_exists("alice")));
+  EXPECT_EQ(raw_query(dir.path() / "hub.sqlite", "SELECT COUNT(*) FROM schema_version"),
+            std::to_string(latest()));
+  EXPECT_EQ(raw_query(dir.path() / "hub.sqlite", "SELECT applied_at FROM schema_version"),
+            std::to_string(to_db_time(kEpoch)));
+}
+
+TEST(Migrations, NextMigrationAppliesToAnExistingDatabase) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  must(open_migrated(dir.url("hub.sqlite"), clock)->create_user("alice", true));
+  auto list =
+      builtin_plus({latest() + 1, "servers", "CREATE TABLE servers (id {id_pk}, name TEXT)"});
+  auto store = open_migrated(dir.url("hub.sqlite"), clock, {.migrations_for_test = list});
+  EXPECT_EQ(must(store->schema_version()), latest() + 1);
+  EXPECT_TRUE(must(store->get_user("alice")).admin);
+  EXPECT_EQ(raw_query(dir.path() / "hub.sqlite", "SELECT COUNT(*) FROM servers"), "0");
+}
+
+TEST(Migrations, FailingMigrationRollsBackEntirely) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  open_migrated(dir.url("hub.sqlite"), clock);
+  // The first statement succeeds, the second fails: neither may remain.
+  auto broken = builtin_plus(
+      {latest() + 1, "broken", "CREATE TABLE t2 (x INTEGER); CREATE TABLE users (x INTEGER);"});
+  auto store = must(Store::open(dir.url("hub.sqlite"), clock, {.migrations_for_test = broken}));
+  auto r = store->migrate();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::internal);
+  EXPECT_NE(r.error().message.find("store: migration 2 (broken): "), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(must(store->schema_version()), latest());
+  EXPECT_EQ(
+      raw_query(dir.path() / "hub.sqlite", "SELECT COUNT(*) FROM sqlite_schema WHERE name = 't2'"),
+      "0");
+}
+
+TEST(Migrations, RefusesToOpenADatabaseNewerThanTheBinary) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  auto newer = builtin_plus({latest() + 1, "from the future", "CREATE TABLE future (x INTEGER)"});
+  open_migrated(dir.url("hub.sqlite"), clock, {.migrations_for_test = newer});
+
+  auto r = Store::open(dir.url("hub.sqlite"), clock);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::config);
+  EXPECT_EQ(r.error().message,
+            "store: open: database " + (dir.path() / "hub.sqlite").string() +
+                " has schema version 2, newer than this nbhub understands (1): a newer nbhub "
+                "has upgraded it. Run that version, or restore the backup taken before the "
+                "upgrade");
+}
+
+TEST(Migrations, MigrateRefusesWhenAnotherProcessUpgradedMeanwhile) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  auto old_binary = open_migrated(dir.url("hub.sqlite"), clock);
+  auto newer = builtin_plus({latest() + 1, "from the future", "CREATE TABLE future (x INTEGER)"});
+  open_migrated(dir.url("hub.sqlite"), clock, {.migrations_for_test = newer});
+  auto r = old_binary->migrate();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::config);
+  EXPECT_NE(r.error().message.find("newer than this nbhub understands"), std::string::npos);
+}
+
+TEST(Migrations, RejectsAListWithGaps) {
+  FakeClock clock{kEpoch};
+  std::vector<Migration> gapped{{1, "one", "CREATE TABLE a (x INTEGER)"},
+                                {3, "three", "CREATE TABLE b (x INTEGER)"}};
+  auto r = Store::open("sqlite://", clock, {.migrations_for_test = gapped});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::internal);
+}
+
+TEST(SqlDialect, RendersTypePlaceholdersAndLeavesOtherBraces) {
+  constexpr std::string_view sql =
+      "CREATE TABLE t (id {id_pk}, b {blob}, p TEXT DEFAULT '{}', q {other})";
+  EXPECT_EQ(kSqliteDialect.render(sql),
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, b BLOB, p TEXT DEFAULT '{}', "
+            "q {other})");
+  EXPECT_EQ(kPostgresDialect.render(sql),
+            "CREATE TABLE t (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, b BYTEA, "
+            "p TEXT DEFAULT '{}', q {other})");
+}
+
+TEST(SqlDialect, TimesRoundTripAtMicrosecondPrecision) {
+  auto t = kEpoch + std::chrono::microseconds{123456};
+  EXPECT_EQ(from_db_time(to_db_time(t)), t);
+  EXPECT_EQ(from_db_time(to_db_time(t + std::chrono::nanoseconds{999})), t);
+  auto before_1970 = Clock::SysTime{} - std::chrono::microseconds{1};
+  EXPECT_EQ(from_db_time(to_db_time(before_1970)), before_1970);
+}
