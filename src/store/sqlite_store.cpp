@@ -70,7 +70,7 @@ Result<void> check_migration_list(std::span<const Migration> migrations) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(std::string const& path, Clock& clock,
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(std::string const& path, Clock const& clock,
                                                        StoreOptions const& options) {
   auto migrations =
       options.migrations_for_test.empty() ? builtin_migrations() : options.migrations_for_test;

@@ -26,7 +26,7 @@ class SqliteStore final : public Store {
  public:
   // `path` is a file path (created with its missing directories, see Store::open) or
   // ":memory:". Refuses a schema newer than the migrations it knows.
-  static Result<std::unique_ptr<SqliteStore>> open(std::string const& path, Clock& clock,
+  static Result<std::unique_ptr<SqliteStore>> open(std::string const& path, Clock const& clock,
                                                    StoreOptions const& options);
 
   Result<int> schema_version() override;
@@ -61,7 +61,7 @@ class SqliteStore final : public Store {
   Result<void> delete_group(std::string_view name) override;
 
  private:
-  SqliteStore(Clock& clock, std::span<const Migration> migrations)
+  SqliteStore(Clock const& clock, std::span<const Migration> migrations)
       : clock_(clock), migrations_(migrations) {}
 
   // Runs `fn(SqliteConnection&) -> Result<T>` in a read (or write) transaction on a suitable
@@ -80,7 +80,7 @@ class SqliteStore final : public Store {
   Result<void> check_not_newer(SqliteConnection& conn);
   Result<void> apply(SqliteConnection& conn, Migration const& m);
 
-  Clock& clock_;
+  Clock const& clock_;
   std::span<const Migration> migrations_;
 
   std::mutex write_mu_;

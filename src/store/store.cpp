@@ -5,7 +5,7 @@
 
 namespace nbhub::store {
 
-Result<std::unique_ptr<Store>> Store::open(std::string_view url, Clock& clock,
+Result<std::unique_ptr<Store>> Store::open(std::string_view url, Clock const& clock,
                                            StoreOptions options) {
   auto parsed = StoreUrl::parse(url);
   if (!parsed) return parsed.error();

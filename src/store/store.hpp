@@ -63,7 +63,7 @@ class Store {
   // A missing directory is created (mode 0700) and a new file gets mode 0600. Refuses with
   // config a database whose schema is newer than this binary. Does not migrate.
   // `clock` must outlive the store; it stamps created/auth_refreshed and expires sessions.
-  static Result<std::unique_ptr<Store>> open(std::string_view url, Clock& clock,
+  static Result<std::unique_ptr<Store>> open(std::string_view url, Clock const& clock,
                                              StoreOptions options = {});
 
   // --- schema ---------------------------------------------------------------------------
