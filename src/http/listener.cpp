@@ -2,6 +2,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -93,8 +95,25 @@ net::awaitable<void> Listener::accept_loop() {
 
 namespace {
 
+// trusted_proxies entries are addresses ("10.0.0.5") or CIDR ranges ("10.0.0.0/16", "fd00::/8").
 bool is_trusted(std::vector<std::string> const& trusted, std::string const& ip) {
-  return std::find(trusted.begin(), trusted.end(), ip) != trusted.end();
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(ip, ec);
+  if (ec) return false;
+  for (auto const& t : trusted) {
+    if (t == ip) return true;
+    if (t.find('/') == std::string::npos) continue;
+    if (addr.is_v4()) {
+      auto range = net::ip::make_network_v4(t, ec);
+      if (!ec && net::ip::network_v4(addr.to_v4(), range.prefix_length()).canonical() == range.canonical())
+        return true;
+    } else {
+      auto range = net::ip::make_network_v6(t, ec);
+      if (!ec && net::ip::network_v6(addr.to_v6(), range.prefix_length()).canonical() == range.canonical())
+        return true;
+    }
+  }
+  return false;
 }
 
 // Peer address without the IPv4-mapped IPv6 prefix.
