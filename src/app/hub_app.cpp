@@ -7,6 +7,7 @@
 #include <boost/asio/use_future.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <thread>
 
 #include "app/logging.hpp"
@@ -116,8 +117,12 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     listener->bind(cfg.ip, cfg.port);
     listener->start();
     auto shown_ip = cfg.ip.empty() ? std::string("127.0.0.1") : cfg.ip;
-    log.info("nbhub is listening on http://{}:{}{}", shown_ip.find(':') != std::string::npos ? "[" + shown_ip + "]" : shown_ip,
-             listener->port(), cfg.base_url);
+    // Always printed, whatever the log level: users and scripts wait for this line.
+    auto where = fmt::format("nbhub is listening on http://{}:{}{}",
+                             shown_ip.find(':') != std::string::npos ? "[" + shown_ip + "]" : shown_ip,
+                             listener->port(), cfg.base_url);
+    if (log.should_log(spdlog::level::info)) log.info("{}", where);
+    else std::fprintf(stderr, "%s\n", where.c_str());
     if (!cfg.public_url.empty()) log.info("public URL: {}", cfg.public_url);
 
     std::promise<int> stopped;
