@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace nbhub::http {
 
@@ -127,6 +128,25 @@ std::string peer_ip(tcp::socket const& s) {
   return a.to_string();
 }
 
+template <class Fields>
+ClientView client_view(Fields const& req, std::string const& peer, ListenerOptions const& opts,
+                       std::uint64_t id) {
+  ClientView c{peer, std::string(req[bhttp::field::host]), opts.public_https, id};
+  if (!is_trusted(opts.trusted_proxies, peer)) return c;
+  // Behind a TLS-terminating load balancer (the AWS ALB setup): believe its headers.
+  auto proto = req["X-Forwarded-Proto"];
+  if (!proto.empty()) c.secure = beast::iequals(proto.substr(0, proto.find(',')), "https");
+  auto fhost = req["X-Forwarded-Host"];
+  if (!fhost.empty()) c.host = std::string(fhost.substr(0, fhost.find(',')));
+  auto ffor = req["X-Forwarded-For"];
+  if (!ffor.empty()) {
+    auto first = ffor.substr(0, ffor.find(','));
+    while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+    c.remote_ip = std::string(first);
+  }
+  return c;
+}
+
 Response limit_response(boost::system::error_code ec) {
   if (ec == bhttp::error::header_limit)
     return json_error(431, "Request header too large (http.header_limit_bytes).");
@@ -150,22 +170,32 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
 
   for (;;) {
     boost::system::error_code ec;
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(lim.header_limit_bytes));
-    parser.body_limit(lim.body_limit_bytes);
+    HeadParser head;
+    head.header_limit(static_cast<std::uint32_t>(lim.header_limit_bytes));
+    head.body_limit(boost::none);  // the proxy streams any size; the router's parser is bounded
 
     // Waiting for the next request on a kept-alive connection uses the idle deadline; once
     // bytes arrive, the whole request must be read within the request deadline.
     stream.expires_after(buffer.size() ? lim.request_timeout : lim.idle_timeout);
-    co_await bhttp::async_read_header(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    co_await bhttp::async_read_header(stream, buffer, head, net::redirect_error(net::use_awaitable, ec));
+    if (!ec && opts_.interceptor && opts_.interceptor->claims(head)) {
+      stream.expires_never();
+      auto client = client_view(head.get(), peer, opts_, id);
+      bool again = co_await opts_.interceptor->serve(stream, buffer, head, std::move(client));
+      if (!again) break;
+      continue;
+    }
+    std::optional<bhttp::request_parser<bhttp::string_body>> body_parser;
     if (!ec) {
+      body_parser.emplace(std::move(head));
+      body_parser->body_limit(lim.body_limit_bytes);
       stream.expires_after(lim.request_timeout);
-      auto const& h = parser.get();
+      auto const& h = body_parser->get();
       if (beast::iequals(h[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
         co_await net::async_write(stream, net::buffer(k100), net::redirect_error(net::use_awaitable, ec));
       }
-      if (!ec) co_await bhttp::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+      if (!ec) co_await bhttp::async_read(stream, buffer, *body_parser, net::redirect_error(net::use_awaitable, ec));
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
         ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
@@ -181,9 +211,10 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
       break;
     }
 
-    auto req = parser.release();
+    auto req = body_parser->release();
     auto started = std::chrono::steady_clock::now();
-    auto res = co_await dispatch(req, peer, id);
+    auto client = client_view(req, peer, opts_, id);
+    auto res = co_await dispatch(req, client);
     res.version(req.version());
     res.keep_alive(req.keep_alive());
     if (req.method() == bhttp::verb::head) {
@@ -206,31 +237,18 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-net::awaitable<Response> Listener::dispatch(Request const& req, std::string const& peer,
-                                            std::uint64_t id) {
+net::awaitable<Response> Listener::dispatch(Request const& req, ClientView const& client) {
   auto parsed = boost::urls::parse_origin_form(req.target());
   if (!parsed) co_return json_error(400, "The request target is not a valid path.");
   Context ctx{.req = req};
   ctx.raw_target = std::string(req.target());
   ctx.path = parsed->path();
   for (auto p : parsed->params()) ctx.query.emplace(p.key, p.value);
-  ctx.remote_ip = peer;
-  ctx.conn_id = id;
-  ctx.secure = opts_.public_https;
-  ctx.host = std::string(req[bhttp::field::host]);
-  if (is_trusted(opts_.trusted_proxies, peer)) {
-    // Behind a TLS-terminating load balancer (the AWS ALB setup): believe its headers.
-    auto proto = req["X-Forwarded-Proto"];
-    if (!proto.empty()) ctx.secure = beast::iequals(proto.substr(0, proto.find(',')), "https");
-    auto fhost = req["X-Forwarded-Host"];
-    if (!fhost.empty()) ctx.host = std::string(fhost.substr(0, fhost.find(',')));
-    auto ffor = req["X-Forwarded-For"];
-    if (!ffor.empty()) {
-      auto first = ffor.substr(0, ffor.find(','));
-      while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
-      ctx.remote_ip = std::string(first);
-    }
-  }
+  ctx.remote_ip = client.remote_ip;
+  ctx.conn_id = client.conn_id;
+  ctx.secure = client.secure;
+  ctx.host = client.host;
+  auto id = client.conn_id;
 
   auto found = router_.find(req.method(), ctx.path);
   Handler const* handler = nullptr;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "http/interceptor.hpp"
 #include "http/router.hpp"
 
 namespace spdlog { class logger; }
@@ -24,6 +25,7 @@ struct ListenerOptions {
   std::vector<std::string> trusted_proxies;  // IPs whose X-Forwarded-Proto/Host/For we believe
   bool public_https = false;                 // public_url is https: cookies are Secure
   std::string name = "public";               // for logs
+  Interceptor* interceptor = nullptr;        // e.g. the proxy; must outlive the listener
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
@@ -43,8 +45,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket sock, std::uint64_t id);
-  boost::asio::awaitable<Response> dispatch(Request const& req, std::string const& peer,
-                                            std::uint64_t id);
+  boost::asio::awaitable<Response> dispatch(Request const& req, ClientView const& client);
 
   boost::asio::io_context& ioc_;
   Router const& router_;
