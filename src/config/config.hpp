@@ -45,6 +45,7 @@ struct ProviderConfig {
   std::string login_service;   // button text: "Sign in with <login_service>"
   std::string client_id;
   Secret client_secret;
+  std::string client_secret_file;  // read into client_secret at load; never both in one layer
   std::string oauth_callback_url;  // redirect_uri; default <public_url><base_url>hub/oauth_callback
   std::string authorize_url;
   std::string token_url;
@@ -112,6 +113,11 @@ struct HubConfig {
   std::string ssl_key;
   std::string spawner = "local";  // local | docker | kubernetes (see the spawner issue)
   std::map<std::string, std::string> spawner_options;  // imported spawner traits, kept for later
+  bool shutdown_on_logout = false;  // stop the user's servers when they log out
+  // JupyterHub's `services` and `load_roles`, kept as JSON text (an array) until the services
+  // and roles issues read them.
+  std::string services_json = "[]";
+  std::string load_roles_json = "[]";
   HttpLimits http;
   HttpClientConfig http_client;
   AuthConfig auth;

@@ -1,0 +1,88 @@
+#include "config/load.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "config/builder.hpp"
+#include "config/layers.hpp"
+#include "config/pyconfig.hpp"
+#include "config/toml_loader.hpp"
+
+extern char** environ;
+
+namespace nbhub::config {
+
+bool Loaded::ok() const {
+  return std::none_of(diagnostics.begin(), diagnostics.end(),
+                      [](Diagnostic const& d) { return d.error; });
+}
+
+ConfigFormat format_for(std::string_view path) {
+  return path.ends_with(".py") ? ConfigFormat::jupyterhub_py : ConfigFormat::toml;
+}
+
+std::optional<std::string> default_config_file(std::filesystem::path const& dir) {
+  std::error_code ec;
+  for (auto name : {"nbhub.toml", "jupyterhub_config.py"}) {
+    auto p = dir / name;
+    if (std::filesystem::is_regular_file(p, ec)) return p.string();
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, std::string> current_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos)
+      env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+Loaded load_from(std::optional<ConfigSource> const& source, CliInvocation const& cli,
+                 std::map<std::string, std::string> const& env) {
+  ConfigBuilder b;
+  if (source) {
+    if (source->format == ConfigFormat::toml)
+      load_toml(source->text, source->file, b);
+    else
+      import_pyconfig(source->text, source->file, env, b);
+  }
+  name_providers(b);
+  apply_env(env, b);
+  apply_flags(cli, b);
+  apply_compat_env(env, b);
+  read_secret_files(b);
+  validate(b);
+  return Loaded{std::move(b.hub()), std::move(b.diagnostics()), source ? source->file : ""};
+}
+
+Loaded load(CliInvocation const& cli, std::map<std::string, std::string> const& env) {
+  std::optional<std::string> path = cli.config_file;
+  if (!path) {
+    std::error_code ec;
+    path = default_config_file(std::filesystem::current_path(ec));
+  }
+  if (!path) return load_from(std::nullopt, cli, env);
+
+  std::ifstream f(*path, std::ios::binary);
+  std::stringstream text;
+  if (f) text << f.rdbuf();
+  if (!f) {
+    Loaded out;
+    out.config_file = *path;
+    out.diagnostics.push_back(
+        {*path, 0, "", fmt::format("cannot read the config file: {}", std::strerror(errno))});
+    return out;
+  }
+  return load_from(ConfigSource{*path, format_for(*path), text.str()}, cli, env);
+}
+
+}  // namespace nbhub::config

@@ -1,0 +1,525 @@
+#include "config/pyconfig.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+#include "config/pyconfig_parser.hpp"
+#include "config/pyconfig_tables.hpp"
+#include "config/text.hpp"
+
+namespace nbhub::config {
+
+namespace {
+
+using py::ClassInfo;
+using py::Role;
+using py::Special;
+using py::TraitInfo;
+
+// The value of one c.Section.trait after every statement about it (=, +=, .update(), ...).
+struct Merged {
+  std::string section;
+  std::string trait;
+  Value value;
+  int line = 0;  // the last statement that changed it
+};
+
+bool contains(std::vector<std::string_view> const& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+bool is_auth_section(std::string_view s) {
+  return s.ends_with("Authenticator");  // Authenticator, OAuthenticator, GitHubOAuthenticator...
+}
+bool is_spawner_section(std::string_view s) { return s.ends_with("Spawner"); }
+
+std::string class_list(Role role) {
+  std::vector<std::string> names, aliases;
+  for (auto const& c : py::known_classes()) {
+    if (c.role != role) continue;
+    if (role == Role::spawner && c.name == "SimpleLocalProcessSpawner") continue;
+    names.emplace_back(c.name);
+  }
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+class Importer {
+ public:
+  Importer(std::string const& file, ConfigBuilder& b) : file_(file), b_(b) {}
+
+  void run(std::vector<py::Assignment> const& assignments) {
+    merge(assignments);
+    auto const* auth_class = find("JupyterHub", "authenticator_class");
+    auto const* spawner_class = find("JupyterHub", "spawner_class");
+    auth_ = auth_class ? resolve_class(*auth_class, Role::authenticator) : nullptr;
+    if (auth_) {
+      provider_ = b_.add_provider(origin(*auth_class));
+      b_.set_provider(provider_, "name", Value::of("default"), origin(*auth_class));
+      b_.set_provider(provider_, "kind", Value::of(std::string(auth_->kind)), origin(*auth_class));
+    }
+    spawner_ = spawner_class ? resolve_class(*spawner_class, Role::spawner)
+                             : py::find_class("LocalProcessSpawner", Role::spawner);
+    if (spawner_class && spawner_)
+      b_.set("spawner", Value::of(std::string(spawner_->kind)), origin(*spawner_class));
+
+    std::vector<Merged const*> hub, auth, spawner;
+    for (auto const& m : merged_) {
+      if (m.section == "JupyterHub")
+        hub.push_back(&m);
+      else if (is_auth_section(m.section))
+        auth.push_back(&m);
+      else if (is_spawner_section(m.section))
+        spawner.push_back(&m);
+      else
+        other_section(m);
+    }
+    jupyterhub(hub);
+    authenticator(auth, auth_class != nullptr);
+    spawner_traits(spawner, spawner_class);
+  }
+
+ private:
+  Origin origin(Merged const& m) const {
+    return Origin{file_, m.line, m.section + "." + m.trait, Layer::file, true};
+  }
+  Merged const* find(std::string_view section, std::string_view trait) const {
+    for (auto const& m : merged_)
+      if (m.section == section && m.trait == trait) return &m;
+    return nullptr;
+  }
+
+  void merge(std::vector<py::Assignment> const& assignments) {
+    using Op = py::Assignment::Op;
+    for (auto const& a : assignments) {
+      auto it = std::find_if(merged_.begin(), merged_.end(), [&](Merged const& m) {
+        return m.section == a.section && m.trait == a.trait;
+      });
+      bool fresh = it == merged_.end();
+      Merged m = fresh ? Merged{a.section, a.trait, Value::none(), a.line} : *it;
+      m.line = a.line;
+      Origin where{file_, a.line, a.section + "." + a.trait, Layer::file, true};
+      auto& cur = m.value;
+      switch (a.op) {
+        case Op::assign: cur = a.value; break;
+        case Op::update:
+          // traitlets merges an update on an unset trait into the default: empty here.
+          if (cur.kind == Value::Kind::none) cur = Value::dict();
+          if (cur.kind != Value::Kind::dict || a.value.kind != Value::Kind::dict) {
+            b_.error(where, ".update() needs a dict value and a dict argument");
+            continue;
+          }
+          for (auto const& [k, v] : a.value.entries) {
+            auto e = std::find_if(cur.entries.begin(), cur.entries.end(), [&](auto const& kv) {
+              return kv.first.kind == k.kind && python_str(kv.first) == python_str(k);
+            });
+            if (e != cur.entries.end())
+              e->second = v;
+            else
+              cur.entries.emplace_back(k, v);
+          }
+          break;
+        case Op::append:
+        case Op::add:
+          if (cur.kind == Value::Kind::none) cur = Value::list();
+          if (cur.kind != Value::Kind::list) {
+            b_.error(where, "can only .append()/.add() to a list or set");
+            continue;
+          }
+          cur.items.push_back(a.value);
+          break;
+        case Op::extend:
+        case Op::iadd:
+          if (cur.kind == Value::Kind::none && a.value.kind == Value::Kind::list)
+            cur = Value::list();
+          if (cur.kind == Value::Kind::list && a.value.kind == Value::Kind::list) {
+            cur.items.insert(cur.items.end(), a.value.items.begin(), a.value.items.end());
+          } else if (a.op == Op::iadd && cur.kind == Value::Kind::string &&
+                     a.value.kind == Value::Kind::string) {
+            cur.string += a.value.string;
+          } else if (a.op == Op::iadd && cur.kind == Value::Kind::integer &&
+                     a.value.kind == Value::Kind::integer) {
+            cur.integer += a.value.integer;
+          } else {
+            b_.error(where, "+= and .extend() need a list on both sides here");
+            continue;
+          }
+          break;
+      }
+      if (fresh)
+        merged_.push_back(std::move(m));
+      else
+        *it = std::move(m);
+    }
+  }
+
+  ClassInfo const* resolve_class(Merged const& m, Role role) {
+    auto const& v = m.value;
+    char const* what = role == Role::authenticator ? "an authenticator" : "a spawner";
+    if (v.kind != Value::Kind::class_ref && v.kind != Value::Kind::string) {
+      b_.error(origin(m), fmt::format("expected a class or a class name, got {}",
+                                      describe(v, true)));
+      return nullptr;
+    }
+    if (auto const* c = py::find_class(v.string, role)) return c;
+    // Another import path for a known class, e.g. `from oauthenticator import ...` variants.
+    auto dot = v.string.rfind('.');
+    if (dot != std::string::npos) {
+      auto root = v.string.substr(0, v.string.find('.'));
+      if (auto const* c = py::find_class(std::string_view(v.string).substr(dot + 1), role))
+        for (auto a : c->aliases)
+          if (a.starts_with(root + ".")) return c;
+    }
+    b_.error(origin(m), fmt::format("{} is not {} nbhub provides; expected one of {}", v.string,
+                                    what, class_list(role)));
+    return nullptr;
+  }
+
+  // ---- JupyterHub.* ----------------------------------------------------------------------
+  TraitInfo const* trait_in(std::vector<std::string_view> const& sections,
+                            std::string_view trait) const {
+    for (auto const& t : py::known_traits())
+      if (t.trait == trait && contains(sections, t.section)) return &t;
+    return nullptr;
+  }
+
+  void unknown_trait(Merged const& m, std::vector<std::string_view> const& sections,
+                     std::string_view class_name) {
+    // A trait of a sibling class (custos_host on GenericOAuthenticator) says so.
+    for (auto const& t : py::known_traits())
+      if (t.trait == m.trait && is_auth_section(t.section) && is_auth_section(m.section)) {
+        b_.warn(origin(m), fmt::format("not a trait of {} (it belongs to {}), ignored", class_name,
+                                       t.section));
+        return;
+      }
+    std::vector<std::string> candidates;
+    for (auto const& t : py::known_traits())
+      if (contains(sections, t.section)) candidates.emplace_back(t.trait);
+    auto close = closest(m.trait, candidates);
+    b_.warn(origin(m),
+            fmt::format("unknown trait of {}, ignored{}", class_name,
+                        close.empty() ? std::string{}
+                                      : fmt::format("; did you mean `{}.{}`?", m.section, close)));
+  }
+
+  void unsupported(Merged const& m, TraitInfo const& t) {
+    b_.warn(origin(m), fmt::format("not supported by nbhub yet, ignored{}",
+                                   t.note.empty() ? "" : fmt::format(" ({})", t.note)));
+  }
+
+  void jupyterhub(std::vector<Merged const*> const& entries) {
+    // bind_url first: ip, port and base_url given on their own override its parts.
+    std::vector<Merged const*> ordered;
+    for (auto const* m : entries)
+      if (m->trait == "bind_url") ordered.push_back(m);
+    for (auto const* m : entries)
+      if (m->trait != "bind_url") ordered.push_back(m);
+
+    std::vector<std::string_view> const sections{"JupyterHub"};
+    Merged const *hub_ip = nullptr, *hub_port = nullptr, *connect_ip = nullptr,
+                 *connect_port = nullptr;
+    for (auto const* m : ordered) {
+      auto const* t = trait_in(sections, m->trait);
+      if (!t) {
+        unknown_trait(*m, sections, "JupyterHub");
+        continue;
+      }
+      auto where = origin(*m);
+      switch (t->special) {
+        case Special::unsupported: unsupported(*m, *t); break;
+        case Special::class_choice: break;  // read in run()
+        case Special::hub_ip: hub_ip = m; break;
+        case Special::hub_port: hub_port = m; break;
+        case Special::hub_connect_ip: connect_ip = m; break;
+        case Special::hub_connect_port: connect_port = m; break;
+        case Special::bind_url: bind_url(*m); break;
+        case Special::base_url: {
+          Value v = m->value;
+          if (v.kind == Value::Kind::string && !v.string.starts_with("/")) v.string = "/" + v.string;
+          b_.set("base_url", v, where);
+          break;
+        }
+        case Special::db_url: {
+          Value v = m->value;
+          if (v.kind == Value::Kind::string && v.string.starts_with("postgresql+")) {
+            auto scheme_end = v.string.find("://");
+            if (scheme_end != std::string::npos) {
+              b_.warn(where, fmt::format("the SQLAlchemy driver {} is ignored; nbhub uses libpq",
+                                         dquoted(v.string.substr(11, scheme_end - 11))));
+              v.string = "postgresql" + v.string.substr(scheme_end);
+            }
+          }
+          b_.set("db_url", v, where);
+          break;
+        }
+        case Special::log_level: log_level(*m); break;
+        case Special::days_to_seconds: {
+          auto const& v = m->value;
+          if (v.kind != Value::Kind::integer && v.kind != Value::Kind::real) {
+            b_.error(where, "expected a number of days, got " + describe(v, true));
+            break;
+          }
+          double days = v.kind == Value::Kind::integer ? static_cast<double>(v.integer) : v.real;
+          b_.set(t->option, Value::of(static_cast<std::int64_t>(std::llround(days * 86400))),
+                 where);
+          break;
+        }
+        default:
+          if (!t->renamed_to.empty())
+            b_.warn(where, fmt::format("deprecated, read as `{}`", t->renamed_to));
+          b_.set(t->option, m->value, where);
+      }
+    }
+    hub_urls(hub_ip, hub_port, connect_ip, connect_port);
+  }
+
+  void bind_url(Merged const& m) {
+    auto where = origin(m);
+    auto const& v = m.value;
+    auto u = v.kind == Value::Kind::string ? parse_bind_url(v.string) : std::nullopt;
+    if (!u) {
+      b_.error(where, "expected a URL such as http://:8000/, got " + describe(v, true));
+      return;
+    }
+    b_.set("ip", Value::of(u->ip), where);
+    b_.set("port", Value::of(std::int64_t{u->port}), where);
+    b_.set("base_url", Value::of(u->path), where);
+  }
+
+  void log_level(Merged const& m) {
+    auto where = origin(m);
+    Value v = m.value;
+    if (v.kind == Value::Kind::integer) {
+      static const std::map<std::int64_t, std::string> levels = {
+          {0, "trace"}, {10, "debug"}, {20, "info"}, {30, "warn"}, {40, "error"}, {50, "critical"}};
+      auto it = levels.find(v.integer);
+      if (it == levels.end()) {
+        b_.error(where, "expected a level name or 0, 10, 20, 30, 40, 50, got " +
+                            describe(v, true));
+        return;
+      }
+      v = Value::of(it->second);
+    } else if (v.kind == Value::Kind::class_ref && v.string.starts_with("logging.")) {
+      v = Value::of(v.string.substr(8));
+    }
+    b_.set("log_level", v, where);
+  }
+
+  // JupyterHub's older hub_ip/hub_port (and hub_connect_*) spell the hub API URLs in parts.
+  void hub_urls(Merged const* hub_ip, Merged const* hub_port, Merged const* connect_ip,
+                Merged const* connect_port) {
+    auto host = [&](Merged const* m, std::string fallback) -> std::optional<std::string> {
+      if (!m) return fallback;
+      if (m->value.kind != Value::Kind::string) {
+        b_.error(origin(*m), "expected a string, got " + describe(m->value, true));
+        return std::nullopt;
+      }
+      auto h = m->value.string.empty() ? std::string("0.0.0.0") : m->value.string;
+      return h.find(':') != std::string::npos ? "[" + h + "]" : h;
+    };
+    auto port = [&](Merged const* m, std::int64_t fallback) -> std::optional<std::int64_t> {
+      if (!m) return fallback;
+      if (m->value.kind != Value::Kind::integer || m->value.integer < 0 ||
+          m->value.integer > 65535) {
+        b_.error(origin(*m), "expected an integer from 0 to 65535, got " +
+                                 describe(m->value, true));
+        return std::nullopt;
+      }
+      return m->value.integer;
+    };
+    if ((hub_ip || hub_port) && !find("JupyterHub", "hub_bind_url")) {
+      auto h = host(hub_ip, "127.0.0.1");
+      auto p = port(hub_port, 8081);
+      if (h && p)
+        b_.set("hub_bind_url", Value::of(fmt::format("http://{}:{}", *h, *p)),
+               origin(hub_port ? *hub_port : *hub_ip));
+    }
+    if ((connect_ip || connect_port) && !find("JupyterHub", "hub_connect_url")) {
+      auto h = host(connect_ip ? connect_ip : hub_ip, "127.0.0.1");
+      auto p = port(connect_port ? connect_port : hub_port, 8081);
+      if (h && p)
+        b_.set("hub_connect_url", Value::of(fmt::format("http://{}:{}", *h, *p)),
+               origin(connect_port ? *connect_port : *connect_ip));
+    }
+  }
+
+  // ---- Authenticator family ----------------------------------------------------------------
+  void authenticator(std::vector<Merged const*> const& entries, bool class_given) {
+    std::vector<std::string_view> const mro =
+        auth_ ? auth_->mro : std::vector<std::string_view>{"Authenticator"};
+    std::string_view const class_name = auth_ ? auth_->name : std::string_view("Authenticator");
+
+    struct Candidate {
+      Merged const* m;
+      TraitInfo const* t;
+      int rank;
+    };
+    std::map<std::string_view, Candidate> winners;  // by target option
+    auto better = [&](Candidate const& a, Candidate const& b) {
+      bool a_current = a.t->renamed_to.empty(), b_current = b.t->renamed_to.empty();
+      if (a_current != b_current) return a_current;
+      if (a.rank != b.rank) return a.rank > b.rank;
+      return a.m->line > b.m->line;
+    };
+
+    for (auto const* m : entries) {
+      auto rank = std::find(mro.begin(), mro.end(), m->section) - mro.begin();
+      if (rank == static_cast<std::ptrdiff_t>(mro.size())) {
+        if (auth_)
+          b_.warn(origin(*m), fmt::format("ignored: JupyterHub.authenticator_class is {}, which "
+                                          "does not read {}",
+                                          auth_->name, m->section));
+        else if (!class_given)
+          b_.warn(origin(*m),
+                  "ignored: JupyterHub.authenticator_class is not set (JupyterHub's default, "
+                  "PAMAuthenticator, is not available in nbhub)");
+        continue;  // an unknown class was already reported as an error
+      }
+      auto const* t = trait_in(mro, m->trait);
+      if (!t) {
+        unknown_trait(*m, mro, class_name);
+        continue;
+      }
+      if (t->special == Special::unsupported) {
+        unsupported(*m, *t);
+        continue;
+      }
+      if (!t->renamed_to.empty())
+        b_.warn(origin(*m), fmt::format("deprecated, read as `{}`", t->renamed_to));
+      Candidate c{m, t, static_cast<int>(rank)};
+      auto [it, inserted] = winners.try_emplace(t->option, c);
+      if (!inserted && better(c, it->second)) it->second = c;
+    }
+
+    std::vector<Candidate> apply;
+    for (auto const& [_, c] : winners) apply.push_back(c);
+    std::sort(apply.begin(), apply.end(),
+              [](Candidate const& a, Candidate const& b) { return a.m->line < b.m->line; });
+    for (auto const& c : apply) auth_value(*c.m, *c.t);
+    if (auth_) provider_fixups();
+  }
+
+  void auth_value(Merged const& m, TraitInfo const& t) {
+    auto where = origin(m);
+    Value v = m.value;
+    if (t.special == Special::groups_path) {
+      std::string prefix = std::string(auth_ ? auth_->user_key : "oauth_user") + ".";
+      if (v.kind != Value::Kind::string || !v.string.starts_with(prefix)) {
+        b_.error(where, fmt::format("expected a path into the user info, \"{}CLAIM\", got {}",
+                                    prefix, describe(v, true)));
+        return;
+      }
+      v.string = v.string.substr(prefix.size());
+    } else if (t.special == Special::basic_auth) {
+      if (v.kind != Value::Kind::boolean) {
+        b_.error(where, "expected True or False, got " + describe(v, true));
+        return;
+      }
+      v = Value::of(std::string(v.boolean ? "client_secret_basic" : "client_secret_post"));
+    }
+    std::string_view option = t.option;
+    if (option.starts_with("providers.")) {
+      if (provider_ < 0) return;  // no provider: reported with the class
+      b_.set_provider(provider_, option.substr(10), v, where);
+    } else {
+      b_.set(option, v, where);
+    }
+  }
+
+  void provider_fixups() {
+    auto const* auth_class = find("JupyterHub", "authenticator_class");
+    if (auth_->kind == "custos") {
+      // CustosOAuthenticator.__init__ overwrites login_service; so do we.
+      if (auto const* o = b_.origin_of(provider_, "login_service");
+          o && b_.provider(provider_).login_service != "Custos Login")
+        b_.warn(*o, "CustosOAuthenticator always shows \"Custos Login\" (as upstream); ignored");
+      b_.set_provider(provider_, "login_service", Value::of("Custos Login"), origin(*auth_class));
+    }
+    // Amazon Cognito behind GenericOAuthenticator: keep kind generic (the endpoints are given),
+    // but note the domain and region for the provider preset's logout URL and JWKS.
+    auto const& p = b_.provider(provider_);
+    if (p.kind == "generic" && !p.authorize_url.empty()) {
+      auto u = boost::urls::parse_absolute_uri(p.authorize_url);
+      if (!u) return;
+      std::string host(u->encoded_host());
+      constexpr std::string_view kSuffix = ".amazoncognito.com";
+      auto auth_at = host.find(".auth.");
+      if (host.ends_with(kSuffix) && auth_at != std::string::npos && auth_at > 0) {
+        auto region = host.substr(auth_at + 6, host.size() - kSuffix.size() - auth_at - 6);
+        if (!region.empty() && region.find('.') == std::string::npos) {
+          Origin where = *b_.origin_of(provider_, "authorize_url");
+          b_.set_provider(provider_, "cognito_domain", Value::of(host), where);
+          b_.set_provider(provider_, "cognito_region", Value::of(region), where);
+        }
+      }
+    }
+  }
+
+  // ---- Spawner family: kept verbatim for the spawner ------------------------------------
+  void spawner_traits(std::vector<Merged const*> const& entries, Merged const* spawner_class) {
+    if (!spawner_) return;  // an unknown spawner class was reported as an error
+    Value options = Value::dict();
+    Origin first;
+    for (auto const* m : entries) {
+      if (!contains(spawner_->mro, m->section)) {
+        b_.warn(origin(*m), fmt::format("ignored: JupyterHub.spawner_class is {}{}, which does not "
+                                        "read {}",
+                                        spawner_->name, spawner_class ? "" : " (the default)",
+                                        m->section));
+        continue;
+      }
+      std::vector<std::string> known;
+      for (auto s : spawner_->mro)
+        for (auto t : py::known_spawner_traits(s)) known.emplace_back(t);
+      if (std::find(known.begin(), known.end(), m->trait) == known.end()) {
+        auto close = closest(m->trait, known);
+        b_.warn(origin(*m),
+                fmt::format("unknown trait of {}, kept in spawner_options{}", spawner_->name,
+                            close.empty() ? std::string{}
+                                          : fmt::format("; did you mean `{}.{}`?", m->section,
+                                                        close)));
+      }
+      if (options.entries.empty()) first = origin(*m);
+      auto text = m->value.kind == Value::Kind::string ? m->value.string : to_json(m->value);
+      options.entries.emplace_back(Value::of(m->section + "." + m->trait), Value::of(text));
+    }
+    if (!options.entries.empty()) b_.set("spawner_options", options, first);
+  }
+
+  void other_section(Merged const& m) {
+    if (auto reason = py::ignored_section_reason(m.section); !reason.empty()) {
+      b_.warn(origin(m), fmt::format("ignored: {}", reason));
+      return;
+    }
+    std::vector<std::string> sections{"JupyterHub", "Authenticator", "OAuthenticator", "Spawner"};
+    for (auto const& c : py::known_classes()) sections.emplace_back(c.name);
+    b_.warn(origin(m), fmt::format("unknown configuration class {}, ignored{}", m.section,
+                                   did_you_mean(m.section, sections)));
+  }
+
+  std::string const& file_;
+  ConfigBuilder& b_;
+  std::vector<Merged> merged_;
+  ClassInfo const* auth_ = nullptr;
+  ClassInfo const* spawner_ = nullptr;
+  int provider_ = -1;
+};
+
+}  // namespace
+
+void import_pyconfig(std::string_view text, std::string const& file,
+                     std::map<std::string, std::string> const& env, ConfigBuilder& b) {
+  auto parsed = py::parse(text, file, env);
+  auto const first = b.diagnostics().size();
+  for (auto& d : parsed.diagnostics) b.add(std::move(d));
+  if (parsed.syntax_error) return;
+  Importer(file, b).run(parsed.assignments);
+  // Report in file order, whichever pass found them.
+  std::stable_sort(b.diagnostics().begin() + static_cast<std::ptrdiff_t>(first),
+                   b.diagnostics().end(),
+                   [](Diagnostic const& x, Diagnostic const& y) { return x.line < y.line; });
+}
+
+}  // namespace nbhub::config

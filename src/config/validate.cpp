@@ -1,0 +1,117 @@
+// Whole-configuration checks, after every layer is applied (as mod_auth_openidc's
+// src/cfg/check.c: all problems at once, each with where it was set).
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+#include "config/layers.hpp"
+#include "config/text.hpp"
+
+namespace nbhub::config {
+
+namespace {
+
+// Where to point a finding about option `key`: where it was set, else the provider's table,
+// else nowhere in particular.
+Origin at(ConfigBuilder const& b, int provider, std::string_view key) {
+  if (auto const* o = b.origin_of(provider, key)) return *o;
+  if (provider >= 0) {
+    Origin o = b.provider_origin(provider);
+    o.option = fmt::format("auth.providers[{}].{}", provider, key);
+    return o;
+  }
+  return Origin{"", 0, std::string(key)};
+}
+
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+void check_provider(ConfigBuilder& b, int i) {
+  auto const& p = b.provider(i);
+  auto require = [&](std::string const& value, std::string_view key, std::string why) {
+    if (value.empty()) b.error(at(b, i, key), fmt::format("required {}", why));
+  };
+  require(p.client_id, "client_id",
+          "for every provider: the OAuth client id registered at the provider (or "
+          "OAUTH_CLIENT_ID in the environment)");
+  if (p.kind == "generic") {
+    require(p.authorize_url, "authorize_url", "for kind = \"generic\" (or OAUTH2_AUTHORIZE_URL)");
+    require(p.token_url, "token_url", "for kind = \"generic\" (or OAUTH2_TOKEN_URL)");
+  } else if (p.kind == "oidc") {
+    require(p.issuer, "issuer", "for kind = \"oidc\": the issuer URL used for discovery");
+  } else if (p.kind == "cognito") {
+    require(p.cognito_domain, "cognito_domain",
+            "for kind = \"cognito\": PREFIX.auth.REGION.amazoncognito.com or your custom domain");
+  } else if (p.kind == "custos") {
+    require(p.custos_host, "custos_host", "for kind = \"custos\" (or CUSTOS_HOST)");
+    if (p.client_secret.empty() && p.client_secret_file.empty())
+      b.error(at(b, i, "client_secret"),
+              "required for kind = \"custos\": Custos authenticates the client with it");
+  }
+  if (!p.userdata_url.empty() && p.userdata_from_id_token)
+    b.error(at(b, i, "userdata_from_id_token"),
+            "cannot be combined with userdata_url; set one of them (as OAuthenticator)");
+  if (p.username_claim.empty())
+    b.error(at(b, i, "username_claim"), "required: the claim that gives the hub username");
+  if (!p.tls_verify)
+    b.warn(at(b, i, "tls_verify"),
+           "TLS certificates of this provider are not verified; use only for testing");
+  for (auto key : {"token_url", "userdata_url"}) {
+    auto const& url = std::string_view(key) == "token_url" ? p.token_url : p.userdata_url;
+    auto u = boost::urls::parse_absolute_uri(url);
+    if (u && to_lower(u->scheme()) == "http" && !is_loopback_host(u->encoded_host()))
+      b.warn(at(b, i, key), "uses plain http: tokens would cross the network unencrypted");
+  }
+}
+
+}  // namespace
+
+void validate(ConfigBuilder& b) {
+  auto const& hub = b.hub();
+  auto const& auth = hub.auth;
+
+  if (hub.ssl_cert.empty() != hub.ssl_key.empty())
+    b.error(at(b, -1, hub.ssl_cert.empty() ? "ssl_key" : "ssl_cert"),
+            "ssl_cert and ssl_key go together; set both or neither");
+  if (hub.hub_bind_url.empty())
+    b.error(at(b, -1, "hub_bind_url"), "required: where the hub API listens");
+  if (!hub.http_client.tls_verify)
+    b.warn(at(b, -1, "http_client.tls_verify"),
+           "TLS certificates of outbound calls are not verified; use only for testing");
+
+  // OAuthenticator 17: group-based rules only work when the authenticator manages groups, and
+  // it refuses to start otherwise; so do we.
+  for (auto key : {"auth.allowed_groups", "auth.admin_groups"}) {
+    auto const& groups = std::string_view(key) == "auth.allowed_groups" ? auth.allowed_groups
+                                                                         : auth.admin_groups;
+    if (!groups.empty() && !auth.manage_groups)
+      b.error(at(b, -1, key),
+              "requires auth.manage_groups = true (as OAuthenticator 17: groups come from the "
+              "provider's groups claim)");
+  }
+
+  if (auth.providers.empty()) {
+    b.warn(Origin{}, "no identity provider is configured ([[auth.providers]]); nobody can log in");
+  } else if (auth.allowed_users.empty() && auth.admin_users.empty() &&
+             auth.allowed_groups.empty() && !auth.allow_all && !auth.allow_existing_users) {
+    b.warn(Origin{"", 0, "auth"},
+           "no allow rule is set, so nobody may log in (deny by default, as OAuthenticator 16+); "
+           "set allow_all, allowed_users, admin_users or allowed_groups");
+  }
+
+  for (int i = 0; i < b.provider_count(); ++i) {
+    for (int j = 0; j < i; ++j)
+      if (b.provider(j).name == b.provider(i).name)
+        b.error(at(b, i, "name"),
+                fmt::format("{} is already the name of auth.providers[{}]; give each provider its "
+                            "own name",
+                            dquoted(b.provider(i).name), j));
+    check_provider(b, i);
+    if (auth.manage_groups && b.provider(i).groups_claim.empty())
+      b.warn(at(b, i, "groups_claim"),
+             "auth.manage_groups is on but this provider has no groups_claim; its users get no "
+             "groups");
+  }
+}
+
+}  // namespace nbhub::config
