@@ -42,8 +42,73 @@ CREATE INDEX ix_sessions_user_id ON sessions (user_id);
 CREATE INDEX ix_sessions_expires ON sessions (expires);
 )sql";
 
+// JSON columns hold compact JSON text (sql_dialect.hpp). Hashes are hex SHA-256 (rows.hpp).
+// api_tokens.session_id_hash is deliberately not a foreign key to sessions: a token's life is
+// its own expires_at, and logout deletes it explicitly (delete_tokens_for_session).
+// Nor are api_tokens linked to servers: the hub deletes a server's tokens when it stops the
+// server (delete_tokens_for_server) and keeps them when the spawner will resume.
+constexpr std::string_view kV2TokensOAuthServers = R"sql(
+CREATE TABLE oauth_clients (
+  client_id TEXT NOT NULL PRIMARY KEY,
+  description TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  user_id BIGINT REFERENCES users (id) ON DELETE CASCADE,
+  server_name TEXT,
+  allowed_scopes TEXT NOT NULL DEFAULT '[]',
+  created BIGINT NOT NULL
+);
+CREATE INDEX ix_oauth_clients_user_id ON oauth_clients (user_id);
+CREATE TABLE api_tokens (
+  id {id_pk},
+  prefix TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  user_id BIGINT REFERENCES users (id) ON DELETE CASCADE,
+  service_name TEXT,
+  server_name TEXT,
+  kind TEXT NOT NULL,
+  scopes TEXT NOT NULL DEFAULT '[]',
+  note TEXT NOT NULL,
+  created BIGINT NOT NULL,
+  expires_at BIGINT,
+  last_activity BIGINT,
+  oauth_client_id TEXT REFERENCES oauth_clients (client_id) ON DELETE CASCADE,
+  session_id_hash TEXT
+);
+CREATE INDEX ix_api_tokens_user_id_server_name ON api_tokens (user_id, server_name);
+CREATE INDEX ix_api_tokens_oauth_client_id ON api_tokens (oauth_client_id);
+CREATE INDEX ix_api_tokens_session_id_hash ON api_tokens (session_id_hash);
+CREATE INDEX ix_api_tokens_expires_at ON api_tokens (expires_at);
+CREATE TABLE oauth_codes (
+  code_hash TEXT NOT NULL PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES oauth_clients (client_id) ON DELETE CASCADE,
+  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  redirect_uri TEXT NOT NULL,
+  scopes TEXT NOT NULL DEFAULT '[]',
+  session_id_hash TEXT,
+  created BIGINT NOT NULL,
+  expires BIGINT NOT NULL
+);
+CREATE INDEX ix_oauth_codes_client_id ON oauth_codes (client_id);
+CREATE INDEX ix_oauth_codes_user_id ON oauth_codes (user_id);
+CREATE INDEX ix_oauth_codes_session_id_hash ON oauth_codes (session_id_hash);
+CREATE INDEX ix_oauth_codes_expires ON oauth_codes (expires);
+CREATE TABLE servers (
+  id {id_pk},
+  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  url TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT '{}',
+  started BIGINT,
+  last_activity BIGINT,
+  pending TEXT NOT NULL DEFAULT '',
+  UNIQUE (user_id, name)
+);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "users, groups, memberships, login sessions", kV1Users},
+    Migration{2, "API tokens, OAuth clients and codes, servers", kV2TokensOAuthServers},
 };
 
 }  // namespace

@@ -4,6 +4,9 @@
 //
 // Times are stored with microsecond precision (see sql_dialect.hpp); a value read back equals
 // the value written after std::chrono::floor<microseconds>.
+//
+// Hashes (token, OAuth code, client secret) are hex SHA-256 of the secret: exactly 64 lowercase
+// hex characters. The store refuses anything else, so a raw secret cannot be stored by mistake.
 #include "core/clock.hpp"
 
 #include <boost/json/object.hpp>
@@ -66,6 +69,92 @@ struct GroupRow {
   std::vector<std::string> members;  // user names, sorted
 
   bool operator==(GroupRow const&) const = default;
+};
+
+// An API token (JupyterHub's orm.APIToken). The raw token never reaches the store: hub/ hands
+// over its prefix and hash, and looks it up by hash.
+//
+// Why one unsalted SHA-256 is enough, unlike JupyterHub's salted, iterated sha512
+// (orm.Hashed, 16384 rounds for supplied tokens): nbhub's tokens are 32 bytes from Random, so
+// there is no dictionary for a salt or slow rounds to defeat; recovering a token from a leaked
+// database means inverting SHA-256. Being deterministic, the hash is also the lookup key: one
+// indexed equality instead of a prefix scan and a hash per candidate. JupyterHub salts and
+// iterates for tokens a person chose (config api_tokens), which may be guessable; such a token
+// stored this way could be brute-forced from a leaked database, so one needs a slow salted
+// hash (a new column) before nbhub accepts operator-chosen tokens.
+struct TokenRow {
+  std::int64_t id = 0;  // assigned by create_token, never reused; the REST API shows "a<id>"
+  std::string prefix;   // the token's first 4 characters (at most 4), for logs and token lists
+  std::string hash;     // hex SHA-256 of the whole token
+  // The owner: exactly one of user_id (a user's token) and service_name (a service's token).
+  std::optional<std::int64_t> user_id;
+  std::optional<std::string> service_name;
+  std::optional<std::string> server_name;  // set on a server's own JUPYTERHUB_API_TOKEN
+  std::string kind;                        // "server", "api", "oauth" or "session"
+  std::vector<std::string> scopes;         // as granted, unexpanded; order kept
+  std::string note;                        // "Server at /user/alice/" (spec §1.5), free text
+  Time created{};
+  std::optional<Time> expires_at;  // nullopt: never expires
+  std::optional<Time> last_activity;
+  std::optional<std::string> oauth_client_id;  // the client an "oauth" token was issued to
+  // sha256 hex of the login session an "oauth" token was issued under (SessionRow::id_hash);
+  // logout deletes it with delete_tokens_for_session.
+  std::optional<std::string> session_id_hash;
+
+  bool operator==(TokenRow const&) const = default;
+};
+
+// An OAuth client of the hub's provider: one per server (spec §1.6), later one per service.
+struct OAuthClientRow {
+  std::string client_id;     // JUPYTERHUB_CLIENT_ID, e.g. "jupyterhub-user-alice"; not secret
+  std::string description;   // "Server at /user/alice/", shown on the consent page
+  std::string redirect_uri;  // compared as a plain string at authorize (RFC 6749 §3.1.2.3)
+  // hex SHA-256 of the client secret (the server's API token), or "" for a client without a
+  // secret, which the provider must refuse (spec §3.2).
+  std::string secret_hash;
+  std::optional<std::int64_t> user_id;  // the owner of the server this client belongs to
+  std::optional<std::string> server_name;
+  std::vector<std::string> allowed_scopes;  // order kept
+  Time created{};                           // first registration; upserts keep it
+
+  bool operator==(OAuthClientRow const&) const = default;
+};
+
+// An authorization code between authorize and token (spec §3.4): single use, short-lived.
+struct OAuthCodeRow {
+  std::string code_hash;  // hex SHA-256 of the code sent to the browser
+  std::string client_id;
+  std::int64_t user_id = 0;
+  std::string redirect_uri;
+  std::vector<std::string> scopes;
+  std::optional<std::string> session_id_hash;  // the login session that authorized it
+  Time created{};
+  Time expires{};
+
+  bool operator==(OAuthCodeRow const&) const = default;
+};
+
+// A user's server as recorded for adoption after a restart (JupyterHub's orm.Server and
+// orm.Spawner rolled into one row). Live state (readiness, progress) belongs to hub/.
+struct ServerRow {
+  std::int64_t id = 0;  // assigned on first upsert, kept by later ones
+  std::int64_t user_id = 0;
+  std::string name;          // "" for the default server; unique per user
+  std::string url;           // "http://127.0.0.1:53211"; "" while pending
+  boost::json::object state;  // the spawner's state (pid, port, container id), opaque here
+  std::optional<Time> started;
+  std::optional<Time> last_activity;
+  std::string pending;  // "", "spawn" or "stop"
+
+  bool operator==(ServerRow const&) const = default;
+};
+
+// A server with its owner's name, for adoption at startup.
+struct OwnedServer {
+  std::string user_name;
+  ServerRow server;
+
+  bool operator==(OwnedServer const&) const = default;
 };
 
 }  // namespace nbhub::store

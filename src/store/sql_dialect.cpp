@@ -1,5 +1,9 @@
 #include "store/sql_dialect.hpp"
 
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <chrono>
 
 namespace nbhub::store {
@@ -33,6 +37,37 @@ std::int64_t to_db_time(Time t) {
 
 Time from_db_time(std::int64_t micros) {
   return Time{std::chrono::duration_cast<Time::duration>(std::chrono::microseconds{micros})};
+}
+
+std::string to_db_json(std::vector<std::string> const& strings) {
+  boost::json::array a;
+  a.reserve(strings.size());
+  for (auto const& s : strings) a.emplace_back(s);
+  return boost::json::serialize(a);
+}
+
+std::string to_db_json(boost::json::object const& object) {
+  return boost::json::serialize(object);
+}
+
+std::optional<std::vector<std::string>> strings_from_db_json(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(v.as_array().size());
+  for (auto const& e : v.as_array()) {
+    if (!e.is_string()) return std::nullopt;
+    out.emplace_back(e.as_string());
+  }
+  return out;
+}
+
+std::optional<boost::json::object> object_from_db_json(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
 }
 
 }  // namespace nbhub::store

@@ -8,12 +8,17 @@
 //  * times: BIGINT microseconds since the Unix epoch, UTC (exact round trip, no time zones;
 //    SQLite has no timestamp type and PostgreSQL's timestamptz is also microseconds);
 //  * booleans: BOOLEAN columns (SQLite stores 0/1);
-//  * JSON: TEXT holding compact JSON (group properties); encrypted values: the blob type.
+//  * JSON: TEXT holding compact JSON (group properties, scope lists, spawner state);
+//    encrypted values: the blob type.
 #include "store/rows.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nbhub::store {
 
@@ -55,5 +60,12 @@ inline constexpr SqlDialect kPostgresDialect{
 
 std::int64_t to_db_time(Time t);
 Time from_db_time(std::int64_t micros);
+
+// JSON columns. The readers return nullopt for text that is not what the column holds (a JSON
+// array of strings; an object); callers turn that into an internal error naming the row.
+std::string to_db_json(std::vector<std::string> const& strings);
+std::string to_db_json(boost::json::object const& object);
+std::optional<std::vector<std::string>> strings_from_db_json(std::string_view text);
+std::optional<boost::json::object> object_from_db_json(std::string_view text);
 
 }  // namespace nbhub::store

@@ -60,6 +60,31 @@ class SqliteStore final : public Store {
                                  std::vector<std::string> const& user_names) override;
   Result<void> delete_group(std::string_view name) override;
 
+  Result<TokenRow> create_token(TokenRow const& token) override;
+  Result<TokenRow> find_token(std::string_view hash) override;
+  Result<std::vector<TokenRow>> list_tokens(std::int64_t user_id) override;
+  Result<bool> delete_token(std::int64_t id) override;
+  Result<std::int64_t> delete_tokens_for_server(std::int64_t user_id,
+                                                std::string_view server_name) override;
+  Result<std::int64_t> delete_tokens_for_session(std::string_view session_id_hash) override;
+  Result<void> touch_token(std::int64_t id, Time when) override;
+  Result<std::int64_t> purge_expired_tokens(Time now) override;
+
+  Result<OAuthClientRow> upsert_oauth_client(OAuthClientRow const& client) override;
+  Result<OAuthClientRow> get_oauth_client(std::string_view client_id) override;
+  Result<bool> delete_oauth_client(std::string_view client_id) override;
+  Result<void> create_oauth_code(OAuthCodeRow const& code) override;
+  Result<OAuthCodeRow> consume_oauth_code(std::string_view code_hash) override;
+  Result<std::int64_t> purge_expired_oauth_codes(Time now) override;
+
+  Result<ServerRow> upsert_server(ServerRow const& server) override;
+  Result<ServerRow> get_server(std::int64_t user_id, std::string_view name) override;
+  Result<std::vector<OwnedServer>> list_servers() override;
+  Result<std::vector<ServerRow>> list_servers_for_user(std::int64_t user_id) override;
+  Result<bool> delete_server(std::int64_t user_id, std::string_view name) override;
+  Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
+                                     Time when) override;
+
  private:
   SqliteStore(Clock const& clock, std::span<const Migration> migrations)
       : clock_(clock), migrations_(migrations) {}

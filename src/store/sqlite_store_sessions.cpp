@@ -1,5 +1,6 @@
 // SqliteStore: login sessions.
 #include "store/sql_dialect.hpp"
+#include "store/sqlite_helpers.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace nbhub::store {
@@ -22,14 +23,6 @@ SessionRow session_from(SqliteStatement const& st) {
 // finds a live session, so it stays out of logs.
 Error no_session() {
   return make_error(Errc::not_found, "no such login session, or it has expired");
-}
-
-Result<std::int64_t> run_counting(SqliteConnection& c, std::string_view sql, auto&& bind) {
-  auto st = c.prepare(sql);
-  if (!st) return st.error();
-  bind(*st);
-  if (auto r = st->run(); !r) return r.error();
-  return st->changes();
 }
 
 }  // namespace

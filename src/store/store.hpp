@@ -1,7 +1,8 @@
 #pragma once
-// The hub's persistent state: users, groups, login sessions (servers and tokens follow as new
-// migrations). One interface, two back ends: SQLite (sqlite_store.hpp, the default) and
-// PostgreSQL (a later issue). SQL that differs between them lives in sql_dialect.hpp.
+// The hub's persistent state: users, groups, login sessions (migration 1); API tokens, the
+// OAuth provider's clients and codes, and servers (migration 2). One interface, two back ends:
+// SQLite (sqlite_store.hpp, the default) and PostgreSQL (a later issue). SQL that differs
+// between them lives in sql_dialect.hpp.
 //
 // Contract for every method:
 //  * Synchronous and blocking (fsync on every commit). Call it from the blocking pool, never
@@ -10,16 +11,21 @@
 //  * Each method is one transaction: it commits entirely or leaves nothing behind. A method
 //    that returned success has made its change durable.
 //  * Errors (Result):
-//      not_found    the named user, group or session does not exist
-//      conflict     a unique key is taken (user name, group name, session id hash)
-//      bad_request  an argument the store refuses outright (an empty name)
+//      not_found    the named user, group, session, token, OAuth client or code, or server
+//                   does not exist (or has expired, where the method says so); also a row
+//                   referring to a user or OAuth client that does not exist
+//      conflict     a unique key is taken (user name, group name, session id hash, token
+//                   hash, OAuth code hash)
+//      bad_request  an argument the store refuses outright (an empty name, a hash that is not
+//                   64 lowercase hex characters, an unknown token kind; see row_checks.hpp)
 //      unavailable  the database is locked by another process past the busy timeout, the disk
 //                   is full, an I/O error, an unreadable or corrupt file
 //      config       the URL is malformed, or the schema is newer than this binary
 //      internal     anything else (a bug; the message carries SQLite's diagnosis)
 //    Messages are for the operator, name the file and what to do, and never contain row
-//    contents that could be secret (auth_state, session hashes). User and group names are not
-//    secret and may appear.
+//    contents that could be secret (auth_state, session, token and code hashes, token
+//    prefixes, spawner state). User, group and server names, token ids and OAuth client ids
+//    are not secret and may appear.
 //  * migrate() must have run (once, by the process owning the database) before any other
 //    method; otherwise they fail with internal ("no such table").
 #include "core/clock.hpp"
@@ -94,7 +100,8 @@ class Store {
   virtual Result<void> set_auth_state(std::string_view name,
                                       std::optional<std::string> encrypted) = 0;
   virtual Result<void> set_auth_refreshed(std::string_view name, Time when) = 0;
-  // Deletes the user with their sessions and group memberships.
+  // Deletes the user with their sessions, group memberships, tokens, OAuth clients and codes,
+  // and servers (ON DELETE CASCADE).
   virtual Result<void> delete_user(std::string_view name) = 0;
   // Records activity at `when`; never moves last_activity backwards, because activity reports
   // from proxies and servers arrive out of order.
@@ -124,6 +131,82 @@ class Store {
   virtual Result<void> set_group_members(std::string_view group,
                                          std::vector<std::string> const& user_names) = 0;
   virtual Result<void> delete_group(std::string_view name) = 0;
+
+  // --- API tokens -----------------------------------------------------------------------
+  // Looked up by hash only (see TokenRow for why one SHA-256 suffices). The database compares
+  // hashes through its index, not with equal_ct (STYLE.md §7): timing can reveal at most how
+  // much of a stored hash matches the hash of a value the attacker chose, and turning that
+  // into a token needs a SHA-256 preimage.
+  //
+  // Stores the token as given (prefix, hash, created and the rest; id is ignored) and returns
+  // it with its id. bad_request: a hash that is not hex SHA-256, a prefix longer than 4, an
+  // unknown kind, not exactly one owner, an empty session_id_hash; conflict: the hash exists;
+  // not_found: user_id or oauth_client_id names no row.
+  virtual Result<TokenRow> create_token(TokenRow const& token) = 0;
+  // not_found for an unknown token and for an expired one (expires_at <= clock.now()), even
+  // before purge_expired_tokens removed it: an expired token never authenticates.
+  virtual Result<TokenRow> find_token(std::string_view hash) = 0;
+  // The user's unexpired tokens of every kind, by id; empty for an unknown user.
+  virtual Result<std::vector<TokenRow>> list_tokens(std::int64_t user_id) = 0;
+  // Returns whether a token was deleted.
+  virtual Result<bool> delete_token(std::int64_t id) = 0;
+  // Deletes the tokens of one server (server_name = `server_name`, "" for the default one), as
+  // a stop does (spec §1.5); returns how many.
+  virtual Result<std::int64_t> delete_tokens_for_server(std::int64_t user_id,
+                                                        std::string_view server_name) = 0;
+  // Logout: deletes the tokens issued under the login session, and with them the session's
+  // unredeemed OAuth codes, so that a code issued just before logout cannot mint a token
+  // after it. Returns how many tokens were deleted.
+  virtual Result<std::int64_t> delete_tokens_for_session(std::string_view session_id_hash) = 0;
+  // Records use at `when`; never moves last_activity backwards. not_found for an unknown id.
+  virtual Result<void> touch_token(std::int64_t id, Time when) = 0;
+  // Deletes tokens with expires_at <= now; returns how many.
+  virtual Result<std::int64_t> purge_expired_tokens(Time now) = 0;
+
+  // --- OAuth clients and codes (the hub as OAuth2 provider, spec §3) ----------------------
+  // Deleting a client deletes its codes and the tokens issued to it (ON DELETE CASCADE), as
+  // JupyterHub does when a server stops; deleting its user deletes the client.
+  //
+  // Inserts or updates the client by client_id and returns it as stored. An update replaces
+  // every field but `created`, and keeps tokens already issued to the client (an update, never
+  // a delete and insert). bad_request: an empty client_id, a secret_hash neither "" nor hex
+  // SHA-256; not_found: user_id names no user.
+  virtual Result<OAuthClientRow> upsert_oauth_client(OAuthClientRow const& client) = 0;
+  virtual Result<OAuthClientRow> get_oauth_client(std::string_view client_id) = 0;
+  // Returns whether a client was deleted: a stop after a crash may find none.
+  virtual Result<bool> delete_oauth_client(std::string_view client_id) = 0;
+  // bad_request: a code_hash that is not hex SHA-256, an empty session_id_hash; conflict: the
+  // hash exists; not_found: the client or user does not exist.
+  virtual Result<void> create_oauth_code(OAuthCodeRow const& code) = 0;
+  // Returns the code and deletes it in one transaction, so a code is redeemed at most once
+  // even by concurrent calls (from this process or another one on the same database).
+  // not_found for an unknown, already used or expired (expires <= clock.now()) code. The
+  // caller checks client_id and redirect_uri afterwards; a code presented by the wrong client
+  // is gone all the same, which is what a stolen code deserves.
+  virtual Result<OAuthCodeRow> consume_oauth_code(std::string_view code_hash) = 0;
+  // Deletes codes with expires <= now; returns how many.
+  virtual Result<std::int64_t> purge_expired_oauth_codes(Time now) = 0;
+
+  // --- servers --------------------------------------------------------------------------
+  // Inserts the server, or updates the one with the same (user_id, name), and returns it as
+  // stored. An update replaces url, state, started and pending, keeps the id, and never moves
+  // last_activity backwards (nullopt keeps the stored value): the row the hub holds may be
+  // older than an activity report. bad_request: pending not "", "spawn" or "stop";
+  // not_found: no user with user_id.
+  virtual Result<ServerRow> upsert_server(ServerRow const& server) = 0;
+  virtual Result<ServerRow> get_server(std::int64_t user_id, std::string_view name) = 0;
+  // Every recorded server with its owner's name, by user name then server name: what a
+  // restarted hub adopts.
+  virtual Result<std::vector<OwnedServer>> list_servers() = 0;
+  // By name, the default server ("") first; empty for an unknown user.
+  virtual Result<std::vector<ServerRow>> list_servers_for_user(std::int64_t user_id) = 0;
+  // Returns whether a server was deleted. Leaves its tokens alone: see
+  // delete_tokens_for_server.
+  virtual Result<bool> delete_server(std::int64_t user_id, std::string_view name) = 0;
+  // Records activity at `when` on the server and on its user, in one transaction; neither
+  // last_activity moves backwards. not_found for an unknown server (nothing changes).
+  virtual Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
+                                             Time when) = 0;
 };
 
 }  // namespace nbhub::store

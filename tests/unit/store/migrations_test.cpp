@@ -56,11 +56,76 @@ TEST(Migrations, NextMigrationAppliesToAnExistingDatabase) {
   FakeClock clock{kEpoch};
   must(open_migrated(dir.url("hub.sqlite"), clock)->create_user("alice", true));
   auto list =
-      builtin_plus({latest() + 1, "servers", "CREATE TABLE servers (id {id_pk}, name TEXT)"});
+      builtin_plus({latest() + 1, "widgets", "CREATE TABLE widgets (id {id_pk}, name TEXT)"});
   auto store = open_migrated(dir.url("hub.sqlite"), clock, {.migrations_for_test = list});
   EXPECT_EQ(must(store->schema_version()), latest() + 1);
   EXPECT_TRUE(must(store->get_user("alice")).admin);
-  EXPECT_EQ(raw_query(dir.path() / "hub.sqlite", "SELECT COUNT(*) FROM servers"), "0");
+  EXPECT_EQ(raw_query(dir.path() / "hub.sqlite", "SELECT COUNT(*) FROM widgets"), "0");
+}
+
+// Migration 2 on a database written by the version-1 binary: the upgrade keeps every
+// version-1 row, and the new tables work with (and cascade from) the old users.
+TEST(Migrations, Version1DatabaseUpgradesInPlaceKeepingData) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  auto file = dir.path() / "hub.sqlite";
+  UserRow alice_before;
+  {
+    auto v1 = open_migrated(dir.url("hub.sqlite"), clock,
+                            {.migrations_for_test = builtin_migrations().first(1)});
+    ASSERT_EQ(must(v1->schema_version()), 1);
+    alice_before = must(v1->upsert_user_on_login({.name = "alice",
+                                                  .admin = true,
+                                                  .groups = std::vector<std::string>{"physics"},
+                                                  .encrypted_auth_state = "sealed"}))
+                       .user;
+    must(v1->touch_activity("alice", kEpoch + 1s));
+    alice_before.last_activity = kEpoch + 1s;
+    must(v1->create_session({.id_hash = "h1",
+                             .user_id = alice_before.id,
+                             .provider = "cognito",
+                             .created = kEpoch,
+                             .expires = kEpoch + 30 * 24h,
+                             .last_seen = kEpoch}));
+    must(v1->add_group("chemistry", {{"quota", 5}}));
+  }
+  EXPECT_EQ(raw_query(file, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'api_tokens'"), "0");
+
+  clock.advance(24h);
+  auto store = must(Store::open(dir.url("hub.sqlite"), clock));
+  EXPECT_EQ(must(store->schema_version()), 1);
+  EXPECT_EQ(must(store->migrate()), latest());
+  EXPECT_EQ(raw_query(file, "SELECT description FROM schema_version WHERE version = 2"),
+            "API tokens, OAuth clients and codes, servers");
+  EXPECT_EQ(raw_query(file, "SELECT applied_at FROM schema_version WHERE version = 2"),
+            std::to_string(to_db_time(kEpoch + 24h)));
+
+  EXPECT_EQ(must(store->get_user("alice")), alice_before);
+  EXPECT_EQ(must(store->get_session("h1")).provider, "cognito");
+  EXPECT_EQ(must(store->get_group("chemistry")).properties, (boost::json::object{{"quota", 5}}));
+
+  auto alice = alice_before.id;
+  must(store->upsert_oauth_client({.client_id = "jupyterhub-user-alice",
+                                   .secret_hash = hash_of("secret"),
+                                   .user_id = alice,
+                                   .created = clock.now()}));
+  must(store->create_oauth_code({.code_hash = hash_of("code"),
+                                 .client_id = "jupyterhub-user-alice",
+                                 .user_id = alice,
+                                 .created = clock.now(),
+                                 .expires = clock.now() + 300s}));
+  must(store->create_token({.hash = hash_of("token"),
+                            .user_id = alice,
+                            .kind = "oauth",
+                            .created = clock.now(),
+                            .oauth_client_id = "jupyterhub-user-alice"}));
+  must(store->upsert_server({.user_id = alice, .name = "", .state = {{"pid", 1}}}));
+  must(store->delete_user("alice"));
+  for (auto table : {"users", "sessions", "user_group_map", "api_tokens", "oauth_clients",
+                     "oauth_codes", "servers"})
+    EXPECT_EQ(raw_query(file, std::string("SELECT COUNT(*) FROM ") + table), "0") << table;
+  EXPECT_EQ(raw_query(file, "SELECT COUNT(*) FROM pragma_foreign_key_check"), "0");
+  EXPECT_EQ(raw_query(file, "PRAGMA integrity_check"), "ok");
 }
 
 TEST(Migrations, FailingMigrationRollsBackEntirely) {
@@ -74,7 +139,9 @@ TEST(Migrations, FailingMigrationRollsBackEntirely) {
   auto r = store->migrate();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::internal);
-  EXPECT_NE(r.error().message.find("store: migration 2 (broken): "), std::string::npos)
+  EXPECT_NE(r.error().message.find("store: migration " + std::to_string(latest() + 1) +
+                                   " (broken): "),
+            std::string::npos)
       << r.error().message;
   EXPECT_EQ(must(store->schema_version()), latest());
   EXPECT_EQ(
@@ -93,9 +160,10 @@ TEST(Migrations, RefusesToOpenADatabaseNewerThanTheBinary) {
   EXPECT_EQ(r.error().code, Errc::config);
   EXPECT_EQ(r.error().message,
             "store: open: database " + (dir.path() / "hub.sqlite").string() +
-                " has schema version 2, newer than this nbhub understands (1): a newer nbhub "
-                "has upgraded it. Run that version, or restore the backup taken before the "
-                "upgrade");
+                " has schema version " + std::to_string(latest() + 1) +
+                ", newer than this nbhub understands (" + std::to_string(latest()) +
+                "): a newer nbhub has upgraded it. Run that version, or restore the backup "
+                "taken before the upgrade");
 }
 
 TEST(Migrations, MigrateRefusesWhenAnotherProcessUpgradedMeanwhile) {

@@ -165,6 +165,43 @@ TEST_F(Users, DeleteTakesSessionsAndMembershipsAlong) {
   EXPECT_TRUE(must(store->get_group("g")).members.empty());
 }
 
+TEST_F(Users, DeleteTakesTokensOAuthClientsCodesAndServersAlong) {
+  auto alice = must(store->create_user("alice", false)).id;
+  auto bob = must(store->create_user("bob", false)).id;
+  for (auto [user, name] : {std::pair{alice, "alice"}, {bob, "bob"}}) {
+    std::string client = std::string("jupyterhub-user-") + name;
+    must(store->upsert_oauth_client({.client_id = client,
+                                     .redirect_uri = std::string("/user/") + name + "/callback",
+                                     .secret_hash = hash_of(std::string(name) + "-secret"),
+                                     .user_id = user,
+                                     .created = kEpoch}));
+    must(store->create_oauth_code({.code_hash = hash_of(std::string(name) + "-code"),
+                                   .client_id = client,
+                                   .user_id = user,
+                                   .created = kEpoch,
+                                   .expires = kEpoch + 300s}));
+    must(store->create_token({.hash = hash_of(std::string(name) + "-token"),
+                              .user_id = user,
+                              .server_name = "",
+                              .kind = "server",
+                              .created = kEpoch}));
+    must(store->upsert_server({.user_id = user, .name = ""}));
+  }
+  must(store->delete_user("alice"));
+  EXPECT_EQ(store->find_token(hash_of("alice-token")).error().code, Errc::not_found);
+  EXPECT_EQ(store->get_oauth_client("jupyterhub-user-alice").error().code, Errc::not_found);
+  EXPECT_EQ(store->consume_oauth_code(hash_of("alice-code")).error().code, Errc::not_found);
+  EXPECT_TRUE(must(store->list_tokens(alice)).empty());
+  EXPECT_TRUE(must(store->list_servers_for_user(alice)).empty());
+  // Bob's rows are untouched.
+  EXPECT_TRUE(store->find_token(hash_of("bob-token")));
+  EXPECT_TRUE(store->get_oauth_client("jupyterhub-user-bob"));
+  EXPECT_TRUE(store->consume_oauth_code(hash_of("bob-code")));
+  auto all = must(store->list_servers());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].user_name, "bob");
+}
+
 TEST_F(Users, IdsAreNeverReused) {
   must(store->create_user("a", false));
   auto b = must(store->create_user("b", false));

@@ -2,6 +2,7 @@
 // Helpers shared by the store tests: a temporary directory, a fake clock at a round time,
 // opening a migrated store, and raw SQLite access for checking what the store wrote.
 #include "core/clock.hpp"
+#include "core/crypto.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -31,6 +32,11 @@ T must(Result<T> r, std::source_location loc = std::source_location::current()) 
     throw std::runtime_error("must() failed");
   }
   if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+// The hex SHA-256 the store keeps for a token, code or client secret.
+inline std::string hash_of(std::string_view raw) {
+  return crypto::hex_encode(crypto::sha256(raw));
 }
 
 class TempDir {
