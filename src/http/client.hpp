@@ -48,7 +48,12 @@ class HttpClient {
   virtual boost::asio::awaitable<Result<ClientResponse>> send(ClientRequest req) = 0;
 };
 
-// Form encoding (application/x-www-form-urlencoded), shared by OAuth requests.
+// Form encoding (application/x-www-form-urlencoded, WHATWG URL §5.2), shared by OAuth
+// requests: UTF-8 bytes, `*-._` and alphanumerics kept, space as '+', all else %XX (upper case).
 std::string form_encode(std::vector<std::pair<std::string, std::string>> const& fields);
+
+// The value of an `Authorization: Basic` header for OAuth client authentication. RFC 6749
+// §2.3.1: client id and secret are each form-urlencoded before joining with ':' and base64.
+std::string basic_auth_header(std::string_view client_id, std::string_view client_secret);
 
 }  // namespace nbhub::http
