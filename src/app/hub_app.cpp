@@ -1,10 +1,15 @@
 #include "app/hub_app.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -19,6 +24,17 @@
 #include "http/listener.hpp"
 #include "hub/cookie_secret.hpp"
 #include "hub/login_service.hpp"
+#include "hub/oauth_provider.hpp"
+#include "hub/servers.hpp"
+#include "hub/tokens.hpp"
+#include "proxy/proxy.hpp"
+#include "proxy/route_table.hpp"
+#include "spawn/local_spawner.hpp"
+#include "spawn/process.hpp"
+#include "spawn/spawn_queue.hpp"
+#include "web/request_auth.hpp"
+#include "web/server_pages.hpp"
+#include "web/server_routes.hpp"
 #include "jwt/jwks_cache.hpp"
 #include "store/crypt_keeper.hpp"
 #include "store/store.hpp"
@@ -51,6 +67,60 @@ Result<std::vector<config::ProviderConfig>> resolve_providers(config::HubConfig 
     out.push_back(std::move(*p));
   }
   return out;
+}
+
+spawn::SpawnerConfig spawner_config(config::HubConfig const& cfg) {
+  auto const& s = cfg.spawner_settings;
+  spawn::SpawnerConfig out;
+  out.cmd = s.cmd;
+  out.args = s.args;
+  out.environment = s.environment;
+  out.notebook_dir = s.notebook_dir;
+  out.default_url = s.default_url;
+  out.start_timeout = s.start_timeout;
+  out.http_timeout = s.http_timeout;
+  out.poll_interval = s.poll_interval;
+  out.concurrent_spawn_limit = s.concurrent_spawn_limit;
+  out.active_server_limit = s.active_server_limit;
+  out.run_as_system_user = s.run_as_system_user;
+  out.log_dir = s.log_dir;
+  return out;
+}
+
+proxy::ProxyConfig proxy_config(config::HubConfig const& cfg) {
+  proxy::ProxyConfig out;
+  out.connect_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.connect_timeout);
+  out.idle_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.idle_timeout);
+  out.buffer_bytes = cfg.proxy.buffer_bytes;
+  // The proxy streams servers and services; everything else is the hub's router.
+  out.claim_prefixes = {cfg.base_url + "user/", cfg.base_url + "services/"};
+  return out;
+}
+
+struct BindAddress {
+  std::string ip;
+  std::uint16_t port = 0;
+};
+
+Result<BindAddress> parse_bind_url(std::string const& url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u || u->scheme() != "http" || !u->has_port())
+    return Error{Errc::config, fmt::format("hub_bind_url \"{}\" must look like http://127.0.0.1:8081", url)};
+  std::string host(u->host());
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return BindAddress{host, static_cast<std::uint16_t>(u->port_number())};
+}
+
+// Runs `every` until the io_context stops; each round's failure is logged, never fatal.
+net::awaitable<void> periodically(std::chrono::seconds every, std::function<net::awaitable<void>()> round) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  for (;;) {
+    timer.expires_after(every);
+    boost::system::error_code ec;
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return;
+    co_await round();
+  }
 }
 
 }  // namespace
@@ -108,14 +178,61 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auth::LoginFlow flow(std::move(*providers), cfg.auth, http, jwks, clock, random, sealer, log);
     hub::LoginService logins(cfg.auth, **st, crypt->enabled() ? &*crypt : nullptr, clock, random, blocking, log);
 
+    // Listeners are bound first: servers must be told the hub API's real port.
+    auto hub_bind = parse_bind_url(cfg.hub_bind_url);
+    if (!hub_bind) return fail(hub_bind.error().message, 2);
     http::Router router;
-    web::add_hub_routes(router, {cfg, flow, logins, log});
-
+    proxy::RouteTable routes(clock);
+    proxy::Proxy proxy(ioc.get_executor(), proxy_config(cfg), routes, clock, *logs.access, log);
     http::ListenerOptions lo{.limits = cfg.http, .trusted_proxies = cfg.trusted_proxies,
-                             .public_https = cfg.public_url.starts_with("https://")};
+                             .public_https = cfg.public_url.starts_with("https://"),
+                             .interceptor = &proxy};
     auto listener = std::make_shared<http::Listener>(ioc, router, lo, *logs.access, log);
     listener->bind(cfg.ip, cfg.port);
+    http::ListenerOptions hub_lo{.limits = cfg.http, .name = "hub API"};
+    auto hub_listener = std::make_shared<http::Listener>(ioc, router, hub_lo, *logs.access, log);
+    hub_listener->bind(hub_bind->ip, hub_bind->port);
+    auto connect_url = cfg.hub_connect_url.empty()
+                           ? fmt::format("http://{}:{}", hub_bind->ip == "0.0.0.0" || hub_bind->ip.empty() ? "127.0.0.1" : hub_bind->ip, hub_listener->port())
+                           : cfg.hub_connect_url;
+    while (!connect_url.empty() && connect_url.back() == '/') connect_url.pop_back();
+
+    hub::TokenService tokens(**st, clock, random, blocking);
+    hub::OAuthProvider oauth(**st, tokens, clock, random, blocking, cfg.auth.cookie_max_age, cfg.admin_access, log);
+    spawn::PosixProcessRunner runner(ioc.get_executor(), log);
+    spawn::LocalSpawner spawner(spawner_config(cfg), runner, blocking, clock, log);
+    hub::ServerManager* servers_ptr = nullptr;
+    spawn::SpawnQueue queue(spawner_config(cfg), spawner, http, clock, log,
+                            [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
+    hub::ServersConfig scfg{.base_url = cfg.base_url, .hub_api_url = connect_url + cfg.base_url + "hub/api",
+                            .public_url = cfg.public_url,
+                            .allow_named_servers = cfg.spawner_settings.allow_named_servers};
+    hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
+    servers_ptr = &servers;
+    web::RequestAuth request_auth(logins, tokens, **st, blocking, secret->reveal());
+
+    web::ServerRouteDeps sdeps{cfg, request_auth, oauth, servers, **st, blocking, log, cfg.jupyterhub_version};
+    web::add_server_routes(router, sdeps);
+    web::add_server_pages(router, sdeps);
+    web::add_hub_routes(router, {cfg, flow, logins, log});
+
+    // Servers that survived a restart (clean or kill -9) get their routes back before the
+    // listeners open.
+    net::co_spawn(ioc, servers.adopt_all(), net::use_future).get();
+    auto log_exception = [&log](char const* what) {
+      return [&log, what](std::exception_ptr e) {
+        if (!e) return;
+        try { std::rethrow_exception(e); } catch (std::exception const& ex) { log.error("{}: {}", what, ex.what()); }
+      };
+    };
+    net::co_spawn(ioc, periodically(cfg.spawner_settings.poll_interval, [&]() { return servers.check_all(); }),
+                  log_exception("server poll loop"));
+    if (cfg.cull.enabled)
+      net::co_spawn(ioc, periodically(cfg.cull.every, [&]() { return servers.cull(cfg.cull.timeout, cfg.cull.max_age); }),
+                    log_exception("idle culler"));
+
     listener->start();
+    hub_listener->start();
     auto shown_ip = cfg.ip.empty() ? std::string("127.0.0.1") : cfg.ip;
     // Always printed, whatever the log level: users and scripts wait for this line.
     auto where = fmt::format("nbhub is listening on http://{}:{}{}",
@@ -123,6 +240,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                              listener->port(), cfg.base_url);
     if (log.should_log(spdlog::level::info)) log.info("{}", where);
     else std::fprintf(stderr, "%s\n", where.c_str());
+    log.info("hub API for servers at {}{}hub/api", connect_url, cfg.base_url);
     if (!cfg.public_url.empty()) log.info("public URL: {}", cfg.public_url);
 
     std::promise<int> stopped;
@@ -131,6 +249,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       if (ec) return;
       log.info("received signal {}, shutting down", sig);
       listener->stop();
+      hub_listener->stop();
       stopped.set_value(0);
     });
     int code = stopped.get_future().get();

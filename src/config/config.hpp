@@ -96,6 +96,39 @@ struct AuthConfig {
   Seconds login_state_ttl{600};  // how long a started login may take at the IdP
 };
 
+// The local spawner and what every spawner shares (JupyterHub's Spawner traits).
+struct SpawnerSettings {
+  std::vector<std::string> cmd{"jupyterhub-singleuser"};
+  std::vector<std::string> args;
+  std::map<std::string, std::string> environment;  // values may use {username}, {servername}
+  std::string notebook_dir;
+  std::string default_url;   // e.g. "/lab"
+  Seconds start_timeout{60};
+  Seconds http_timeout{30};
+  Seconds poll_interval{30};
+  std::size_t concurrent_spawn_limit = 100;
+  std::size_t active_server_limit = 0;  // 0: no limit
+  bool run_as_system_user = false;
+  std::string log_dir = "server-logs";
+  bool allow_named_servers = false;
+};
+
+// The built-in proxy's limits.
+struct ProxySettings {
+  Seconds connect_timeout{5};
+  Seconds idle_timeout{3600};  // idle websocket / keep-alive
+  std::size_t buffer_bytes = 64 * 1024;
+};
+
+// Built-in idle culling (what jupyterhub-idle-culler does as a service).
+struct CullSettings {
+  bool enabled = false;
+  Seconds timeout{3600};   // stop servers idle longer than this
+  Seconds every{600};      // how often to check
+  Seconds max_age{0};      // stop servers older than this even when active; 0: never
+  bool users = false;      // also delete users with no running server (not admins)
+};
+
 struct HubConfig {
   std::string ip;               // public listener address; "" = all interfaces
   std::uint16_t port = 8000;
@@ -118,6 +151,10 @@ struct HubConfig {
   // and roles issues read them.
   std::string services_json = "[]";
   std::string load_roles_json = "[]";
+  std::string jupyterhub_version = "3.0.0";  // reported to servers and tools (/hub/api/)
+  SpawnerSettings spawner_settings;
+  ProxySettings proxy;
+  CullSettings cull;
   HttpLimits http;
   HttpClientConfig http_client;
   AuthConfig auth;

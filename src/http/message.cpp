@@ -39,7 +39,8 @@ Response html_response(unsigned status, std::string body) {
   auto res = text_response(status, std::move(body), "text/html; charset=utf-8");
   // Strict CSP: no inline script or style, nothing from elsewhere, no framing.
   res.set("Content-Security-Policy",
-          "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+          "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+          "form-action 'self'; "
           "frame-ancestors 'none'; base-uri 'none'");
   res.set("X-Frame-Options", "DENY");
   return res;

@@ -13,10 +13,15 @@ template <class F>
 boost::asio::awaitable<std::invoke_result_t<F>> run_blocking(boost::asio::thread_pool& pool, F f) {
   using R = std::invoke_result_t<F>;
   // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
-  auto task = [f = std::move(f)]() mutable -> boost::asio::awaitable<R> { co_return f(); };
-  R result = co_await boost::asio::co_spawn(pool.get_executor(), std::move(task),
-                                            boost::asio::use_awaitable);
-  co_return result;
+  if constexpr (std::is_void_v<R>) {
+    auto task = [f = std::move(f)]() mutable -> boost::asio::awaitable<void> { f(); co_return; };
+    co_await boost::asio::co_spawn(pool.get_executor(), std::move(task), boost::asio::use_awaitable);
+  } else {
+    auto task = [f = std::move(f)]() mutable -> boost::asio::awaitable<R> { co_return f(); };
+    R result = co_await boost::asio::co_spawn(pool.get_executor(), std::move(task),
+                                              boost::asio::use_awaitable);
+    co_return result;
+  }
 }
 
 }  // namespace nbhub::hub

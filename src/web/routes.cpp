@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/pchars.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -39,9 +41,22 @@ std::string url_encode(std::string_view s) {
   return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
+std::string path_encode(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::pchars + boost::urls::grammar::lut_chars('/'));
+}
+
+// base_url is a URL path, as in JupyterHub (whose own tests use "/@/space%20word/"): the
+// router matches percent-decoded request paths, while Locations, cookie paths, links and the
+// redirect_uri must carry the encoded form. A '%' that starts no escape is taken literally.
+std::string decoded_base(std::string const& base_url) {
+  auto pct = boost::urls::make_pct_string_view(base_url);
+  return pct ? pct->decode() : base_url;
+}
+
 struct Hub {
   WebDeps d;
-  std::string base;  // base_url, "/" or "/x/"
+  std::string base_path;  // base_url decoded, as the router sees it: "/" or "/x y/"
+  std::string base;       // base_url encoded, for everything sent out: "/" or "/x%20y/"
 
   std::string hub(std::string_view rest = "") const { return base + "hub/" + std::string(rest); }
 
@@ -92,8 +107,10 @@ struct Hub {
     co_return std::move(*user);
   }
 
+  // next = the target as the browser sent it (encoded, with its query), as JupyterHub's
+  // request.uri; the decoded path would lose the query and fail the gate on a space.
   std::string login_redirect(Context const& ctx) const {
-    return hub("login") + "?next=" + url_encode(ctx.path);
+    return hub("login") + "?next=" + url_encode(ctx.raw_target);
   }
 
   // --- handlers --------------------------------------------------------------------------
@@ -169,31 +186,13 @@ struct Hub {
     co_return res;
   }
 
-  net::awaitable<Response> home(Context& ctx) const {
-    auto user = co_await current_user(ctx);
-    if (!user) co_return http::redirect_response(login_redirect(ctx));
-    PageUser u{user->name, user->admin};
-    co_return page(200, "Home", home_body(u), u);
-  }
-
-  // GET /hub/api/user with the login cookie: the identity model (JupyterHub §3.7). Token
-  // authentication and scopes come with the REST API.
-  net::awaitable<Response> api_user(Context& ctx) const {
-    auto user = co_await current_user(ctx);
-    if (!user) co_return http::json_error(403, "Missing or invalid credentials.");
-    boost::json::array groups;
-    for (auto const& g : user->groups) groups.emplace_back(g);
-    boost::json::object o{{"kind", "user"}, {"name", user->name}, {"admin", user->admin},
-                          {"groups", std::move(groups)}, {"session_id", nullptr}};
-    co_return http::json_response(200, boost::json::serialize(o));
-  }
-
   net::awaitable<Response> not_found(Context& ctx) const {
     // Paths under base_url outside the hub prefix go into it, as JupyterHub's
     // PrefixRedirectHandler does; everything else is a 404 page.
-    if (ctx.path.starts_with(base) && !ctx.path.starts_with(hub()) && ctx.req.method() == http::bhttp::verb::get) {
-      auto rest = ctx.path.substr(base.size());
-      if (rest != "hub") co_return http::redirect_response(hub(rest));
+    if (ctx.path.starts_with(base_path) && !ctx.path.starts_with(base_path + "hub/") &&
+        ctx.req.method() == http::bhttp::verb::get) {
+      auto rest = ctx.path.substr(base_path.size());
+      if (rest != "hub") co_return http::redirect_response(hub(path_encode(rest)));
       co_return http::redirect_response(hub());
     }
     co_return page(404, "Not found", error_body(404, "There is nothing at this address.", hub(), "Go to the hub"));
@@ -208,16 +207,15 @@ http::Handler bind(std::shared_ptr<Hub const> h) {
 }  // namespace
 
 void add_hub_routes(http::Router& router, WebDeps deps) {
-  auto h = std::make_shared<Hub const>(Hub{deps, deps.cfg.base_url});
-  auto b = h->base;
+  auto base_path = decoded_base(deps.cfg.base_url);
+  auto h = std::make_shared<Hub const>(Hub{deps, base_path, path_encode(base_path)});
+  auto b = h->base_path;
   router.get(b, bind<&Hub::root>(h));
   router.get(b + "hub/", bind<&Hub::root>(h));
   router.get(b + "hub/login", bind<&Hub::login>(h));
   router.get(b + "hub/oauth_login", bind<&Hub::oauth_login>(h));
   router.get(b + "hub/oauth_callback", bind<&Hub::oauth_callback>(h));
   router.get(b + "hub/logout", bind<&Hub::logout>(h));
-  router.get(b + "hub/home", bind<&Hub::home>(h));
-  router.get(b + "hub/api/user", bind<&Hub::api_user>(h));
   router.get(b + "hub/health", [](Context&) -> net::awaitable<Response> {
     co_return http::json_response(200, R"({"status":"ok"})");
   });

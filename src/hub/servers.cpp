@@ -1,0 +1,464 @@
+#include "hub/servers.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "hub/blocking.hpp"
+#include "hub/scopes.hpp"
+#include "hub/tokens.hpp"
+#include "proxy/route_table.hpp"
+#include "spawn/spawn_queue.hpp"
+#include "spawn/spawner.hpp"
+#include "store/store.hpp"
+
+namespace nbhub::hub {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+
+std::string_view to_string(ServerState s) {
+  switch (s) {
+    case ServerState::stopped: return "stopped";
+    case ServerState::pending: return "pending";
+    case ServerState::ready: return "ready";
+    case ServerState::stopping: return "stopping";
+  }
+  return "stopped";
+}
+
+// One live server. Fields are guarded by ServerManager::mu_; `changed` wakes progress waiters.
+struct ServerManager::Live {
+  explicit Live(net::io_context& ioc) : changed(ioc) { changed.expires_at(net::steady_timer::time_point::max()); }
+  std::string user;
+  std::string server_name;
+  std::int64_t user_id = 0;
+  ServerState state = ServerState::stopped;
+  std::string url;
+  json::object spawner_state;
+  std::string last_error;
+  std::optional<Clock::SysTime> started;
+  std::optional<Clock::SysTime> last_activity;
+  json::array events;
+  bool finished = false;
+  net::steady_timer changed;
+};
+
+namespace {
+std::string key(std::string_view user, std::string_view server) { return fmt::format("{}/{}", user, server); }
+std::string esc(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
+std::string json_list(std::vector<std::string> const& v) {
+  json::array a;
+  for (auto const& s : v) a.emplace_back(s);
+  return json::serialize(a);
+}
+}  // namespace
+
+ServerManager::ServerManager(ServersConfig cfg, net::io_context& ioc, store::Store& store,
+                             TokenService& tokens, spawn::Spawner& spawner, spawn::SpawnQueue& queue,
+                             proxy::RouteTable& routes, Clock const& clock,
+                             net::thread_pool& pool, spdlog::logger& log)
+    : cfg_(std::move(cfg)), ioc_(ioc), store_(store), tokens_(tokens), spawner_(spawner), queue_(queue),
+      routes_(routes), clock_(clock), pool_(pool), log_(log) {}
+
+ServerManager::~ServerManager() = default;
+
+std::string ServerManager::client_id_for(std::string_view user, std::string_view server_name) {
+  auto id = "jupyterhub-user-" + esc(user);
+  if (!server_name.empty()) id += "-" + esc(server_name);
+  return id;
+}
+
+std::string ServerManager::prefix_for(std::string_view user, std::string_view server_name) const {
+  auto p = cfg_.base_url + "user/" + esc(user) + "/";
+  if (!server_name.empty()) p += esc(server_name) + "/";
+  return p;
+}
+
+std::shared_ptr<ServerManager::Live> ServerManager::live_for(std::string const& user,
+                                                             std::string const& server_name) const {
+  std::lock_guard lock(mu_);
+  auto it = live_.find(key(user, server_name));
+  return it == live_.end() ? nullptr : it->second;
+}
+
+void ServerManager::push_event(Live& live, int progress, std::string message, bool ready, bool failed) {
+  // Caller holds mu_.
+  json::object e{{"progress", progress}, {"message", message}};
+  if (ready) {
+    e["ready"] = true;
+    e["url"] = prefix_for(live.user, live.server_name);
+  }
+  if (failed) e["failed"] = true;
+  live.events.push_back(std::move(e));
+  if (ready || failed) live.finished = true;
+  live.changed.cancel();  // wake waiters; they re-arm
+}
+
+ServerView ServerManager::view(std::string const& user, std::string const& server_name) const {
+  auto live = live_for(user, server_name);
+  if (!live) return {};
+  std::lock_guard lock(mu_);
+  return {live->state, live->url, live->last_error, live->started, live->last_activity};
+}
+
+std::map<std::string, ServerView> ServerManager::views_for(std::string const& user) const {
+  std::map<std::string, ServerView> out;
+  std::lock_guard lock(mu_);
+  for (auto const& [k, live] : live_)
+    if (live->user == user)
+      out[live->server_name] = {live->state, live->url, live->last_error, live->started, live->last_activity};
+  return out;
+}
+
+ServerManager::Progress ServerManager::progress(std::string const& user, std::string const& server_name) const {
+  auto live = live_for(user, server_name);
+  if (!live) return {{}, true};
+  std::lock_guard lock(mu_);
+  return {live->events, live->finished};
+}
+
+net::awaitable<ServerManager::Progress> ServerManager::wait_progress(std::string user, std::string server_name,
+                                                                     std::size_t seen,
+                                                                     std::chrono::milliseconds max_wait) {
+  auto live = live_for(user, server_name);
+  if (!live) co_return Progress{{}, true};
+  auto deadline = std::chrono::steady_clock::now() + max_wait;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (live->events.size() > seen || live->finished) co_return Progress{live->events, live->finished};
+      live->changed.expires_at(net::steady_timer::time_point::max());
+    }
+    if (std::chrono::steady_clock::now() >= deadline) co_return progress(user, server_name);
+    // Wait for a change or the deadline, whichever comes first.
+    net::steady_timer limit(co_await net::this_coro::executor);
+    limit.expires_at(deadline);
+    boost::system::error_code ec;
+    limit.async_wait([live](boost::system::error_code e) { if (!e) live->changed.cancel(); });
+    co_await live->changed.async_wait(net::redirect_error(net::use_awaitable, ec));
+    limit.cancel();
+  }
+}
+
+Result<ServerState> ServerManager::start(store::UserRow const& user, std::string const& server_name) {
+  if (!server_name.empty() && !cfg_.allow_named_servers)
+    return Error{Errc::bad_request, "Named servers are not enabled on this hub (allow_named_servers)."};
+  if (server_name.find('/') != std::string::npos || server_name.size() > 255)
+    return Error{Errc::bad_request, "Server names may not contain '/'."};
+  std::shared_ptr<Live> live;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = live_[key(user.name, server_name)];
+    if (!slot) slot = std::make_shared<Live>(ioc_);
+    live = slot;
+    if (live->state == ServerState::pending || live->state == ServerState::ready) return live->state;
+    if (live->state == ServerState::stopping)
+      return Error{Errc::conflict, "The server is stopping; start it again once it has stopped."};
+    live->user = user.name;
+    live->server_name = server_name;
+    live->user_id = user.id;
+    live->state = ServerState::pending;
+    live->last_error.clear();
+    live->events.clear();
+    live->finished = false;
+    push_event(*live, 0, "Server requested");
+  }
+  net::co_spawn(ioc_, run_spawn(user, server_name, live), [this, name = user.name](std::exception_ptr e) {
+    if (!e) return;
+    try { std::rethrow_exception(e); } catch (std::exception const& ex) {
+      log_.error("spawn of {}'s server ended by an exception: {}", name, ex.what());
+    }
+  });
+  return ServerState::pending;
+}
+
+net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string server_name,
+                                              std::shared_ptr<Live> live) {
+  auto prefix = prefix_for(user.name, server_name);
+  auto fail = [&](std::string why) {
+    log_.warn("spawn of {} failed: {}", prefix, why);
+    std::lock_guard lock(mu_);
+    live->state = ServerState::stopped;
+    live->last_error = why;
+    live->url.clear();
+    push_event(*live, 100, "Spawn failed: " + why, false, true);
+  };
+  auto cleanup = [this, user_id = user.id, server_name, client = client_id_for(user.name, server_name)]() {
+    (void)store_.delete_tokens_for_server(user_id, server_name);  // best effort: logged below on failure
+    (void)store_.delete_oauth_client(client);
+    (void)store_.delete_server(user_id, server_name);
+  };
+
+  // 1. The server's API token and OAuth client (spec §1.5, §1.6).
+  auto client_id = client_id_for(user.name, server_name);
+  auto register_work = [&, this]() -> Result<std::string> {
+    auto token = tokens_.issue({.user_id = user.id, .server_name = server_name, .kind = "server",
+                                .scopes = server_token_scopes(user.name, server_name),
+                                .note = "Server at " + prefix});
+    if (!token) return token.error();
+    auto access = server_access_scopes(user.name, server_name);
+    store::OAuthClientRow client{.client_id = client_id, .description = "Server at " + prefix,
+                                 .redirect_uri = prefix + "oauth_callback",
+                                 .secret_hash = token_hash(token->raw), .user_id = user.id,
+                                 .server_name = server_name, .allowed_scopes = access,
+                                 .created = clock_.now()};
+    if (auto r = store_.upsert_oauth_client(client); !r) return r.error();
+    store::ServerRow row{.user_id = user.id, .name = server_name, .pending = "spawn"};
+    if (auto r = store_.upsert_server(row); !r) return r.error();
+    return token->raw;
+  };
+  auto token = co_await run_blocking(pool_, std::move(register_work));
+  if (!token) {
+    fail(token.error().message);
+    co_return;
+  }
+
+  // 2. The environment of the JupyterHub server contract (spec §1.2).
+  spawn::SpawnRequest req;
+  req.user = user.name;
+  req.server_name = server_name;
+  req.service_prefix = prefix;
+  req.admin = user.admin;
+  auto access_scopes = json_list(server_access_scopes(user.name, server_name));
+  req.env = {
+      {"JUPYTERHUB_API_TOKEN", *token},
+      {"JPY_API_TOKEN", *token},
+      {"JUPYTERHUB_CLIENT_ID", client_id},
+      {"JUPYTERHUB_HOST", ""},
+      {"JUPYTERHUB_OAUTH_CALLBACK_URL", prefix + "oauth_callback"},
+      {"JUPYTERHUB_OAUTH_ACCESS_SCOPES", access_scopes},
+      {"JUPYTERHUB_OAUTH_SCOPES", access_scopes},
+      {"JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES", "[]"},
+      {"JUPYTERHUB_USER", user.name},
+      {"JUPYTERHUB_SERVER_NAME", server_name},
+      {"JUPYTERHUB_API_URL", cfg_.hub_api_url},
+      {"JUPYTERHUB_ACTIVITY_URL", cfg_.hub_api_url + "/users/" + esc(user.name) + "/activity"},
+      {"JUPYTERHUB_BASE_URL", cfg_.base_url},
+      {"JUPYTERHUB_SERVICE_PREFIX", prefix},
+      {"JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "0"},
+  };
+  if (!cfg_.public_url.empty()) {
+    auto origin = cfg_.public_url;
+    while (!origin.empty() && origin.back() == '/') origin.pop_back();
+    req.env["JUPYTERHUB_PUBLIC_URL"] = origin + prefix;
+    req.env["JUPYTERHUB_PUBLIC_HUB_URL"] = origin + cfg_.base_url + "hub/";
+  }
+
+  // 3. Start (queued under concurrent_spawn_limit), 4. wait until it answers, 5. route it.
+  struct Sink final : spawn::ProgressSink {
+    ServerManager& m;
+    std::shared_ptr<Live> live;
+    Sink(ServerManager& mm, std::shared_ptr<Live> l) : m(mm), live(std::move(l)) {}
+    void progress(spawn::SpawnProgress const& p) override {
+      std::lock_guard lock(m.mu_);
+      m.push_event(*live, p.progress, p.message);
+    }
+    void started(spawn::Started const& s) override {
+      std::lock_guard lock(m.mu_);
+      live->url = s.url;
+      live->spawner_state = s.state;
+    }
+  } sink(*this, live);
+
+  auto spawned = co_await queue_.spawn(req, sink);
+  if (!spawned) {
+    co_await run_blocking(pool_, cleanup);
+    fail(spawned.error().message);
+    co_return;
+  }
+  auto const* started = &spawned->started;
+  if (auto added = routes_.add(prefix.substr(0, prefix.size() - 1), started->url,
+                               json::object{{"user", user.name}, {"server_name", server_name}});
+      !added) {
+    (void)co_await spawner_.stop(started->state, true);  // unroutable: never leave it running
+    co_await run_blocking(pool_, cleanup);
+    fail(added.error().message);
+    co_return;
+  }
+  auto now = clock_.now();
+  auto ready_work = [&, this]() {
+    return store_.upsert_server({.user_id = user.id, .name = server_name, .url = started->url,
+                                 .state = started->state, .started = now, .pending = ""});
+  };
+  if (auto r = co_await run_blocking(pool_, std::move(ready_work)); !r)
+    log_.warn("recording {} as running failed: {}", prefix, r.error().message);
+  std::lock_guard lock(mu_);
+  live->state = ServerState::ready;
+  live->started = now;
+  push_event(*live, 100, fmt::format("Server ready at {}", prefix), true);
+  log_.info("server {} ready at {}", prefix, started->url);
+}
+
+net::awaitable<Result<void>> ServerManager::stop(std::string user, std::string server_name) {
+  auto live = live_for(user, server_name);
+  if (!live) co_return Result<void>{};
+  json::object state;
+  std::int64_t user_id;
+  {
+    std::lock_guard lock(mu_);
+    if (live->state == ServerState::stopped || live->state == ServerState::stopping) co_return Result<void>{};
+    if (live->state == ServerState::pending)
+      co_return Error{Errc::conflict, "The server is still starting; stop it once it is ready or has failed."};
+    live->state = ServerState::stopping;
+    state = live->spawner_state;
+    user_id = live->user_id;
+  }
+  auto prefix = prefix_for(user, server_name);
+  routes_.remove(prefix.substr(0, prefix.size() - 1));
+  auto stopped = co_await spawner_.stop(state, false);
+  if (!stopped) log_.warn("stopping {}: {}", prefix, stopped.error().message);
+  auto cleanup = [this, user_id, server_name, client = client_id_for(user, server_name)]() {
+    (void)store_.delete_tokens_for_server(user_id, server_name);
+    (void)store_.delete_oauth_client(client);
+    return store_.delete_server(user_id, server_name);
+  };
+  auto r = co_await run_blocking(pool_, std::move(cleanup));
+  if (!r && r.error().code != Errc::not_found) log_.warn("forgetting {}: {}", prefix, r.error().message);
+  std::lock_guard lock(mu_);
+  live->state = ServerState::stopped;
+  live->url.clear();
+  live->events.clear();
+  live->finished = true;
+  log_.info("server {} stopped", prefix);
+  co_return Result<void>{};
+}
+
+net::awaitable<void> ServerManager::adopt_all() {
+  auto list_work = [this]() { return store_.list_servers(); };
+  auto servers = co_await run_blocking(pool_, std::move(list_work));
+  if (!servers) {
+    log_.error("cannot read recorded servers: {}", servers.error().message);
+    co_return;
+  }
+  for (auto& rec : *servers) {
+    auto const& row = rec.server;
+    auto prefix = prefix_for(rec.user_name, row.name);
+    bool alive = false;
+    if (!row.url.empty() && row.pending.empty() && spawner_.adopt(row.state).has_value()) {
+      auto status = co_await spawner_.poll(row.state);
+      alive = !status.has_value();
+    }
+    if (!alive) {
+      log_.info("server {} did not survive the restart; marking it stopped", prefix);
+      if (!row.state.empty()) (void)co_await spawner_.stop(row.state, true);
+      auto forget = [this, row, client = client_id_for(rec.user_name, row.name)]() {
+        (void)store_.delete_tokens_for_server(row.user_id, row.name);
+        (void)store_.delete_oauth_client(client);
+        return store_.delete_server(row.user_id, row.name);
+      };
+      (void)co_await run_blocking(pool_, std::move(forget));
+      continue;
+    }
+    auto live = std::make_shared<Live>(ioc_);
+    live->user = rec.user_name;
+    live->server_name = row.name;
+    live->user_id = row.user_id;
+    live->state = ServerState::ready;
+    live->url = row.url;
+    live->spawner_state = row.state;
+    live->started = row.started;
+    live->finished = true;
+    if (auto added = routes_.add(prefix.substr(0, prefix.size() - 1), row.url,
+                                 json::object{{"user", rec.user_name}, {"server_name", row.name}});
+        !added) {
+      log_.error("cannot route adopted server {}: {}", prefix, added.error().message);
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);
+      live_[key(rec.user_name, row.name)] = live;
+    }
+    log_.info("adopted running server {} at {}", prefix, row.url);
+  }
+}
+
+std::size_t ServerManager::running_count() const {
+  std::lock_guard lock(mu_);
+  return std::count_if(live_.begin(), live_.end(), [](auto const& kv) {
+    return kv.second->state == ServerState::pending || kv.second->state == ServerState::ready;
+  });
+}
+
+net::awaitable<void> ServerManager::cull(std::chrono::seconds timeout, std::chrono::seconds max_age) {
+  auto now = clock_.now();
+  std::vector<std::pair<std::string, std::string>> victims;
+  {
+    std::lock_guard lock(mu_);
+    for (auto const& [k, live] : live_) {
+      if (live->state != ServerState::ready) continue;
+      auto last = live->last_activity.value_or(live->started.value_or(now));
+      bool idle = now - last > timeout;
+      bool old = max_age.count() > 0 && live->started && now - *live->started > max_age;
+      if (idle || old) victims.emplace_back(live->user, live->server_name);
+    }
+  }
+  for (auto const& [user, server] : victims) {
+    log_.info("culling {} (idle longer than {} s or older than max_age)", prefix_for(user, server), timeout.count());
+    auto r = co_await stop(user, server);
+    if (!r) log_.warn("culling {}: {}", prefix_for(user, server), r.error().message);
+  }
+}
+
+net::awaitable<void> ServerManager::check_all() {
+  // Proxy activity → live servers and the store (only moves forward, as JupyterHub does).
+  std::vector<std::tuple<std::int64_t, std::string, Clock::SysTime>> touched;
+  {
+    auto since = [&] { std::lock_guard lock(mu_); return activity_flushed_; }();
+    auto now = clock_.now();
+    for (auto const& a : routes_.activity_since(since)) {
+      auto u = a.data.find("user");
+      auto sn = a.data.find("server_name");
+      if (u == a.data.end() || !u->value().is_string()) continue;
+      std::string user(u->value().get_string());
+      std::string server = sn != a.data.end() && sn->value().is_string() ? std::string(sn->value().get_string()) : "";
+      std::lock_guard lock(mu_);
+      auto it = live_.find(key(user, server));
+      if (it == live_.end()) continue;
+      if (!it->second->last_activity || *it->second->last_activity < a.last_activity) it->second->last_activity = a.last_activity;
+      touched.emplace_back(it->second->user_id, server, a.last_activity);
+    }
+    std::lock_guard lock(mu_);
+    activity_flushed_ = now;
+  }
+  if (!touched.empty()) {
+    auto flush = [this, touched]() {
+      for (auto const& [uid, server, ts] : touched)
+        if (auto r = store_.touch_server_activity(uid, server, ts); !r)
+          log_.warn("recording activity: {}", r.error().message);
+    };
+    co_await run_blocking(pool_, flush);
+  }
+
+  std::vector<std::shared_ptr<Live>> ready;
+  {
+    std::lock_guard lock(mu_);
+    for (auto const& [k, live] : live_)
+      if (live->state == ServerState::ready) ready.push_back(live);
+  }
+  for (auto const& live : ready) {
+    json::object state;
+    {
+      std::lock_guard lock(mu_);
+      state = live->spawner_state;
+    }
+    auto status = co_await spawner_.poll(state);
+    if (!status) continue;
+    auto prefix = prefix_for(live->user, live->server_name);
+    log_.warn("server {} exited with status {}", prefix, *status);
+    (void)co_await stop(live->user, live->server_name);
+    std::lock_guard lock(mu_);
+    live->last_error = fmt::format("Your server stopped unexpectedly (exit status {}).", *status);
+  }
+}
+
+}  // namespace nbhub::hub

@@ -1,0 +1,117 @@
+#pragma once
+// Users' servers and their state machine (DESIGN.md "hub"): stopped → pending → ready →
+// stopping → stopped. A start registers the server's API token and OAuth client, asks the
+// spawner to start it, waits for readiness, adds the proxy route and records the server in the
+// store; a stop reverses that. On startup, recorded servers are adopted again.
+//
+// Thread-safety: all public methods may be called from any executor; the live table is
+// guarded by a mutex and spawns run as their own coroutines (never detached: failures log).
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "store/rows.hpp"
+
+namespace spdlog { class logger; }
+namespace nbhub::store { class Store; }
+namespace nbhub::spawn { class Spawner; class SpawnQueue; }
+namespace nbhub::proxy { class RouteTable; }
+
+namespace nbhub::hub {
+
+class TokenService;
+
+enum class ServerState { stopped, pending, ready, stopping };
+std::string_view to_string(ServerState s);
+
+struct ServerView {
+  ServerState state = ServerState::stopped;
+  std::string url;             // http://127.0.0.1:PORT when ready
+  std::string last_error;      // why the last start failed, for the pending page and the API
+  std::optional<Clock::SysTime> started;
+  std::optional<Clock::SysTime> last_activity;
+};
+
+struct ServersConfig {
+  std::string base_url = "/";        // hub base_url
+  std::string hub_api_url;           // http://127.0.0.1:8081/hub/api as servers reach it
+  std::string public_url;            // for JUPYTERHUB_PUBLIC_URL; may be empty
+  bool allow_named_servers = false;
+  std::size_t named_server_limit_per_user = 0;
+};
+
+class ServerManager {
+ public:
+  ServerManager(ServersConfig cfg, boost::asio::io_context& ioc, store::Store& store,
+                TokenService& tokens, spawn::Spawner& spawner, spawn::SpawnQueue& queue,
+                proxy::RouteTable& routes, Clock const& clock,
+                boost::asio::thread_pool& pool, spdlog::logger& log);
+  ~ServerManager();
+
+  // Starts the server unless it is already pending/ready. Returns at once; the spawn runs in
+  // the background. Errors: conflict (stopping), bad_request (named servers off or bad
+  // name), unavailable (limits).
+  Result<ServerState> start(store::UserRow const& user, std::string const& server_name);
+  // Stops it (and waits for the stop). Stopping a stopped server is not an error.
+  boost::asio::awaitable<Result<void>> stop(std::string user, std::string server_name);
+
+  ServerView view(std::string const& user, std::string const& server_name) const;
+  std::map<std::string, ServerView> views_for(std::string const& user) const;  // by server name
+
+  // Progress events so far (JupyterHub's event stream items) and whether the spawn ended.
+  struct Progress {
+    boost::json::array events;
+    bool finished = false;
+  };
+  Progress progress(std::string const& user, std::string const& server_name) const;
+  // Waits until there are more than `seen` events or the spawn finished (bounded by `max_wait`).
+  boost::asio::awaitable<Progress> wait_progress(std::string user, std::string server_name,
+                                                 std::size_t seen, std::chrono::milliseconds max_wait);
+
+  // After a restart: adopt every recorded server whose process still runs; mark the others
+  // stopped. Blocking parts run on the pool.
+  boost::asio::awaitable<void> adopt_all();
+  // Periodic: poll running servers, drop the ones that died; flush proxy activity to the store.
+  boost::asio::awaitable<void> check_all();
+
+  // Servers pending or ready (for active_server_limit).
+  std::size_t running_count() const;
+  // Stops servers idle for longer than `timeout`, or (when max_age > 0) older than max_age.
+  boost::asio::awaitable<void> cull(std::chrono::seconds timeout, std::chrono::seconds max_age);
+
+  static std::string client_id_for(std::string_view user, std::string_view server_name);
+  std::string prefix_for(std::string_view user, std::string_view server_name) const;
+
+ private:
+  struct Live;
+  boost::asio::awaitable<void> run_spawn(store::UserRow user, std::string server_name, std::shared_ptr<Live> live);
+  std::shared_ptr<Live> live_for(std::string const& user, std::string const& server_name) const;
+  void push_event(Live& live, int progress, std::string message, bool ready = false, bool failed = false);
+
+  ServersConfig cfg_;
+  boost::asio::io_context& ioc_;
+  store::Store& store_;
+  TokenService& tokens_;
+  spawn::Spawner& spawner_;
+  spawn::SpawnQueue& queue_;
+  proxy::RouteTable& routes_;
+  Clock const& clock_;
+  boost::asio::thread_pool& pool_;
+  spdlog::logger& log_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Live>> live_;  // GUARDED_BY(mu_), key "user/server"
+  Clock::SysTime activity_flushed_{};                    // GUARDED_BY(mu_)
+};
+
+}  // namespace nbhub::hub

@@ -1,0 +1,27 @@
+#include "web/form.hpp"
+
+#include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <boost/url/url.hpp>
+
+namespace nbhub::web {
+
+std::multimap<std::string, std::string> parse_form(std::string_view body) {
+  std::multimap<std::string, std::string> out;
+  boost::urls::url u;
+  auto q = boost::urls::parse_query(body);
+  if (!q) return out;
+  u.set_encoded_query(body);
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;
+  for (auto p : u.params(opts)) out.emplace(p.key, p.value);
+  return out;
+}
+
+std::string url_encode(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
+
+}  // namespace nbhub::web

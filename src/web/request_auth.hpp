@@ -1,0 +1,50 @@
+#pragma once
+// Who is calling: the hub login cookie (browsers) or an API token in the Authorization header
+// (`token X` or `bearer X`, servers, services and scripts), and what scopes they hold.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/message.hpp"
+#include "store/rows.hpp"
+
+namespace nbhub::hub { class LoginService; class TokenService; }
+namespace nbhub::store { class Store; }
+
+namespace nbhub::web {
+
+struct Caller {
+  store::UserRow user;
+  std::vector<std::string> scopes;
+  bool via_cookie = false;
+  std::string session_hash;               // cookie callers: their login session
+  std::optional<store::TokenRow> token;   // token callers
+};
+
+class RequestAuth {
+ public:
+  RequestAuth(hub::LoginService& logins, hub::TokenService& tokens, store::Store& store,
+              boost::asio::thread_pool& pool, std::string const& cookie_secret_key);
+
+  // nullopt when there are no (valid) credentials.
+  boost::asio::awaitable<std::optional<Caller>> resolve(http::Context const& ctx) const;
+  // Only the cookie (pages).
+  boost::asio::awaitable<std::optional<Caller>> from_cookie(http::Context const& ctx) const;
+
+  // Per-session anti-forgery value for forms and cookie-authenticated API writes
+  // (JupyterHub 4.1+'s `_xsrf`).
+  std::string xsrf_for(std::string const& session_hash) const;
+  bool xsrf_ok(http::Context const& ctx, Caller const& c, std::string_view submitted) const;
+
+ private:
+  hub::LoginService& logins_;
+  hub::TokenService& tokens_;
+  store::Store& store_;
+  boost::asio::thread_pool& pool_;
+  std::string xsrf_key_;
+};
+
+}  // namespace nbhub::web

@@ -1,0 +1,220 @@
+#include "web/server_pages.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "config/config.hpp"
+#include "hub/blocking.hpp"
+#include "store/store.hpp"
+#include "hub/servers.hpp"
+#include "web/form.hpp"
+#include "web/html.hpp"
+#include "web/request_auth.hpp"
+#include "web/server_routes.hpp"
+
+namespace nbhub::web {
+
+namespace net = boost::asio;
+using http::Context;
+using http::Response;
+
+namespace {
+
+constexpr std::string_view kPendingScript = R"JS(// Follows the spawn's progress event stream and goes to the server when it is ready.
+(function () {
+  var root = document.getElementById('progress');
+  if (!root || !window.EventSource) return;
+  var bar = document.getElementById('progress-bar');
+  var log = document.getElementById('progress-log');
+  var source = new EventSource(root.dataset.progressUrl);
+  source.onmessage = function (e) {
+    var ev = JSON.parse(e.data);
+    if (typeof ev.progress === 'number') { bar.value = ev.progress; }
+    var item = document.createElement('li');
+    item.textContent = ev.message || '';
+    log.appendChild(item);
+    if (ev.ready) { source.close(); window.location.href = root.dataset.nextUrl; }
+    if (ev.failed) { source.close(); window.location.reload(); }
+  };
+})();
+)JS";
+
+struct Pages {
+  ServerRouteDeps const& d;
+  std::string base;
+
+  std::string hub(std::string_view rest = "") const { return base + "hub/" + std::string(rest); }
+
+  Response page(unsigned status, std::string title, std::string body, Caller const& c) const {
+    return http::html_response(status, render({std::move(title), std::move(body), PageUser{c.user.name, c.user.admin}, base}));
+  }
+
+  std::string spawn_url(std::string const& user, std::string const& server) const {
+    auto u = hub("spawn/") + url_encode(user);
+    if (!server.empty()) u += "/" + url_encode(server);
+    return u;
+  }
+  std::string pending_url(std::string const& user, std::string const& server) const {
+    auto u = hub("spawn-pending/") + url_encode(user);
+    if (!server.empty()) u += "/" + url_encode(server);
+    return u;
+  }
+
+  bool may_use(Caller const& c, std::string const& user) const {
+    return c.user.name == user || (c.user.admin && d.cfg.admin_access);
+  }
+
+  net::awaitable<std::optional<Caller>> signed_in(Context& ctx, Response& redirect) const {
+    auto c = co_await d.auth.from_cookie(ctx);
+    if (!c) redirect = http::redirect_response(hub("login") + "?next=" + url_encode(ctx.raw_target));
+    co_return c;
+  }
+
+  net::awaitable<Response> home(Context& ctx) const {
+    Response go;
+    auto c = co_await signed_in(ctx, go);
+    if (!c) co_return go;
+    auto v = d.servers.view(c->user.name, "");
+    auto xsrf = d.auth.xsrf_for(c->session_hash);
+    std::string body = fmt::format(R"(<section class="card"><h1>Welcome, {}</h1>)", escape(c->user.name));
+    auto server_url = d.servers.prefix_for(c->user.name, "");
+    switch (v.state) {
+      case hub::ServerState::ready:
+        body += fmt::format(
+            R"(<p>Your server is running.</p><div class="actions"><a class="button primary" href="{}">Open your server</a>)"
+            R"(<form method="post" action="{}"><input type="hidden" name="_xsrf" value="{}"><button class="button" type="submit">Stop your server</button></form></div>)",
+            escape(server_url), escape(hub("home/stop")), escape(xsrf));
+        break;
+      case hub::ServerState::pending:
+        body += fmt::format(R"(<p>Your server is starting.</p><a class="button primary" href="{}">Follow its progress</a>)",
+                            escape(pending_url(c->user.name, "")));
+        break;
+      case hub::ServerState::stopping:
+        body += "<p>Your server is stopping.</p>";
+        break;
+      case hub::ServerState::stopped:
+        if (!v.last_error.empty())
+          body += fmt::format(R"(<p class="notice" role="status">The last start failed: {}</p>)", escape(v.last_error));
+        body += fmt::format(R"(<p>Your server is not running.</p><a class="button primary" href="{}">Start your server</a>)",
+                            escape(spawn_url(c->user.name, "")));
+        break;
+    }
+    body += "</section>";
+    co_return page(200, "Home", body, *c);
+  }
+
+  net::awaitable<Response> stop_from_home(Context& ctx) const {
+    Response go;
+    auto c = co_await signed_in(ctx, go);
+    if (!c) co_return go;
+    auto form = parse_form(ctx.req.body());
+    auto it = form.find("_xsrf");
+    if (!d.auth.xsrf_ok(ctx, *c, it == form.end() ? "" : it->second))
+      co_return page(403, "Not allowed", error_body(403, "This form expired or did not come from this hub. Go back, reload and try again.", hub("home"), "Home"), *c);
+    auto r = co_await d.servers.stop(c->user.name, "");
+    if (!r) d.log.warn("stop from home page for {}: {}", c->user.name, r.error().message);
+    co_return http::redirect_response(hub("home"), 303);
+  }
+
+  // GET /hub/spawn[/{user}[/{server}]]: start (JupyterHub starts on GET when there is no
+  // options form), then to the server or its pending page.
+  net::awaitable<Response> spawn(Context& ctx) const {
+    Response go;
+    auto c = co_await signed_in(ctx, go);
+    if (!c) co_return go;
+    auto user = ctx.params.size() > 0 ? ctx.params[0] : c->user.name;
+    auto server = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    if (!may_use(*c, user))
+      co_return page(403, "Not allowed", error_body(403, fmt::format("You may not start {}'s server.", user), hub("home"), "Home"), *c);
+    store::UserRow target = c->user;
+    if (user != c->user.name) {
+      auto lookup = [this, user]() { return d.store.get_user(user); };
+      auto row = co_await hub::run_blocking(d.pool, std::move(lookup));
+      if (!row) co_return page(404, "Not found", error_body(404, fmt::format("There is no user called {}.", user), hub("home"), "Home"), *c);
+      target = *row;
+    }
+    auto r = d.servers.start(target, server);
+    if (!r) co_return page(400, "Cannot start", error_body(400, r.error().message, hub("home"), "Home"), *c);
+    if (*r == hub::ServerState::ready) co_return http::redirect_response(d.servers.prefix_for(user, server));
+    co_return http::redirect_response(pending_url(user, server));
+  }
+
+  net::awaitable<Response> pending(Context& ctx) const {
+    Response go;
+    auto c = co_await signed_in(ctx, go);
+    if (!c) co_return go;
+    auto user = ctx.params[0];
+    auto server = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    if (!may_use(*c, user))
+      co_return page(403, "Not allowed", error_body(403, "You may not see this server.", hub("home"), "Home"), *c);
+    auto v = d.servers.view(user, server);
+    auto target = d.servers.prefix_for(user, server);
+    if (v.state == hub::ServerState::ready) co_return http::redirect_response(target);
+    if (v.state == hub::ServerState::stopped) {
+      auto msg = v.last_error.empty() ? std::string("The server is not running.") : "The server could not start: " + v.last_error;
+      co_return page(v.last_error.empty() ? 200 : 500, "Server not running",
+                     error_body(v.last_error.empty() ? 200 : 500, msg, spawn_url(user, server), "Try again"), *c);
+    }
+    auto progress_url = hub("api/users/") + url_encode(user) + (server.empty() ? "/server" : "/servers/" + url_encode(server)) + "/progress";
+    auto body = fmt::format(
+        R"(<section class="card narrow" id="progress" data-progress-url="{}" data-next-url="{}">)"
+        R"(<h1>Your server is starting</h1><label for="progress-bar">Progress</label>)"
+        R"(<progress id="progress-bar" max="100" value="0">starting</progress>)"
+        R"(<ol id="progress-log" class="muted" aria-live="polite"></ol>)"
+        R"(<noscript><p>This page needs JavaScript to follow the progress; <a href="">reload it</a> to check.</p></noscript>)"
+        R"(</section><script src="{}"></script>)",
+        escape(progress_url), escape(target), escape(hub("static/spawn-pending.js")));
+    co_return page(200, "Starting", body, *c);
+  }
+
+  // /hub/user/{name}/...: reached when the proxy has no route for the server (spec §5.1).
+  net::awaitable<Response> user_redirect(Context& ctx) const {
+    auto const& user = ctx.params[0];
+    auto rest = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    auto v = d.servers.view(user, "");
+    auto target = d.servers.prefix_for(user, "") + rest;
+    if (v.state == hub::ServerState::ready) co_return http::redirect_response(target);
+    if (v.state == hub::ServerState::pending) co_return http::redirect_response(pending_url(user, ""), 303);
+    bool api_like = rest.starts_with("api/") || ctx.header("Accept").find("application/json") != std::string::npos;
+    if (api_like) {
+      auto res = http::json_error(424, fmt::format("{}'s server is not running.", user));
+      res.set("X-JupyterHub-Version", d.jupyterhub_version);
+      co_return res;
+    }
+    auto c = co_await d.auth.from_cookie(ctx);
+    if (!c) co_return http::redirect_response(hub("login") + "?next=" + url_encode(ctx.raw_target));
+    std::string body = fmt::format(R"(<section class="card narrow"><h1>Server not running</h1><p>{}'s server is not running.</p>)", escape(user));
+    if (may_use(*c, user))
+      body += fmt::format(R"(<a class="button primary" href="{}?next={}">Start the server</a>)", escape(spawn_url(user, "")), escape(url_encode(target)));
+    body += "</section>";
+    co_return page(424, "Server not running", body, *c);
+  }
+};
+
+template <auto Method>
+http::Handler bind(std::shared_ptr<Pages const> p) {
+  return [p](Context& ctx) -> net::awaitable<Response> { co_return co_await ((*p).*Method)(ctx); };
+}
+
+}  // namespace
+
+void add_server_pages(http::Router& router, ServerRouteDeps const& deps) {
+  auto p = std::make_shared<Pages const>(Pages{deps, deps.cfg.base_url});
+  auto h = p->hub();
+  router.get(h + "home", bind<&Pages::home>(p));
+  router.post(h + "home/stop", bind<&Pages::stop_from_home>(p));
+  router.get(h + "spawn", bind<&Pages::spawn>(p));
+  router.get(h + "spawn/{user}", bind<&Pages::spawn>(p));
+  router.get(h + "spawn/{user}/{server}", bind<&Pages::spawn>(p));
+  router.get(h + "spawn-pending/{user}", bind<&Pages::pending>(p));
+  router.get(h + "spawn-pending/{user}/{server}", bind<&Pages::pending>(p));
+  router.get(h + "user/{user}", bind<&Pages::user_redirect>(p));
+  router.get(h + "user/{user}/*", bind<&Pages::user_redirect>(p));
+  router.get(h + "static/spawn-pending.js", [](Context&) -> net::awaitable<Response> {
+    auto res = http::text_response(200, std::string(kPendingScript), "text/javascript; charset=utf-8");
+    res.set(http::bhttp::field::cache_control, "public, max-age=3600");
+    co_return res;
+  });
+}
+
+}  // namespace nbhub::web

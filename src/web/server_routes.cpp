@@ -1,0 +1,298 @@
+#include "web/server_routes.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+#include "config/config.hpp"
+#include "hub/blocking.hpp"
+#include "hub/oauth_provider.hpp"
+#include "hub/scopes.hpp"
+#include "hub/servers.hpp"
+#include "store/store.hpp"
+#include "web/form.hpp"
+#include "web/html.hpp"
+#include "web/request_auth.hpp"
+
+namespace nbhub::web {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using http::Context;
+using http::Response;
+
+namespace {
+
+std::string iso8601(std::optional<Clock::SysTime> t) {
+  if (!t) return "";
+  auto secs = std::chrono::system_clock::to_time_t(*t);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t->time_since_epoch()).count() % 1000000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+}
+
+// Lenient ISO-8601 parse (JupyterHub accepts "2024-05-01T12:34:56.789012Z" and "+00:00").
+std::optional<Clock::SysTime> parse_iso8601(std::string_view s) {
+  std::tm tm{};
+  std::istringstream in{std::string(s)};
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+  if (in.fail()) return std::nullopt;
+  auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (in.peek() == '.') {
+    in.get();
+    std::string frac;
+    while (std::isdigit(in.peek())) frac += static_cast<char>(in.get());
+    frac = (frac + "000000").substr(0, 6);
+    t += std::chrono::microseconds(std::stoll(frac));
+  }
+  return t;
+}
+
+struct Routes {
+  ServerRouteDeps d;
+  std::string base;
+
+  std::string hub(std::string_view rest = "") const { return base + "hub/" + std::string(rest); }
+
+  Response api(Response res) const {
+    res.set("X-JupyterHub-Version", d.jupyterhub_version);
+    return res;
+  }
+  Response api_json(unsigned status, json::value const& v) const {
+    return api(http::json_response(status, json::serialize(v)));
+  }
+  Response api_error(unsigned status, std::string_view msg) const { return api(http::json_error(status, msg)); }
+
+  json::object user_model(store::UserRow const& u) const {
+    json::array groups;
+    for (auto const& g : u.groups) groups.emplace_back(g);
+    json::object servers;
+    for (auto const& [name, v] : d.servers.views_for(u.name)) {
+      if (v.state == hub::ServerState::stopped) continue;
+      servers[name] = json::object{
+          {"name", name},
+          {"ready", v.state == hub::ServerState::ready},
+          {"pending", v.state == hub::ServerState::pending ? json::value("spawn")
+                      : v.state == hub::ServerState::stopping ? json::value("stop") : json::value(nullptr)},
+          {"stopped", false},
+          {"url", d.servers.prefix_for(u.name, name)},
+          {"progress_url", hub("api/users/") + url_encode(u.name) + "/server" + (name.empty() ? "" : "s/" + url_encode(name)) + "/progress"},
+          {"started", v.started ? json::value(iso8601(v.started)) : json::value(nullptr)},
+          {"last_activity", v.last_activity ? json::value(iso8601(v.last_activity)) : json::value(nullptr)},
+          {"user_options", json::object{}},
+          {"state", json::object{}}};
+    }
+    auto def = servers.find("");
+    json::value server = def != servers.end() && def->value().as_object()["ready"].as_bool()
+                             ? json::value(d.servers.prefix_for(u.name, "")) : json::value(nullptr);
+    json::value pending = def != servers.end() ? def->value().as_object()["pending"] : json::value(nullptr);
+    return {{"kind", "user"}, {"name", u.name}, {"admin", u.admin}, {"roles", json::array{u.admin ? "admin" : "user"}},
+            {"groups", std::move(groups)}, {"server", server}, {"pending", pending},
+            {"created", iso8601(u.created)},
+            {"last_activity", u.last_activity ? json::value(iso8601(u.last_activity)) : json::value(nullptr)},
+            {"servers", std::move(servers)}};
+  }
+
+  // --- the contract calls of spec §2 ---------------------------------------------------------
+
+  net::awaitable<Response> api_root(Context&) const {
+    co_return api_json(200, json::object{{"version", d.jupyterhub_version}});
+  }
+
+  net::awaitable<Response> api_user(Context& ctx) const {
+    auto caller = co_await d.auth.resolve(ctx);
+    // 403, never 401: a singleuser server treats 403 as "anonymous" and anything else as a
+    // hub failure (spec §2.4).
+    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    auto model = user_model(caller->user);
+    json::array scopes;
+    auto held = caller->scopes;
+    std::sort(held.begin(), held.end());
+    for (auto const& s : held) scopes.emplace_back(s);
+    model["scopes"] = std::move(scopes);
+    model["session_id"] = caller->session_hash.empty()
+                              ? (caller->token && caller->token->session_id_hash ? json::value(*caller->token->session_id_hash) : json::value(nullptr))
+                              : json::value(caller->session_hash);
+    if (caller->token) model["token_id"] = fmt::format("a{}", caller->token->id);
+    co_return api_json(200, model);
+  }
+
+  // POST /hub/api/users/{name}/activity (spec §2.2).
+  net::awaitable<Response> activity(Context& ctx) const {
+    auto caller = co_await d.auth.resolve(ctx);
+    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    auto const& name = ctx.params[0];
+    if (!hub::any_scope_covers(caller->scopes, "users:activity!user=" + name))
+      co_return api_error(403, fmt::format("Action is not authorized with current scopes; requires users:activity for {}.", name));
+    boost::system::error_code ec;
+    auto body = json::parse(ctx.req.body(), ec);
+    if (ec || !body.is_object()) co_return api_error(400, "The body must be a JSON object.");
+    auto& o = body.as_object();
+    if (!o.contains("last_activity") && !o.contains("servers"))
+      co_return api_error(400, "The body needs last_activity or servers.");
+    auto now = std::chrono::system_clock::now();
+    std::vector<std::pair<std::string, Clock::SysTime>> updates;
+    auto parse_ts = [&](json::value const& v) -> std::optional<Clock::SysTime> {
+      if (!v.is_string()) return std::nullopt;
+      return parse_iso8601(v.as_string());
+    };
+    std::optional<Clock::SysTime> user_ts;
+    if (auto it = o.find("last_activity"); it != o.end()) {
+      user_ts = parse_ts(it->value());
+      if (!user_ts) co_return api_error(400, "last_activity is not an ISO 8601 timestamp.");
+    }
+    if (auto it = o.find("servers"); it != o.end()) {
+      if (!it->value().is_object()) co_return api_error(400, "servers must be an object.");
+      auto views = d.servers.views_for(name);
+      for (auto const& kv : it->value().as_object()) {
+        std::string sname(kv.key());
+        auto v = views.find(sname);
+        if (v == views.end() || v->second.state == hub::ServerState::stopped)
+          co_return api_error(400, fmt::format("No such server '{}' for user {}", sname, name));
+        if (!kv.value().is_object()) co_return api_error(400, "Each server entry must be an object with last_activity.");
+        auto ts = parse_ts(kv.value().as_object().contains("last_activity") ? kv.value().as_object().at("last_activity") : json::value());
+        if (!ts) co_return api_error(400, fmt::format("Server '{}': last_activity is not an ISO 8601 timestamp.", sname));
+        updates.emplace_back(sname, *ts);
+      }
+    }
+    for (auto const& [s, ts] : updates)
+      if (ts > now + std::chrono::minutes(59)) co_return api_error(400, "last_activity is more than an hour in the future.");
+    if (user_ts && *user_ts > now + std::chrono::minutes(59)) co_return api_error(400, "last_activity is more than an hour in the future.");
+    auto work = [&, this]() -> Result<void> {
+      auto user = d.store.get_user(name);
+      if (!user) return user.error();
+      for (auto const& [s, ts] : updates)
+        if (auto r = d.store.touch_server_activity(user->id, s, ts); !r) return r.error();
+      if (user_ts) return d.store.touch_activity(name, *user_ts);
+      return {};
+    };
+    auto r = co_await hub::run_blocking(d.pool, std::move(work));
+    if (!r) co_return api_error(r.error().code == Errc::not_found ? 404 : 503, r.error().message);
+    co_return api(http::json_response(200, ""));
+  }
+
+  // GET /hub/api/oauth2/authorize (spec §3.2-§3.4).
+  net::awaitable<Response> authorize(Context& ctx) const {
+    auto caller = co_await d.auth.from_cookie(ctx);
+    if (!caller) co_return http::redirect_response(hub("login") + "?next=" + url_encode(ctx.raw_target));
+    auto query = ctx.query;
+    auto r = co_await d.oauth.authorize(caller->user, caller->session_hash, std::move(query));
+    if (!r) {
+      auto status = r.error().code == Errc::forbidden ? 403u : r.error().code == Errc::bad_request ? 400u : 503u;
+      co_return http::html_response(status, render({"Not allowed", error_body(status, r.error().message, hub("home"), "Go to your home page"),
+                                                    PageUser{caller->user.name, caller->user.admin}, base}));
+    }
+    co_return http::redirect_response(*r);
+  }
+
+  // POST /hub/api/oauth2/token (spec §3.5).
+  net::awaitable<Response> token(Context& ctx) const {
+    auto form = parse_form(ctx.req.body());
+    auto reply = co_await d.oauth.token(std::move(form), ctx.header("Authorization"));
+    auto res = api_json(reply.status, reply.body);
+    res.set("Pragma", "no-cache");
+    co_return res;
+  }
+
+  // --- server API ----------------------------------------------------------------------------
+
+  // The caller may manage `name`'s servers: themself, an admin, or a token with servers!user=.
+  bool may_manage(Caller const& c, std::string const& name) const {
+    return hub::any_scope_covers(c.scopes, "servers!user=" + name);
+  }
+
+  net::awaitable<Response> start_server(Context& ctx) const {
+    auto caller = co_await d.auth.resolve(ctx);
+    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    auto const& name = ctx.params[0];
+    auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    if (!may_manage(*caller, name)) co_return api_error(403, fmt::format("You may not start {}'s server.", name));
+    if (!d.auth.xsrf_ok(ctx, *caller, "")) co_return api_error(403, "'_xsrf' argument missing or invalid for a cookie-authenticated request.");
+    auto lookup = [this, name]() { return d.store.get_user(name); };
+    auto user = co_await hub::run_blocking(d.pool, std::move(lookup));
+    if (!user) co_return api_error(user.error().code == Errc::not_found ? 404 : 503, user.error().message);
+    auto before = d.servers.view(name, server_name).state;
+    auto r = d.servers.start(*user, server_name);
+    if (!r) {
+      auto status = r.error().code == Errc::conflict ? 409u : r.error().code == Errc::bad_request ? 400u : r.error().code == Errc::unavailable ? 429u : 500u;
+      co_return api_error(status, r.error().message);
+    }
+    if (before == hub::ServerState::ready) co_return api_error(400, fmt::format("{}'s server is already running", name));
+    // JupyterHub answers 201 when ready quickly and 202 while the spawn goes on.
+    auto progress = co_await d.servers.wait_progress(name, server_name, 1u << 30, std::chrono::milliseconds(1000));
+    auto ready = d.servers.view(name, server_name).state == hub::ServerState::ready;
+    (void)progress;  // only waited on
+    co_return api(http::json_response(ready ? 201 : 202, ""));
+  }
+
+  net::awaitable<Response> stop_server(Context& ctx) const {
+    auto caller = co_await d.auth.resolve(ctx);
+    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    auto const& name = ctx.params[0];
+    auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    if (!may_manage(*caller, name)) co_return api_error(403, fmt::format("You may not stop {}'s server.", name));
+    if (!d.auth.xsrf_ok(ctx, *caller, "")) co_return api_error(403, "'_xsrf' argument missing or invalid for a cookie-authenticated request.");
+    if (d.servers.view(name, server_name).state == hub::ServerState::stopped)
+      co_return api_error(400, fmt::format("{}'s server is not running", name));
+    auto r = co_await d.servers.stop(name, server_name);
+    if (!r) co_return api_error(409, r.error().message);
+    co_return api(http::json_response(204, ""));
+  }
+
+  // GET .../server/progress: text/event-stream. Each response carries the events after the
+  // client's Last-Event-ID and ends once new events arrived (or after a while); EventSource
+  // reconnects at once (`retry: 50`) and resumes, so the page sees progress live.
+  net::awaitable<Response> progress(Context& ctx) const {
+    auto caller = co_await d.auth.resolve(ctx);
+    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    auto const& name = ctx.params[0];
+    auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    if (!hub::any_scope_covers(caller->scopes, "read:servers!user=" + name) && !may_manage(*caller, name))
+      co_return api_error(403, "You may not read this server's progress.");
+    std::size_t seen = 0;
+    if (auto last = ctx.header("Last-Event-ID"); !last.empty()) {
+      try { seen = std::stoul(last); } catch (...) { seen = 0; }
+    }
+    auto p = co_await d.servers.wait_progress(name, server_name, seen, std::chrono::seconds(20));
+    std::string body = "retry: 50\n\n";
+    for (std::size_t i = seen; i < p.events.size(); ++i)
+      body += fmt::format("id: {}\ndata: {}\n\n", i + 1, json::serialize(p.events[i]));
+    auto res = http::text_response(200, std::move(body), "text/event-stream");
+    if (p.finished && seen >= p.events.size()) res.result(http::bhttp::status::no_content);  // stops EventSource
+    co_return api(std::move(res));
+  }
+};
+
+template <auto Method>
+http::Handler bind(std::shared_ptr<Routes const> r) {
+  return [r](Context& ctx) -> net::awaitable<Response> { co_return co_await ((*r).*Method)(ctx); };
+}
+
+}  // namespace
+
+void add_server_routes(http::Router& router, ServerRouteDeps deps) {
+  auto r = std::make_shared<Routes const>(Routes{deps, deps.cfg.base_url});
+  auto h = r->hub();
+  router.get(h + "api", bind<&Routes::api_root>(r));
+  router.get(h + "api/", bind<&Routes::api_root>(r));
+  router.get(h + "api/user", bind<&Routes::api_user>(r));
+  router.post(h + "api/users/{name}/activity", bind<&Routes::activity>(r));
+  router.get(h + "api/oauth2/authorize", bind<&Routes::authorize>(r));
+  router.post(h + "api/oauth2/token", bind<&Routes::token>(r));
+  router.post(h + "api/users/{name}/server", bind<&Routes::start_server>(r));
+  router.add(http::bhttp::verb::delete_, h + "api/users/{name}/server", bind<&Routes::stop_server>(r));
+  router.post(h + "api/users/{name}/servers/{server}", bind<&Routes::start_server>(r));
+  router.add(http::bhttp::verb::delete_, h + "api/users/{name}/servers/{server}", bind<&Routes::stop_server>(r));
+  router.get(h + "api/users/{name}/server/progress", bind<&Routes::progress>(r));
+  router.get(h + "api/users/{name}/servers/{server}/progress", bind<&Routes::progress>(r));
+}
+
+}  // namespace nbhub::web

@@ -1,0 +1,31 @@
+#pragma once
+// Routes for users' servers: the hub side of the single-user server contract
+// (spec/jupyterhub-contract.md §2-§3: /hub/api/, /hub/api/user, activity, the OAuth provider),
+// the server API (start/stop/progress) and the pages around it (spawn, spawn-pending,
+// /hub/user/<name>/ when the server is not running).
+#include "http/router.hpp"
+
+namespace boost::asio { class thread_pool; }
+namespace spdlog { class logger; }
+namespace nbhub::config { struct HubConfig; }
+namespace nbhub::hub { class OAuthProvider; class ServerManager; class TokenService; }
+namespace nbhub::store { class Store; }
+
+namespace nbhub::web {
+
+class RequestAuth;
+
+struct ServerRouteDeps {
+  config::HubConfig const& cfg;
+  RequestAuth& auth;
+  hub::OAuthProvider& oauth;
+  hub::ServerManager& servers;
+  store::Store& store;
+  boost::asio::thread_pool& pool;
+  spdlog::logger& log;
+  std::string jupyterhub_version = "3.0.0";  // reported in /hub/api/ and X-JupyterHub-Version
+};
+
+void add_server_routes(http::Router& router, ServerRouteDeps deps);
+
+}  // namespace nbhub::web
