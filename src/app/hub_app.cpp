@@ -12,10 +12,14 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
 #include "app/logging.hpp"
+#include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
 #include "auth/provider.hpp"
 #include "core/clock.hpp"
@@ -69,9 +73,9 @@ Result<std::vector<config::ProviderConfig>> resolve_providers(config::HubConfig 
   return out;
 }
 
-spawn::SpawnerConfig spawner_config(config::HubConfig const& cfg) {
-  auto const& s = cfg.spawner_settings;
+spawn::SpawnerConfig spawner_config(config::SpawnerSettings const& s) {
   spawn::SpawnerConfig out;
+  out.env_keep = s.env_keep;
   out.cmd = s.cmd;
   out.args = s.args;
   out.environment = s.environment;
@@ -200,9 +204,18 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     hub::TokenService tokens(**st, clock, random, blocking);
     hub::OAuthProvider oauth(**st, tokens, clock, random, blocking, cfg.auth.cookie_max_age, cfg.admin_access, log);
     spawn::PosixProcessRunner runner(ioc.get_executor(), log);
-    spawn::LocalSpawner spawner(spawner_config(cfg), runner, blocking, clock, log);
+    auto spawner_settings = config::apply_spawner_traits(cfg.spawner_settings, cfg.spawner_options);
+    if (!spawner_settings) return fail(spawner_settings.error().message, 2);
+    if (::geteuid() == 0 && !spawner_settings->run_as_system_user &&
+        std::find(spawner_settings->args.begin(), spawner_settings->args.end(), "--allow-root") == spawner_settings->args.end()) {
+      // jupyterhub-singleuser refuses to run as root unless told; nbhub running as root
+      // without switching users would otherwise fail every spawn.
+      log.warn("nbhub runs as root and spawner.run_as_system_user is off: servers run as root too (adding --allow-root)");
+      spawner_settings->args.push_back("--allow-root");
+    }
+    spawn::LocalSpawner spawner(spawner_config(*spawner_settings), runner, blocking, clock, log);
     hub::ServerManager* servers_ptr = nullptr;
-    spawn::SpawnQueue queue(spawner_config(cfg), spawner, http, clock, log,
+    spawn::SpawnQueue queue(spawner_config(*spawner_settings), spawner, http, clock, log,
                             [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
     hub::ServersConfig scfg{.base_url = cfg.base_url, .hub_api_url = connect_url + cfg.base_url + "hub/api",
                             .public_url = cfg.public_url,

@@ -101,6 +101,8 @@ struct SpawnerSettings {
   std::vector<std::string> cmd{"jupyterhub-singleuser"};
   std::vector<std::string> args;
   std::map<std::string, std::string> environment;  // values may use {username}, {servername}
+  std::vector<std::string> env_keep{"PATH", "PYTHONPATH", "CONDA_ROOT", "CONDA_DEFAULT_ENV",
+                                    "VIRTUAL_ENV", "LANG", "LC_ALL", "JUPYTERHUB_SINGLEUSER_APP"};
   std::string notebook_dir;
   std::string default_url;   // e.g. "/lab"
   Seconds start_timeout{60};
