@@ -23,8 +23,8 @@ cat > .dev/nbhub.toml <<TOML
 # Development config written by scripts/dev-run.sh; see docs/config.md for every option.
 ip = "127.0.0.1"
 port = $port
-db_url = "sqlite:///.dev/nbhub.sqlite"
-cookie_secret_file = ".dev/cookie_secret"
+db_url = "sqlite:///nbhub.sqlite"
+cookie_secret_file = "cookie_secret"
 
 [auth]
 admin_users = ["bob"]
@@ -52,4 +52,4 @@ cat <<MSG
   Stop with Ctrl-C.
 
 MSG
-build/nbhub -f .dev/nbhub.toml
+(cd .dev && ../build/nbhub -f nbhub.toml)

@@ -9,7 +9,7 @@ apt_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libcjose-dev libjansson-dev libsqlite3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  jupyterhub python3 curl ca-certificates
+  jupyterhub python3 curl ca-certificates nginx wrk
 )
 if [[ "${NBHUB_BROWSER_TESTS:-1}" == 1 ]]; then apt_packages+=(chromium); fi
 
