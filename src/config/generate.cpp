@@ -18,6 +18,9 @@ std::string_view section_title(std::string_view s) {
   if (s.empty()) return "Top level (hub-wide; before the first [table])";
   if (s == "http") return "[http]: the public listener";
   if (s == "http_client") return "[http_client]: outbound calls (identity providers, JWKS, Docker, Kubernetes)";
+  if (s == "spawner") return "[spawner]: how user servers are started";
+  if (s == "proxy") return "[proxy]: the built-in proxy";
+  if (s == "cull") return "[cull]: stopping idle servers";
   if (s == "auth") return "[auth]: who may log in";
   return "[[auth.providers]]: one table per identity provider";
 }
@@ -112,7 +115,7 @@ std::string generated_block(std::string_view name) {
       out += fmt::format("| {} | {} |\n", names,
                          c.role == py::Role::authenticator
                              ? fmt::format("`[[auth.providers]]` `kind = \"{}\"`", c.kind)
-                             : fmt::format("`spawner = \"{}\"`", c.kind));
+                             : fmt::format("`[spawner]` `kind = \"{}\"`", c.kind));
     }
     return out;
   }
@@ -132,8 +135,8 @@ std::string generated_block(std::string_view name) {
                            note.empty() ? "" : "; " + note);
       out += fmt::format("| `{}.{}` | {} | {} |\n", t.section, t.trait, option, cell(note));
     }
-    out += "| `Spawner.*`, `LocalProcessSpawner.*`, `DockerSpawner.*`, `KubeSpawner.*` | "
-           "`spawner_options` | kept as `\"Class.trait\" = \"value\"` (strings as written, other "
+    out += "| other `Spawner.*`, `LocalProcessSpawner.*`, `DockerSpawner.*`, `KubeSpawner.*` | "
+           "`spawner.options` | kept as `\"Class.trait\" = \"value\"` (strings as written, other "
            "values as JSON) for the spawner; traits of a class the spawner_class does not read "
            "are ignored with a warning |\n";
     return out;

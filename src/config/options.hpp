@@ -5,7 +5,8 @@
 // so an option added here is loadable, overridable and documented at once.
 //
 // TOML layout (docs/config.md): hub-wide keys at the top level of the file (before the first
-// [table]); then [http], [http_client], [auth] and one [[auth.providers]] per identity provider.
+// [table]); then [http], [http_client], [spawner] (with [spawner.options]), [proxy], [cull],
+// [auth], and one [[auth.providers]] per identity provider.
 // Durations are integer seconds in keys ending in `_seconds`; sizes are integer bytes in keys
 // ending in `_bytes`.
 //

@@ -63,7 +63,7 @@ class Importer {
     spawner_ = spawner_class ? resolve_class(*spawner_class, Role::spawner)
                              : py::find_class("LocalProcessSpawner", Role::spawner);
     if (spawner_class && spawner_)
-      b_.set("spawner", Value::of(std::string(spawner_->kind)), origin(*spawner_class));
+      b_.set("spawner.kind", Value::of(std::string(spawner_->kind)), origin(*spawner_class));
 
     std::vector<Merged const*> hub, auth, spawner;
     for (auto const& m : merged_) {
@@ -457,9 +457,17 @@ class Importer {
     }
   }
 
-  // ---- Spawner family: kept verbatim for the spawner ------------------------------------
-  void spawner_traits(std::vector<Merged const*> const& entries, Merged const* spawner_class) {
+  // ---- Spawner family: typed options where nbhub has one, the rest kept verbatim ----------
+  void spawner_traits(std::vector<Merged const*> entries, Merged const* spawner_class) {
     if (!spawner_) return;  // an unknown spawner class was reported as an error
+    // Base classes first, so DockerSpawner.x applied after Spawner.x wins, as in traitlets.
+    auto rank = [&](Merged const* m) {
+      return std::find(spawner_->mro.begin(), spawner_->mro.end(), m->section) -
+             spawner_->mro.begin();
+    };
+    std::stable_sort(entries.begin(), entries.end(),
+                     [&](Merged const* a, Merged const* b) { return rank(a) < rank(b); });
+    std::vector<std::string_view> const base{"Spawner"};
     Value options = Value::dict();
     Origin first;
     for (auto const* m : entries) {
@@ -470,13 +478,19 @@ class Importer {
                                         m->section));
         continue;
       }
+      if (auto const* t = trait_in(base, m->trait)) {
+        Value v = m->value;
+        if (t->trait == "cmd" && v.kind == Value::Kind::string) v = Value::list({v});
+        b_.set(t->option, v, origin(*m));
+        continue;
+      }
       std::vector<std::string> known;
       for (auto s : spawner_->mro)
         for (auto t : py::known_spawner_traits(s)) known.emplace_back(t);
       if (std::find(known.begin(), known.end(), m->trait) == known.end()) {
         auto close = closest(m->trait, known);
         b_.warn(origin(*m),
-                fmt::format("unknown trait of {}, kept in spawner_options{}", spawner_->name,
+                fmt::format("unknown trait of {}, kept in spawner.options{}", spawner_->name,
                             close.empty() ? std::string{}
                                           : fmt::format("; did you mean `{}.{}`?", m->section,
                                                         close)));
@@ -485,7 +499,7 @@ class Importer {
       auto text = m->value.kind == Value::Kind::string ? m->value.string : to_json(m->value);
       options.entries.emplace_back(Value::of(m->section + "." + m->trait), Value::of(text));
     }
-    if (!options.entries.empty()) b_.set("spawner_options", options, first);
+    if (!options.entries.empty()) b_.set("spawner.options", options, first);
   }
 
   void other_section(Merged const& m) {

@@ -139,8 +139,19 @@ void load_toml(std::string_view text, std::string const& file, ConfigBuilder& b)
   try {
     root = toml::parse(text, std::string_view(file));
   } catch (toml::parse_error const& e) {
-    b.error(Origin{file, line_of(e.source()), ""},
-            fmt::format("TOML syntax error: {}", e.description()));
+    int const line = line_of(e.source());
+    // toml++ may quote the text it choked on; never when that line holds a secret.
+    std::string_view rest = text;
+    for (int l = 1; l < line && !rest.empty(); ++l) {
+      auto nl = rest.find('\n');
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    }
+    auto lower = to_lower(rest.substr(0, rest.find('\n')));
+    bool secret = lower.find("secret") != std::string::npos ||
+                  lower.find("password") != std::string::npos;
+    b.error(Origin{file, line, ""},
+            secret ? std::string("TOML syntax error (details hidden: the line holds a secret)")
+                   : fmt::format("TOML syntax error: {}", e.description()));
     return;
   }
   Walker(file, b).table(root, "");

@@ -75,6 +75,10 @@ void validate(ConfigBuilder& b) {
             "ssl_cert and ssl_key go together; set both or neither");
   if (hub.hub_bind_url.empty())
     b.error(at(b, -1, "hub_bind_url"), "required: where the hub API listens");
+  if (hub.cull.enabled && hub.cull.every.count() == 0)
+    b.error(at(b, -1, "cull.every_seconds"), "must be more than 0 when cull.enabled is true");
+  if (hub.proxy.buffer_bytes == 0)
+    b.error(at(b, -1, "proxy.buffer_bytes"), "must be more than 0");
   if (!hub.http_client.tls_verify)
     b.warn(at(b, -1, "http_client.tls_verify"),
            "TLS certificates of outbound calls are not verified; use only for testing");

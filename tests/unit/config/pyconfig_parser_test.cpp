@@ -188,6 +188,12 @@ c.Spawner.pre_spawn_hook = hook
   EXPECT_EQ(r.assignments[0].value.integer, 8001);
 }
 
+TEST(PyParser, IntegerOverflowIsAnError) {
+  auto r = parse("c.X.y = 9223372036854775807 + 1\n", "t.py", {});
+  EXPECT_THAT(messages(r), ElementsAre("t.py:1: X.y: cannot read `9223372036854775807 + 1`: "
+                                       "integer too large"));
+}
+
 TEST(PyParser, MissingEnvironmentVariable) {
   auto r = parse("import os\nc.JupyterHub.db_url = os.environ['DB']\n", "t.py", {});
   EXPECT_THAT(messages(r),

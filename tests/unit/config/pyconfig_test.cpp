@@ -349,7 +349,7 @@ c.DockerSpawner.image = 'x'
 c.Foo.bar = 1
 c.JupyterHb.port = 1
 c.ConfigurableHTTPProxy.command = ['configurable-http-proxy']
-c.JupyterHub.concurrent_spawn_limit = 10
+c.JupyterHub.template_paths = ['/srv/templates']
 )");
   EXPECT_THAT(
       other_warnings(l),
@@ -372,8 +372,8 @@ c.JupyterHub.concurrent_spawn_limit = 10
           "JupyterHb, ignored; did you mean `JupyterHub`?",
           "jupyterhub_config.py:9: warning: ConfigurableHTTPProxy.command: ignored: nbhub's proxy "
           "is built in; its settings are nbhub options (docs/config.md)",
-          "jupyterhub_config.py:10: warning: JupyterHub.concurrent_spawn_limit: not supported by "
-          "nbhub yet, ignored"));
+          "jupyterhub_config.py:10: warning: JupyterHub.template_paths: not supported by nbhub "
+          "yet, ignored"));
 }
 
 TEST(PyConfigMapping, CustosLoginServiceIsForced) {
@@ -407,13 +407,18 @@ c.JupyterHub.load_roles = [{'name': 'user', 'scopes': ['self', 'admin:auth_state
 c.Spawner.mem_limit = '2G'
 c.Spawner.environment = {'A': 'b'}
 c.Spawner.start_timout = 60
+c.Spawner.start_timeout = 90
+c.LocalProcessSpawner.start_timeout = 120
+c.Spawner.cmd = 'jupyter-labhub'
+c.JupyterHub.concurrent_spawn_limit = 5
+c.JupyterHub.allow_named_servers = True
 )");
   EXPECT_THAT(errors(l), IsEmpty());
   EXPECT_THAT(other_warnings(l),
               ElementsAre("jupyterhub_config.py:7: warning: JupyterHub.db_url: the SQLAlchemy "
                           "driver \"psycopg2\" is ignored; nbhub uses libpq",
                           "jupyterhub_config.py:19: warning: Spawner.start_timout: unknown trait "
-                          "of LocalProcessSpawner, kept in spawner_options; did you mean "
+                          "of LocalProcessSpawner, kept in spawner.options; did you mean "
                           "`Spawner.start_timeout`?"));
   auto const& h = l.hub;
   EXPECT_EQ(h.ip, "");
@@ -432,8 +437,13 @@ c.Spawner.start_timout = 60
   EXPECT_EQ(h.load_roles_json, R"([{"name":"user","scopes":["self","admin:auth_state!user"]}])");
   EXPECT_EQ(h.spawner_options,
             (std::map<std::string, std::string>{{"Spawner.mem_limit", "2G"},
-                                                {"Spawner.environment", R"({"A":"b"})"},
                                                 {"Spawner.start_timout", "60"}}));
+  EXPECT_EQ(h.spawner_settings.environment.at("A"), "b");
+  // LocalProcessSpawner.start_timeout beats Spawner.start_timeout, as in traitlets.
+  EXPECT_EQ(h.spawner_settings.start_timeout, Seconds(120));
+  EXPECT_THAT(h.spawner_settings.cmd, ElementsAre("jupyter-labhub"));
+  EXPECT_EQ(h.spawner_settings.concurrent_spawn_limit, 5u);
+  EXPECT_TRUE(h.spawner_settings.allow_named_servers);
   EXPECT_EQ(load_py_text("c.JupyterHub.base_url = 'hub'\n").hub.base_url, "/hub/");
   EXPECT_EQ(load_py_text("c.JupyterHub.log_level = 30\n").hub.log_level, "warn");
   EXPECT_EQ(load_py_text("c.JupyterHub.log_level = 'WARN'\n").hub.log_level, "warn");

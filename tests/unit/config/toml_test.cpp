@@ -37,8 +37,17 @@ trusted_proxies = ["10.0.0.0/16", "127.0.0.1"]
 log_level = "DEBUG"
 services = [{ name = "idle-culler", command = ["python3", "-m", "jupyterhub_idle_culler"] }]
 
-[spawner_options]
+[spawner]
+kind = "docker"
+start_timeout_seconds = 120
+cmd = ["jupyterhub-singleuser", "--debug"]
+
+[spawner.options]
 "DockerSpawner.image" = "jupyterhub/singleuser:latest"
+
+[cull]
+enabled = true
+timeout_seconds = 7200
 
 [http]
 body_limit_bytes = 2048
@@ -86,7 +95,12 @@ groups_claim = "groups"
   EXPECT_EQ(h.log_level, "debug");
   EXPECT_EQ(h.services_json,
             R"([{"name":"idle-culler","command":["python3","-m","jupyterhub_idle_culler"]}])");
+  EXPECT_EQ(h.spawner, "docker");
+  EXPECT_EQ(h.spawner_settings.start_timeout, Seconds(120));
+  EXPECT_THAT(h.spawner_settings.cmd, ElementsAre("jupyterhub-singleuser", "--debug"));
   EXPECT_EQ(h.spawner_options.at("DockerSpawner.image"), "jupyterhub/singleuser:latest");
+  EXPECT_TRUE(h.cull.enabled);
+  EXPECT_EQ(h.cull.timeout, Seconds(7200));
   EXPECT_EQ(h.http.body_limit_bytes, 2048u);
   EXPECT_EQ(h.http.request_timeout, Seconds(12));
   EXPECT_EQ(h.http_client.connect_timeout, Seconds(3));
@@ -198,6 +212,12 @@ TEST(TomlConfig, SyntaxErrorNamesTheLine) {
   auto l = load_toml_text("port = 8000\nbase_url = \"/x\n");
   ASSERT_EQ(errors(l).size(), 1u);
   EXPECT_THAT(errors(l)[0], StartsWith("nbhub.toml:2: TOML syntax error: "));
+}
+
+TEST(TomlConfig, SyntaxErrorOnASecretLineHidesTheDetails) {
+  auto l = load_toml_text(kProvider + "client_secret = \"hunter2\n");
+  EXPECT_THAT(errors(l), ElementsAre("nbhub.toml:7: TOML syntax error (details hidden: the line "
+                                     "holds a secret)"));
 }
 
 TEST(TomlConfig, SecretValuesAreNeverEchoed) {
