@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "app/hub_app.hpp"
+#include "app/proxy_command.hpp"
 #include "config/cli.hpp"
 #include "config/load.hpp"
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
     case config::CliInvocation::Action::generate_config:
       return config::generate_config_command(*cli, std::cin, std::cout, std::cerr);
     case config::CliInvocation::Action::subcommand:
+      if (cli->subcommand == "proxy") return app::run_proxy_command(cli->subcommand_args);
       std::cerr << "nbhub: the subcommand '" << cli->subcommand << "' is not available yet\n";
       return 2;
     case config::CliInvocation::Action::run: break;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "auth/claims.hpp"
@@ -67,6 +68,10 @@ std::string basic_pair(ProviderConfig const& p) {
   return crypto::base64_encode(p.client_id + ":" + p.client_secret.reveal());
 }
 
+bool requests_openid(ProviderConfig const& p) {
+  return std::find(p.scope.begin(), p.scope.end(), "openid") != p.scope.end();
+}
+
 }  // namespace
 
 LoginFlow::LoginFlow(std::vector<ProviderConfig> providers, config::AuthConfig const& auth,
@@ -98,7 +103,10 @@ Result<LoginRedirect> LoginFlow::begin(std::string const& provider, std::string 
   auto state = random_.token(32), nonce = random_.token(32), verifier = random_.token(32);
   if (!state || !nonce || !verifier) return Error{Errc::internal, "The system random generator failed."};
   s.state = *state;
-  s.nonce = *nonce;
+  // `nonce` is an OpenID Connect parameter (OIDC Core §3.1.2.1): a plain OAuth2 request (no
+  // `openid` scope, as GenericOAuthenticator configs without `scope`) must not carry it;
+  // strict servers refuse it there. State and PKCE still bind the code to this browser.
+  if (requests_openid(*p)) s.nonce = *nonce;
   if (p->pkce) s.code_verifier = *verifier;  // 32 bytes → 43 chars (RFC 7636 §4.1, §7.1)
   auto cookie = sealer_.seal(s);
   if (!cookie) return cookie.error();
@@ -107,8 +115,8 @@ Result<LoginRedirect> LoginFlow::begin(std::string const& provider, std::string 
       {"response_type", "code"},
       {"client_id", p->client_id},
       {"redirect_uri", redirect_uri_for(*p, default_redirect_uri)},
-      {"state", s.state},
-      {"nonce", s.nonce}};
+      {"state", s.state}};
+  if (!s.nonce.empty()) q.emplace_back("nonce", s.nonce);
   if (!p->scope.empty()) {
     std::string scope;
     for (auto const& sc : p->scope) scope += (scope.empty() ? "" : " ") + sc;
@@ -139,10 +147,18 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
   }
   auto code = get("code");
   auto returned_state = get("state");
-  if (code.empty() || returned_state.empty())
+  if (code.empty() || returned_state.empty()) {
+    log_.warn("login: the callback has no {}", code.empty() ? "code" : "state");
     co_return Error{Errc::bad_request, "The sign-in response lacks its code or state. Please start again from the login page."};
-  if (state_cookie.empty())
+  }
+  if (state_cookie.empty()) {
+    // JupyterHub's "OAuth state missing from cookies": the operator needs this line to tell
+    // blocked cookies or a host mismatch (callback URL vs. the host the user opened) apart.
+    log_.warn("login: state check failed: the callback came with no {} cookie (cookies blocked, "
+              "the login started in another browser, or oauth_callback_url names another host)",
+              LoginStateSealer::kCookieName);
     co_return Error{Errc::bad_request, "Your browser did not send the sign-in cookie back (cookies blocked, or the sign-in was started elsewhere). Please start again from the login page."};
+  }
   auto st = sealer_.open(state_cookie, returned_state);
   if (!st) {
     log_.warn("login: state check failed: {}", st.error().message);
@@ -163,7 +179,15 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
     if (!v) co_return v.error();
     id_claims = std::move(*v);
   } else if (p->userdata_from_id_token) {
+    log_.warn("login via {}: the token response has no id_token, but userdata_from_id_token is set", p->name);
     co_return idp_error(Errc::bad_gateway, "The identity provider returned no ID token, but this hub reads the user from it (userdata_from_id_token).");
+  } else if (requests_openid(*p)) {
+    // OIDC Core §3.1.3.3: the answer to an `openid` request carries an ID token. Without it
+    // neither issuer nor nonce can be checked, so its absence is refused, not skipped. Plain
+    // OAuth2 providers (no `openid` in scope, GenericOAuthenticator's default) have no ID
+    // token to check: that fail-open is by design, the access token alone vouches for them.
+    log_.warn("login via {}: the token response has no id_token although the scope includes openid", p->name);
+    co_return idp_error(Errc::bad_gateway, "The identity provider's answer contained no ID token, so your sign-in could not be verified.");
   }
 
   json::object userinfo;
@@ -316,7 +340,9 @@ net::awaitable<Result<json::object>> LoginFlow::validate_id_token(ProviderConfig
   exp.issuer = issuer;
   exp.audiences = {p.client_id};
   exp.azp_client_id = p.client_id;
-  exp.nonce = nonce;
+  // No nonce was sent without `openid` in the scope; an ID token that comes anyway (Cognito
+  // grants every allowed scope to a request without one) is still checked for all the rest.
+  if (!nonce.empty()) exp.nonce = nonce;
   exp.allowed_algs = p.id_token_algs;
   exp.leeway = p.leeway;
   exp.token_name = "ID token";

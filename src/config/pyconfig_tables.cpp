@@ -116,6 +116,7 @@ std::span<const TraitInfo> known_traits() {
       {"Spawner", "cmd", "spawner.cmd", S::none, {}, "a string is read as a one-item list"},
       {"Spawner", "args", "spawner.args"},
       {"Spawner", "environment", "spawner.environment"},
+      {"Spawner", "env_keep", "spawner.env_keep"},
       {"Spawner", "notebook_dir", "spawner.notebook_dir"},
       {"Spawner", "default_url", "spawner.default_url"},
       {"Spawner", "start_timeout", "spawner.start_timeout_seconds"},

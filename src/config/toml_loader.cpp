@@ -62,6 +62,13 @@ std::string unknown_key_message(std::string_view section, std::string_view name)
   return msg;
 }
 
+// Keys of the first config layout: top-level `spawner = "docker"` and `[spawner_options]`.
+Option const* renamed_option(std::string_view full, toml::node const& node) {
+  if (full == "spawner_options") return find_option(Scope::hub, "spawner.options");
+  if (full == "spawner" && node.is_string()) return find_option(Scope::hub, "spawner.kind");
+  return nullptr;
+}
+
 class Walker {
  public:
   Walker(std::string const& file, ConfigBuilder& b) : file_(file), b_(b) {}
@@ -75,6 +82,10 @@ class Walker {
       Origin where{file_, line_of(node.source()), full};
       if (full == "auth.providers") {
         providers(node, where);
+      } else if (auto const* renamed = renamed_option(full, node)) {
+        // Earlier spellings, still read so existing files keep working.
+        b_.warn(where, fmt::format("now spelled `{}`; read as such", renamed->key));
+        set(*renamed, node, where, -1);
       } else if (auto const* opt = find_option(Scope::hub, full)) {
         set(*opt, node, where, -1);
       } else if (std::find(sections().begin(), sections().end(), full) != sections().end()) {

@@ -2,8 +2,6 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
-#include <boost/url/pct_string_view.hpp>
-#include <boost/url/rfc/pchars.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +11,7 @@
 #include "core/next_url.hpp"
 #include "http/cookies.hpp"
 #include "hub/login_service.hpp"
+#include "web/base_url.hpp"
 #include "web/html.hpp"
 
 namespace nbhub::web {
@@ -39,18 +38,6 @@ unsigned status_for(Errc c) {
 
 std::string url_encode(std::string_view s) {
   return boost::urls::encode(s, boost::urls::unreserved_chars);
-}
-
-std::string path_encode(std::string_view s) {
-  return boost::urls::encode(s, boost::urls::pchars + boost::urls::grammar::lut_chars('/'));
-}
-
-// base_url is a URL path, as in JupyterHub (whose own tests use "/@/space%20word/"): the
-// router matches percent-decoded request paths, while Locations, cookie paths, links and the
-// redirect_uri must carry the encoded form. A '%' that starts no escape is taken literally.
-std::string decoded_base(std::string const& base_url) {
-  auto pct = boost::urls::make_pct_string_view(base_url);
-  return pct ? pct->decode() : base_url;
 }
 
 struct Hub {
@@ -207,8 +194,7 @@ http::Handler bind(std::shared_ptr<Hub const> h) {
 }  // namespace
 
 void add_hub_routes(http::Router& router, WebDeps deps) {
-  auto base_path = decoded_base(deps.cfg.base_url);
-  auto h = std::make_shared<Hub const>(Hub{deps, base_path, path_encode(base_path)});
+  auto h = std::make_shared<Hub const>(Hub{deps, route_prefix(deps.cfg.base_url), url_prefix(deps.cfg.base_url)});
   auto b = h->base_path;
   router.get(b, bind<&Hub::root>(h));
   router.get(b + "hub/", bind<&Hub::root>(h));

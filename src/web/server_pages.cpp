@@ -7,6 +7,7 @@
 #include "hub/blocking.hpp"
 #include "store/store.hpp"
 #include "hub/servers.hpp"
+#include "web/base_url.hpp"
 #include "web/form.hpp"
 #include "web/html.hpp"
 #include "web/request_auth.hpp"
@@ -200,7 +201,7 @@ http::Handler bind(std::shared_ptr<Pages const> p) {
 
 void add_server_pages(http::Router& router, ServerRouteDeps const& deps) {
   auto p = std::make_shared<Pages const>(Pages{deps, deps.cfg.base_url});
-  auto h = p->hub();
+  auto h = route_prefix(deps.cfg.base_url) + "hub/";  // the router sees decoded paths
   router.get(h + "home", bind<&Pages::home>(p));
   router.post(h + "home/stop", bind<&Pages::stop_from_home>(p));
   router.get(h + "spawn", bind<&Pages::spawn>(p));

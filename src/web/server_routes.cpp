@@ -16,6 +16,7 @@
 #include "hub/scopes.hpp"
 #include "hub/servers.hpp"
 #include "store/store.hpp"
+#include "web/base_url.hpp"
 #include "web/form.hpp"
 #include "web/html.hpp"
 #include "web/request_auth.hpp"
@@ -280,7 +281,7 @@ http::Handler bind(std::shared_ptr<Routes const> r) {
 
 void add_server_routes(http::Router& router, ServerRouteDeps deps) {
   auto r = std::make_shared<Routes const>(Routes{deps, deps.cfg.base_url});
-  auto h = r->hub();
+  auto h = route_prefix(deps.cfg.base_url) + "hub/";  // the router sees decoded paths
   router.get(h + "api", bind<&Routes::api_root>(r));
   router.get(h + "api/", bind<&Routes::api_root>(r));
   router.get(h + "api/user", bind<&Routes::api_user>(r));

@@ -412,6 +412,7 @@ c.LocalProcessSpawner.start_timeout = 120
 c.Spawner.cmd = 'jupyter-labhub'
 c.JupyterHub.concurrent_spawn_limit = 5
 c.JupyterHub.allow_named_servers = True
+c.Spawner.env_keep = ['PATH']
 )");
   EXPECT_THAT(errors(l), IsEmpty());
   EXPECT_THAT(other_warnings(l),
@@ -444,6 +445,7 @@ c.JupyterHub.allow_named_servers = True
   EXPECT_THAT(h.spawner_settings.cmd, ElementsAre("jupyter-labhub"));
   EXPECT_EQ(h.spawner_settings.concurrent_spawn_limit, 5u);
   EXPECT_TRUE(h.spawner_settings.allow_named_servers);
+  EXPECT_THAT(h.spawner_settings.env_keep, ElementsAre("PATH"));
   EXPECT_EQ(load_py_text("c.JupyterHub.base_url = 'hub'\n").hub.base_url, "/hub/");
   EXPECT_EQ(load_py_text("c.JupyterHub.log_level = 30\n").hub.log_level, "warn");
   EXPECT_EQ(load_py_text("c.JupyterHub.log_level = 'WARN'\n").hub.log_level, "warn");

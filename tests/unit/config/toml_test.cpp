@@ -189,6 +189,17 @@ scope = "openid email"
           "OAUTH2_TOKEN_URL)"));
 }
 
+TEST(TomlConfig, FirstLayoutSpawnerKeysAreStillRead) {
+  auto l = load_toml_text("spawner = \"docker\"\n[spawner_options]\n\"Spawner.cmd\" = \"x\"\n");
+  EXPECT_THAT(errors(l), IsEmpty());
+  EXPECT_EQ(l.hub.spawner, "docker");
+  EXPECT_EQ(l.hub.spawner_options.at("Spawner.cmd"), "x");
+  EXPECT_THAT(other_warnings(l),
+              ElementsAre("nbhub.toml:1: warning: spawner: now spelled `spawner.kind`; read as such",
+                          "nbhub.toml:2: warning: spawner_options: now spelled `spawner.options`; "
+                          "read as such"));
+}
+
 TEST(TomlConfig, PortOutOfRange) {
   auto l = load_toml_text("port = 70000\n");
   EXPECT_THAT(errors(l),

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# nbhub's proxy against nginx as a reverse proxy, side by side in one run (see README.md).
+#
+#   bench/proxy/run.sh                    # uses build/nbhub
+#   NBHUB_BIN=build-x/nbhub DURATION=5 bench/proxy/run.sh
+#
+# Everything listens on 127.0.0.1 and is stopped on exit. Needs nginx, wrk and node (with
+# tests/node_modules installed).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+NBHUB_BIN=${NBHUB_BIN:-$root/build/nbhub}
+DURATION=${DURATION:-10}        # seconds per wrk / WebSocket measurement
+CONNECTIONS=${CONNECTIONS:-32}  # wrk -c and WebSocket connections
+THREADS=${THREADS:-1}           # nbhub proxy --threads; nginx runs worker_processes 1
+WS_BYTES=${WS_BYTES:-128}       # WebSocket message size
+
+for tool in nginx wrk node; do
+  command -v "$tool" >/dev/null || { echo "bench/proxy: $tool is not installed" >&2; exit 2; }
+done
+[[ -x $NBHUB_BIN ]] || { echo "bench/proxy: $NBHUB_BIN not found (set NBHUB_BIN)" >&2; exit 2; }
+[[ -d $root/tests/node_modules/ws ]] || { echo "bench/proxy: run npm ci in tests/ first" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/nbhub-bench-proxy.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "bench/proxy: nothing listens on port $1" >&2; exit 1
+}
+
+backend=$(free_port); ws_backend=$(free_port); nginx_proxy=$(free_port)
+nbhub_port=$(free_port); nbhub_api=$(free_port)
+
+# Files served by the backend, under the path both proxies forward unchanged.
+mkdir -p "$work/www/user/bench" "$work/logs"
+chmod 755 "$work"  # nginx workers run as an unprivileged user
+head -c 1024 /dev/urandom >"$work/www/user/bench/1k.bin"
+head -c 102400 /dev/urandom >"$work/www/user/bench/100k.bin"
+
+common="worker_processes 1; daemon off; pid PIDFILE; error_log $work/logs/ERRLOG warn;
+events { worker_connections 4096; }"
+
+# The backend: nginx serving files, keep-alive without a request cap so that neither proxy
+# pays for reconnects.
+cat >"$work/backend.conf" <<EOF
+${common//PIDFILE/$work/backend.pid}
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  server { listen 127.0.0.1:$backend; root $work/www; }
+}
+EOF
+sed -i "s/ERRLOG/backend.log/" "$work/backend.conf"
+
+# nginx as the reverse proxy to compare with: one worker, pooled keep-alive upstreams, the
+# same X-Forwarded-* headers nbhub adds, WebSocket upgrades on /user/ws/.
+cat >"$work/proxy.conf" <<EOF
+${common//PIDFILE/$work/proxy.pid}
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+  upstream files { server 127.0.0.1:$backend; keepalive 64; keepalive_requests 1000000; }
+  upstream echo { server 127.0.0.1:$ws_backend; }
+  server {
+    listen 127.0.0.1:$nginx_proxy;
+    proxy_http_version 1.1;
+    proxy_set_header Host \$http_host;
+    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto \$scheme;
+    proxy_set_header X-Forwarded-Host \$http_host;
+    proxy_set_header X-Forwarded-Port \$server_port;
+    location /user/ws/ {
+      proxy_pass http://echo;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
+      proxy_read_timeout 3600s;
+    }
+    location / { proxy_pass http://files; proxy_set_header Connection ""; }
+  }
+}
+EOF
+sed -i "s/ERRLOG/proxy.log/" "$work/proxy.conf"
+
+nginx -c "$work/backend.conf" -p "$work" & pids+=($!)
+nginx -c "$work/proxy.conf" -p "$work" & pids+=($!)
+node "$here/ws_echo.mjs" server "$ws_backend" >"$work/logs/ws.log" & pids+=($!)
+token=bench-$RANDOM$RANDOM
+CONFIGPROXY_AUTH_TOKEN=$token "$NBHUB_BIN" proxy --ip 127.0.0.1 --port "$nbhub_port" \
+  --api-ip 127.0.0.1 --api-port "$nbhub_api" --log-level warn --threads "$THREADS" \
+  2>"$work/logs/nbhub.log" & pids+=($!)
+for p in $backend $ws_backend $nginx_proxy $nbhub_port $nbhub_api; do wait_port "$p"; done
+
+add_route() {
+  curl -fsS -X POST -H "Authorization: token $token" -d "{\"target\": \"$2\"}" \
+    "http://127.0.0.1:$nbhub_api/api/routes$1"
+}
+add_route /user/bench "http://127.0.0.1:$backend"
+add_route /user/ws "http://127.0.0.1:$ws_backend"
+for url in "http://127.0.0.1:$nbhub_port/user/bench/1k.bin" "http://127.0.0.1:$nginx_proxy/user/bench/1k.bin"; do
+  cmp -s <(curl -fsS "$url") "$work/www/user/bench/1k.bin" || { echo "bench/proxy: $url serves the wrong bytes" >&2; exit 1; }
+done
+
+# wrk: "<requests/s> <p99 ms>"
+measure() {
+  wrk -t1 -c"$CONNECTIONS" -d2s "$1" >/dev/null  # warm-up: connections and pools
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$1" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx|Socket errors/ { bad = bad $0 }
+    END { if (bad != "") print "bench/proxy: " bad > "/dev/stderr"; printf "%.0f %.2f\n", rps, p99 }'
+}
+# ws_echo client: "<round trips/s> <p99 ms>"
+measure_ws() {
+  node "$here/ws_echo.mjs" client "$1" "$CONNECTIONS" 2 "$WS_BYTES" >/dev/null
+  node "$here/ws_echo.mjs" client "$1" "$CONNECTIONS" "$DURATION" "$WS_BYTES" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f %.2f" % (d["per_second"], d["p99_ms"]))'
+}
+
+echo "bench/proxy on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); nbhub --threads $THREADS vs nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker)"
+echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; WebSocket: $CONNECTIONS connections, ${WS_BYTES}-byte echo round trips for ${DURATION}s"
+printf '%-22s %12s %12s %7s   %10s %10s %7s\n' case "nbhub/s" "nginx/s" ratio "nbhub p99" "nginx p99" ratio
+row() {
+  read -r a_rps a_p99 <<<"$2"; read -r b_rps b_p99 <<<"$3"
+  printf '%-22s %12s %12s %7.2f   %8sms %8sms %7.2f\n' "$1" "$a_rps" "$b_rps" \
+    "$(echo "$a_rps / $b_rps" | bc -l)" "$a_p99" "$b_p99" "$(echo "$a_p99 / $b_p99" | bc -l)"
+}
+direct1=$(measure "http://127.0.0.1:$backend/user/bench/1k.bin")
+for f in 1k 100k; do
+  n=$(measure "http://127.0.0.1:$nbhub_port/user/bench/$f.bin")
+  g=$(measure "http://127.0.0.1:$nginx_proxy/user/bench/$f.bin")
+  row "HTTP GET $f" "$n" "$g"
+done
+n=$(measure_ws "ws://127.0.0.1:$nbhub_port/user/ws/echo")
+g=$(measure_ws "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
+row "WebSocket echo" "$n" "$g"
+read -r d_rps d_p99 <<<"$direct1"
+echo "(backend direct, no proxy, 1k: $d_rps req/s, p99 ${d_p99}ms)"
+if grep -q . "$work/logs/nbhub.log"; then echo "nbhub log:"; tail -5 "$work/logs/nbhub.log"; fi

@@ -1,0 +1,221 @@
+#include "app/proxy_command.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "app/logging.hpp"
+#include "core/clock.hpp"
+#include "http/client_impl.hpp"
+#include "http/listener.hpp"
+#include "http/router.hpp"
+#include "proxy/proxy.hpp"
+#include "proxy/route_table.hpp"
+#include "proxy/routes_api.hpp"
+
+namespace nbhub::app {
+
+namespace net = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+struct ProxyFlags {
+  std::string ip;  // CHP: all interfaces
+  int port = 8000;
+  std::string api_ip = "localhost";
+  int api_port = 0;  // CHP: port + 1
+  std::string default_target, error_target, log_level = "info", pid_file;
+  std::vector<std::string> custom_headers;
+  long timeout_ms = 0, proxy_timeout_ms = 0, keep_alive_timeout_ms = 5000;
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  bool no_x_forward = false, no_prepend_path = false, no_include_prefix = false;
+  // Accepted for compatibility; see describe().
+  std::vector<std::string> refused, ignored;
+};
+
+// CHP's flags (bin/configurable-http-proxy). TLS, host routing and storage backends are not
+// implemented: they are refused rather than ignored, because running without them would
+// silently change what the proxy exposes.
+void describe(CLI::App& app, ProxyFlags& f) {
+  app.set_help_flag("-h,--help", "Show this help and exit");
+  app.add_option("--ip", f.ip, "Public-facing IP of the proxy (default: all interfaces)");
+  app.add_option("--port", f.port, "Public-facing port of the proxy (default 8000)");
+  app.add_option("--api-ip", f.api_ip, "Inward-facing IP for API requests (default localhost)");
+  app.add_option("--api-port", f.api_port, "Inward-facing port for API requests (default: port + 1)");
+  app.add_option("--default-target", f.default_target, "Default proxy target (proto://host[:port])");
+  app.add_option("--error-target", f.error_target,
+                 "Alternate server for error pages: GET <target>/<code>?url=<path>");
+  app.add_option("--log-level", f.log_level, "Log level (debug, info, warn, error)");
+  app.add_option("--pid-file", f.pid_file, "Write our PID to a file");
+  app.add_option("--custom-header", f.custom_headers, "Header added to proxied requests, \"Name: value\"");
+  app.add_option("--timeout", f.timeout_ms, "Stall timeout (ms) for proxied requests");
+  app.add_option("--proxy-timeout", f.proxy_timeout_ms, "Timeout (ms) for the upstream's response head");
+  app.add_option("--keep-alive-timeout", f.keep_alive_timeout_ms,
+                 "Idle timeout (ms) for client keep-alive connections (default 5000)");
+  app.add_flag("--no-x-forward", f.no_x_forward, "Don't add 'X-Forward-' headers to proxied requests");
+  app.add_flag("--no-prepend-path", f.no_prepend_path, "Avoid prepending target paths to proxied requests");
+  app.add_flag("--no-include-prefix", f.no_include_prefix, "Don't include the routing prefix in proxied requests");
+  app.add_option("--threads", f.threads, "nbhub: I/O threads (default: one per core)");
+  for (auto name : {"--ssl-key", "--ssl-cert", "--ssl-ca", "--ssl-dhparam", "--api-ssl-key", "--api-ssl-cert",
+                    "--api-ssl-ca", "--client-ssl-key", "--client-ssl-cert", "--client-ssl-ca",
+                    "--storage-backend"}) {
+    app.add_option_function<std::string>(name, [&f, name](std::string const&) { f.refused.push_back(name); },
+                                         "not supported by nbhub proxy (refused)");
+  }
+  app.add_flag_callback("--host-routing", [&f] { f.refused.push_back("--host-routing"); },
+                        "not supported by nbhub proxy (refused)");
+  for (auto name : {"--error-path", "--redirect-port", "--redirect-to", "--protocol-rewrite", "--metrics-ip",
+                    "--metrics-port", "--ssl-protocol", "--ssl-ciphers"}) {
+    app.add_option_function<std::string>(name, [&f, name](std::string const&) { f.ignored.push_back(name); },
+                                         "accepted and ignored");
+  }
+  for (auto name : {"--auto-rewrite", "--change-origin", "--insecure", "--ssl-request-cert",
+                    "--ssl-reject-unauthorized", "--ssl-allow-rc4", "--api-ssl-request-cert",
+                    "--api-ssl-reject-unauthorized", "--client-ssl-request-cert",
+                    "--client-ssl-reject-unauthorized", "--no-log"}) {
+    app.add_flag_callback(name, [&f, name] { f.ignored.push_back(name); }, "accepted and ignored");
+  }
+}
+
+std::pair<std::string, std::string> split_header(std::string const& h) {
+  auto colon = h.find(':');
+  if (colon == std::string::npos) return {h, ""};
+  auto value = h.substr(colon + 1);
+  value.erase(0, value.find_first_not_of(' '));
+  return {h.substr(0, colon), value};
+}
+
+// CHP's --error-target: the error page comes from another server (JupyterHub's /hub/error).
+// Falls back to the built-in page when that server fails too.
+proxy::ErrorResponder error_target_responder(http::HttpClient& client, std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return [&client, base](proxy::UpstreamError e) -> net::awaitable<http::Response> {
+    http::ClientRequest req;
+    req.url = fmt::format("{}/{}?url={}", base, e.status,
+                          boost::urls::encode(e.request.target(), boost::urls::unreserved_chars));
+    req.headers.emplace_back("Accept", std::string(e.request[http::bhttp::field::accept]));
+    auto got = co_await client.send(std::move(req));
+    if (!got) co_return proxy::Proxy::default_error_response(e);
+    http::Response res{static_cast<http::bhttp::status>(e.status), 11};
+    auto type = got->header("content-type");
+    res.set(http::bhttp::field::content_type, type.empty() ? "text/html" : type);
+    res.body() = std::move(got->body);
+    co_return res;
+  };
+}
+
+}  // namespace
+
+int run_proxy_command(std::vector<std::string> const& args) {
+  CLI::App app{"nbhub proxy: the built-in proxy, configurable-http-proxy compatible", "nbhub proxy"};
+  ProxyFlags f;
+  describe(app, f);
+  std::vector<char const*> argv{"nbhub proxy"};
+  for (auto const& a : args) argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (CLI::ParseError const& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!f.refused.empty()) {
+    std::cerr << "nbhub proxy: " << f.refused.front()
+              << " is not supported: terminate TLS in front of the proxy (or in the hub), and use "
+                 "path routing with the in-memory route table\n";
+    return 2;
+  }
+  if (f.api_port == 0) f.api_port = f.port == 0 ? 0 : f.port + 1;
+
+  auto logs = make_loggers(f.log_level);
+  auto& log = *logs.hub;
+  for (auto const& name : f.ignored) log.warn("{} is accepted for compatibility and ignored", name);
+
+  proxy::ProxyConfig cfg;
+  cfg.claim_default_route = true;  // CHP proxies everything it has a route for
+  cfg.unclaimed_paths = {"/_chp_healthz"};
+  cfg.x_forward = !f.no_x_forward;
+  cfg.prepend_path = !f.no_prepend_path;
+  cfg.include_prefix = !f.no_include_prefix;
+  if (f.timeout_ms > 0) cfg.stall_timeout = milliseconds(f.timeout_ms);
+  if (f.proxy_timeout_ms > 0) cfg.response_header_timeout = milliseconds(f.proxy_timeout_ms);
+  for (auto const& h : f.custom_headers) cfg.custom_headers.push_back(split_header(h));
+
+  auto token = std::getenv("CONFIGPROXY_AUTH_TOKEN");
+  Secret secret{token ? std::string(token) : std::string()};
+  if (secret.empty()) log.warn("REST API is not authenticated (CONFIGPROXY_AUTH_TOKEN is not set)");
+
+  try {
+    net::io_context ioc(static_cast<int>(f.threads));
+    SystemClock clock;
+    proxy::RouteTable routes(clock);
+    if (!f.default_target.empty()) {
+      auto added = routes.add("/", f.default_target, {});
+      if (!added) {
+        std::cerr << "nbhub proxy: --default-target: " << added.error().message << "\n";
+        return 2;
+      }
+    }
+    proxy::Proxy proxy(ioc.get_executor(), cfg, routes, clock, *logs.access, log);
+    config::HttpClientConfig client_cfg;
+    http::BeastHttpClient client(ioc, client_cfg, log);
+    if (!f.error_target.empty()) proxy.set_error_responder(error_target_responder(client, f.error_target));
+
+    http::Router public_router;
+    public_router.get("/_chp_healthz", [](http::Context&) -> net::awaitable<http::Response> {
+      co_return http::json_response(200, R"({"status": "OK"})");
+    });
+    public_router.fallback([](http::Context&) -> net::awaitable<http::Response> {
+      co_return http::json_error(404, "No route for this path.");
+    });
+    http::Router api_router;
+    proxy::RoutesApi api(routes, secret, log);
+    api.install(api_router);
+
+    config::HttpLimits limits;
+    limits.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+        milliseconds(std::max(1000L, f.keep_alive_timeout_ms)));
+    http::ListenerOptions public_opts{.limits = limits, .name = "proxy", .interceptor = &proxy};
+    http::ListenerOptions api_opts{.limits = config::HttpLimits{}, .name = "proxy API"};
+    auto public_listener = std::make_shared<http::Listener>(ioc, public_router, public_opts, *logs.access, log);
+    auto api_listener = std::make_shared<http::Listener>(ioc, api_router, api_opts, *logs.access, log);
+    public_listener->bind(f.ip, static_cast<std::uint16_t>(f.port));
+    api_listener->bind(f.api_ip == "localhost" ? "127.0.0.1" : f.api_ip, static_cast<std::uint16_t>(f.api_port));
+    public_listener->start();
+    api_listener->start();
+    log.info("Proxying http://{}:{} with {}", f.ip.empty() ? "*" : f.ip, public_listener->port(),
+             f.default_target.empty() ? std::string("no default target") : "default target " + f.default_target);
+    log.info("Proxy API at http://{}:{}/api/routes", f.api_ip, api_listener->port());
+    if (!f.pid_file.empty()) std::ofstream(f.pid_file) << ::getpid() << "\n";
+
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      log.info("Received signal {}, stopping", sig);
+      public_listener->stop();
+      api_listener->stop();
+      ioc.stop();  // connections in flight are cut: CHP exits the same way
+    });
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < f.threads; ++i) threads.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& t : threads) t.join();
+  } catch (std::exception const& e) {
+    std::cerr << "nbhub proxy: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace nbhub::app

@@ -1,0 +1,63 @@
+#pragma once
+// Serialises message heads and frames bodies for the next hop. The proxy writes with plain
+// gather writes instead of Beast's serializer: the serializer's buffer machinery cost more per
+// request than the system calls around it. Heads are written into scratch memory that comes
+// with the pooled body buffer, so a typical exchange allocates nothing for them.
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace nbhub::proxy {
+
+namespace bhttp = boost::beast::http;
+
+// Appends into caller-provided memory and moves to the heap only when that is full (a head
+// with very large cookies); there is no size limit here (the parsers enforce those).
+class HeadBuffer {
+ public:
+  HeadBuffer(char* scratch, std::size_t capacity) : scratch_(scratch), capacity_(capacity) {}
+  HeadBuffer& operator+=(std::string_view s);
+  HeadBuffer& operator+=(char c) { return *this += std::string_view(&c, 1); }
+  std::string_view view() const noexcept { return spilled_ ? std::string_view(heap_) : std::string_view(scratch_, size_); }
+  void clear() noexcept {
+    size_ = 0;
+    spilled_ = false;
+    heap_.clear();
+  }
+
+ private:
+  char* scratch_;
+  std::size_t capacity_;
+  std::size_t size_ = 0;
+  bool spilled_ = false;
+  std::string heap_;
+};
+
+// "HTTP/1.1 200 OK\r\n" and the fields, without the blank line that ends the head (callers
+// may add fields first). The upstream's reason phrase is kept, or the standard one supplied.
+void write_status_and_fields(bhttp::response_header<> const& h, HeadBuffer& out);
+// The fields of `f`, each "Name: value\r\n".
+void write_fields(bhttp::fields const& f, HeadBuffer& out);
+
+// Up to one head, one body piece and the end of the body, as one gather write. With chunked
+// framing (RFC 9112 §7.1) a piece becomes "<hex>\r\n<data>\r\n" and the end "0\r\n\r\n".
+class Framer {
+ public:
+  explicit Framer(bool chunked) : chunked_(chunked) {}
+  bool chunked() const noexcept { return chunked_; }
+  // The buffers to write: `head` (may be empty), `n` bytes at `data`, and the terminator when
+  // `last`. Valid until the next call.
+  std::array<boost::asio::const_buffer, 5> const& frame(std::string_view head, char const* data,
+                                                        std::size_t n, bool last);
+
+ private:
+  bool chunked_;
+  char size_line_[20];
+  std::array<boost::asio::const_buffer, 5> bufs_;
+};
+
+}  // namespace nbhub::proxy

@@ -1,0 +1,258 @@
+#include "proxy/relay.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <optional>
+
+#include "proxy/forwarded_headers.hpp"
+
+namespace nbhub::proxy {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using beast::error_code;
+using tcp = net::ip::tcp;
+using Failure = ExchangeOutcome::Failure;
+
+namespace {
+
+constexpr auto kAwait = net::use_awaitable;
+
+bool expected_close(error_code const& ec) {
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+         ec == net::error::connection_aborted;
+}
+
+void fail(ExchangeOutcome& out, Failure f, std::string_view what, error_code const& ec) {
+  out.failure = f;
+  out.detail = std::string(what) + ": " + ec.message();
+}
+
+// An operation the deadline cut short reports a timeout, whatever the socket said.
+error_code timed(Deadline const& d, error_code ec) {
+  return ec && d.expired() ? error_code(beast::error::timeout) : ec;
+}
+
+Failure upstream_failure(error_code const& ec) {
+  return ec == beast::error::timeout ? Failure::upstream_timeout : Failure::upstream_unavailable;
+}
+
+}  // namespace
+
+net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat_buffer& cbuf,
+                                                RequestParser& req, HeadBuffer& head,
+                                                bool expect_continue, bool client_keep_alive,
+                                                bool websocket, UpstreamPtr& up_ptr, Route const& route,
+                                                char* chunk, Deadline& deadline) {
+  ExchangeOutcome out;
+  auto& up = *up_ptr;
+  error_code ec;
+
+  // The request: its head, then its body through `chunk`, framed as it came (chunked or not).
+  if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+  if (!ec) co_await net::async_write(up.socket, net::buffer(head.view()), net::redirect_error(kAwait, ec));
+  if (ec) {
+    // Nothing reached the upstream: on a pooled connection this is the stale case.
+    out.stale = up.reused;
+    ec = timed(deadline, ec);
+    fail(out, upstream_failure(ec), "write request head", ec);
+    co_return out;
+  }
+  if (!req.is_done() && expect_continue) {
+    static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+    if (!ec) co_await net::async_write(client, net::buffer(k100), net::redirect_error(kAwait, ec));
+    if (ec) {
+      fail(out, Failure::client_gone, "write 100 Continue", timed(deadline, ec));
+      co_return out;
+    }
+  }
+  if (!req.is_done()) {
+    out.body_started = true;
+    // Beast reads at most the buffer's free capacity per call: without room, a body arrives
+    // a few KiB per system call.
+    cbuf.reserve(cfg_.buffer_bytes);
+    Framer framer(req.chunked());
+    auto& body = req.get().body();
+    for (;;) {
+      std::size_t n = 0;
+      if (!req.is_done()) {
+        body.data = chunk;
+        body.size = cfg_.buffer_bytes;
+        if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+        if (!ec) co_await bhttp::async_read_some(client, cbuf, req, net::redirect_error(kAwait, ec));
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec) {
+          fail(out, Failure::client_gone, "read request body", timed(deadline, ec));
+          co_return out;
+        }
+        n = cfg_.buffer_bytes - body.size;
+        stats_.note_buffered(n);
+        if (n == 0 && !req.is_done()) continue;  // only framing was parsed (a chunk header)
+      }
+      auto const& bufs = framer.frame({}, chunk, n, req.is_done());
+      if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+      if (!ec) co_await net::async_write(up.socket, bufs, net::redirect_error(kAwait, ec));
+      if (ec) {
+        // An upstream that answers early (413, 401) and stops reading still has its say:
+        // the response head is read below.
+        ec = timed(deadline, ec);
+        fail(out, upstream_failure(ec), "write request body", ec);
+        break;
+      }
+      if (req.is_done()) break;
+    }
+  }
+  bool const request_complete = out.failure == Failure::none;
+  auto const head_request = req.get().method() == bhttp::verb::head;
+  auto const version = req.get().version() == 10 ? 10u : 11u;
+
+  // The response head; interim 1xx responses other than 101 are read and dropped.
+  ec = {};
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
+  for (;;) {
+    rp.emplace();
+    rp->header_limit(static_cast<std::uint32_t>(cfg_.header_limit_bytes));
+    rp->body_limit(boost::none);
+    if (head_request) rp->skip(true);
+    if (!deadline.start(cfg_.response_header_timeout)) ec = beast::error::timeout;
+    if (!ec) co_await bhttp::async_read_header(up.socket, up.buffer, *rp, net::redirect_error(kAwait, ec));
+    if (ec) break;
+    auto s = rp->get().result_int();
+    if (s < 100 || s >= 200 || s == 101) break;
+  }
+  if (ec) {
+    if (!request_complete) co_return out;  // the write error explains it better
+    ec = timed(deadline, ec);
+    if (ec == beast::error::timeout) {
+      fail(out, Failure::upstream_timeout, "read response head", ec);
+    } else if (expected_close(ec)) {
+      out.stale = up.reused && !out.body_started;
+      fail(out, Failure::upstream_unavailable, "read response head", ec);
+    } else {
+      fail(out, Failure::upstream_invalid, "read response head", ec);
+    }
+    co_return out;
+  }
+  out.failure = Failure::none;
+  auto& res = rp->get();
+  auto const status = res.result_int();
+  bool upstream_keep_alive = rp->keep_alive() && request_complete;
+  head.clear();
+
+  if (status == 101) {
+    if (!websocket) {
+      fail(out, Failure::upstream_invalid, "response head", bhttp::error::bad_status);
+      co_return out;
+    }
+    strip_hop_by_hop(res, true);
+    write_status_and_fields(res, head);
+    head += "\r\n";
+    if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+    if (!ec) co_await net::async_write(client, net::buffer(head.view()), net::redirect_error(kAwait, ec));
+    out.status = status;
+    if (ec) {
+      fail(out, Failure::client_gone, "write 101", timed(deadline, ec));
+      co_return out;
+    }
+    out.response_started = true;
+    out.upgraded = true;
+    co_return out;
+  }
+
+  // Framing towards the client follows the client's version (see the header comment).
+  bool client_keep = client_keep_alive && request_complete && req.is_done();
+  bool const has_body = !head_request && status != 204 && status != 304 && status >= 200;
+  bool chunked_out = has_body && rp->chunked();
+  bool add_chunked = false;
+  if (has_body && !rp->chunked() && !rp->content_length()) {
+    upstream_keep_alive = false;  // the upstream delimits this body by closing
+    if (version == 11) {
+      add_chunked = chunked_out = true;
+    } else {
+      client_keep = false;
+    }
+  } else if (chunked_out && version == 10) {
+    res.erase(bhttp::field::transfer_encoding);  // sent raw, delimited by closing
+    chunked_out = false;
+    client_keep = false;
+  }
+  strip_hop_by_hop(res, false);
+  res.version(version);
+  write_status_and_fields(res, head);
+  if (add_chunked) head += "Transfer-Encoding: chunked\r\n";
+  if (version == 11 && !client_keep) head += "Connection: close\r\n";
+  if (version == 10 && client_keep) head += "Connection: keep-alive\r\n";
+  head += "\r\n";
+  out.status = status;
+  out.client_keep_alive = client_keep;
+
+  auto park_if_done = [&] {
+    if (upstream_keep_alive && rp->is_done() && up_ptr && up_ptr->buffer.size() == 0) {
+      deadline.watch(&client);
+      pool_.put(std::move(up_ptr));  // `up` must not be touched after this
+      out.upstream_parked = true;
+    }
+  };
+  park_if_done();  // no body, or an empty one: the upstream is done already
+
+  // The head goes out with the first body bytes in one write, unless none are at hand: a
+  // streaming response (events, long polls) must not hold its head back until its first event.
+  std::string_view pending_head = head.view();
+  bool const waiting = has_body && !rp->is_done() && up.buffer.size() == 0 && up.socket.available(ec) == 0;
+  if (!has_body || waiting) {
+    if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+    if (!ec) co_await net::async_write(client, net::buffer(pending_head), net::redirect_error(kAwait, ec));
+    if (ec) {
+      fail(out, Failure::client_gone, "write response head", timed(deadline, ec));
+      co_return out;
+    }
+    out.response_started = true;
+    pending_head = {};
+    if (!has_body) co_return out;
+  }
+  ec = {};
+  Framer framer(chunked_out);
+  auto& body = res.body();
+  for (;;) {
+    std::size_t n = 0;
+    if (!rp->is_done()) {
+      body.data = chunk;
+      body.size = cfg_.buffer_bytes;
+      if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+      if (!ec) co_await bhttp::async_read_some(up.socket, up.buffer, *rp, net::redirect_error(kAwait, ec));
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) {
+        fail(out, out.response_started ? Failure::upstream_broken : Failure::upstream_invalid,
+             "read response body", timed(deadline, ec));
+        co_return out;
+      }
+      n = cfg_.buffer_bytes - body.size;
+      stats_.note_buffered(n + up.buffer.size());
+      if (n == 0 && !rp->is_done()) continue;
+      park_if_done();
+    }
+    bool const last = rp->is_done();
+    auto const& bufs = framer.frame(pending_head, chunk, n, last);
+    if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+    if (!ec) co_await net::async_write(client, bufs, net::redirect_error(kAwait, ec));
+    if (ec) {
+      fail(out, Failure::client_gone, "write response body", timed(deadline, ec));
+      co_return out;
+    }
+    pending_head = {};
+    out.response_started = true;
+    // A long download is activity too (CHP counts every chunk); touch() keeps it cheap.
+    route.touch(clock_.now());
+    if (last) break;
+  }
+  co_return out;
+}
+
+}  // namespace nbhub::proxy

@@ -1,0 +1,130 @@
+#pragma once
+// The proxy's routing table, CHP-style (spec/jupyterhub-contract.md §5.3, §6.2): a path prefix
+// maps to a target URL plus free-form data ({"user": "alice", "server_name": ""}), and a
+// request goes to the route whose prefix is the longest match *by path segment*:
+// "/user/alice" matches "/user/alice/lab" but not "/user/alicex". "/" is the default route.
+//
+// Concurrency. Readers take an immutable snapshot (`snapshot()`: one atomic shared_ptr load)
+// and may keep it across co_awaits; writers (`add`, `remove`, from any thread) copy the
+// table, change the copy and publish it. A `Route` object is shared by every snapshot that
+// contains it, so its activity timestamp (an atomic) survives table swaps; replacing a route
+// makes a new object (as CHP, the new route's activity starts at "now").
+//
+// Paths are compared *decoded* (CHP decodes both the route key and the request path), so
+// callers percent-decode request paths before `find`.
+#include <boost/json/object.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace nbhub::proxy {
+
+// Where a route sends requests: http://host[:port][/path]. https and http+unix targets are
+// not relayed yet and are refused when the route is added.
+struct Target {
+  std::string url;   // as given
+  std::string host;  // without IPv6 brackets
+  std::uint16_t port = 80;
+  std::string path;  // "" or "/base" (no trailing slash): prepended to forwarded paths
+  std::string key;   // "host:port", the upstream pool's key
+};
+
+// Errc::bad_request with a message naming the URL when it cannot be a target.
+Result<Target> parse_target(std::string_view url);
+
+// "/" + prefix without trailing slashes ("" and "/" are the default route "/"). Used for
+// route keys on add/remove/get; CHP's cleanPath.
+std::string normalize_prefix(std::string_view prefix);
+
+class Route : public std::enable_shared_from_this<Route> {
+ public:
+  Route(std::string prefix, Target target, boost::json::object data, Clock::SysTime added);
+
+  std::string const& prefix() const noexcept { return prefix_; }
+  Target const& target() const noexcept { return target_; }
+  boost::json::object const& data() const noexcept { return data_; }  // no target/last_activity
+  bool is_default() const noexcept { return prefix_ == "/"; }
+
+  // Hot path, any thread: records activity at `now`. Stores at most once per second (a
+  // relaxed load otherwise), and only moves forward.
+  void touch(Clock::SysTime now) const noexcept;
+  Clock::SysTime last_activity() const noexcept;
+
+ private:
+  std::string prefix_;
+  Target target_;
+  boost::json::object data_;
+  mutable std::atomic<std::int64_t> last_activity_ms_;
+};
+
+using RoutePtr = std::shared_ptr<Route const>;
+
+struct RouteActivity {
+  std::string prefix;
+  boost::json::object data;
+  Clock::SysTime last_activity;
+};
+
+class RouteTable {
+ public:
+  // One immutable version of the table.
+  class Snapshot {
+   public:
+    // Longest prefix match by segment for a decoded path ("/user/alice/lab?x" must already
+    // be cut at '?'); falls back to "/" when present; nullptr when nothing matches. The
+    // pointer lives as long as this snapshot.
+    Route const* find(std::string_view path) const noexcept;
+    RoutePtr find_shared(std::string_view path) const;
+    RoutePtr get(std::string_view normalized_prefix) const;  // exact key
+    std::size_t size() const noexcept { return routes_.size(); }
+    std::vector<RoutePtr> routes() const;  // sorted by prefix
+
+   private:
+    friend class RouteTable;
+    struct Hash {
+      using is_transparent = void;
+      std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+      }
+    };
+    std::unordered_map<std::string, RoutePtr, Hash, std::equal_to<>> routes_;
+    std::size_t max_depth_ = 0;  // most segments in any prefix: longer paths are cut first
+    Route const* default_ = nullptr;
+  };
+  using SnapshotPtr = std::shared_ptr<Snapshot const>;
+
+  // `clock` stamps activity; it must outlive the table and be safe to call from any thread.
+  explicit RouteTable(Clock const& clock);
+
+  // Adds or replaces the route for `prefix` (normalised). Errors: Errc::bad_request for a
+  // target parse_target refuses. Any thread.
+  Result<RoutePtr> add(std::string_view prefix, std::string_view target_url,
+                       boost::json::object data);
+  // False when there was no such route. Tunnels already open on it carry on; new requests
+  // no longer match it. Any thread.
+  bool remove(std::string_view prefix);
+
+  SnapshotPtr snapshot() const noexcept { return current_.load(std::memory_order_acquire); }
+  RoutePtr get(std::string_view prefix) const;  // normalised, exact
+  // Routes with activity strictly after `since` (what the hub flushes to its store), and
+  // routes without activity since `before` (CHP's ?inactive_since=).
+  std::vector<RouteActivity> activity_since(Clock::SysTime since) const;
+  std::vector<RoutePtr> inactive_since(Clock::SysTime before) const;
+  Clock const& clock() const noexcept { return clock_; }
+
+ private:
+  Clock const& clock_;
+  std::mutex write_mu_;  // serialises writers; readers never take it
+  std::atomic<SnapshotPtr> current_;
+};
+
+}  // namespace nbhub::proxy

@@ -1,0 +1,84 @@
+#pragma once
+// LocalSpawner: single-user servers as local processes, JupyterHub's LocalProcessSpawner.
+//
+// start(): on the blocking pool, looks up the system user (run_as_system_user), picks a free
+// port, builds the environment (spawn_env.hpp) and runs `cmd + args` through the
+// ProcessRunner: own session and process group, stdout+stderr appended to
+// <log_dir>/<user>[-<server>].log (0600, owned by nbhub; the server writes through the
+// inherited descriptor), as the system user with HOME/USER/SHELL and cwd = home, or as nbhub's
+// own user in nbhub's working directory. No extra command-line options: singleuser 3.0 reads
+// port, ip, base URL, root dir and default URL from JUPYTERHUB_* (spec §1.3).
+//
+// Port race: the port is found by binding port 0 and closing the socket; another process may
+// take it before the server binds. Singleuser runs with port_retries=0 (spec §1.3), so it
+// then exits at once and wait_until_ready reports "exited with status 1"; the hub may retry.
+//
+// State (persisted by the hub): {"pid", "pgid", "port", "ip", "started_at" (unix seconds),
+// "start_ticks" (tells a reused PID apart), "log", "log_offset"}.
+//
+// poll(): waitpid(WNOHANG) for our children, kill(pid, 0) and /proc for adopted processes.
+// stop(): SIGTERM to the process group, term_timeout, SIGKILL, kill_timeout; waits with timers
+// on the caller's executor. Kernels that Jupyter starts in sessions of their own are outside
+// the group: the server shuts them down on SIGTERM; after a SIGKILL they notice their parent is
+// gone (ipykernel's parent poller) and exit by themselves.
+#include <boost/asio/thread_pool.hpp>
+
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+#include "spawn/process.hpp"
+#include "spawn/spawn_env.hpp"
+#include "spawn/spawner.hpp"
+#include "spawn/spawner_config.hpp"
+
+namespace spdlog { class logger; }
+
+namespace nbhub::spawn {
+
+class LocalSpawner final : public Spawner {
+ public:
+  // References must outlive the spawner; the spawner must outlive every call in flight.
+  // `env` reads nbhub's environment for env_keep.
+  LocalSpawner(SpawnerConfig cfg, ProcessRunner& runner, boost::asio::thread_pool& pool,
+               Clock const& clock, spdlog::logger& log, EnvLookup env = process_env_lookup());
+
+  net::awaitable<Result<Started>> start(SpawnRequest req, ProgressSink& sink) override;
+  net::awaitable<std::optional<int>> poll(boost::json::object state) override;
+  net::awaitable<Result<void>> stop(boost::json::object state, bool now) override;
+  Result<void> adopt(boost::json::object const& state) override;
+  net::awaitable<std::string> output_tail(boost::json::object state) override;
+
+  // <log_dir>/<user>[-<server>].log, names percent-escaped to stay one path component.
+  std::string log_path(std::string const& user, std::string const& server) const;
+
+ private:
+  struct Launch {
+    Launched launched;
+    unsigned short port = 0;
+    std::string log_path;
+  };
+  Result<Launch> launch_blocking(SpawnRequest const& req);  // on the pool
+  // Waits until the leader exited and its group is empty, at most `limit`.
+  net::awaitable<bool> wait_gone(ProcessRef ref, std::chrono::milliseconds limit);
+
+  SpawnerConfig const cfg_;
+  ProcessRunner& runner_;
+  boost::asio::thread_pool& pool_;
+  Clock const& clock_;
+  spdlog::logger& log_;
+  EnvLookup env_;
+};
+
+// Resolves `cmd` as execvp would, against `path_var` (the child's PATH). Errc::unavailable
+// "command not found: ..." naming the command and the PATH searched.
+Result<std::string> resolve_command(std::string const& cmd, std::string const& path_var);
+
+// Binds port 0 on `ip`, reads the port, closes. Errc::config for an unusable ip.
+Result<unsigned short> pick_free_port(std::string const& ip);
+
+// The last `max_lines` lines (at most `max_bytes`) of `path` from `offset` on; "" if unreadable.
+std::string read_log_tail(std::string const& path, std::uint64_t offset,
+                          std::size_t max_lines = 20, std::size_t max_bytes = 4096);
+
+}  // namespace nbhub::spawn

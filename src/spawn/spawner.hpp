@@ -1,0 +1,118 @@
+#pragma once
+// The Spawner plug-in point, modelled on JupyterHub's `Spawner` (jupyterhub/spawner.py) and the
+// spawner -> single-user contract (spec/jupyterhub-contract.md §1).
+//
+// One Spawner object serves every server of the hub. Per-server facts live in the JSON
+// `state` that start() returns: the hub persists it (store/) and hands it back to poll(),
+// stop() and adopt(), also after an nbhub restart. A spawner keeps only caches beside it.
+//
+// Lifecycle, as in JupyterHub's User.spawn / User.stop:
+//   start()            -> the process (container, pod) exists; returns its URL and state
+//   wait_until_ready() -> the server answers HTTP (readiness.hpp); SpawnQueue does both
+//   poll()             -> every poll_interval, and at nbhub start-up after adopt()
+//   stop()             -> on DELETE, cull, logout; also after a failed spawn, and after poll()
+//                         reported an exit (so the spawner can forget the process)
+//
+// Executors. Every coroutine may be awaited from any executor and resumes on it; blocking
+// work (fork/exec, getpwnam, /proc, file reads) runs on the blocking pool given to the
+// implementation. Calls for *different* servers may run concurrently from different threads;
+// the hub never runs two calls for the same server at once.
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace nbhub::spawn {
+
+namespace net = boost::asio;
+
+struct SpawnRequest {
+  std::string user;         // JupyterHub user name, unescaped
+  std::string server_name;  // "" for the default server
+  // The hub's part of the environment contract (spec §1.2): JUPYTERHUB_API_TOKEN,
+  // JPY_API_TOKEN, JUPYTERHUB_CLIENT_ID, JUPYTERHUB_HOST, JUPYTERHUB_OAUTH_CALLBACK_URL,
+  // JUPYTERHUB_OAUTH_ACCESS_SCOPES, JUPYTERHUB_OAUTH_SCOPES,
+  // JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES, JUPYTERHUB_USER, JUPYTERHUB_SERVER_NAME,
+  // JUPYTERHUB_API_URL, JUPYTERHUB_ACTIVITY_URL, JUPYTERHUB_BASE_URL,
+  // JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED, optionally JUPYTERHUB_ADMIN_ACCESS,
+  // JUPYTERHUB_COOKIE_OPTIONS, JUPYTERHUB_PUBLIC_URL, JUPYTERHUB_PUBLIC_HUB_URL,
+  // JUPYTERHUB_DEBUG, JUPYTERHUB_DISABLE_USER_CONFIG. The spawner adds what it owns:
+  // JUPYTERHUB_SERVICE_PREFIX, JUPYTERHUB_SERVICE_URL (it picks the port),
+  // JUPYTERHUB_ROOT_DIR, JUPYTERHUB_DEFAULT_URL, env_keep and `environment`.
+  std::map<std::string, std::string> env;
+  std::string service_prefix;  // the server's base URL, "/user/alice/"; leading and trailing '/'
+  bool admin = false;          // the owner is an admin (informational, for spawners that care)
+};
+
+struct Started {
+  std::string url;            // where the hub reaches the server, "http://127.0.0.1:PORT", no path
+  boost::json::object state;  // persist it; LocalSpawner: pid, pgid, port, started_at, ...
+};
+
+// One progress event, as in JupyterHub's progress stream (spec §4.5).
+struct SpawnProgress {
+  int progress = 0;  // 0-100
+  std::string message;
+};
+
+// Receives what a spawn reports while it runs. Called on the executor of the spawning
+// coroutine, never concurrently; must not block. Must outlive the call it is passed to.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void progress(SpawnProgress const& p) = 0;
+  // The process exists (start() returned). Persist `s.state` now: if nbhub dies during the
+  // readiness wait, the next nbhub adopts the server rather than leaking it.
+  virtual void started(Started const& s) {}
+};
+
+// A sink that drops everything; for callers without a progress page.
+class NullProgressSink final : public ProgressSink {
+ public:
+  void progress(SpawnProgress const&) override {}
+};
+
+class Spawner {
+ public:
+  virtual ~Spawner() = default;
+
+  // Starts the server and returns as soon as it has been launched; it need not answer HTTP
+  // yet. Errors:
+  //   Errc::bad_request  the request is malformed (empty user, prefix without slashes);
+  //   Errc::config       the configuration cannot work for this user ("system user 'alice'
+  //                      does not exist; ..."; an unusable log_dir);
+  //   Errc::unavailable  the command could not be run ("command not found", permission
+  //                      denied, fork failed); the message names the command;
+  //   Errc::internal     anything unexpected.
+  // Cancellation (the SpawnQueue cancels at start_timeout): an implementation must not leave a
+  // process behind; it finishes what it launched off and cleans it up, then completes.
+  virtual net::awaitable<Result<Started>> start(SpawnRequest req, ProgressSink& sink) = 0;
+
+  // JupyterHub's poll(): nullopt while the server runs; its exit status once it does not
+  // (0 when unknown, e.g. an adopted process; a negative signal number when killed by a
+  // signal, as Python's Popen reports it). An empty or unknown state means "not running", 0.
+  // Never fails: a spawner that cannot tell answers nullopt and logs why.
+  virtual net::awaitable<std::optional<int>> poll(boost::json::object state) = 0;
+
+  // Stops the server and completes when it no longer runs. Idempotent: stopping a stopped
+  // or unknown server succeeds. `now` = no grace period (a server that never became ready).
+  // Errors: Errc::unavailable when the server could not be stopped ("process 123 survived
+  // SIGKILL"); the hub then keeps the state and may retry.
+  virtual net::awaitable<Result<void>> stop(boost::json::object state, bool now) = 0;
+
+  // After an nbhub restart, before the first poll(): take over a server that a previous nbhub
+  // started. Does not check that it still runs (poll() does). Errc::bad_request when the
+  // state is not one this spawner wrote.
+  virtual Result<void> adopt(boost::json::object const& state) = 0;
+
+  // The last lines the server wrote, for error messages after it exited or never answered;
+  // "" when the spawner cannot tell. They are the owner's own output, shown to the owner and
+  // to admins; the hub must not put them anywhere else.
+  virtual net::awaitable<std::string> output_tail(boost::json::object state) { co_return ""; }
+};
+
+}  // namespace nbhub::spawn

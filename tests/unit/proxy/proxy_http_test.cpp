@@ -1,0 +1,196 @@
+// The proxy over real loopback sockets: requests and headers, framing, keep-alive pooling,
+// errors. See proxy_fixture.hpp for the backend's paths.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "proxy_fixture.hpp"
+
+namespace nbhub::proxy::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ProxyHttp, ForwardsGetWithFullPathHostAndForwardedHeaders) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {{"user", "alice"}}));
+  auto s = h.connect();
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/user/alice/api/contents?token=abc", 11};
+  req.set(bhttp::field::host, "hub.example:8443");
+  req.set("X-Forwarded-For", "203.0.113.7");  // from an untrusted client: kept, peer appended
+  req.set(bhttp::field::connection, "keep-alive, X-Hop");
+  req.set("X-Hop", "secret");
+  auto res = h.request(s, std::move(req));
+  EXPECT_EQ(res.result_int(), 200);
+  auto seen = h.backend().last();
+  EXPECT_EQ(seen.target, "/user/alice/api/contents?token=abc");
+  EXPECT_EQ(seen.header("host"), "hub.example:8443");
+  EXPECT_EQ(seen.header("x-forwarded-for"), "203.0.113.7, 127.0.0.1");
+  EXPECT_EQ(seen.header("x-forwarded-proto"), "http");
+  EXPECT_EQ(seen.header("x-forwarded-host"), "hub.example:8443");
+  EXPECT_EQ(seen.header("x-forwarded-port"), "8443");
+  EXPECT_EQ(seen.headers.count("x-hop"), 0u);
+  // The access line names the route and never the query.
+  auto line = h.access_line_with("GET /user/alice/api/contents 200");
+  EXPECT_NE(line.find("route=/user/alice"), std::string::npos) << line;
+  EXPECT_EQ(line.find("token"), std::string::npos) << line;
+}
+
+TEST(ProxyHttp, PrependsTargetPath) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/services/cull", h.backend().url("/svc/"), {}));
+  auto res = h.get("/services/cull/health?x=1");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(h.backend().last().target, "/svc/services/cull/health?x=1");
+}
+
+TEST(ProxyHttp, PostBodyReachesUpstream) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/user/alice/api/sessions", 11};
+  req.body() = std::string(100'000, 'x');
+  req.set(bhttp::field::expect, "100-continue");  // answered by the proxy
+  auto res = h.request(s, std::move(req));
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(h.interim_, std::vector<unsigned>{100});
+  auto seen = h.backend().last();
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_EQ(seen.body_bytes, 100'000u);
+  EXPECT_EQ(seen.headers.count("expect"), 0u);
+  std::string body(100'000, 'x');
+  EXPECT_EQ(seen.body_hash, fnv1a(kFnvSeed, body.data(), body.size()));
+}
+
+TEST(ProxyHttp, RelaysChunkedResponse) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto res = h.get("/user/alice/chunked");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "hello, world");
+  EXPECT_TRUE(res.chunked());
+}
+
+TEST(ProxyHttp, RechunksABodyDelimitedByClose) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/user/alice/close", 11};
+  auto res = h.request(s, req);
+  EXPECT_EQ(res.body(), "until the end");
+  EXPECT_TRUE(res.chunked());
+  EXPECT_TRUE(res.keep_alive());  // the client connection survives the upstream's close
+  res = h.request(s, bhttp::request<bhttp::string_body>{bhttp::verb::get, "/user/alice/hello", 11});
+  EXPECT_EQ(res.body(), "hello");
+}
+
+TEST(ProxyHttp, HeadResponseHasNoBody) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  bhttp::request<bhttp::empty_body> req{bhttp::verb::head, "/user/alice/hello", 11};
+  req.set(bhttp::field::host, "x");
+  bhttp::write(s, req);
+  beast::flat_buffer b;
+  bhttp::response_parser<bhttp::empty_body> p;
+  p.skip(true);
+  bhttp::read(s, b, p);
+  EXPECT_EQ(p.get().result_int(), 200);
+  EXPECT_EQ(p.get()[bhttp::field::content_length], "5");
+  // The connection is still in step: the next response parses.
+  auto res = h.request(s, bhttp::request<bhttp::string_body>{bhttp::verb::get, "/user/alice/hello", 11});
+  EXPECT_EQ(res.body(), "hello");
+}
+
+TEST(ProxyHttp, KeepAliveReusesOneUpstreamConnection) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  for (int i = 0; i < 3; ++i) {
+    auto res = h.request(s, bhttp::request<bhttp::string_body>{bhttp::verb::get, "/user/alice/hello", 11});
+    ASSERT_EQ(res.result_int(), 200);
+  }
+  EXPECT_EQ(h.backend().connections(), 1);
+  // New client connections (other strands) take the parked connection too.
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(h.get("/user/alice/hello").result_int(), 200);
+  EXPECT_EQ(h.backend().connections(), 1);
+  EXPECT_EQ(h.proxy().pool().connects(), 1u);
+  EXPECT_EQ(h.proxy().pool().idle_count(), 1u);
+}
+
+TEST(ProxyHttp, UpstreamDownAnswers503JsonForApiRequests) {
+  ProxyHarness h;
+  auto port = closed_port();
+  ASSERT_TRUE(h.routes().add("/user/bob", "http://127.0.0.1:" + std::to_string(port), {{"user", "bob"}}));
+  auto res = h.get("/user/bob/api/kernels");
+  EXPECT_EQ(res.result_int(), 503);
+  EXPECT_EQ(res[bhttp::field::content_type].substr(0, 16), "application/json");
+  auto body = boost::json::parse(res.body()).as_object();
+  EXPECT_EQ(body.at("status").as_int64(), 503);
+  EXPECT_NE(std::string(body.at("message").as_string()).find("/user/bob"), std::string::npos);
+  EXPECT_TRUE(res.keep_alive());
+
+  auto page = h.get("/user/bob/lab", "text/html");
+  EXPECT_EQ(page.result_int(), 503);
+  EXPECT_EQ(page[bhttp::field::content_type].substr(0, 9), "text/html");
+  EXPECT_EQ(h.proxy().stats().upstream_errors.load(), 2u);
+}
+
+TEST(ProxyHttp, ErrorResponderReplacesThePage) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/bob", "http://127.0.0.1:" + std::to_string(closed_port()), {{"user", "bob"}}));
+  h.proxy().set_error_responder([](UpstreamError e) -> net::awaitable<http::Response> {
+    co_return http::html_response(e.status, "hub page for " + std::string(e.data.at("user").as_string()) +
+                                                " at " + std::string(e.request.target()));
+  });
+  auto res = h.get("/user/bob/tree?x=1");
+  EXPECT_EQ(res.result_int(), 503);
+  EXPECT_EQ(res.body(), "hub page for bob at /user/bob/tree?x=1");
+}
+
+TEST(ProxyHttp, SlowUpstreamAnswers504) {
+  ProxyHarness h;  // response_header_timeout is 1 s, /slow answers after 2 s
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto t0 = std::chrono::steady_clock::now();
+  auto res = h.get("/user/alice/api/slow");
+  EXPECT_EQ(res.result_int(), 504);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1900ms);
+}
+
+TEST(ProxyHttp, HubModeClaimsOnlyConfiguredPrefixes) {
+  auto cfg = test_config();
+  cfg.claim_default_route = false;
+  cfg.claim_prefixes = {"/user/", "/services/"};
+  ProxyHarness h(cfg);
+  ASSERT_TRUE(h.routes().add("/", h.backend().url(), {{"hub", true}}));
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  ASSERT_TRUE(h.routes().add("/extra", h.backend().url(), {}));
+  EXPECT_EQ(h.get("/user/alice/x").body(), "GET /user/alice/x 0 " + std::to_string(kFnvSeed));
+  // Not a route of ours: the hub's router answers.
+  EXPECT_NE(h.get("/user/alicex/lab").body().find("hub router"), std::string::npos);
+  EXPECT_NE(h.get("/hub/login").body().find("hub router"), std::string::npos);
+  EXPECT_NE(h.get("/extra/x").body().find("hub router"), std::string::npos);
+}
+
+TEST(ProxyHttp, RoutesWithEscapedNamesMatchDecoded) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/a@b", h.backend().url(), {}));
+  auto res = h.get("/user/a%40b/lab");
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(h.backend().last().target, "/user/a%40b/lab");  // forwarded as received
+}
+
+TEST(ProxyHttp, RecordsActivityOnTheRoute) {
+  FakeClock clock{FakeClock::SysTime(std::chrono::seconds(1'700'000'000))};
+  auto t0 = clock.now();
+  ProxyHarness h(test_config(), &clock);
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {{"user", "alice"}}));
+  clock.advance(10s);
+  ASSERT_EQ(h.get("/user/alice/hello").result_int(), 200);
+  auto active = h.routes().activity_since(t0);
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].last_activity, t0 + 10s);
+}
+
+}  // namespace
+}  // namespace nbhub::proxy::test

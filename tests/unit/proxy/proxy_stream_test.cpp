@@ -1,0 +1,114 @@
+// Large bodies through the proxy: memory stays bounded by the configured buffers and a slow
+// client stalls the upstream (backpressure) rather than being buffered for.
+#include <gtest/gtest.h>
+
+#include "proxy_fixture.hpp"
+
+namespace nbhub::proxy::test {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr std::uint64_t k64MiB = 64ull * 1024 * 1024;
+
+// Reads a response head byte-wise-enough: returns the bytes after "\r\n\r\n" already read.
+std::string read_head(tcp::socket& s, std::string& head) {
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    auto n = s.read_some(net::buffer(buf));
+    data.append(buf, n);
+    auto end = data.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      head = data.substr(0, end);
+      return data.substr(end + 4);
+    }
+  }
+}
+
+TEST(ProxyStream, SlowClientStallsUpstreamAndBuffersStayBounded) {
+  auto cfg = test_config();
+  ProxyHarness h(cfg);
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  s.set_option(net::socket_base::receive_buffer_size(64 * 1024));
+  std::string req = "GET /user/alice/files/big?n=" + std::to_string(k64MiB) +
+                    " HTTP/1.1\r\nHost: hub.example\r\n\r\n";
+  net::write(s, net::buffer(req));
+  std::string head;
+  auto first = read_head(s, head);
+  ASSERT_NE(head.find("200"), std::string::npos) << head;
+  ASSERT_NE(head.find("Content-Length: " + std::to_string(k64MiB)), std::string::npos) << head;
+
+  std::uint64_t got = 0;
+  bool same = true;
+  auto check = [&](char const* p, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) same &= p[i] == pattern(got + i);
+    got += n;
+  };
+  check(first.data(), first.size());
+  std::vector<char> buf(64 * 1024);
+  // A slow reader: a little, then nothing for a while.
+  for (int i = 0; i < 5; ++i) {
+    check(buf.data(), s.read_some(net::buffer(buf)));
+    std::this_thread::sleep_for(20ms);
+  }
+  std::this_thread::sleep_for(200ms);  // the socket buffers fill; the proxy must stop reading
+  auto sent1 = h.backend().big_bytes_sent();
+  std::this_thread::sleep_for(200ms);
+  auto sent2 = h.backend().big_bytes_sent();
+  EXPECT_EQ(sent1, sent2) << "the upstream kept sending while the client was not reading";
+  EXPECT_LT(sent2, k64MiB / 2) << "the proxy read far ahead of its client";
+  auto bound = cfg.buffer_bytes + std::max(cfg.buffer_bytes, cfg.header_limit_bytes);
+  EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(), bound);
+
+  // Now read the rest quickly: everything arrives, intact.
+  while (got < k64MiB) check(buf.data(), s.read_some(net::buffer(buf)));
+  EXPECT_EQ(got, k64MiB);
+  EXPECT_TRUE(same);
+  EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(), bound);
+}
+
+TEST(ProxyStream, LargeUploadIsStreamed) {
+  auto cfg = test_config();
+  ProxyHarness h(cfg);
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  std::string req = "PUT /user/alice/api/contents/big.bin HTTP/1.1\r\nHost: hub.example\r\n"
+                    "Content-Length: " + std::to_string(k64MiB) + "\r\n\r\n";
+  net::write(s, net::buffer(req));
+  std::vector<char> block(1024 * 1024);
+  for (std::size_t i = 0; i < block.size(); ++i) block[i] = pattern(i);
+  std::uint64_t hash = kFnvSeed;
+  for (std::uint64_t off = 0; off < k64MiB; off += block.size()) {
+    hash = fnv1a(hash, block.data(), block.size());
+    net::write(s, net::buffer(block));
+  }
+  beast::flat_buffer b;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(s, b, res);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "PUT /user/alice/api/contents/big.bin " + std::to_string(k64MiB) + " " +
+                            std::to_string(hash));
+  auto bound = cfg.buffer_bytes + std::max(cfg.buffer_bytes, cfg.header_limit_bytes);
+  EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(), bound);
+}
+
+TEST(ProxyStream, ChunkedUploadIsReframed) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  std::string req = "POST /user/alice/api/upload HTTP/1.1\r\nHost: hub.example\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n"
+                    "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n";
+  net::write(s, net::buffer(req));
+  beast::flat_buffer b;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(s, b, res);
+  EXPECT_EQ(res.result_int(), 200);
+  auto seen = h.backend().last();
+  EXPECT_EQ(seen.body_bytes, 7u);
+  EXPECT_EQ(seen.body_prefix, "abcdefg");
+}
+
+}  // namespace
+}  // namespace nbhub::proxy::test

@@ -1,0 +1,90 @@
+// WebSocket pass-through: a real Beast WebSocket client through the proxy to a real Beast
+// echo server.
+#include <gtest/gtest.h>
+
+#include "proxy_fixture.hpp"
+
+namespace nbhub::proxy::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string echo(websocket::stream<tcp::socket>& ws, std::string const& msg, bool text) {
+  ws.text(text);
+  ws.write(net::buffer(msg));
+  beast::flat_buffer b;
+  ws.read(b);
+  EXPECT_EQ(ws.got_text(), text);
+  return beast::buffers_to_string(b.data());
+}
+
+TEST(ProxyWebSocket, EchoesTextAndBinaryMessages) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  websocket::stream<tcp::socket> ws(h.connect());
+  ws.read_message_max(8 * 1024 * 1024);
+  ws.handshake("hub.example:8000", "/user/alice/api/kernels/k1/channels?session_id=s&token=t");
+  EXPECT_EQ(echo(ws, "hello kernel", true), "hello kernel");
+  std::string big(1024 * 1024, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  EXPECT_EQ(echo(ws, big, false), big);
+  EXPECT_EQ(h.proxy().stats().tunnels_open.load(), 1);
+  ws.close(websocket::close_code::normal);  // the close handshake passes through both ways
+
+  auto seen = h.backend().last();
+  EXPECT_EQ(seen.header("upgrade"), "websocket");
+  EXPECT_EQ(seen.header("x-forwarded-for"), "127.0.0.1");
+  auto bound = h.proxy().config().tunnel_buffer_bytes;
+  EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(),
+            std::max(bound, h.proxy().config().buffer_bytes * 2));
+  // The tunnel's access line is written when it ends, without the query.
+  for (int i = 0; i < 100 && h.proxy().stats().tunnels_open.load() != 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(h.proxy().stats().tunnels_open.load(), 0);
+  auto line = h.access_line_with("GET /user/alice/api/kernels/k1/channels 101");
+  EXPECT_NE(line.find("route=/user/alice"), std::string::npos) << line;
+}
+
+TEST(ProxyWebSocket, OpenTunnelOutlivesItsRoute) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  websocket::stream<tcp::socket> ws(h.connect());
+  ws.handshake("hub.example:8000", "/user/alice/terminals/websocket/1");
+  EXPECT_EQ(echo(ws, "before", true), "before");
+  ASSERT_TRUE(h.routes().remove("/user/alice"));
+  EXPECT_EQ(echo(ws, "after", true), "after");
+  // New requests no longer match: the listener's router (the hub) answers.
+  auto res = h.get("/user/alice/api/status");
+  EXPECT_EQ(res.result_int(), 404);
+  EXPECT_NE(res.body().find("hub router"), std::string::npos);
+  ws.close(websocket::close_code::normal);
+}
+
+TEST(ProxyWebSocket, UpgradeToADownServerAnswers503) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/bob", "http://127.0.0.1:" + std::to_string(closed_port()), {}));
+  websocket::stream<tcp::socket> ws(h.connect());
+  websocket::response_type res;
+  beast::error_code ec;
+  ws.handshake(res, "hub.example:8000", "/user/bob/api/kernels/k/channels", ec);
+  EXPECT_EQ(ec, websocket::error::upgrade_declined);
+  EXPECT_EQ(res.result_int(), 503);
+}
+
+TEST(ProxyWebSocket, IdleTunnelIsClosed) {
+  auto cfg = test_config();
+  cfg.idle_timeout = 300ms;
+  ProxyHarness h(cfg);
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  websocket::stream<tcp::socket> ws(h.connect());
+  ws.handshake("hub.example:8000", "/user/alice/ws");
+  EXPECT_EQ(echo(ws, "ping", true), "ping");
+  auto t0 = std::chrono::steady_clock::now();
+  beast::flat_buffer b;
+  beast::error_code ec;
+  ws.read(b, ec);  // nothing is sent: the proxy closes the idle tunnel
+  EXPECT_TRUE(ec);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+}  // namespace
+}  // namespace nbhub::proxy::test

@@ -1,0 +1,250 @@
+#include "proxy/route_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "proxy/forwarded_headers.hpp"
+
+namespace nbhub::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+
+FakeClock::SysTime const kEpoch{std::chrono::seconds(1'700'000'000)};
+
+std::string found(RouteTable const& t, std::string_view path) {
+  auto r = t.snapshot()->find(path);
+  return r ? r->prefix() : "(none)";
+}
+
+TEST(RouteTable, MatchesLongestPrefixBySegment) {
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add("/user/alice", "http://127.0.0.1:9001", {}));
+  ASSERT_TRUE(t.add("/user/alice/gpu", "http://127.0.0.1:9002", {}));
+  ASSERT_TRUE(t.add("/services/cull/", "http://127.0.0.1:9003", {}));
+  EXPECT_EQ(found(t, "/user/alice"), "/user/alice");
+  EXPECT_EQ(found(t, "/user/alice/"), "/user/alice");
+  EXPECT_EQ(found(t, "/user/alice/lab/tree/a/b/c"), "/user/alice");
+  EXPECT_EQ(found(t, "/user/alice/gpu"), "/user/alice/gpu");
+  EXPECT_EQ(found(t, "/user/alice/gpu/api/kernels"), "/user/alice/gpu");
+  EXPECT_EQ(found(t, "/user/alice/gpux"), "/user/alice");
+  EXPECT_EQ(found(t, "/services/cull/x"), "/services/cull");
+  // Segment-wise, not string-wise.
+  EXPECT_EQ(found(t, "/user/alicex"), "(none)");
+  EXPECT_EQ(found(t, "/user/alicex/lab"), "(none)");
+  EXPECT_EQ(found(t, "/user"), "(none)");
+  EXPECT_EQ(found(t, "/"), "(none)");
+  EXPECT_EQ(found(t, ""), "(none)");
+}
+
+TEST(RouteTable, DefaultRouteCatchesTheRest) {
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add("/", "http://127.0.0.1:8081", {{"hub", true}}));
+  ASSERT_TRUE(t.add("/user/alice", "http://127.0.0.1:9001", {}));
+  EXPECT_EQ(found(t, "/user/alicex"), "/");
+  EXPECT_EQ(found(t, "/hub/login"), "/");
+  EXPECT_EQ(found(t, "/"), "/");
+  EXPECT_EQ(found(t, "/user/alice/x"), "/user/alice");
+  EXPECT_TRUE(t.snapshot()->find("/")->is_default());
+  EXPECT_TRUE(t.remove("/"));
+  EXPECT_EQ(found(t, "/hub/login"), "(none)");
+}
+
+TEST(RouteTable, NormalisesPrefixesLikeChp) {
+  EXPECT_EQ(normalize_prefix(""), "/");
+  EXPECT_EQ(normalize_prefix("/"), "/");
+  EXPECT_EQ(normalize_prefix("user/alice/"), "/user/alice");
+  EXPECT_EQ(normalize_prefix("/user/alice//"), "/user/alice");
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add("/user/alice/", "http://127.0.0.1:9001", {}));
+  EXPECT_TRUE(t.get("/user/alice"));
+  EXPECT_TRUE(t.get("user/alice/"));
+  EXPECT_FALSE(t.remove("/user/bob"));
+  EXPECT_TRUE(t.remove("/user/alice/"));
+  EXPECT_FALSE(t.get("/user/alice"));
+}
+
+TEST(RouteTable, ReplacingARouteKeepsOneEntry) {
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add("/user/alice", "http://127.0.0.1:9001", {{"user", "alice"}}));
+  ASSERT_TRUE(t.add("/user/alice", "http://127.0.0.1:9009", {{"user", "alice"}}));
+  EXPECT_EQ(t.snapshot()->size(), 1u);
+  EXPECT_EQ(t.get("/user/alice")->target().port, 9009);
+}
+
+TEST(RouteTable, ParsesTargets) {
+  auto t = parse_target("http://127.0.0.1:8888");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->host, "127.0.0.1");
+  EXPECT_EQ(t->port, 8888);
+  EXPECT_EQ(t->path, "");
+  EXPECT_EQ(t->key, "127.0.0.1:8888");
+  t = parse_target("http://[::1]:9/base/");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->host, "::1");
+  EXPECT_EQ(t->path, "/base");
+  t = parse_target("http://localhost");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->port, 80);
+  EXPECT_FALSE(parse_target("https://127.0.0.1:1"));
+  EXPECT_FALSE(parse_target("127.0.0.1:8888"));
+  EXPECT_FALSE(parse_target("http://u:p@127.0.0.1:1"));
+  EXPECT_FALSE(parse_target("http://127.0.0.1:99999"));
+  FakeClock clock{kEpoch};
+  RouteTable table{clock};
+  auto bad = table.add("/user/x", "ftp://nope", {});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::bad_request);
+  EXPECT_NE(bad.error().message.find("ftp://nope"), std::string::npos);
+}
+
+TEST(RouteTable, ActivityIsStampedAtMostOncePerSecondAndOnlyForward) {
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  auto r = t.add("/user/alice", "http://127.0.0.1:9001", {{"user", "alice"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)->last_activity(), kEpoch);
+  (*r)->touch(kEpoch + 500ms);
+  EXPECT_EQ((*r)->last_activity(), kEpoch);
+  (*r)->touch(kEpoch + 2s);
+  EXPECT_EQ((*r)->last_activity(), kEpoch + 2s);
+  (*r)->touch(kEpoch - 10s);
+  EXPECT_EQ((*r)->last_activity(), kEpoch + 2s);
+
+  auto active = t.activity_since(kEpoch + 1s);
+  ASSERT_EQ(active.size(), 1u);
+  EXPECT_EQ(active[0].prefix, "/user/alice");
+  EXPECT_EQ(active[0].data.at("user").as_string(), "alice");
+  EXPECT_TRUE(t.activity_since(kEpoch + 2s).empty());
+  EXPECT_EQ(t.inactive_since(kEpoch + 3s).size(), 1u);
+  EXPECT_TRUE(t.inactive_since(kEpoch + 2s).empty());
+}
+
+TEST(RouteTable, ActivitySurvivesUnrelatedTableSwaps) {
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add("/user/alice", "http://127.0.0.1:9001", {}));
+  t.snapshot()->find("/user/alice/x")->touch(kEpoch + 5s);
+  ASSERT_TRUE(t.add("/user/bob", "http://127.0.0.1:9002", {}));
+  EXPECT_TRUE(t.remove("/user/bob"));
+  EXPECT_EQ(t.get("/user/alice")->last_activity(), kEpoch + 5s);
+}
+
+TEST(RouteTable, SnapshotsStayValidAcrossConcurrentWrites) {
+  SystemClock clock;
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add("/user/stable", "http://127.0.0.1:9000", {}));
+  std::atomic<bool> stop{false};
+  std::atomic<long> lookups{0}, wrong{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto snap = t.snapshot();
+        auto r = snap->find("/user/stable/lab");
+        if (!r || r->prefix() != "/user/stable") ++wrong;
+        r->touch(clock.now());
+        // A churned route is either fully there or absent in one snapshot.
+        auto c = snap->find("/user/churn7/x");
+        if (c && c->prefix() != "/user/churn7") ++wrong;
+        ++lookups;
+      }
+    });
+  }
+  std::thread writer([&] {
+    for (int i = 0; i < 2000; ++i) {
+      auto p = "/user/churn" + std::to_string(i % 10);
+      if (!t.add(p, "http://127.0.0.1:9001", {})) ++wrong;
+      if (i % 3 == 0) t.remove(p);
+    }
+  });
+  writer.join();
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(lookups.load(), 0);
+}
+
+TEST(ForwardedHeaders, DecodesPathsOnlyWhenEscaped) {
+  std::string scratch;
+  EXPECT_EQ(decoded_path("/user/alice/lab?token=x", scratch), "/user/alice/lab");
+  EXPECT_EQ(decoded_path("/user/a%40b/lab", scratch), "/user/a@b/lab");
+  EXPECT_EQ(decoded_path("/user/space%20word/%zz%", scratch), "/user/space word/%zz%");
+}
+
+TEST(ForwardedHeaders, StripsHopByHopFields) {
+  bhttp::fields f;
+  f.set(bhttp::field::connection, "keep-alive, X-Hop");
+  f.set("X-Hop", "1");
+  f.set(bhttp::field::keep_alive, "timeout=5");
+  f.set(bhttp::field::te, "trailers");
+  f.set(bhttp::field::upgrade, "h2c");
+  f.set(bhttp::field::transfer_encoding, "chunked");
+  f.set("X-End-To-End", "1");
+  strip_hop_by_hop(f, false);
+  EXPECT_EQ(f.count("X-Hop"), 0u);
+  EXPECT_EQ(f.count(bhttp::field::connection), 0u);
+  EXPECT_EQ(f.count(bhttp::field::keep_alive), 0u);
+  EXPECT_EQ(f.count(bhttp::field::te), 0u);
+  EXPECT_EQ(f.count(bhttp::field::upgrade), 0u);
+  EXPECT_EQ(f[bhttp::field::transfer_encoding], "chunked");  // framing is re-applied, not dropped
+  EXPECT_EQ(f["X-End-To-End"], "1");
+
+  bhttp::fields ws;
+  ws.set(bhttp::field::connection, "Upgrade");
+  ws.set(bhttp::field::upgrade, "websocket");
+  strip_hop_by_hop(ws, true);
+  EXPECT_EQ(ws[bhttp::field::connection], "Upgrade");
+  EXPECT_EQ(ws[bhttp::field::upgrade], "websocket");
+}
+
+TEST(ForwardedHeaders, WritesTheUpstreamHead) {
+  Route r{"/user/alice", *parse_target("http://127.0.0.1:1/base"), {}, kEpoch};
+  http::ClientView client{"10.0.0.9", "hub.example:8443", true, 1};
+  auto run = [&](ProxyConfig cfg, std::string target) {
+    bhttp::request_header<> h;
+    h.method(bhttp::verb::get);
+    h.target(target);
+    h.set(bhttp::field::host, "hub.example:8443");
+    h.set("X-Forwarded-For", "203.0.113.7");
+    h.set("X-Forwarded-Proto", "gopher");  // replaced, not appended
+    h.set(bhttp::field::connection, "keep-alive, X-Hop");
+    h.set("X-Hop", "1");
+    h.set(bhttp::field::expect, "100-continue");
+    char scratch[64];  // small on purpose: the head spills to the heap
+    HeadBuffer out(scratch, sizeof scratch);
+    write_upstream_request(h, r, cfg, client, "10.0.0.9", false, out);
+    return std::string(out.view());
+  };
+  ProxyConfig cfg;
+  auto head = run(cfg, "/user/alice/lab?x=1");
+  EXPECT_EQ(head,
+            "GET /base/user/alice/lab?x=1 HTTP/1.1\r\n"
+            "Host: hub.example:8443\r\n"
+            "X-Forwarded-For: 203.0.113.7, 10.0.0.9\r\n"
+            "X-Forwarded-Proto: https\r\n"
+            "X-Forwarded-Host: hub.example:8443\r\n"
+            "X-Forwarded-Port: 8443\r\n"
+            "\r\n");
+  cfg.include_prefix = false;
+  EXPECT_TRUE(run(cfg, "/user/alice/lab?x=1").starts_with("GET /base/lab?x=1 HTTP/1.1\r\n"));
+  EXPECT_TRUE(run(cfg, "/user/alice?x=1").starts_with("GET /base/?x=1 HTTP/1.1\r\n"));
+  cfg.prepend_path = false;
+  EXPECT_TRUE(run(cfg, "/user/alice/lab").starts_with("GET /lab HTTP/1.1\r\n"));
+  ProxyConfig plain;
+  plain.x_forward = false;
+  plain.custom_headers = {{"X-Custom", "yes"}};
+  EXPECT_EQ(run(plain, "/user/alice/"),
+            "GET /base/user/alice/ HTTP/1.1\r\nHost: hub.example:8443\r\nX-Forwarded-For: 203.0.113.7\r\n"
+            "X-Forwarded-Proto: gopher\r\nX-Custom: yes\r\n\r\n");
+}
+
+}  // namespace
+}  // namespace nbhub::proxy
