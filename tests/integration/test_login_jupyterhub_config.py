@@ -4,11 +4,11 @@ The files are the samples in tests/data (a GenericOAuthenticator config for Amaz
 a CustosOAuthenticator one), changed only where they must point at the test IdP: the IdP's
 URLs, its client id and secret, the test users, and the hub's own address in
 oauth_callback_url (a free port instead of 8000, which the shared test machine cannot use).
-Everything else, including the commented-out lines, is read as written.
+Everything else, including the commented-out lines, is read as written; the Cognito file
+gains one `scope` line that real Cognito does not need (see config_text).
 """
 
 import base64
-import os
 import socket
 import tempfile
 import unittest
@@ -75,7 +75,11 @@ class CognitoJupyterhubConfigTest(PyConfigCase):
             ("c.OAuthenticator.client_secret = '...'", f"c.OAuthenticator.client_secret = '{CLIENT_SECRET}'"),
             ("c.Authenticator.admin_users = {'awstestuser777'}", "c.Authenticator.admin_users = {'bob'}"),
             ("c.Authenticator.allowed_users = {'awstestuser777', 'someone'}", "c.Authenticator.allowed_users = {'alice'}"),
-        ])
+        ]) + (
+            # Real Cognito grants a request without `scope` every scope the app client may use;
+            # the test IdP (oidc-provider) refuses it ("openid scope must be requested"), so
+            # the scope Cognito would grant is spelled out.
+            "c.GenericOAuthenticator.scope = ['openid', 'email', 'profile']\n")
 
     def test_bob_admin_alice_user_carol_refused(self):
         port = free_port()

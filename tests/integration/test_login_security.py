@@ -139,6 +139,8 @@ class TokenRequestTest(SecurityCase):
             oidc_provider(IDP, "test"),
             oidc_provider(IDP, "nopkce", pkce=False),
             oidc_provider(IDP, "basic", token_auth="client_secret_basic"),
+            {"name": "oauth2", "kind": "generic", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+             "authorize_url": IDP.issuer + "/auth", "token_url": IDP.issuer + "/token"},
         ], auth={"allow_all": True}))
         cls.hub.start()
         cls.addClassCleanup(cls.hub.stop)
@@ -167,6 +169,17 @@ class TokenRequestTest(SecurityCase):
         self.assertNotIn("code_challenge", authorize)
         self.assertNotIn("code_challenge_method", authorize)
         self.assertNotIn("code_verifier", req["form"])
+
+    def test_plain_oauth2_request_carries_no_nonce(self):
+        # `nonce` belongs to OpenID Connect: without `openid` in the scope (a GenericOAuthenticator
+        # config without `scope`) it is not sent; oidc-provider refuses such a request with
+        # "openid scope must be requested when using the nonce parameter".
+        r = begin(self.hub, Client(), "oauth2")
+        q = query_of(r.location)
+        self.assertNotIn("nonce", q)
+        self.assertNotIn("scope", q)
+        self.assertEqual(q["code_challenge_method"], "S256")
+        self.assertIn("nonce", query_of(begin(self.hub, Client(), "test").location))
 
     def test_client_secret_post_is_the_default(self):
         _, req = self.login_and_get_token_request("test")
