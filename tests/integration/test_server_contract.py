@@ -156,7 +156,7 @@ class ServerContract(unittest.TestCase):
         workdir = tempfile.mkdtemp(prefix="nbhub-server-")
         self.addCleanup(shutil.rmtree, workdir, True)
         with TestIdp("generic") as idp:
-            cfg = hub_config(idp.issuer) + '\n[spawner_options]\n"Spawner.cmd" = "nbhub-no-such-command"\n'
+            cfg = hub_config(idp.issuer) + '\n[spawner]\ncmd = ["nbhub-no-such-command"]\n'
             with Hub(cfg, workdir=workdir) as hub:
                 alice = sign_in(hub, "alice", "alice-pw")
                 alice.get(hub.url("/hub/spawn"))
