@@ -67,26 +67,30 @@ void describe(CLI::App& app, ProxyFlags& f) {
                  "Idle timeout (ms) for client keep-alive connections (default 5000)");
   app.add_flag("--no-x-forward", f.no_x_forward, "Don't add 'X-Forward-' headers to proxied requests");
   app.add_flag("--no-prepend-path", f.no_prepend_path, "Avoid prepending target paths to proxied requests");
-  app.add_flag("--no-include-prefix", f.no_include_prefix, "Don't include the routing prefix in proxied requests");
+  app.add_flag("--no-include-prefix", f.no_include_prefix,
+               "Don't include the routing prefix in proxied requests");
   app.add_option("--threads", f.threads, "nbhub: I/O threads (default: one per core)");
-  for (auto name : {"--ssl-key", "--ssl-cert", "--ssl-ca", "--ssl-dhparam", "--api-ssl-key", "--api-ssl-cert",
-                    "--api-ssl-ca", "--client-ssl-key", "--client-ssl-cert", "--client-ssl-ca",
-                    "--storage-backend"}) {
-    app.add_option_function<std::string>(name, [&f, name](std::string const&) { f.refused.push_back(name); },
-                                         "not supported by nbhub proxy (refused)");
+  for (auto name :
+       {"--ssl-key", "--ssl-cert", "--ssl-ca", "--ssl-dhparam", "--api-ssl-key", "--api-ssl-cert",
+        "--api-ssl-ca", "--client-ssl-key", "--client-ssl-cert", "--client-ssl-ca", "--storage-backend"}) {
+    app.add_option_function<std::string>(
+        name, [&f, name](std::string const&) { f.refused.push_back(name); },
+        "not supported by nbhub proxy (refused)");
   }
-  app.add_flag_callback("--host-routing", [&f] { f.refused.push_back("--host-routing"); },
-                        "not supported by nbhub proxy (refused)");
+  app.add_flag_callback(
+      "--host-routing", [&f] { f.refused.push_back("--host-routing"); },
+      "not supported by nbhub proxy (refused)");
   for (auto name : {"--error-path", "--redirect-port", "--redirect-to", "--protocol-rewrite", "--metrics-ip",
                     "--metrics-port", "--ssl-protocol", "--ssl-ciphers"}) {
-    app.add_option_function<std::string>(name, [&f, name](std::string const&) { f.ignored.push_back(name); },
-                                         "accepted and ignored");
+    app.add_option_function<std::string>(
+        name, [&f, name](std::string const&) { f.ignored.push_back(name); }, "accepted and ignored");
   }
-  for (auto name : {"--auto-rewrite", "--change-origin", "--insecure", "--ssl-request-cert",
-                    "--ssl-reject-unauthorized", "--ssl-allow-rc4", "--api-ssl-request-cert",
-                    "--api-ssl-reject-unauthorized", "--client-ssl-request-cert",
-                    "--client-ssl-reject-unauthorized", "--no-log"}) {
-    app.add_flag_callback(name, [&f, name] { f.ignored.push_back(name); }, "accepted and ignored");
+  for (auto name :
+       {"--auto-rewrite", "--change-origin", "--insecure", "--ssl-request-cert", "--ssl-reject-unauthorized",
+        "--ssl-allow-rc4", "--api-ssl-request-cert", "--api-ssl-reject-unauthorized",
+        "--client-ssl-request-cert", "--client-ssl-reject-unauthorized", "--no-log"}) {
+    app.add_flag_callback(
+        name, [&f, name] { f.ignored.push_back(name); }, "accepted and ignored");
   }
 }
 
@@ -188,14 +192,17 @@ int run_proxy_command(std::vector<std::string> const& args) {
         milliseconds(std::max(1000L, f.keep_alive_timeout_ms)));
     http::ListenerOptions public_opts{.limits = limits, .name = "proxy", .interceptor = &proxy};
     http::ListenerOptions api_opts{.limits = config::HttpLimits{}, .name = "proxy API"};
-    auto public_listener = std::make_shared<http::Listener>(ioc, public_router, public_opts, *logs.access, log);
+    auto public_listener =
+        std::make_shared<http::Listener>(ioc, public_router, public_opts, *logs.access, log);
     auto api_listener = std::make_shared<http::Listener>(ioc, api_router, api_opts, *logs.access, log);
     public_listener->bind(f.ip, static_cast<std::uint16_t>(f.port));
-    api_listener->bind(f.api_ip == "localhost" ? "127.0.0.1" : f.api_ip, static_cast<std::uint16_t>(f.api_port));
+    api_listener->bind(f.api_ip == "localhost" ? "127.0.0.1" : f.api_ip,
+                       static_cast<std::uint16_t>(f.api_port));
     public_listener->start();
     api_listener->start();
-    log.info("Proxying http://{}:{} with {}", f.ip.empty() ? "*" : f.ip, public_listener->port(),
-             f.default_target.empty() ? std::string("no default target") : "default target " + f.default_target);
+    log.info(
+        "Proxying http://{}:{} with {}", f.ip.empty() ? "*" : f.ip, public_listener->port(),
+        f.default_target.empty() ? std::string("no default target") : "default target " + f.default_target);
     log.info("Proxy API at http://{}:{}/api/routes", f.api_ip, api_listener->port());
     if (!f.pid_file.empty()) std::ofstream(f.pid_file) << ::getpid() << "\n";
 

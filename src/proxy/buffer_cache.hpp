@@ -21,8 +21,7 @@ class BufferCache {
 
  public:
   // Buffers of `bytes`; at most `keep` are held while unused.
-  BufferCache(std::size_t bytes, std::size_t keep)
-      : list_(std::make_shared<FreeList>(bytes, keep)) {}
+  BufferCache(std::size_t bytes, std::size_t keep) : list_(std::make_shared<FreeList>(bytes, keep)) {}
 
   struct Return {
     std::shared_ptr<FreeList> list;

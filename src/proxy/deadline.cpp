@@ -1,81 +1,103 @@
 #include "proxy/deadline.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <sys/socket.h>
+
+#include <mutex>
+
 namespace nbhub::proxy {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-struct Deadline::State {
-  explicit State(net::any_io_executor ex) : timer(std::move(ex)) {}
-  net::steady_timer timer;
-  Clock::time_point due = Clock::time_point::max();
-  Clock::time_point armed_at = Clock::time_point::max();  // the timer's expiry, when armed
-  tcp::socket* a = nullptr;
-  tcp::socket* b = nullptr;
-  bool armed = false;
-  bool expired = false;
-  bool detached = false;
+struct DeadlineReaper::State : std::enable_shared_from_this<State> {
+  State(net::any_io_executor ex, Clock::duration t) : tick(t), timer(net::make_strand(ex)) {}
+
+  void arm() {  // requires mu
+    ticking = true;
+    timer.expires_after(tick);
+    timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      if (auto self = weak.lock(); self && !ec) self->reap();
+    });
+  }
+
+  void reap() {
+    std::lock_guard lock(mu);
+    ticking = false;
+    auto now = Clock::now().time_since_epoch().count();
+    for (auto* d = head; d; d = d->next_) {
+      if (d->due_.load(std::memory_order_relaxed) > now || d->expired_.load(std::memory_order_relaxed))
+        continue;
+      d->expired_.store(true, std::memory_order_release);
+      // Under the lock the watched descriptors are still the exchange's (Deadline::watch).
+      int fd = d->side_.load(std::memory_order_relaxed) == Deadline::Side::client ? d->client_fd_
+                                                                                  : d->upstream_fd_;
+      if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    }
+    if (head) arm();
+  }
+
+  Clock::duration const tick;
+  std::mutex mu;
+  Deadline* head = nullptr;  // GUARDED_BY(mu)
+  net::steady_timer timer;   // GUARDED_BY(mu)
+  bool ticking = false;      // GUARDED_BY(mu)
 };
 
-Deadline::Deadline(net::any_io_executor strand) : st_(std::make_shared<State>(std::move(strand))) {}
+DeadlineReaper::DeadlineReaper(net::any_io_executor ex, Clock::duration tick)
+    : st_(std::make_shared<State>(std::move(ex), tick)) {}
+
+DeadlineReaper::~DeadlineReaper() {
+  std::lock_guard lock(st_->mu);
+  st_->timer.cancel();
+  st_->ticking = true;  // deadlines still alive must not re-arm a timer nobody will run
+}
+
+void Deadline::enlist() {
+  auto& st = *st_;
+  // requires st.mu
+  next_ = st.head;
+  if (next_) next_->prev_ = this;
+  st.head = this;
+  enlisted_ = true;
+  if (!st.ticking) st.arm();
+}
 
 Deadline::~Deadline() {
-  st_->detached = true;
-  st_->a = st_->b = nullptr;
-  if (st_->armed) st_->timer.cancel();
+  if (!enlisted_) return;
+  auto& st = *st_;
+  std::lock_guard lock(st.mu);
+  if (prev_)
+    prev_->next_ = next_;
+  else
+    st.head = next_;
+  if (next_) next_->prev_ = prev_;
 }
 
-void Deadline::watch(tcp::socket* a, tcp::socket* b) {
-  st_->a = a;
-  st_->b = b;
+void Deadline::watch(tcp::socket* client, tcp::socket* upstream) {
+  auto& st = *st_;
+  std::lock_guard lock(st.mu);
+  client_fd_ = client ? client->native_handle() : -1;
+  upstream_fd_ = upstream ? upstream->native_handle() : -1;
+  if (!enlisted_) enlist();
 }
 
-bool Deadline::start(Clock::duration d) {
-  if (st_->expired) return false;
-  st_->due = Clock::now() + d;
-  // An armed timer that fires before `due` re-arms itself; one that would fire after it
-  // must be brought forward.
-  if (!st_->armed) {
-    arm();
-  } else if (st_->armed_at > st_->due) {
-    st_->timer.cancel();  // its handler sees `armed_at` changed and re-arms
-    arm();
+bool Deadline::start(Clock::duration d, Side side) {
+  if (expired()) return false;
+  side_.store(side, std::memory_order_relaxed);
+  if (!enlisted_) {
+    std::lock_guard lock(st_->mu);
+    enlist();
   }
+  due_.store((Clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
   return true;
 }
 
-void Deadline::idle() noexcept { st_->due = Clock::time_point::max(); }
-
-bool Deadline::expired() const noexcept { return st_->expired; }
-
-namespace {
-
-void arm_state(std::shared_ptr<Deadline::State> const& st);
-
-void on_timer(std::shared_ptr<Deadline::State> const& st, Deadline::Clock::time_point at,
-              boost::system::error_code ec) {
-  if (st->detached || at != st->armed_at) return;  // gone, or superseded by a later arm
-  st->armed = false;
-  if (ec == net::error::operation_aborted) return;
-  if (Deadline::Clock::now() < st->due) {  // operations moved it on: wait for the new time
-    arm_state(st);
-    return;
-  }
-  st->expired = true;
-  boost::system::error_code ignored;
-  if (st->a) st->a->cancel(ignored);
-  if (st->b) st->b->cancel(ignored);
+void Deadline::idle() {
+  due_.store(Clock::time_point::max().time_since_epoch().count(), std::memory_order_relaxed);
+  watch(nullptr, nullptr);
 }
-
-void arm_state(std::shared_ptr<Deadline::State> const& st) {
-  st->armed = true;
-  st->armed_at = st->due;
-  st->timer.expires_at(st->due);
-  st->timer.async_wait([st, at = st->due](boost::system::error_code ec) { on_timer(st, at, ec); });
-}
-
-}  // namespace
-
-void Deadline::arm() { arm_state(st_); }
 
 }  // namespace nbhub::proxy

@@ -1,46 +1,77 @@
 #pragma once
-// Deadlines for one proxied exchange with one timer instead of one per operation. Beast's
-// tcp_stream arms, cancels and dispatches a timer for every read and write; on a proxy that
-// is a third of the per-request work. Here each operation only moves `due` forward (a store);
-// the timer, when it fires, re-arms itself if `due` moved, and otherwise cancels the watched
-// sockets' operations.
+// Deadlines for proxied exchanges without a timer per exchange. Beast's tcp_stream arms,
+// cancels and dispatches a timer for every read and write, and even one timer per exchange
+// (arm, cancel, a handler through the strand) showed in profiles. Here an operation only
+// stores its due time in an atomic; one reaper per proxy wakes every `tick` while exchanges
+// are registered and shuts down the sockets of those past due. Timeouts therefore fire
+// between due and due + tick; the tick is a quarter of the shortest configured timeout
+// (10 ms to 1 s). Only the socket of the late operation is shut down, so that a client still
+// gets its 504 when the upstream is the slow side.
 //
-// Executor: construct, use and destroy on the strand the exchange runs on; the timer's
-// handler runs there too. After expiry every later `start` reports expiry, so an operation
-// whose completion was already queued when the timer fired cannot start a new wait.
+// Shutting down (shutdown(2), from the reaper's thread) rather than cancelling: Asio socket
+// objects are not thread-safe, the kernel's shutdown is, and it makes the pending and every
+// later operation on the socket fail at once. The exchange then reads `expired()`.
+//
+// A Deadline lives in one exchange's coroutine frame and is used on its strand. It must stop
+// watching a socket before that socket is closed or handed on (its descriptor number could be
+// reused), which is what `watch` with other sockets, `idle`, and the destructor do.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 
 namespace nbhub::proxy {
 
+class DeadlineReaper {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // `ex` runs the reaper's timer (any io_context executor).
+  DeadlineReaper(boost::asio::any_io_executor ex, Clock::duration tick);
+  ~DeadlineReaper();
+  DeadlineReaper(DeadlineReaper const&) = delete;
+  DeadlineReaper& operator=(DeadlineReaper const&) = delete;
+
+  struct State;  // the registered deadlines and the timer; shared with the timer's handler
+
+ private:
+  friend class Deadline;
+  std::shared_ptr<State> st_;
+};
+
 class Deadline {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit Deadline(boost::asio::any_io_executor strand);
-  ~Deadline();  // cancels the timer; its handler then finds the deadline detached
+  explicit Deadline(DeadlineReaper& reaper) : st_(reaper.st_) {}
+  ~Deadline();  // stops watching
   Deadline(Deadline const&) = delete;
   Deadline& operator=(Deadline const&) = delete;
 
-  // The sockets whose operations expiry cancels (null for none). They must outlive the
-  // deadline or be unwatched first.
-  void watch(boost::asio::ip::tcp::socket* a, boost::asio::ip::tcp::socket* b = nullptr);
-  // Call before each operation: the operation must finish within `d`. False when the deadline
-  // has already expired (do not start the operation).
-  bool start(Clock::duration d);
-  // No operation is pending: stop the timer's effect until the next `start`.
-  void idle() noexcept;
-  bool expired() const noexcept;
-
-  struct State;  // shared with the timer's handler
+  enum class Side { client, upstream };
+  // The exchange's sockets (null for none).
+  void watch(boost::asio::ip::tcp::socket* client, boost::asio::ip::tcp::socket* upstream);
+  // Call before each operation on `side`: it must finish within `d`, or that side's socket is
+  // shut down. False when the deadline has already expired (do not start the operation).
+  bool start(Clock::duration d, Side side);
+  // No operation is pending and none is watched until the next `watch`.
+  void idle();
+  bool expired() const noexcept { return expired_.load(std::memory_order_acquire); }
 
  private:
-  void arm();
-  std::shared_ptr<State> st_;
+  friend struct DeadlineReaper::State;
+  void enlist();  // requires the reaper's mutex
+
+  std::shared_ptr<DeadlineReaper::State> st_;  // may outlive the reaper (frames torn down late)
+  std::atomic<Clock::rep> due_{Clock::time_point::max().time_since_epoch().count()};
+  std::atomic<bool> expired_{false};
+  std::atomic<Side> side_{Side::upstream};  // whose operation `due_` is for
+  int client_fd_ = -1;                      // GUARDED_BY(reaper's mutex) once enlisted
+  int upstream_fd_ = -1;
+  bool enlisted_ = false;
+  Deadline* prev_ = nullptr;  // the reaper's intrusive list, GUARDED_BY(reaper's mutex)
+  Deadline* next_ = nullptr;
 };
 
 }  // namespace nbhub::proxy

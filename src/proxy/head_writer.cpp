@@ -1,5 +1,9 @@
 #include "proxy/head_writer.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 
@@ -22,29 +26,7 @@ HeadBuffer& HeadBuffer::operator+=(std::string_view s) {
   return *this;
 }
 
-void write_fields(bhttp::fields const& f, HeadBuffer& out) {
-  for (auto const& field : f) {
-    out += field.name_string();
-    out += ": ";
-    out += field.value();
-    out += "\r\n";
-  }
-}
-
-void write_status_and_fields(bhttp::response_header<> const& h, HeadBuffer& out) {
-  out += h.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  auto status = h.result_int();
-  char code[4] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
-                  static_cast<char>('0' + status % 10), ' '};
-  out += std::string_view(code, 4);
-  auto reason = h.reason();
-  out += reason.empty() ? bhttp::obsolete_reason(h.result()) : reason;
-  out += "\r\n";
-  write_fields(h, out);
-}
-
-std::array<net::const_buffer, 5> const& Framer::frame(std::string_view head, char const* data,
-                                                      std::size_t n, bool last) {
+Buffers const& Framer::frame(std::string_view head, char const* data, std::size_t n, bool last) {
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kEnd = "0\r\n\r\n";
   bufs_.fill(net::const_buffer());
@@ -63,6 +45,43 @@ std::array<net::const_buffer, 5> const& Framer::frame(std::string_view head, cha
   }
   if (last) bufs_[4] = net::buffer(kEnd);
   return bufs_;
+}
+
+std::size_t total_size(Buffers const& bufs) {
+  std::size_t n = 0;
+  for (auto const& b : bufs) n += b.size();
+  return n;
+}
+
+std::size_t send_now(int fd, Buffers const& bufs, boost::system::error_code& ec) {
+  iovec iov[5];
+  int count = 0;
+  for (auto const& b : bufs) {
+    if (b.size() == 0) continue;
+    iov[count].iov_base = const_cast<void*>(b.data());
+    iov[count].iov_len = b.size();
+    ++count;
+  }
+  if (count == 0) return 0;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+  auto n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<std::size_t>(n);
+  if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+    ec = boost::system::error_code(errno, boost::system::system_category());
+  return 0;
+}
+
+Buffers suffix(Buffers const& bufs, std::size_t n) {
+  Buffers out;
+  for (std::size_t i = 0; i < bufs.size(); ++i) {
+    auto b = bufs[i];
+    auto skip = std::min(n, b.size());
+    n -= skip;
+    out[i] = b + skip;
+  }
+  return out;
 }
 
 }  // namespace nbhub::proxy

@@ -22,7 +22,9 @@ class HeadBuffer {
   HeadBuffer(char* scratch, std::size_t capacity) : scratch_(scratch), capacity_(capacity) {}
   HeadBuffer& operator+=(std::string_view s);
   HeadBuffer& operator+=(char c) { return *this += std::string_view(&c, 1); }
-  std::string_view view() const noexcept { return spilled_ ? std::string_view(heap_) : std::string_view(scratch_, size_); }
+  std::string_view view() const noexcept {
+    return spilled_ ? std::string_view(heap_) : std::string_view(scratch_, size_);
+  }
   void clear() noexcept {
     size_ = 0;
     spilled_ = false;
@@ -37,11 +39,7 @@ class HeadBuffer {
   std::string heap_;
 };
 
-// "HTTP/1.1 200 OK\r\n" and the fields, without the blank line that ends the head (callers
-// may add fields first). The upstream's reason phrase is kept, or the standard one supplied.
-void write_status_and_fields(bhttp::response_header<> const& h, HeadBuffer& out);
-// The fields of `f`, each "Name: value\r\n".
-void write_fields(bhttp::fields const& f, HeadBuffer& out);
+using Buffers = std::array<boost::asio::const_buffer, 5>;
 
 // Up to one head, one body piece and the end of the body, as one gather write. With chunked
 // framing (RFC 9112 §7.1) a piece becomes "<hex>\r\n<data>\r\n" and the end "0\r\n\r\n".
@@ -51,13 +49,22 @@ class Framer {
   bool chunked() const noexcept { return chunked_; }
   // The buffers to write: `head` (may be empty), `n` bytes at `data`, and the terminator when
   // `last`. Valid until the next call.
-  std::array<boost::asio::const_buffer, 5> const& frame(std::string_view head, char const* data,
-                                                        std::size_t n, bool last);
+  Buffers const& frame(std::string_view head, char const* data, std::size_t n, bool last);
 
  private:
   bool chunked_;
   char size_line_[20];
-  std::array<boost::asio::const_buffer, 5> bufs_;
+  Buffers bufs_;
 };
+
+// Writes as much of `bufs` as the socket takes right now (one non-blocking sendmsg) and
+// returns how much that was. A write that completes here skips a round trip through the
+// scheduler and the strand, which costs more than the system call on small messages; the
+// caller writes the rest asynchronously. `ec` is set only for errors other than
+// would-block. Must not be called while another write is pending on `fd`.
+std::size_t send_now(int fd, Buffers const& bufs, boost::system::error_code& ec);
+// `bufs` without its first `n` bytes.
+Buffers suffix(Buffers const& bufs, std::size_t n);
+std::size_t total_size(Buffers const& bufs);
 
 }  // namespace nbhub::proxy

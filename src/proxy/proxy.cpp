@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "proxy/deadline.hpp"
 #include "proxy/forwarded_headers.hpp"
 #include "proxy/websocket_tunnel.hpp"
@@ -29,11 +31,20 @@ std::string html_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -41,22 +52,31 @@ std::string html_escape(std::string_view s) {
 
 std::string_view reason(unsigned status) {
   switch (status) {
-    case 502: return "Bad Gateway";
-    case 504: return "Gateway Timeout";
-    default: return "Service Unavailable";
+    case 502:
+      return "Bad Gateway";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Service Unavailable";
   }
+}
+
+// A quarter of the shortest timeout, so that a deadline fires at most 25% late.
+std::chrono::steady_clock::duration reaper_tick(ProxyConfig const& c) {
+  auto shortest = std::min({c.connect_timeout, c.response_header_timeout, c.stall_timeout});
+  return std::clamp<std::chrono::steady_clock::duration>(shortest / 4, std::chrono::milliseconds(10),
+                                                         std::chrono::seconds(1));
 }
 
 bool idempotent(bhttp::verb v) {
   using bhttp::verb;
-  return v == verb::get || v == verb::head || v == verb::options || v == verb::put ||
-         v == verb::delete_ || v == verb::trace;
+  return v == verb::get || v == verb::head || v == verb::options || v == verb::put || v == verb::delete_ ||
+         v == verb::trace;
 }
 
 // The peer's address for X-Forwarded-For. The listener's remote_ip already is the peer unless
 // a trusted proxy sent X-Forwarded-For, so the socket is only asked in that case.
-std::string peer_address(beast::tcp_stream& s, bhttp::request_header<> const& h,
-                         http::ClientView const& c) {
+std::string peer_address(beast::tcp_stream& s, bhttp::request_header<> const& h, http::ClientView const& c) {
   if (h.find("X-Forwarded-For") == h.end()) return c.remote_ip;
   boost::system::error_code ec;
   auto ep = s.socket().remote_endpoint(ec);
@@ -70,12 +90,17 @@ std::string peer_address(beast::tcp_stream& s, bhttp::request_header<> const& h,
 
 Proxy::Proxy(net::any_io_executor ex, ProxyConfig cfg, RouteTable& routes, Clock const& clock,
              spdlog::logger& access_log, spdlog::logger& log)
-    : cfg_(std::move(cfg)), routes_(routes), clock_(clock), access_(access_log), log_(log),
-      pool_(std::move(ex), cfg_), buffers_(cfg_.buffer_bytes + kHeadScratchBytes, 64),
+    : cfg_(std::move(cfg)),
+      routes_(routes),
+      clock_(clock),
+      access_(access_log),
+      log_(log),
+      reaper_(ex, reaper_tick(cfg_)),
+      pool_(std::move(ex), cfg_, reaper_),
+      buffers_(cfg_.buffer_bytes + kHeadScratchBytes, 64),
       relay_(cfg_, stats_, clock_, pool_),
-      responder_([](UpstreamError e) -> net::awaitable<http::Response> {
-        co_return default_error_response(e);
-      }) {}
+      responder_(
+          [](UpstreamError e) -> net::awaitable<http::Response> { co_return default_error_response(e); }) {}
 
 http::Response Proxy::default_error_response(UpstreamError const& e) {
   if (e.wants_json || e.websocket) return http::json_error(e.status, e.message);
@@ -155,7 +180,8 @@ net::awaitable<void> Proxy::tunnel(tcp::socket& client, beast::flat_buffer& buff
                                    RoutePtr route, std::uint64_t conn) {
   WebSocketTunnel tunnel(client, up->socket, cfg_, *route, clock_, stats_);
   auto r = co_await tunnel.run(buffer, up->buffer);
-  if (r.end == WebSocketTunnel::End::error) log_.debug("conn={} tunnel on {} ended by an error", conn, route->prefix());
+  if (r.end == WebSocketTunnel::End::error)
+    log_.debug("conn={} tunnel on {} ended by an error", conn, route->prefix());
 }
 
 net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer& buffer,
@@ -183,18 +209,20 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
   HeadBuffer out_head(buf.get() + cfg_.buffer_bytes, kHeadScratchBytes);
   write_upstream_request(req.get(), *route, cfg_, client, peer, websocket, out_head);
   auto exec = stream.get_executor();
-  Deadline deadline(exec);
+  Deadline deadline(reaper_);
   bool const retryable = idempotent(req.get().method()) && req.is_done();
 
   UpstreamPtr up;
   ExchangeOutcome out;
   for (int attempt = 0;; ++attempt) {
     // A request that could not be retried on a fresh connection checks the parked one first.
+    deadline.watch(&client_sock, nullptr);  // before `up` is dropped: its descriptor may be reused
     up = attempt == 0 ? pool_.take(route->target().key, !retryable) : nullptr;
     if (!up) {
       auto c = co_await pool_.connect(route->target(), exec);
       if (c.ec) {
-        out.failure = c.ec == beast::error::timeout ? Failure::upstream_timeout : Failure::upstream_unavailable;
+        out.failure =
+            c.ec == beast::error::timeout ? Failure::upstream_timeout : Failure::upstream_unavailable;
         out.detail = fmt::format("connect {}: {}", route->target().key, c.ec.message());
         break;
       }
@@ -210,8 +238,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
       continue;
     break;
   }
-  deadline.watch(nullptr);  // the exchange is over; what follows has its own deadlines
-  deadline.idle();
+  deadline.idle();  // the exchange is over; what follows has its own deadlines
 
   if (out.upgraded) {
     buf.reset();
@@ -228,18 +255,25 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
     log_access(req.get(), out.response_started ? out.status : 499, started, route->prefix(), client.conn_id);
     co_return false;
   }
-  log_.warn("conn={} {} {}: upstream {}", client.conn_id, req.get().method_string(), route->prefix(), out.detail);
+  log_.warn("conn={} {} {}: upstream {}", client.conn_id, req.get().method_string(), route->prefix(),
+            out.detail);
   if (out.response_started) {  // too late for an error page: the client sees a cut response
     log_access(req.get(), out.status, started, route->prefix(), client.conn_id);
     co_return false;
   }
-  unsigned status = out.failure == Failure::upstream_timeout ? 504 : out.failure == Failure::upstream_invalid ? 502 : 503;
+  unsigned status = out.failure == Failure::upstream_timeout   ? 504
+                    : out.failure == Failure::upstream_invalid ? 502
+                                                               : 503;
   auto const& p = route->prefix();
-  auto msg = status == 504   ? fmt::format("The server for {} did not answer in time. It may be busy; try "
-                                           "again shortly.", p)
+  auto msg = status == 504 ? fmt::format(
+                                 "The server for {} did not answer in time. It may be busy; try "
+                                 "again shortly.",
+                                 p)
              : status == 502 ? fmt::format("The server for {} sent an invalid response.", p)
-                             : fmt::format("The server for {} is not running or not reachable. It may have "
-                                           "stopped; start it again from the hub.", p);
+                             : fmt::format(
+                                   "The server for {} is not running or not reachable. It may have "
+                                   "stopped; start it again from the hub.",
+                                   p);
   bool again = co_await respond_failure(stream, req, *route, client, status, std::move(msg), websocket,
                                         client_keep_alive && req.is_done());
   log_access(req.get(), status, started, route->prefix(), client.conn_id);

@@ -31,13 +31,16 @@
 #include "http/interceptor.hpp"
 #include "http/message.hpp"
 #include "proxy/buffer_cache.hpp"
+#include "proxy/deadline.hpp"
 #include "proxy/proxy_config.hpp"
 #include "proxy/proxy_stats.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/route_table.hpp"
 #include "proxy/upstream_pool.hpp"
 
-namespace spdlog { class logger; }
+namespace spdlog {
+class logger;
+}
 
 namespace nbhub::proxy {
 
@@ -45,16 +48,16 @@ namespace bhttp = boost::beast::http;
 
 // Everything an error page may want to show; passed by value (the responder is a coroutine).
 struct UpstreamError {
-  unsigned status = 503;       // 502, 503 or 504
-  std::string message;         // for the user: what happened, what to try
-  std::string route;           // the route prefix, e.g. "/user/alice"
-  boost::json::object data;    // the route's data: user, server_name, service, ...
+  unsigned status = 503;     // 502, 503 or 504
+  std::string message;       // for the user: what happened, what to try
+  std::string route;         // the route prefix, e.g. "/user/alice"
+  boost::json::object data;  // the route's data: user, server_name, service, ...
   http::ClientView client;
   // The request head as it was forwarded (hop-by-hop fields dropped, X-Forwarded-* added),
   // with the browser's original target.
   bhttp::request_header<> request;
   bool websocket = false;
-  bool wants_json = false;     // an API-looking request (forwarded_headers.hpp)
+  bool wants_json = false;  // an API-looking request (forwarded_headers.hpp)
 };
 
 // Produces the response for an upstream failure. Runs on the connection's strand and must
@@ -75,9 +78,8 @@ class Proxy final : public http::Interceptor {
   static http::Response default_error_response(UpstreamError const& e);
 
   bool claims(http::HeadParser const& head) const override;
-  boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream,
-                                     boost::beast::flat_buffer& buffer, http::HeadParser& parser,
-                                     http::ClientView client) override;
+  boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
+                                     http::HeadParser& parser, http::ClientView client) override;
 
   ProxyConfig const& config() const noexcept { return cfg_; }
   ProxyStats const& stats() const noexcept { return stats_; }
@@ -91,14 +93,12 @@ class Proxy final : public http::Interceptor {
   // The rarer paths of `serve`, apart so that its coroutine frame stays small. Awaited
   // directly by `serve`: the references live in its frame.
   boost::asio::awaitable<bool> respond_failure(boost::beast::tcp_stream& stream, RequestParser& req,
-                                               Route const& route, http::ClientView client,
-                                               unsigned status, std::string message, bool websocket,
-                                               bool keep_alive);
+                                               Route const& route, http::ClientView client, unsigned status,
+                                               std::string message, bool websocket, bool keep_alive);
   boost::asio::awaitable<bool> not_found(boost::beast::tcp_stream& stream, http::HeadParser& head,
                                          std::uint64_t conn, SteadyTime started);
-  boost::asio::awaitable<void> tunnel(boost::asio::ip::tcp::socket& client,
-                                      boost::beast::flat_buffer& buffer, UpstreamPtr up,
-                                      RoutePtr route, std::uint64_t conn);
+  boost::asio::awaitable<void> tunnel(boost::asio::ip::tcp::socket& client, boost::beast::flat_buffer& buffer,
+                                      UpstreamPtr up, RoutePtr route, std::uint64_t conn);
 
   ProxyConfig const cfg_;
   RouteTable& routes_;
@@ -106,6 +106,7 @@ class Proxy final : public http::Interceptor {
   spdlog::logger& access_;
   spdlog::logger& log_;
   ProxyStats stats_;
+  DeadlineReaper reaper_;
   UpstreamPool pool_;
   BufferCache buffers_;  // cfg_.buffer_bytes each
   Relay relay_;

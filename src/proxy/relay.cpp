@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "proxy/forwarded_headers.hpp"
+#include "proxy/upstream_response_parser.hpp"
 
 namespace nbhub::proxy {
 
@@ -22,11 +23,12 @@ using Failure = ExchangeOutcome::Failure;
 namespace {
 
 constexpr auto kAwait = net::use_awaitable;
+constexpr auto kClient = Deadline::Side::client;
+constexpr auto kUpstream = Deadline::Side::upstream;
 
 bool expected_close(error_code const& ec) {
-  return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::connection_aborted;
+  return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+         ec == net::error::broken_pipe || ec == net::error::connection_aborted;
 }
 
 void fail(ExchangeOutcome& out, Failure f, std::string_view what, error_code const& ec) {
@@ -39,6 +41,12 @@ error_code timed(Deadline const& d, error_code ec) {
   return ec && d.expired() ? error_code(beast::error::timeout) : ec;
 }
 
+Buffers one(std::string_view s) {
+  Buffers b;
+  b[0] = net::buffer(s);
+  return b;
+}
+
 Failure upstream_failure(error_code const& ec) {
   return ec == beast::error::timeout ? Failure::upstream_timeout : Failure::upstream_unavailable;
 }
@@ -46,17 +54,22 @@ Failure upstream_failure(error_code const& ec) {
 }  // namespace
 
 net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat_buffer& cbuf,
-                                                RequestParser& req, HeadBuffer& head,
-                                                bool expect_continue, bool client_keep_alive,
-                                                bool websocket, UpstreamPtr& up_ptr, Route const& route,
-                                                char* chunk, Deadline& deadline) {
+                                                RequestParser& req, HeadBuffer& head, bool expect_continue,
+                                                bool client_keep_alive, bool websocket, UpstreamPtr& up_ptr,
+                                                Route const& route, char* chunk, Deadline& deadline) {
   ExchangeOutcome out;
   auto& up = *up_ptr;
   error_code ec;
 
   // The request: its head, then its body through `chunk`, framed as it came (chunked or not).
-  if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
-  if (!ec) co_await net::async_write(up.socket, net::buffer(head.view()), net::redirect_error(kAwait, ec));
+  {
+    auto const& bufs = one(head.view());
+    auto sent = send_now(up.socket.native_handle(), bufs, ec);
+    if (!ec && sent < total_size(bufs)) {
+      if (!deadline.start(cfg_.stall_timeout, kUpstream)) ec = beast::error::timeout;
+      if (!ec) co_await net::async_write(up.socket, suffix(bufs, sent), net::redirect_error(kAwait, ec));
+    }
+  }
   if (ec) {
     // Nothing reached the upstream: on a pooled connection this is the stale case.
     out.stale = up.reused;
@@ -66,7 +79,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
   }
   if (!req.is_done() && expect_continue) {
     static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-    if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+    if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
     if (!ec) co_await net::async_write(client, net::buffer(k100), net::redirect_error(kAwait, ec));
     if (ec) {
       fail(out, Failure::client_gone, "write 100 Continue", timed(deadline, ec));
@@ -85,7 +98,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
       if (!req.is_done()) {
         body.data = chunk;
         body.size = cfg_.buffer_bytes;
-        if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+        if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
         if (!ec) co_await bhttp::async_read_some(client, cbuf, req, net::redirect_error(kAwait, ec));
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec) {
@@ -96,9 +109,14 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
         stats_.note_buffered(n);
         if (n == 0 && !req.is_done()) continue;  // only framing was parsed (a chunk header)
       }
-      auto const& bufs = framer.frame({}, chunk, n, req.is_done());
-      if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
-      if (!ec) co_await net::async_write(up.socket, bufs, net::redirect_error(kAwait, ec));
+      {
+        auto const& bufs = framer.frame({}, chunk, n, req.is_done());
+        auto sent = send_now(up.socket.native_handle(), bufs, ec);
+        if (!ec && sent < total_size(bufs)) {
+          if (!deadline.start(cfg_.stall_timeout, kUpstream)) ec = beast::error::timeout;
+          if (!ec) co_await net::async_write(up.socket, suffix(bufs, sent), net::redirect_error(kAwait, ec));
+        }
+      }
       if (ec) {
         // An upstream that answers early (413, 401) and stops reading still has its say:
         // the response head is read below.
@@ -113,18 +131,19 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
   auto const head_request = req.get().method() == bhttp::verb::head;
   auto const version = req.get().version() == 10 ? 10u : 11u;
 
-  // The response head; interim 1xx responses other than 101 are read and dropped.
+  // The response head, written into `head` as it is parsed; interim 1xx responses other
+  // than 101 are read and dropped.
   ec = {};
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> rp;
+  std::optional<UpstreamResponseParser> rp;
   for (;;) {
-    rp.emplace();
+    rp.emplace(head, version, websocket);
     rp->header_limit(static_cast<std::uint32_t>(cfg_.header_limit_bytes));
     rp->body_limit(boost::none);
     if (head_request) rp->skip(true);
-    if (!deadline.start(cfg_.response_header_timeout)) ec = beast::error::timeout;
+    if (!deadline.start(cfg_.response_header_timeout, kUpstream)) ec = beast::error::timeout;
     if (!ec) co_await bhttp::async_read_header(up.socket, up.buffer, *rp, net::redirect_error(kAwait, ec));
     if (ec) break;
-    auto s = rp->get().result_int();
+    auto s = rp->status();
     if (s < 100 || s >= 200 || s == 101) break;
   }
   if (ec) {
@@ -141,21 +160,23 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
     co_return out;
   }
   out.failure = Failure::none;
-  auto& res = rp->get();
-  auto const status = res.result_int();
+  auto const status = rp->status();
   bool upstream_keep_alive = rp->keep_alive() && request_complete;
-  head.clear();
 
   if (status == 101) {
     if (!websocket) {
       fail(out, Failure::upstream_invalid, "response head", bhttp::error::bad_status);
       co_return out;
     }
-    strip_hop_by_hop(res, true);
-    write_status_and_fields(res, head);
     head += "\r\n";
-    if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
-    if (!ec) co_await net::async_write(client, net::buffer(head.view()), net::redirect_error(kAwait, ec));
+    {
+      auto const& bufs = one(head.view());
+      auto sent = send_now(client.native_handle(), bufs, ec);
+      if (!ec && sent < total_size(bufs)) {
+        if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
+        if (!ec) co_await net::async_write(client, suffix(bufs, sent), net::redirect_error(kAwait, ec));
+      }
+    }
     out.status = status;
     if (ec) {
       fail(out, Failure::client_gone, "write 101", timed(deadline, ec));
@@ -169,24 +190,19 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
   // Framing towards the client follows the client's version (see the header comment).
   bool client_keep = client_keep_alive && request_complete && req.is_done();
   bool const has_body = !head_request && status != 204 && status != 304 && status >= 200;
-  bool chunked_out = has_body && rp->chunked();
-  bool add_chunked = false;
-  if (has_body && !rp->chunked() && !rp->content_length()) {
-    upstream_keep_alive = false;  // the upstream delimits this body by closing
+  bool chunked_out = false;
+  if (has_body && (rp->chunked() || !rp->content_length())) {
+    if (!rp->chunked()) upstream_keep_alive = false;  // the upstream delimits this body by closing
     if (version == 11) {
-      add_chunked = chunked_out = true;
+      chunked_out = true;
+      // With other codings (gzip, chunked) the upstream's line was kept as it was.
+      if (!rp->other_codings()) head += "Transfer-Encoding: chunked\r\n";
     } else {
+      // HTTP/1.0: the body is sent raw and ends with the connection. (A "gzip, chunked"
+      // upstream body to an HTTP/1.0 client would keep its chunked label: not handled.)
       client_keep = false;
     }
-  } else if (chunked_out && version == 10) {
-    res.erase(bhttp::field::transfer_encoding);  // sent raw, delimited by closing
-    chunked_out = false;
-    client_keep = false;
   }
-  strip_hop_by_hop(res, false);
-  res.version(version);
-  write_status_and_fields(res, head);
-  if (add_chunked) head += "Transfer-Encoding: chunked\r\n";
   if (version == 11 && !client_keep) head += "Connection: close\r\n";
   if (version == 10 && client_keep) head += "Connection: keep-alive\r\n";
   head += "\r\n";
@@ -195,7 +211,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
 
   auto park_if_done = [&] {
     if (upstream_keep_alive && rp->is_done() && up_ptr && up_ptr->buffer.size() == 0) {
-      deadline.watch(&client);
+      deadline.watch(&client, nullptr);
       pool_.put(std::move(up_ptr));  // `up` must not be touched after this
       out.upstream_parked = true;
     }
@@ -207,8 +223,14 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
   std::string_view pending_head = head.view();
   bool const waiting = has_body && !rp->is_done() && up.buffer.size() == 0 && up.socket.available(ec) == 0;
   if (!has_body || waiting) {
-    if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
-    if (!ec) co_await net::async_write(client, net::buffer(pending_head), net::redirect_error(kAwait, ec));
+    {
+      auto const& bufs = one(pending_head);
+      auto sent = send_now(client.native_handle(), bufs, ec);
+      if (!ec && sent < total_size(bufs)) {
+        if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
+        if (!ec) co_await net::async_write(client, suffix(bufs, sent), net::redirect_error(kAwait, ec));
+      }
+    }
     if (ec) {
       fail(out, Failure::client_gone, "write response head", timed(deadline, ec));
       co_return out;
@@ -219,13 +241,12 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
   }
   ec = {};
   Framer framer(chunked_out);
-  auto& body = res.body();
+  bool nodelay = false;
   for (;;) {
     std::size_t n = 0;
     if (!rp->is_done()) {
-      body.data = chunk;
-      body.size = cfg_.buffer_bytes;
-      if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
+      rp->output(chunk, cfg_.buffer_bytes);
+      if (!deadline.start(cfg_.stall_timeout, kUpstream)) ec = beast::error::timeout;
       if (!ec) co_await bhttp::async_read_some(up.socket, up.buffer, *rp, net::redirect_error(kAwait, ec));
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {
@@ -233,20 +254,34 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
              "read response body", timed(deadline, ec));
         co_return out;
       }
-      n = cfg_.buffer_bytes - body.size;
+      n = rp->used();
       stats_.note_buffered(n + up.buffer.size());
       if (n == 0 && !rp->is_done()) continue;
       park_if_done();
     }
     bool const last = rp->is_done();
-    auto const& bufs = framer.frame(pending_head, chunk, n, last);
-    if (!deadline.start(cfg_.stall_timeout)) ec = beast::error::timeout;
-    if (!ec) co_await net::async_write(client, bufs, net::redirect_error(kAwait, ec));
+    {
+      auto const& bufs = framer.frame(pending_head, chunk, n, last);
+      auto sent = send_now(client.native_handle(), bufs, ec);
+      if (!ec && sent < total_size(bufs)) {
+        if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
+        if (!ec) co_await net::async_write(client, suffix(bufs, sent), net::redirect_error(kAwait, ec));
+      }
+    }
     if (ec) {
       fail(out, Failure::client_gone, "write response body", timed(deadline, ec));
       co_return out;
     }
     pending_head = {};
+    if (!last && !nodelay) {
+      // A body in several writes: without TCP_NODELAY its last small segment waits for the
+      // client's delayed ACK (40 ms) behind the previous one. Small responses go out in one
+      // write and skip the system call. (The listener could set this once per connection.)
+      net::ip::tcp::no_delay opt(true);
+      client.set_option(opt, ec);
+      ec = {};
+      nodelay = true;
+    }
     out.response_started = true;
     // A long download is activity too (CHP counts every chunk); touch() keeps it cheap.
     route.touch(clock_.now());

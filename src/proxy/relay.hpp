@@ -1,15 +1,17 @@
 #pragma once
 // One HTTP/1.1 exchange relayed between a client and an upstream connection, both bodies
-// streamed through one fixed buffer (Beast's relay() with buffer_body, from
-// example/doc/http_examples.hpp, made asynchronous). A slow reader on either side stalls the
-// reads from the other side (backpressure) instead of growing memory: per exchange at most
-// the upstream's read buffer plus `chunk` bytes of body are held.
+// streamed through one fixed buffer: the pattern of Beast's relay() (example/doc/
+// http_examples.hpp) made asynchronous, with buffer_body for the request and
+// UpstreamResponseParser for the response. A slow reader on either side stalls the reads
+// from the other side (backpressure) instead of growing memory: per exchange at most the
+// upstream's read buffer plus `chunk` bytes of body are held. Heads and framing are written
+// with plain gather writes (head_writer.hpp), tried at once with a non-blocking send.
 //
-// Executor: call on the client connection's strand, with a Deadline made there. I/O goes to
-// the plain sockets (the listener's tcp_stream timers stay off: the listener disables them
-// before handing over), and one Deadline bounds every read and write: response_header_timeout
-// for the response head, stall_timeout for each other operation. The references passed to
-// `exchange` must outlive the awaited call (the caller awaits it directly).
+// Executor: call on the client connection's strand. I/O goes to the plain sockets (the
+// listener's tcp_stream timers stay off: the listener disables them before handing over),
+// and one Deadline bounds every read and write: response_header_timeout for the response
+// head, stall_timeout for each other operation. The references passed to `exchange` must
+// outlive the awaited call (the caller awaits it directly).
 //
 // Framing towards the client follows the client's HTTP version: an upstream body delimited
 // by connection close is re-chunked for HTTP/1.1 clients; a chunked body is sent raw, with
@@ -49,14 +51,14 @@ struct ExchangeOutcome {
     client_gone,           // the client failed or stalled; nothing more can be sent
   };
   Failure failure = Failure::none;
-  std::string detail;            // for the operator's log: "read response head: timeout"
-  unsigned status = 0;           // the status relayed to the client, 0 if none
-  bool response_started = false;  // bytes of the response reached the client socket
-  bool body_started = false;      // bytes of the request body were read from the client
-  bool stale = false;             // a reused connection failed before any response byte
-  bool upgraded = false;          // 101 relayed: the caller tunnels the two connections
-  bool client_keep_alive = false;   // the client connection may carry another request
-  bool upstream_parked = false;     // `up` went back to the pool (and is now null)
+  std::string detail;              // for the operator's log: "read response head: timeout"
+  unsigned status = 0;             // the status relayed to the client, 0 if none
+  bool response_started = false;   // bytes of the response reached the client socket
+  bool body_started = false;       // bytes of the request body were read from the client
+  bool stale = false;              // a reused connection failed before any response byte
+  bool upgraded = false;           // 101 relayed: the caller tunnels the two connections
+  bool client_keep_alive = false;  // the client connection may carry another request
+  bool upstream_parked = false;    // `up` went back to the pool (and is now null)
 };
 
 class Relay {
@@ -74,10 +76,9 @@ class Relay {
   // this or another connection, finds it there.
   boost::asio::awaitable<ExchangeOutcome> exchange(boost::asio::ip::tcp::socket& client,
                                                    boost::beast::flat_buffer& client_buffer,
-                                                   RequestParser& req, HeadBuffer& head,
-                                                   bool expect_continue, bool client_keep_alive,
-                                                   bool websocket, UpstreamPtr& up, Route const& route,
-                                                   char* chunk, Deadline& deadline);
+                                                   RequestParser& req, HeadBuffer& head, bool expect_continue,
+                                                   bool client_keep_alive, bool websocket, UpstreamPtr& up,
+                                                   Route const& route, char* chunk, Deadline& deadline);
 
  private:
   ProxyConfig const& cfg_;

@@ -57,7 +57,9 @@ std::string normalize_prefix(std::string_view prefix) {
 }
 
 Route::Route(std::string prefix, Target target, boost::json::object data, Clock::SysTime added)
-    : prefix_(std::move(prefix)), target_(std::move(target)), data_(std::move(data)),
+    : prefix_(std::move(prefix)),
+      target_(std::move(target)),
+      data_(std::move(data)),
       last_activity_ms_(to_ms(added)) {}
 
 void Route::touch(Clock::SysTime now) const noexcept {
@@ -113,8 +115,7 @@ std::vector<RoutePtr> RouteTable::Snapshot::routes() const {
   return out;
 }
 
-RouteTable::RouteTable(Clock const& clock)
-    : clock_(clock), current_(std::make_shared<Snapshot const>()) {}
+RouteTable::RouteTable(Clock const& clock) : clock_(clock), current_(std::make_shared<Snapshot const>()) {}
 
 Result<RoutePtr> RouteTable::add(std::string_view prefix, std::string_view target_url,
                                  boost::json::object data) {
@@ -148,9 +149,7 @@ bool RouteTable::remove(std::string_view prefix) {
   return true;
 }
 
-RoutePtr RouteTable::get(std::string_view prefix) const {
-  return snapshot()->get(normalize_prefix(prefix));
-}
+RoutePtr RouteTable::get(std::string_view prefix) const { return snapshot()->get(normalize_prefix(prefix)); }
 
 std::vector<RouteActivity> RouteTable::activity_since(Clock::SysTime since) const {
   std::vector<RouteActivity> out;

@@ -92,9 +92,7 @@ class RouteTable {
     friend class RouteTable;
     struct Hash {
       using is_transparent = void;
-      std::size_t operator()(std::string_view s) const noexcept {
-        return std::hash<std::string_view>{}(s);
-      }
+      std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
     std::unordered_map<std::string, RoutePtr, Hash, std::equal_to<>> routes_;
     std::size_t max_depth_ = 0;  // most segments in any prefix: longer paths are cut first
@@ -107,8 +105,7 @@ class RouteTable {
 
   // Adds or replaces the route for `prefix` (normalised). Errors: Errc::bad_request for a
   // target parse_target refuses. Any thread.
-  Result<RoutePtr> add(std::string_view prefix, std::string_view target_url,
-                       boost::json::object data);
+  Result<RoutePtr> add(std::string_view prefix, std::string_view target_url, boost::json::object data);
   // False when there was no such route. Tunnels already open on it carry on; new requests
   // no longer match it. Any thread.
   bool remove(std::string_view prefix);

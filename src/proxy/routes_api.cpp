@@ -148,7 +148,8 @@ http::Response RoutesApi::add(http::Context const& ctx, std::string const& path)
 }
 
 http::Response RoutesApi::remove(std::string const& path) {
-  if (!routes_.remove(path)) return http::json_error(404, fmt::format("No route for {}", normalize_prefix(path)));
+  if (!routes_.remove(path))
+    return http::json_error(404, fmt::format("No route for {}", normalize_prefix(path)));
   log_.info("Removing route {}", normalize_prefix(path));
   auto res = http::json_response(204, "");
   res.erase(boost::beast::http::field::content_type);
@@ -163,7 +164,9 @@ void RoutesApi::install(http::Router& router) {
       co_return fn(ctx);
     };
   };
-  auto tail = [](http::Context const& ctx) { return ctx.params.empty() ? std::string("/") : "/" + ctx.params.back(); };
+  auto tail = [](http::Context const& ctx) {
+    return ctx.params.empty() ? std::string("/") : "/" + ctx.params.back();
+  };
   router.get("/api/routes", guard([this](http::Context& ctx) { return list(ctx); }));
   router.get("/api/routes/*", guard([this, tail](http::Context& ctx) { return get_one(tail(ctx)); }));
   router.post("/api/routes/*", guard([this, tail](http::Context& ctx) { return add(ctx, tail(ctx)); }));

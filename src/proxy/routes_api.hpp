@@ -23,7 +23,9 @@
 #include "http/router.hpp"
 #include "proxy/route_table.hpp"
 
-namespace spdlog { class logger; }
+namespace spdlog {
+class logger;
+}
 
 namespace nbhub::proxy {
 

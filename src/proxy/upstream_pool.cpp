@@ -11,7 +11,6 @@
 #include "proxy/deadline.hpp"
 
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
@@ -41,7 +40,8 @@ bool looks_alive(UpstreamConnection& c) {
 
 struct UpstreamPool::State : std::enable_shared_from_this<State> {
   State(net::any_io_executor ex, ProxyConfig const& cfg)
-      : idle_timeout(cfg.upstream_idle_timeout), max_idle(cfg.max_idle_upstream_per_target),
+      : idle_timeout(cfg.upstream_idle_timeout),
+        max_idle(cfg.max_idle_upstream_per_target),
         sweep(net::make_strand(ex)) {}
 
   void arm(SteadyClock::time_point when) {  // requires mu
@@ -79,14 +79,17 @@ struct UpstreamPool::State : std::enable_shared_from_this<State> {
   mutable std::mutex mu;
   // Oldest first; `take` looks from the back (most recently parked, least likely stale).
   std::unordered_map<std::string, std::deque<UpstreamPtr>> idle;  // GUARDED_BY(mu)
-  std::size_t count = 0;                                           // GUARDED_BY(mu)
-  net::steady_timer sweep;                                         // GUARDED_BY(mu)
-  bool armed = false;                                              // GUARDED_BY(mu)
+  std::size_t count = 0;                                          // GUARDED_BY(mu)
+  net::steady_timer sweep;                                        // GUARDED_BY(mu)
+  bool armed = false;                                             // GUARDED_BY(mu)
 };
 
-UpstreamPool::UpstreamPool(net::any_io_executor ex, ProxyConfig const& cfg)
-    : ex_(ex), buffer_limit_(std::max(cfg.buffer_bytes, cfg.header_limit_bytes)),
-      connect_timeout_(cfg.connect_timeout), state_(std::make_shared<State>(std::move(ex), cfg)) {}
+UpstreamPool::UpstreamPool(net::any_io_executor ex, ProxyConfig const& cfg, DeadlineReaper& reaper)
+    : ex_(ex),
+      reaper_(reaper),
+      buffer_limit_(std::max(cfg.buffer_bytes, cfg.header_limit_bytes)),
+      connect_timeout_(cfg.connect_timeout),
+      state_(std::make_shared<State>(std::move(ex), cfg)) {}
 
 UpstreamPool::~UpstreamPool() {
   std::lock_guard lock(state_->mu);
@@ -138,9 +141,9 @@ net::awaitable<ConnectResult> UpstreamPool::connect(Target target, net::any_io_e
   // Beast reads at most the free capacity per call: reserve it once, keep it while parked.
   conn->buffer.reserve(buffer_limit_);
   auto& sock = conn->socket;
-  Deadline deadline(strand);
-  deadline.watch(&sock);
-  deadline.start(connect_timeout_);
+  Deadline deadline(reaper_);
+  deadline.watch(nullptr, &sock);
+  deadline.start(connect_timeout_, Deadline::Side::upstream);
   boost::system::error_code ec;
   auto addr = net::ip::make_address(target.host, ec);
   if (!ec) {

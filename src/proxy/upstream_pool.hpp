@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "proxy/deadline.hpp"
 #include "proxy/proxy_config.hpp"
 #include "proxy/route_table.hpp"
 
@@ -44,14 +45,15 @@ struct UpstreamConnection {
 using UpstreamPtr = std::unique_ptr<UpstreamConnection>;
 
 struct ConnectResult {
-  UpstreamPtr conn;               // set on success
-  boost::system::error_code ec;   // beast::error::timeout after connect_timeout
+  UpstreamPtr conn;              // set on success
+  boost::system::error_code ec;  // beast::error::timeout after connect_timeout
 };
 
 class UpstreamPool {
  public:
-  // `ex` (an io_context executor) owns the sockets and runs the idle sweep timer.
-  UpstreamPool(boost::asio::any_io_executor ex, ProxyConfig const& cfg);
+  // `ex` (an io_context executor) owns the sockets and runs the idle sweep timer; `reaper`
+  // bounds connects and must outlive the pool.
+  UpstreamPool(boost::asio::any_io_executor ex, ProxyConfig const& cfg, DeadlineReaper& reaper);
   ~UpstreamPool();  // closes parked connections
   UpstreamPool(UpstreamPool const&) = delete;
   UpstreamPool& operator=(UpstreamPool const&) = delete;
@@ -63,7 +65,7 @@ class UpstreamPool {
   // Parks `c` when it is open and its target has room; otherwise closes it.
   void put(UpstreamPtr c);
   // Opens a new connection (resolving the host unless it is an IP literal), with TCP_NODELAY,
-  // within connect_timeout. `strand` is the caller's: the deadline's timer runs there.
+  // within connect_timeout. `strand` is the caller's: the resolver completes there.
   // Errors: the connect/resolve error_code, or beast::error::timeout. Arguments by value
   // (STYLE.md §6.6).
   boost::asio::awaitable<ConnectResult> connect(Target target, boost::asio::any_io_executor strand);
@@ -76,6 +78,7 @@ class UpstreamPool {
 
  private:
   boost::asio::any_io_executor ex_;
+  DeadlineReaper& reaper_;
   std::size_t buffer_limit_;
   std::chrono::milliseconds connect_timeout_;
   std::shared_ptr<State> state_;

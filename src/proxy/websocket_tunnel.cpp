@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "proxy/head_writer.hpp"
+
 namespace nbhub::proxy {
 
 namespace net = boost::asio;
@@ -16,7 +18,12 @@ using SteadyClock = std::chrono::steady_clock;
 
 WebSocketTunnel::WebSocketTunnel(tcp::socket& client, tcp::socket& upstream, ProxyConfig const& cfg,
                                  Route const& route, Clock const& clock, ProxyStats& stats)
-    : client_(client), upstream_(upstream), cfg_(cfg), route_(route), clock_(clock), stats_(stats),
+    : client_(client),
+      upstream_(upstream),
+      cfg_(cfg),
+      route_(route),
+      clock_(clock),
+      stats_(stats),
       timer_(client.get_executor()),
       buffers_(std::make_unique_for_overwrite<char[]>(2 * cfg.tunnel_buffer_bytes)),
       last_io_(SteadyClock::now()) {}
@@ -24,6 +31,9 @@ WebSocketTunnel::WebSocketTunnel(tcp::socket& client, tcp::socket& upstream, Pro
 net::awaitable<WebSocketTunnel::Result> WebSocketTunnel::run(boost::beast::flat_buffer& client_leftover,
                                                              boost::beast::flat_buffer& upstream_leftover) {
   using namespace net::experimental::awaitable_operators;
+  // Small frames after large ones must not wait for delayed ACKs (Nagle).
+  error_code ignored;
+  client_.set_option(tcp::no_delay(true), ignored);
   stats_.tunnels_opened.fetch_add(1, std::memory_order_relaxed);
   stats_.tunnels_open.fetch_add(1, std::memory_order_relaxed);
   // The pumps never throw (errors are values), so `&&` waits for all three.
@@ -53,9 +63,15 @@ net::awaitable<void> WebSocketTunnel::pump(tcp::socket& from, tcp::socket& to,
     last_io_ = SteadyClock::now();
     stats_.note_buffered(n);
     route_.touch(clock_.now());
-    co_await net::async_write(to, net::buffer(buf, n), net::redirect_error(net::use_awaitable, ec));
+    // Most writes complete at once; only the rest waits (and stalls this direction's reads).
+    Buffers bufs;
+    bufs[0] = net::buffer(buf, n);
+    auto sent = send_now(to.native_handle(), bufs, ec);
+    if (!ec && sent < n) {
+      co_await net::async_write(to, suffix(bufs, sent), net::redirect_error(net::use_awaitable, ec));
+      last_io_ = SteadyClock::now();
+    }
     counter += n;
-    last_io_ = SteadyClock::now();
   }
   if (ec == net::error::eof && !stopping_) {
     // A clean close: pass the FIN on and give the other direction close_grace to finish.

@@ -46,10 +46,8 @@ class WebSocketTunnel {
 
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
-  boost::asio::awaitable<void> pump(boost::asio::ip::tcp::socket& from,
-                                    boost::asio::ip::tcp::socket& to,
-                                    boost::beast::flat_buffer& leftover, char* buf,
-                                    std::uint64_t& counter);
+  boost::asio::awaitable<void> pump(boost::asio::ip::tcp::socket& from, boost::asio::ip::tcp::socket& to,
+                                    boost::beast::flat_buffer& leftover, char* buf, std::uint64_t& counter);
   boost::asio::awaitable<void> watchdog();
   void stop();  // ends both directions now
 

@@ -74,8 +74,9 @@ constexpr std::uint64_t kFnvSeed = 1469598103934665603ull;
 inline char pattern(std::uint64_t i) { return static_cast<char>('a' + (i * 7 + i / 4096) % 26); }
 
 // The backend. Paths (after any route prefix): /hello, /chunked, /big?n=BYTES, /slow,
-// /close (no length, ends by closing), /ws (WebSocket echo); anything else echoes what it
-// saw as text. Request bodies are streamed and hashed, never held.
+// /close (no length, ends by closing), /hop (hop-by-hop fields in the response), /ws
+// (WebSocket echo); anything else echoes what it saw as text. Request bodies are streamed and hashed, never
+// held.
 class Backend {
  public:
   explicit Backend(net::io_context& ioc) : ioc_(ioc), acceptor_(ioc) {
@@ -95,6 +96,7 @@ class Backend {
   }
   int connections() const { return connections_; }
   std::uint64_t big_bytes_sent() const { return big_sent_; }
+  int big_downloads_ended() const { return big_done_; }
   std::vector<Seen> seen() const {
     std::lock_guard l(mu_);
     return seen_;
@@ -171,8 +173,13 @@ class Backend {
       }
       std::string raw;
       if (ends_with_path(t, "/chunked")) {
-        raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
-              "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n";
+        raw =
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+            "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n";
+      } else if (ends_with_path(t, "/hop")) {
+        raw =
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Backend-Hop\r\nX-Backend-Hop: secret\r\n"
+            "Keep-Alive: timeout=5\r\nX-End-To-End: yes\r\nContent-Length: 3\r\n\r\nhop";
       } else if (ends_with_path(t, "/close")) {
         raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nuntil the end";
         keep = false;
@@ -181,11 +188,14 @@ class Backend {
         co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
         raw = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow";
       } else {
-        std::string body = ends_with_path(t, "/hello") ? "hello" : s.method + " " + t + " " + std::to_string(s.body_bytes) +
-                                                                       " " + std::to_string(s.body_hash);
-        raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-              "\r\nX-Backend-Conn: " + std::to_string(id) + "\r\n" + (keep ? "" : "Connection: close\r\n") +
-              "\r\n" + (s.method == "HEAD" ? "" : body);
+        std::string body =
+            ends_with_path(t, "/hello")
+                ? "hello"
+                : s.method + " " + t + " " + std::to_string(s.body_bytes) + " " + std::to_string(s.body_hash);
+        raw =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\nX-Backend-Conn: " + std::to_string(id) + "\r\n" + (keep ? "" : "Connection: close\r\n") +
+            "\r\n" + (s.method == "HEAD" ? "" : body);
       }
       co_await net::async_write(sock, net::buffer(raw), net::redirect_error(net::use_awaitable, ec));
       if (ec || !keep) {
@@ -197,18 +207,21 @@ class Backend {
 
   net::awaitable<void> send_big(tcp::socket& sock, std::uint64_t n) {
     beast::error_code ec;
-    auto head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
-                std::to_string(n) + "\r\n\r\n";
+    auto head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(n) +
+        "\r\n\r\n";
     co_await net::async_write(sock, net::buffer(head), net::redirect_error(net::use_awaitable, ec));
     std::vector<char> block(64 * 1024);
     std::uint64_t off = 0;
     while (!ec && off < n) {
       auto len = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), n - off));
       for (std::size_t i = 0; i < len; ++i) block[i] = pattern(off + i);
-      co_await net::async_write(sock, net::buffer(block.data(), len), net::redirect_error(net::use_awaitable, ec));
+      co_await net::async_write(sock, net::buffer(block.data(), len),
+                                net::redirect_error(net::use_awaitable, ec));
       off += len;
       big_sent_ = off;
     }
+    ++big_done_;
   }
 
   // Early frames (bytes after the handshake in `buf`) would be lost here; the tests send none.
@@ -234,6 +247,7 @@ class Backend {
   tcp::acceptor acceptor_;
   std::atomic<int> connections_{0};
   std::atomic<std::uint64_t> big_sent_{0};
+  std::atomic<int> big_done_{0};
   mutable std::mutex mu_;
   std::vector<Seen> seen_;
 };

@@ -84,6 +84,36 @@ TEST(ProxyHttp, RechunksABodyDelimitedByClose) {
   EXPECT_EQ(res.body(), "hello");
 }
 
+TEST(ProxyHttp, DropsHopByHopFieldsOfTheResponse) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto res = h.get("/user/alice/hop");
+  EXPECT_EQ(res.body(), "hop");
+  EXPECT_EQ(res["X-End-To-End"], "yes");
+  EXPECT_EQ(res.count("X-Backend-Hop"), 0u);  // named by the upstream's Connection
+  EXPECT_EQ(res.count(bhttp::field::keep_alive), 0u);
+  EXPECT_TRUE(res.keep_alive());
+}
+
+TEST(ProxyHttp, Http10ClientGetsAChunkedBodyRaw) {
+  ProxyHarness h;
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  std::string req = "GET /user/alice/chunked HTTP/1.0\r\nHost: hub.example\r\n\r\n";
+  net::write(s, net::buffer(req));
+  std::string all;
+  beast::error_code ec;
+  char buf[4096];
+  for (;;) {  // HTTP/1.0: the body ends when the proxy closes
+    auto n = s.read_some(net::buffer(buf), ec);
+    all.append(buf, n);
+    if (ec) break;
+  }
+  EXPECT_TRUE(all.starts_with("HTTP/1.0 200 OK\r\n")) << all;
+  EXPECT_EQ(all.find("Transfer-Encoding"), std::string::npos) << all;
+  EXPECT_TRUE(all.ends_with("\r\n\r\nhello, world")) << all;
+}
+
 TEST(ProxyHttp, HeadResponseHasNoBody) {
   ProxyHarness h;
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
@@ -138,7 +168,8 @@ TEST(ProxyHttp, UpstreamDownAnswers503JsonForApiRequests) {
 
 TEST(ProxyHttp, ErrorResponderReplacesThePage) {
   ProxyHarness h;
-  ASSERT_TRUE(h.routes().add("/user/bob", "http://127.0.0.1:" + std::to_string(closed_port()), {{"user", "bob"}}));
+  ASSERT_TRUE(
+      h.routes().add("/user/bob", "http://127.0.0.1:" + std::to_string(closed_port()), {{"user", "bob"}}));
   h.proxy().set_error_responder([](UpstreamError e) -> net::awaitable<http::Response> {
     co_return http::html_response(e.status, "hub page for " + std::string(e.data.at("user").as_string()) +
                                                 " at " + std::string(e.request.target()));

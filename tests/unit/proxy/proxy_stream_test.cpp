@@ -31,8 +31,8 @@ TEST(ProxyStream, SlowClientStallsUpstreamAndBuffersStayBounded) {
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   s.set_option(net::socket_base::receive_buffer_size(64 * 1024));
-  std::string req = "GET /user/alice/files/big?n=" + std::to_string(k64MiB) +
-                    " HTTP/1.1\r\nHost: hub.example\r\n\r\n";
+  std::string req =
+      "GET /user/alice/files/big?n=" + std::to_string(k64MiB) + " HTTP/1.1\r\nHost: hub.example\r\n\r\n";
   net::write(s, net::buffer(req));
   std::string head;
   auto first = read_head(s, head);
@@ -68,13 +68,32 @@ TEST(ProxyStream, SlowClientStallsUpstreamAndBuffersStayBounded) {
   EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(), bound);
 }
 
+TEST(ProxyStream, StalledClientIsCutOffAfterStallTimeout) {
+  auto cfg = test_config();
+  cfg.stall_timeout = std::chrono::milliseconds(300);
+  ProxyHarness h(cfg);
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  auto s = h.connect();
+  s.set_option(net::socket_base::receive_buffer_size(64 * 1024));
+  std::string req =
+      "GET /user/alice/files/big?n=" + std::to_string(k64MiB) + " HTTP/1.1\r\nHost: hub.example\r\n\r\n";
+  net::write(s, net::buffer(req));
+  // Never read: once the socket buffers are full the proxy's write stalls; after
+  // stall_timeout it gives up on both connections and the backend's write fails.
+  for (int i = 0; i < 300 && h.backend().big_downloads_ended() == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(h.backend().big_downloads_ended(), 1);
+  EXPECT_LT(h.backend().big_bytes_sent(), k64MiB);
+}
+
 TEST(ProxyStream, LargeUploadIsStreamed) {
   auto cfg = test_config();
   ProxyHarness h(cfg);
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
-  std::string req = "PUT /user/alice/api/contents/big.bin HTTP/1.1\r\nHost: hub.example\r\n"
-                    "Content-Length: " + std::to_string(k64MiB) + "\r\n\r\n";
+  std::string req =
+      "PUT /user/alice/api/contents/big.bin HTTP/1.1\r\nHost: hub.example\r\n"
+      "Content-Length: " +
+      std::to_string(k64MiB) + "\r\n\r\n";
   net::write(s, net::buffer(req));
   std::vector<char> block(1024 * 1024);
   for (std::size_t i = 0; i < block.size(); ++i) block[i] = pattern(i);
@@ -87,8 +106,8 @@ TEST(ProxyStream, LargeUploadIsStreamed) {
   bhttp::response<bhttp::string_body> res;
   bhttp::read(s, b, res);
   EXPECT_EQ(res.result_int(), 200);
-  EXPECT_EQ(res.body(), "PUT /user/alice/api/contents/big.bin " + std::to_string(k64MiB) + " " +
-                            std::to_string(hash));
+  EXPECT_EQ(res.body(),
+            "PUT /user/alice/api/contents/big.bin " + std::to_string(k64MiB) + " " + std::to_string(hash));
   auto bound = cfg.buffer_bytes + std::max(cfg.buffer_bytes, cfg.header_limit_bytes);
   EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(), bound);
 }
@@ -97,9 +116,10 @@ TEST(ProxyStream, ChunkedUploadIsReframed) {
   ProxyHarness h;
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
-  std::string req = "POST /user/alice/api/upload HTTP/1.1\r\nHost: hub.example\r\n"
-                    "Transfer-Encoding: chunked\r\n\r\n"
-                    "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n";
+  std::string req =
+      "POST /user/alice/api/upload HTTP/1.1\r\nHost: hub.example\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n";
   net::write(s, net::buffer(req));
   beast::flat_buffer b;
   bhttp::response<bhttp::string_body> res;

@@ -38,7 +38,8 @@ TEST(ProxyWebSocket, EchoesTextAndBinaryMessages) {
   EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(),
             std::max(bound, h.proxy().config().buffer_bytes * 2));
   // The tunnel's access line is written when it ends, without the query.
-  for (int i = 0; i < 100 && h.proxy().stats().tunnels_open.load() != 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 100 && h.proxy().stats().tunnels_open.load() != 0; ++i)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(h.proxy().stats().tunnels_open.load(), 0);
   auto line = h.access_line_with("GET /user/alice/api/kernels/k1/channels 101");
   EXPECT_NE(line.find("route=/user/alice"), std::string::npos) << line;

@@ -16,7 +16,9 @@ FakeClock::SysTime const kT0{std::chrono::seconds(1'700'000'000)};  // 2023-11-1
 class RoutesApiTest : public ::testing::Test {
  protected:
   RoutesApiTest()
-      : clock_(kT0), log_("api", std::make_shared<spdlog::sinks::null_sink_mt>()), routes_(clock_),
+      : clock_(kT0),
+        log_("api", std::make_shared<spdlog::sinks::null_sink_mt>()),
+        routes_(clock_),
         api_(routes_, Secret("s3cret-token"), log_) {
     api_.install(router_);
     listener_ = std::make_shared<http::Listener>(ioc_, router_, http::ListenerOptions{}, log_, log_);
@@ -62,14 +64,16 @@ TEST_F(RoutesApiTest, RequiresTheToken) {
   EXPECT_EQ(call(bhttp::verb::get, "/api/routes", "", "token wrong").result_int(), 403);
   EXPECT_EQ(call(bhttp::verb::get, "/api/routes", "", "Bearer s3cret-token").result_int(), 403);
   EXPECT_EQ(call(bhttp::verb::post, "/api/routes/user/x", R"({"target":"http://127.0.0.1:1"})", "token nope")
-                .result_int(), 403);
+                .result_int(),
+            403);
   EXPECT_TRUE(routes_.snapshot()->size() == 0);
   EXPECT_EQ(call(bhttp::verb::get, "/api/routes", "", "Token s3cret-token").result_int(), 200);
 }
 
 TEST_F(RoutesApiTest, AddsListsGetsAndDeletesRoutesLikeChp) {
-  auto res = call(bhttp::verb::post, "/api/routes/user/alice/",
-                  R"({"target": "http://127.0.0.1:53211", "user": "alice", "server_name": "", "jupyterhub": true})");
+  auto res =
+      call(bhttp::verb::post, "/api/routes/user/alice/",
+           R"({"target": "http://127.0.0.1:53211", "user": "alice", "server_name": "", "jupyterhub": true})");
   EXPECT_EQ(res.result_int(), 201);
   ASSERT_TRUE(routes_.get("/user/alice"));
   EXPECT_EQ(routes_.get("/user/alice")->data().at("user").as_string(), "alice");
@@ -96,9 +100,12 @@ TEST_F(RoutesApiTest, AddsListsGetsAndDeletesRoutesLikeChp) {
 
 TEST_F(RoutesApiTest, RootAndEscapedPaths) {
   EXPECT_EQ(call(bhttp::verb::post, "/api/routes/", R"({"target": "http://127.0.0.1:8081", "hub": true})")
-                .result_int(), 201);
+                .result_int(),
+            201);
   EXPECT_TRUE(routes_.get("/"));
-  EXPECT_EQ(call(bhttp::verb::post, "/api/routes/user/a%40b", R"({"target": "http://127.0.0.1:1"})").result_int(), 201);
+  EXPECT_EQ(
+      call(bhttp::verb::post, "/api/routes/user/a%40b", R"({"target": "http://127.0.0.1:1"})").result_int(),
+      201);
   EXPECT_TRUE(routes_.get("/user/a@b"));  // stored decoded, matched against decoded paths
   auto all = boost::json::parse(call(bhttp::verb::get, "/api/routes").body()).as_object();
   EXPECT_TRUE(all.contains("/"));
@@ -112,14 +119,19 @@ TEST_F(RoutesApiTest, RejectsBadBodies) {
   auto res = call(bhttp::verb::post, "/api/routes/user/x", R"({"target": "https://10.0.0.1:443"})");
   EXPECT_EQ(res.result_int(), 400);
   EXPECT_NE(res.body().find("https"), std::string::npos);
-  EXPECT_EQ(call(bhttp::verb::put, "/api/routes/user/x", R"({"target": "http://127.0.0.1:1"})").result_int(), 405);
+  EXPECT_EQ(call(bhttp::verb::put, "/api/routes/user/x", R"({"target": "http://127.0.0.1:1"})").result_int(),
+            405);
   EXPECT_EQ(routes_.snapshot()->size(), 0u);
 }
 
 TEST_F(RoutesApiTest, FiltersByInactiveSince) {
-  ASSERT_EQ(call(bhttp::verb::post, "/api/routes/user/old", R"({"target": "http://127.0.0.1:1"})").result_int(), 201);
+  ASSERT_EQ(
+      call(bhttp::verb::post, "/api/routes/user/old", R"({"target": "http://127.0.0.1:1"})").result_int(),
+      201);
   clock_.advance(1h);
-  ASSERT_EQ(call(bhttp::verb::post, "/api/routes/user/new", R"({"target": "http://127.0.0.1:2"})").result_int(), 201);
+  ASSERT_EQ(
+      call(bhttp::verb::post, "/api/routes/user/new", R"({"target": "http://127.0.0.1:2"})").result_int(),
+      201);
   auto res = call(bhttp::verb::get, "/api/routes?inactive_since=2023-11-14T22:30:00.000Z");
   ASSERT_EQ(res.result_int(), 200);
   auto got = boost::json::parse(res.body()).as_object();
