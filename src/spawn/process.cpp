@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,7 +181,16 @@ char const* describe(Step s) {
   // signal survives exec: without this the server would never see SIGTERM. Dispositions
   // first: unblocked, a pending signal would run nbhub's handler (Asio's SIGCHLD handler
   // writes to nbhub's signal pipe) in the child.
-  for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);  // SIGKILL/SIGSTOP: EINVAL, fine
+  // The raw system call, because glibc's signal() refuses its two internal real-time
+  // signals (32, 33), and an ignored 32 inherited from whoever started nbhub would survive.
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long mask;
+  } dfl{SIG_DFL, 0, nullptr, 0};
+  for (long sig = 1; sig <= 64; ++sig)  // SIGKILL/SIGSTOP: EINVAL, fine
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
