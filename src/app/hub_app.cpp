@@ -29,6 +29,8 @@
 #include "hub/cookie_secret.hpp"
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
+#include "hub/roles.hpp"
+#include "hub/services.hpp"
 #include "hub/servers.hpp"
 #include "hub/tokens.hpp"
 #include "proxy/proxy.hpp"
@@ -153,6 +155,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       join();
       return code;
     };
+    // Everything below may throw (a port in use, say): the I/O threads must be joined before
+    // returning, or std::thread's destructor would abort the process without a word.
+    try {
 
     auto secret = hub::load_or_create_cookie_secret(cfg.cookie_secret_file, env, random);
     if (!secret) return fail(secret.error().message, 2);
@@ -222,7 +227,13 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                             .allow_named_servers = cfg.spawner_settings.allow_named_servers};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
     servers_ptr = &servers;
-    web::RequestAuth request_auth(logins, tokens, **st, blocking, secret->reveal());
+    auto roles = hub::Roles::load(cfg.load_roles_json);
+    if (!roles) return fail(roles.error().message, 2);
+    auto services = hub::ServiceRegistry::load(cfg.services_json, cfg.base_url);
+    if (!services) return fail(services.error().message, 2);
+    if (auto r = hub::ensure_config_users(**st, cfg.auth.admin_users, cfg.auth.allowed_users); !r)
+      return fail(r.error().message, 1);
+    web::RequestAuth request_auth(logins, tokens, **st, blocking, secret->reveal(), *roles, *services);
 
     web::ServerRouteDeps sdeps{cfg, request_auth, oauth, servers, **st, blocking, log, cfg.jupyterhub_version};
     web::add_server_routes(router, sdeps);
@@ -271,6 +282,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     join();
     log.info("nbhub stopped");
     return code;
+    } catch (std::exception const& e) {
+      return fail(fmt::format("startup failed: {}", e.what()), 1);
+    }
   } catch (std::exception const& e) {
     log.critical("startup failed: {}", e.what());
     return 1;

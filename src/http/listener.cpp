@@ -44,8 +44,9 @@ void Listener::bind(std::string const& ip, std::uint16_t port) {
   if (addr.is_v6() && ip.empty()) acceptor_.set_option(net::ip::v6_only(false), ec);
   acceptor_.bind(ep, ec);
   if (ec)
-    throw std::runtime_error(fmt::format("{} listener: cannot bind {}:{}: {}", opts_.name,
-                                         ip.empty() ? "*" : ip, port, ec.message()));
+    throw std::runtime_error(fmt::format(
+        "{} listener: cannot bind {}:{}: {}{}", opts_.name, ip.empty() ? "*" : ip, port, ec.message(),
+        ec == net::error::address_in_use ? " (another program holds that port: stop it or choose another port)" : ""));
   acceptor_.listen(net::socket_base::max_listen_connections);
 }
 

@@ -1,0 +1,36 @@
+"""Startup failures a user meets first: they end with one line saying what to do, never an abort."""
+import socket
+import tempfile
+import unittest
+
+from harness.hub import run_nbhub
+
+
+class PortInUse(unittest.TestCase):
+    def test_taken_public_port_is_named_and_exit_code_is_1(self):
+        with socket.socket() as holder, tempfile.TemporaryDirectory() as work:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            port = holder.getsockname()[1]
+            with open(f"{work}/nbhub.toml", "w") as f:
+                f.write(f'ip = "127.0.0.1"\nport = {port}\nhub_bind_url = "http://127.0.0.1:0"\n')
+            r = run_nbhub(["-f", "nbhub.toml"], cwd=work)
+        self.assertEqual(r.returncode, 1, r.stderr)  # not -6 (SIGABRT from unjoined threads)
+        self.assertIn(f"cannot bind 127.0.0.1:{port}", r.stderr)
+        self.assertIn("another program holds that port", r.stderr)
+        self.assertNotIn("terminate called", r.stderr)
+
+    def test_taken_hub_api_port_is_named(self):
+        with socket.socket() as holder, tempfile.TemporaryDirectory() as work:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            port = holder.getsockname()[1]
+            with open(f"{work}/nbhub.toml", "w") as f:
+                f.write(f'ip = "127.0.0.1"\nport = 0\nhub_bind_url = "http://127.0.0.1:{port}"\n')
+            r = run_nbhub(["-f", "nbhub.toml"], cwd=work)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f"hub API listener: cannot bind 127.0.0.1:{port}", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
