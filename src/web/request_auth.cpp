@@ -3,7 +3,9 @@
 #include "core/crypto.hpp"
 #include "hub/blocking.hpp"
 #include "hub/login_service.hpp"
+#include "hub/roles.hpp"
 #include "hub/scopes.hpp"
+#include "hub/services.hpp"
 #include "hub/tokens.hpp"
 #include "store/store.hpp"
 
@@ -12,9 +14,15 @@ namespace nbhub::web {
 namespace net = boost::asio;
 
 RequestAuth::RequestAuth(hub::LoginService& logins, hub::TokenService& tokens, store::Store& store,
-                         net::thread_pool& pool, std::string const& cookie_secret_key)
+                         net::thread_pool& pool, std::string const& cookie_secret_key,
+                         hub::Roles const& roles, hub::ServiceRegistry const& services)
     : logins_(logins), tokens_(tokens), store_(store), pool_(pool),
-      xsrf_key_(crypto::hmac_sha256(cookie_secret_key, "nbhub xsrf v1")) {}
+      xsrf_key_(crypto::hmac_sha256(cookie_secret_key, "nbhub xsrf v1")), roles_(roles), services_(services) {}
+
+void set_scopes(Caller& c, hub::ScopeSet s) {
+  c.scopes.assign(s.begin(), s.end());
+  c.scope_set = std::move(s);
+}
 
 net::awaitable<std::optional<Caller>> RequestAuth::from_cookie(http::Context const& ctx) const {
   auto cookie = ctx.cookie(hub::LoginService::kCookieName);
@@ -22,7 +30,7 @@ net::awaitable<std::optional<Caller>> RequestAuth::from_cookie(http::Context con
   auto user = co_await logins_.user_for_session(*cookie);
   if (!user) co_return std::nullopt;
   Caller c{.user = std::move(*user), .via_cookie = true, .session_hash = hub::session_id_hash(*cookie)};
-  c.scopes = hub::user_scopes(c.user.name, c.user.admin);
+  set_scopes(c, roles_.user_scopes(c.user));
   co_return c;
 }
 
@@ -32,14 +40,33 @@ net::awaitable<std::optional<Caller>> RequestAuth::resolve(http::Context const& 
     auto c = co_await from_cookie(ctx);
     co_return c;
   }
+  if (auto const* svc = services_.by_token(raw)) {
+    Caller c{.service = svc};
+    set_scopes(c, roles_.service_scopes(svc->name, svc->admin));
+    co_return c;
+  }
   auto token = co_await tokens_.resolve(raw);
-  if (!token || !token->user_id) co_return std::nullopt;  // service tokens come with the REST API
-  auto uid = *token->user_id;
-  auto work = [this, uid]() { return store_.get_user_by_id(uid); };
-  auto user = co_await hub::run_blocking(pool_, std::move(work));
-  if (!user) co_return std::nullopt;
-  Caller c{.user = std::move(*user), .scopes = token->scopes, .token = std::move(*token)};
-  co_return c;
+  if (!token || !token->user_id) co_return std::nullopt;
+  // The owner and their scopes now (role or group changes apply to existing tokens at once);
+  // `!group=` filters need memberships from the store, so this runs on the pool.
+  auto work = [this, t = *token]() -> Result<Caller> {
+    auto user = store_.get_user_by_id(*t.user_id);
+    if (!user) return user.error();
+    auto owner_scopes = roles_.user_scopes(*user);
+    auto groups_of = [this, &user](std::string const& name) -> std::vector<std::string> {
+      if (name == user->name) return user->groups;
+      auto u = store_.get_user(name);
+      return u ? u->groups : std::vector<std::string>{};
+    };
+    auto scopes = roles_.token_scopes(t, hub::ScopeOwner{hub::ScopeOwner::Kind::user, user->name, std::nullopt},
+                                      owner_scopes, groups_of);
+    Caller c{.user = std::move(*user), .token = t};
+    set_scopes(c, std::move(scopes));
+    return c;
+  };
+  auto c = co_await hub::run_blocking(pool_, std::move(work));
+  if (!c) co_return std::nullopt;
+  co_return std::move(*c);
 }
 
 std::string RequestAuth::xsrf_for(std::string const& session_hash) const {

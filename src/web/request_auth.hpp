@@ -9,16 +9,19 @@
 #include <vector>
 
 #include "http/message.hpp"
+#include "hub/scopes.hpp"
 #include "store/rows.hpp"
 
-namespace nbhub::hub { class LoginService; class TokenService; }
+namespace nbhub::hub { class LoginService; class TokenService; class Roles; class ServiceRegistry; struct Service; }
 namespace nbhub::store { class Store; }
 
 namespace nbhub::web {
 
 struct Caller {
-  store::UserRow user;
-  std::vector<std::string> scopes;
+  store::UserRow user;                    // empty (id 0) for a service
+  std::vector<std::string> scopes;        // expanded (hub::expand_scopes), sorted
+  hub::ScopeSet scope_set;                // the same, for hub::has_scope
+  hub::Service const* service = nullptr;  // set when a config service's token authenticated
   bool via_cookie = false;
   std::string session_hash;               // cookie callers: their login session
   std::optional<store::TokenRow> token;   // token callers
@@ -27,7 +30,11 @@ struct Caller {
 class RequestAuth {
  public:
   RequestAuth(hub::LoginService& logins, hub::TokenService& tokens, store::Store& store,
-              boost::asio::thread_pool& pool, std::string const& cookie_secret_key);
+              boost::asio::thread_pool& pool, std::string const& cookie_secret_key,
+              hub::Roles const& roles, hub::ServiceRegistry const& services);
+
+  hub::Roles const& roles() const { return roles_; }
+  hub::ServiceRegistry const& services() const { return services_; }
 
   // nullopt when there are no (valid) credentials.
   boost::asio::awaitable<std::optional<Caller>> resolve(http::Context const& ctx) const;
@@ -45,6 +52,11 @@ class RequestAuth {
   store::Store& store_;
   boost::asio::thread_pool& pool_;
   std::string xsrf_key_;
+  hub::Roles const& roles_;
+  hub::ServiceRegistry const& services_;
 };
+
+// Sets scope_set and scopes together.
+void set_scopes(Caller& c, hub::ScopeSet s);
 
 }  // namespace nbhub::web

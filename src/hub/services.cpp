@@ -1,0 +1,107 @@
+#include "hub/services.hpp"
+
+#include <boost/json/parse.hpp>
+#include <fmt/format.h>
+
+#include "core/crypto.hpp"
+
+namespace nbhub::hub {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string get_string(json::object const& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string{};
+}
+
+bool get_bool(json::object const& o, std::string_view key, bool dflt) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_bool() ? it->value().as_bool() : dflt;
+}
+
+// Keys JupyterHub's Service accepts; the ones nbhub does not act on yet are still accepted so
+// a jupyterhub_config.py loads (command and environment: nbhub does not launch services).
+constexpr std::string_view kKnownKeys[] = {
+    "name", "url", "admin", "api_token", "display", "info", "oauth_client_id", "oauth_redirect_uri",
+    "oauth_no_confirm", "oauth_client_allowed_scopes", "oauth_roles", "command", "environment", "user", "cwd",
+    "kind", "oauth_allowed_scopes", "roles"};
+
+}  // namespace
+
+Result<ServiceRegistry> ServiceRegistry::load(std::string_view text, std::string const& base_url) {
+  ServiceRegistry out;
+  if (text.empty()) return out;
+  boost::system::error_code ec;
+  auto doc = json::parse(text, ec);
+  if (ec || !doc.is_array()) return Error{Errc::config, "services must be a list of service tables"};
+  std::vector<std::string> problems;
+  for (auto const& v : doc.as_array()) {
+    if (!v.is_object()) { problems.push_back("services: every entry must be a table"); continue; }
+    auto const& o = v.as_object();
+    Service s;
+    s.name = get_string(o, "name");
+    if (s.name.empty() || s.name.find('/') != std::string::npos) {
+      problems.push_back("services: every service needs a name without '/'");
+      continue;
+    }
+    for (auto const& [k, _] : o) {
+      bool known = false;
+      for (auto key : kKnownKeys) known = known || k == key;
+      if (!known) problems.push_back(fmt::format("services: service \"{}\": unknown key \"{}\"", s.name, std::string_view(k)));
+    }
+    if (out.find(s.name)) problems.push_back(fmt::format("services: two services are named \"{}\"", s.name));
+    s.url = get_string(o, "url");
+    while (!s.url.empty() && s.url.back() == '/') s.url.pop_back();
+    s.prefix = base_url + "services/" + s.name + "/";
+    s.admin = get_bool(o, "admin", false);
+    s.display = get_bool(o, "display", true);
+    if (auto it = o.find("info"); it != o.end() && it->value().is_object()) s.info = it->value().as_object();
+    s.oauth_client_id = get_string(o, "oauth_client_id");
+    if (s.oauth_client_id.empty()) s.oauth_client_id = "service-" + s.name;
+    s.oauth_redirect_uri = get_string(o, "oauth_redirect_uri");
+    if (s.oauth_redirect_uri.empty() && !s.url.empty()) s.oauth_redirect_uri = s.prefix + "oauth_callback";
+    s.oauth_no_confirm = get_bool(o, "oauth_no_confirm", false);
+    for (auto key : {"oauth_client_allowed_scopes", "oauth_allowed_scopes"})
+      if (auto it = o.find(key); it != o.end() && it->value().is_array())
+        for (auto const& x : it->value().as_array())
+          if (x.is_string()) s.oauth_client_allowed_scopes.emplace_back(x.as_string());
+    auto token = get_string(o, "api_token");
+    if (!token.empty()) {
+      if (token.size() < 8)
+        problems.push_back(fmt::format("services: service \"{}\": api_token must be at least 8 characters", s.name));
+      s.token_sha256 = crypto::sha256(token);
+      for (auto const& other : out.services_)
+        if (other.token_sha256 == s.token_sha256)
+          problems.push_back(fmt::format("services: services \"{}\" and \"{}\" have the same api_token", other.name, s.name));
+    }
+    out.services_.push_back(std::move(s));
+  }
+  if (!problems.empty()) {
+    std::string msg;
+    for (auto const& p : problems) msg += (msg.empty() ? "" : "\n") + p;
+    return Error{Errc::config, msg};
+  }
+  return out;
+}
+
+Service const* ServiceRegistry::by_token(std::string_view raw) const {
+  if (services_.empty() || raw.size() < 8) return nullptr;
+  auto h = crypto::sha256(raw);
+  Service const* found = nullptr;
+  for (auto const& s : services_) {
+    // No early exit: the time does not depend on which service matched.
+    bool match = !s.token_sha256.empty() && crypto::equal_ct(h, s.token_sha256);
+    if (match) found = &s;
+  }
+  return found;
+}
+
+Service const* ServiceRegistry::find(std::string_view name) const {
+  for (auto const& s : services_)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+}  // namespace nbhub::hub

@@ -1,0 +1,52 @@
+#pragma once
+// Services from config (`services`, JupyterHub's c.JupyterHub.services): name, URL, admin flag,
+// API token, OAuth client settings. The API tokens are operator-chosen strings, so they are
+// never stored: each is hashed once at load and a presented token is compared in constant
+// time against every service's hash (JupyterHub instead spends 16384 sha512 rounds on every
+// request for these).
+//
+// Immutable after load: shared by every request thread without locks.
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace nbhub::hub {
+
+struct Service {
+  std::string name;
+  std::string url;               // "" for a service without a web endpoint
+  std::string prefix;            // <base_url>services/<name>/
+  bool admin = false;
+  bool display = true;
+  boost::json::object info;
+  std::string oauth_client_id;   // "service-<name>" unless configured
+  std::string oauth_redirect_uri;  // <prefix>oauth_callback unless configured
+  bool oauth_no_confirm = false;
+  std::vector<std::string> oauth_client_allowed_scopes;
+  std::string token_sha256;      // raw SHA-256 of api_token; "" when the service has none
+};
+
+class ServiceRegistry {
+ public:
+  ServiceRegistry() = default;
+  // `services_json`: a JSON array of objects with JupyterHub's keys. Errors (Errc::config) name
+  // the service and the field: a missing name, a token shorter than 8 characters, two services
+  // with one name or one token, unknown keys.
+  static Result<ServiceRegistry> load(std::string_view services_json, std::string const& base_url);
+
+  // The service whose token this is, or nullptr. Takes the same time whichever service (if
+  // any) matches: every hash is compared, in constant time.
+  Service const* by_token(std::string_view raw) const;
+  Service const* find(std::string_view name) const;
+  std::vector<Service> const& all() const { return services_; }
+
+ private:
+  std::vector<Service> services_;
+};
+
+}  // namespace nbhub::hub
