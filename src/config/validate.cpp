@@ -73,6 +73,12 @@ void validate(ConfigBuilder& b) {
   if (hub.ssl_cert.empty() != hub.ssl_key.empty())
     b.error(at(b, -1, hub.ssl_cert.empty() ? "ssl_key" : "ssl_cert"),
             "ssl_cert and ssl_key go together; set both or neither");
+  else if (!hub.ssl_cert.empty())
+    // Refused rather than ignored: serving plain http where https was asked for would send
+    // session cookies in clear text.
+    b.error(at(b, -1, "ssl_cert"),
+            "nbhub does not terminate TLS itself yet: put a load balancer or nginx in front of it for "
+            "https, remove ssl_cert/ssl_key, and set public_url = \"https://...\" and trusted_proxies");
   if (hub.hub_bind_url.empty())
     b.error(at(b, -1, "hub_bind_url"), "required: where the hub API listens");
   if (hub.cull.enabled && hub.cull.every.count() == 0)
