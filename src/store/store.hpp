@@ -1,7 +1,7 @@
 #pragma once
 // The hub's persistent state: users, groups, login sessions (migration 1); API tokens, the
 // OAuth provider's clients and codes, and servers (migration 2). One interface, two back ends:
-// SQLite (sqlite_store.hpp, the default) and PostgreSQL (a later issue). SQL that differs
+// SQLite (sqlite_store.hpp, the default) and PostgreSQL (postgres_store.hpp). SQL that differs
 // between them lives in sql_dialect.hpp.
 //
 // Contract for every method:
@@ -54,6 +54,9 @@ struct StoreOptions {
   // Read-only connections beside the writer (file databases only; WAL lets them read while
   // the writer commits). 0 sends reads through the writer connection.
   int read_connections = 2;
+  // PostgreSQL: at most this many connections, opened on demand (db_pool_size). A request
+  // finding all busy waits up to busy_timeout, then fails with unavailable.
+  int pool_size = 4;
   // Replaces the built-in migration list, to test upgrades and failing migrations.
   std::span<const Migration> migrations_for_test;
 };
@@ -66,6 +69,9 @@ class Store {
   //   sqlite:///relative/path.sqlite     relative to the working directory (SQLAlchemy's form,
   //   sqlite:////absolute/path.sqlite    so a jupyterhub_config.py db_url means the same)
   //   sqlite://, sqlite:///:memory:, :memory:   a private in-memory database, for tests
+  //   postgresql://user:password@host:port/db    PostgreSQL through libpq (any libpq URL,
+  //   postgresql:///db?host=/run/postgresql      e.g. a unix socket directory); the schema
+  //                                              must exist, tables are made by migrate()
   // A missing directory is created (mode 0700) and a new file gets mode 0600. Refuses with
   // config a database whose schema is newer than this binary. Does not migrate.
   // `clock` must outlive the store; it stamps created/auth_refreshed and expires sessions.

@@ -4,8 +4,8 @@ namespace nbhub::store {
 
 namespace {
 constexpr std::string_view kForms =
-    "use sqlite:///relative/path.sqlite, sqlite:////absolute/path.sqlite, or sqlite:// for a "
-    "database in memory";
+    "use sqlite:///relative/path.sqlite, sqlite:////absolute/path.sqlite, sqlite:// for a "
+    "database in memory, or postgresql://user:password@host:port/database";
 }
 
 Result<StoreUrl> StoreUrl::parse(std::string_view url) {
@@ -13,9 +13,15 @@ Result<StoreUrl> StoreUrl::parse(std::string_view url) {
     return StoreUrl{Kind::sqlite_memory, {}};
   auto colon = url.find(':');
   auto scheme = colon == std::string_view::npos ? std::string_view{} : url.substr(0, colon);
-  if (scheme == "postgresql" || scheme == "postgres" || scheme.starts_with("postgresql+"))
-    return make_error(Errc::config,
-                      "db_url: PostgreSQL is not supported yet; " + std::string(kForms));
+  if (scheme == "postgresql" || scheme == "postgres" || scheme.starts_with("postgresql+") ||
+      scheme.starts_with("postgres+")) {
+    if (!url.substr(colon).starts_with("://"))
+      return make_error(Errc::config,
+                        "db_url: a PostgreSQL URL has the form postgresql://user:password@host:"
+                        "port/database (or postgresql:///database?host=/socket/dir)");
+    StoreUrl out{Kind::postgresql, {}, std::string(url)};
+    return out;
+  }
   if (scheme != "sqlite")
     return make_error(Errc::config, "db_url: unsupported scheme '" + std::string(scheme) +
                                         "' (the URL is not repeated here in case it holds a "

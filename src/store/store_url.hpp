@@ -9,9 +9,11 @@
 namespace nbhub::store {
 
 struct StoreUrl {
-  enum class Kind { sqlite_file, sqlite_memory };
+  enum class Kind { sqlite_file, sqlite_memory, postgresql };
   Kind kind = Kind::sqlite_memory;
   std::string path;  // sqlite_file: as written, relative to the working directory or absolute
+  // postgresql: the URL as given (it may hold a password: never log it; see display).
+  std::string postgres_url;
 
   // See Store::open for the accepted forms. Errors: config.
   static Result<StoreUrl> parse(std::string_view url);

@@ -1,4 +1,5 @@
 #include "store/store.hpp"
+#include "backends.hpp"
 #include "store_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -38,17 +39,17 @@ OAuthCodeRow code_for(std::string const& raw, std::int64_t user_id, Clock const&
           .expires = clock.now() + 300s};
 }
 
-class OAuth : public ::testing::Test {
+class OAuth : public BackendTest {
  protected:
   FakeClock clock{kEpoch};
-  std::unique_ptr<Store> store = open_migrated("sqlite://", clock);
+  std::unique_ptr<Store> store = open_backend(clock);
   std::int64_t alice = must(store->create_user("alice", false)).id;
   OAuthClientRow client = must(store->upsert_oauth_client(client_for(alice, clock)));
 };
 
 }  // namespace
 
-TEST_F(OAuth, ClientRoundTrip) {
+TEST_P(OAuth, ClientRoundTrip) {
   EXPECT_EQ(client, client_for(alice, clock));
   EXPECT_EQ(must(store->get_oauth_client(kClient)), client);
 
@@ -61,7 +62,7 @@ TEST_F(OAuth, ClientRoundTrip) {
   EXPECT_FALSE(must(store->get_oauth_client("service-announcements")).user_id);
 }
 
-TEST_F(OAuth, UpsertReplacesFieldsButKeepsCreatedAndIssuedTokens) {
+TEST_P(OAuth, UpsertReplacesFieldsButKeepsCreatedAndIssuedTokens) {
   auto token = must(store->create_token({.prefix = "abcd",
                                          .hash = hash_of("issued"),
                                          .user_id = alice,
@@ -84,7 +85,7 @@ TEST_F(OAuth, UpsertReplacesFieldsButKeepsCreatedAndIssuedTokens) {
   EXPECT_TRUE(store->consume_oauth_code(hash_of("pending-code")));
 }
 
-TEST_F(OAuth, UnknownClientsAndRefusedClients) {
+TEST_P(OAuth, UnknownClientsAndRefusedClients) {
   auto r = store->get_oauth_client("jupyterhub-user-ghost");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
@@ -108,7 +109,7 @@ TEST_F(OAuth, UnknownClientsAndRefusedClients) {
   EXPECT_EQ(store->upsert_oauth_client(unnamed).error().code, Errc::bad_request);
 }
 
-TEST_F(OAuth, DeletingAClientTakesItsCodesAndTokens) {
+TEST_P(OAuth, DeletingAClientTakesItsCodesAndTokens) {
   auto token = must(store->create_token({.prefix = "abcd",
                                          .hash = hash_of("issued"),
                                          .user_id = alice,
@@ -125,7 +126,7 @@ TEST_F(OAuth, DeletingAClientTakesItsCodesAndTokens) {
   EXPECT_TRUE(store->find_token(api.hash));  // not issued to the client
 }
 
-TEST_F(OAuth, CodeIsReturnedOnceAndThenGone) {
+TEST_P(OAuth, CodeIsReturnedOnceAndThenGone) {
   auto code = code_for("the-code", alice, clock);
   must(store->create_oauth_code(code));
   EXPECT_EQ(must(store->consume_oauth_code(code.code_hash)), code);
@@ -141,7 +142,7 @@ TEST_F(OAuth, CodeIsReturnedOnceAndThenGone) {
   EXPECT_EQ(must(store->consume_oauth_code(without_session.code_hash)), without_session);
 }
 
-TEST_F(OAuth, AnExpiredCodeIsNotReturnedAndPurgeRemovesIt) {
+TEST_P(OAuth, AnExpiredCodeIsNotReturnedAndPurgeRemovesIt) {
   must(store->create_oauth_code(code_for("late", alice, clock)));
   must(store->create_oauth_code(code_for("later", alice, clock)));
   clock.advance(300s);  // expires <= now
@@ -153,7 +154,7 @@ TEST_F(OAuth, AnExpiredCodeIsNotReturnedAndPurgeRemovesIt) {
   EXPECT_EQ(must(store->consume_oauth_code(fresh.code_hash)), fresh);
 }
 
-TEST_F(OAuth, CodeForUnknownClientOrUserOrWithDuplicateHash) {
+TEST_P(OAuth, CodeForUnknownClientOrUserOrWithDuplicateHash) {
   auto ghost_client = code_for("c1", alice, clock);
   ghost_client.client_id = "jupyterhub-user-ghost";
   EXPECT_EQ(store->create_oauth_code(ghost_client).error().message,
@@ -229,3 +230,5 @@ INSTANTIATE_TEST_SUITE_P(Store, ConsumeRace,
                              default: return "TwoStoresOnFile";
                            }
                          });
+
+INSTANTIATE_TEST_SUITE_P(Backends, OAuth, kBackends, backend_name);

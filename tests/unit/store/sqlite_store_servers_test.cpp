@@ -1,4 +1,5 @@
 #include "store/store.hpp"
+#include "backends.hpp"
 #include "store_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -10,10 +11,10 @@ using namespace nbhub::store::testing;
 
 namespace {
 
-class Servers : public ::testing::Test {
+class Servers : public BackendTest {
  protected:
   FakeClock clock{kEpoch};
-  std::unique_ptr<Store> store = open_migrated("sqlite://", clock);
+  std::unique_ptr<Store> store = open_backend(clock);
   std::int64_t alice = must(store->create_user("alice", false)).id;
   std::int64_t bob = must(store->create_user("bob", false)).id;
 
@@ -28,7 +29,7 @@ class Servers : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(Servers, UpsertInsertsThenUpdatesByUserAndNameKeepingTheId) {
+TEST_P(Servers, UpsertInsertsThenUpdatesByUserAndNameKeepingTheId) {
   auto pending = server(alice, "");
   pending.url = "";
   pending.state = {};
@@ -52,7 +53,7 @@ TEST_F(Servers, UpsertInsertsThenUpdatesByUserAndNameKeepingTheId) {
   EXPECT_EQ(must(store->list_servers_for_user(alice)).size(), 2u);
 }
 
-TEST_F(Servers, SpawnerStateRoundTripsAsJson) {
+TEST_P(Servers, SpawnerStateRoundTripsAsJson) {
   auto s = server(alice, "gpu");
   s.state = boost::json::parse(R"({
       "container_id": "3f2a9c",
@@ -66,7 +67,7 @@ TEST_F(Servers, SpawnerStateRoundTripsAsJson) {
   EXPECT_EQ(back.state.at("big").as_int64(), 9007199254740993);  // not rounded via double
 }
 
-TEST_F(Servers, UpsertNeverMovesLastActivityBackwards) {
+TEST_P(Servers, UpsertNeverMovesLastActivityBackwards) {
   auto s = server(alice, "");
   s.last_activity = kEpoch + 10s;
   must(store->upsert_server(s));
@@ -86,7 +87,7 @@ TEST_F(Servers, UpsertNeverMovesLastActivityBackwards) {
   EXPECT_EQ(stopped.pending, "stop");
 }
 
-TEST_F(Servers, RefusesUnknownPendingActionsAndUsers) {
+TEST_P(Servers, RefusesUnknownPendingActionsAndUsers) {
   auto s = server(alice, "");
   s.pending = "starting";
   auto r = store->upsert_server(s);
@@ -102,7 +103,7 @@ TEST_F(Servers, RefusesUnknownPendingActionsAndUsers) {
   EXPECT_TRUE(must(store->list_servers()).empty());
 }
 
-TEST_F(Servers, UnknownServersAreNotFoundWithTheUsersName) {
+TEST_P(Servers, UnknownServersAreNotFoundWithTheUsersName) {
   EXPECT_EQ(store->get_server(alice, "").error().message, "user 'alice' has no default server");
   auto r = store->get_server(alice, "gpu");
   ASSERT_FALSE(r);
@@ -112,7 +113,7 @@ TEST_F(Servers, UnknownServersAreNotFoundWithTheUsersName) {
   EXPECT_FALSE(must(store->delete_server(alice, "gpu")));
 }
 
-TEST_F(Servers, ListAllCarriesUserNamesInNameOrder) {
+TEST_P(Servers, ListAllCarriesUserNamesInNameOrder) {
   auto carol = must(store->create_user("carol", false)).id;
   must(store->upsert_server(server(carol, "")));
   must(store->upsert_server(server(alice, "gpu")));
@@ -136,7 +137,7 @@ TEST_F(Servers, ListAllCarriesUserNamesInNameOrder) {
   EXPECT_TRUE(must(store->list_servers_for_user(999)).empty());
 }
 
-TEST_F(Servers, DeleteRemovesOneServerAndLeavesItsTokens) {
+TEST_P(Servers, DeleteRemovesOneServerAndLeavesItsTokens) {
   must(store->upsert_server(server(alice, "")));
   must(store->upsert_server(server(alice, "gpu")));
   auto token = must(store->create_token({.hash = hash_of("server-token"),
@@ -151,7 +152,7 @@ TEST_F(Servers, DeleteRemovesOneServerAndLeavesItsTokens) {
   EXPECT_TRUE(store->find_token(token.hash));  // delete_tokens_for_server is the hub's call
 }
 
-TEST_F(Servers, ActivityNeverMovesBackwardsAndBumpsTheUser) {
+TEST_P(Servers, ActivityNeverMovesBackwardsAndBumpsTheUser) {
   must(store->upsert_server(server(alice, "")));
   must(store->upsert_server(server(alice, "gpu")));
   must(store->touch_server_activity(alice, "", kEpoch + 10s));
@@ -178,7 +179,7 @@ TEST_F(Servers, ActivityNeverMovesBackwardsAndBumpsTheUser) {
   EXPECT_EQ(must(store->get_user("alice")).last_activity, kEpoch + 40s);
 }
 
-TEST_F(Servers, ActivityForAnUnknownServerChangesNothing) {
+TEST_P(Servers, ActivityForAnUnknownServerChangesNothing) {
   auto r = store->touch_server_activity(alice, "gpu", kEpoch + 10s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
@@ -187,3 +188,5 @@ TEST_F(Servers, ActivityForAnUnknownServerChangesNothing) {
   EXPECT_EQ(store->touch_server_activity(999, "", kEpoch).error().message,
             "no user with id 999");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Servers, kBackends, backend_name);

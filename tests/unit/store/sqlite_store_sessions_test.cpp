@@ -1,4 +1,5 @@
 #include "store/store.hpp"
+#include "backends.hpp"
 #include "store_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -9,10 +10,10 @@ using namespace nbhub::store::testing;
 
 namespace {
 
-class Sessions : public ::testing::Test {
+class Sessions : public BackendTest {
  protected:
   FakeClock clock{kEpoch};
-  std::unique_ptr<Store> store = open_migrated("sqlite://", clock);
+  std::unique_ptr<Store> store = open_backend(clock);
   std::int64_t alice = must(store->create_user("alice", false)).id;
 
   SessionRow session(std::string id_hash, std::chrono::seconds ttl) {
@@ -27,7 +28,7 @@ class Sessions : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(Sessions, RoundTripWithAndWithoutIdTokenHint) {
+TEST_P(Sessions, RoundTripWithAndWithoutIdTokenHint) {
   auto plain = session("aa", 1h);
   auto hinted = session("bb", 1h);
   hinted.id_token_hint_encrypted = std::string("\x01sealed\x00", 8);
@@ -37,7 +38,7 @@ TEST_F(Sessions, RoundTripWithAndWithoutIdTokenHint) {
   EXPECT_EQ(must(store->get_session("bb")), hinted);
 }
 
-TEST_F(Sessions, AnExpiredSessionIsNotReturnedEvenBeforePurge) {
+TEST_P(Sessions, AnExpiredSessionIsNotReturnedEvenBeforePurge) {
   must(store->create_session(session("aa", 1h)));
   clock.advance(1h - 1s);
   EXPECT_TRUE(store->get_session("aa"));
@@ -48,7 +49,7 @@ TEST_F(Sessions, AnExpiredSessionIsNotReturnedEvenBeforePurge) {
   EXPECT_EQ(r.error().message, "no such login session, or it has expired");
 }
 
-TEST_F(Sessions, PurgeDeletesOnlyExpiredSessions) {
+TEST_P(Sessions, PurgeDeletesOnlyExpiredSessions) {
   must(store->create_session(session("short", 1h)));
   must(store->create_session(session("exact", 2h)));
   must(store->create_session(session("long", 3h)));
@@ -58,7 +59,7 @@ TEST_F(Sessions, PurgeDeletesOnlyExpiredSessions) {
   EXPECT_EQ(must(store->delete_session("short")), false);  // already purged
 }
 
-TEST_F(Sessions, DuplicateIdHashIsAConflictThatDoesNotRepeatTheHash) {
+TEST_P(Sessions, DuplicateIdHashIsAConflictThatDoesNotRepeatTheHash) {
   must(store->create_session(session("5e55104ab5", 1h)));
   auto r = store->create_session(session("5e55104ab5", 2h));
   ASSERT_FALSE(r);
@@ -66,7 +67,7 @@ TEST_F(Sessions, DuplicateIdHashIsAConflictThatDoesNotRepeatTheHash) {
   EXPECT_EQ(r.error().message.find("5e55104ab5"), std::string::npos) << r.error().message;
 }
 
-TEST_F(Sessions, ASessionForAnUnknownUserIsNotFound) {
+TEST_P(Sessions, ASessionForAnUnknownUserIsNotFound) {
   auto s = session("aa", 1h);
   s.user_id = 999;
   auto r = store->create_session(s);
@@ -75,7 +76,7 @@ TEST_F(Sessions, ASessionForAnUnknownUserIsNotFound) {
   EXPECT_EQ(r.error().message, "no user with id 999");
 }
 
-TEST_F(Sessions, DeleteIsIdempotentAndPerUserDeleteCounts) {
+TEST_P(Sessions, DeleteIsIdempotentAndPerUserDeleteCounts) {
   must(store->create_session(session("aa", 1h)));
   must(store->create_session(session("bb", 1h)));
   must(store->create_session(session("cc", 1h)));
@@ -85,9 +86,11 @@ TEST_F(Sessions, DeleteIsIdempotentAndPerUserDeleteCounts) {
   EXPECT_EQ(store->get_session("bb").error().code, Errc::not_found);
 }
 
-TEST_F(Sessions, TouchUpdatesLastSeen) {
+TEST_P(Sessions, TouchUpdatesLastSeen) {
   must(store->create_session(session("aa", 1h)));
   must(store->touch_session("aa", kEpoch + 5min));
   EXPECT_EQ(must(store->get_session("aa")).last_seen, kEpoch + 5min);
   EXPECT_EQ(store->touch_session("zz", kEpoch).error().code, Errc::not_found);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Sessions, kBackends, backend_name);

@@ -1,4 +1,5 @@
 #include "store/store.hpp"
+#include "backends.hpp"
 #include "store_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -12,10 +13,10 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-class Tokens : public ::testing::Test {
+class Tokens : public BackendTest {
  protected:
   FakeClock clock{kEpoch};
-  std::unique_ptr<Store> store = open_migrated("sqlite://", clock);
+  std::unique_ptr<Store> store = open_backend(clock);
   std::int64_t alice = must(store->create_user("alice", false)).id;
   std::int64_t bob = must(store->create_user("bob", false)).id;
 
@@ -42,7 +43,7 @@ class Tokens : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(Tokens, RoundTripKeepsEveryField) {
+TEST_P(Tokens, RoundTripKeepsEveryField) {
   add_client("jupyterhub-user-alice");
   TokenRow full{.prefix = "tok1",
                 .hash = hash_of("tok1-full"),
@@ -77,7 +78,7 @@ TEST_F(Tokens, RoundTripKeepsEveryField) {
   EXPECT_FALSE(found.expires_at);
 }
 
-TEST_F(Tokens, AnExpiredTokenIsNotFoundEvenBeforePurge) {
+TEST_P(Tokens, AnExpiredTokenIsNotFoundEvenBeforePurge) {
   auto t = token("expiring", alice);
   t.expires_at = kEpoch + 1h;
   must(store->create_token(t));
@@ -91,7 +92,7 @@ TEST_F(Tokens, AnExpiredTokenIsNotFoundEvenBeforePurge) {
   EXPECT_EQ(store->find_token(hash_of("never issued")).error().code, Errc::not_found);
 }
 
-TEST_F(Tokens, ListShowsTheUsersUnexpiredTokensInCreationOrder) {
+TEST_P(Tokens, ListShowsTheUsersUnexpiredTokensInCreationOrder) {
   auto a1 = must(store->create_token(token("a1-token", alice, "server")));
   auto expiring = token("a2-token", alice);
   expiring.expires_at = kEpoch + 1h;
@@ -111,7 +112,7 @@ TEST_F(Tokens, ListShowsTheUsersUnexpiredTokensInCreationOrder) {
   EXPECT_TRUE(must(store->list_tokens(999)).empty());
 }
 
-TEST_F(Tokens, PurgeDeletesOnlyExpiredTokens) {
+TEST_P(Tokens, PurgeDeletesOnlyExpiredTokens) {
   for (auto [raw, ttl] : {std::pair{"short", 1h}, {"exact", 2h}, {"long", 3h}}) {
     auto t = token(raw, alice);
     t.expires_at = kEpoch + ttl;
@@ -126,7 +127,7 @@ TEST_F(Tokens, PurgeDeletesOnlyExpiredTokens) {
   EXPECT_EQ(must(store->purge_expired_tokens(clock.now())), 1);
 }
 
-TEST_F(Tokens, DuplicateHashIsAConflictThatDoesNotRepeatTheHash) {
+TEST_P(Tokens, DuplicateHashIsAConflictThatDoesNotRepeatTheHash) {
   auto t = token("dup-token", alice);
   must(store->create_token(t));
   auto r = store->create_token(token("dup-token", bob));
@@ -135,7 +136,7 @@ TEST_F(Tokens, DuplicateHashIsAConflictThatDoesNotRepeatTheHash) {
   EXPECT_EQ(r.error().message, "an API token with this hash already exists");
 }
 
-TEST_F(Tokens, UnknownOwnerOrClientIsNotFoundAndStoresNothing) {
+TEST_P(Tokens, UnknownOwnerOrClientIsNotFoundAndStoresNothing) {
   auto r = store->create_token(token("orphan", 999));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
@@ -150,7 +151,7 @@ TEST_F(Tokens, UnknownOwnerOrClientIsNotFoundAndStoresNothing) {
   EXPECT_TRUE(must(store->list_tokens(alice)).empty());
 }
 
-TEST_F(Tokens, MalformedRowsAreRefusedWithoutRepeatingSecrets) {
+TEST_P(Tokens, MalformedRowsAreRefusedWithoutRepeatingSecrets) {
   auto raw_as_hash = token("x", alice);
   raw_as_hash.hash = "s3cr3t-raw-token-value";  // a caller forgot to hash
   auto r = store->create_token(raw_as_hash);
@@ -189,14 +190,14 @@ TEST_F(Tokens, MalformedRowsAreRefusedWithoutRepeatingSecrets) {
   EXPECT_TRUE(must(store->list_tokens(alice)).empty());
 }
 
-TEST_F(Tokens, DeleteOneTokenIsIdempotent) {
+TEST_P(Tokens, DeleteOneTokenIsIdempotent) {
   auto t = must(store->create_token(token("del", alice)));
   EXPECT_TRUE(must(store->delete_token(t.id)));
   EXPECT_FALSE(must(store->delete_token(t.id)));
   EXPECT_EQ(store->find_token(t.hash).error().code, Errc::not_found);
 }
 
-TEST_F(Tokens, DeleteForServerTakesOnlyThatServersTokens) {
+TEST_P(Tokens, DeleteForServerTakesOnlyThatServersTokens) {
   auto server_token = [&](std::string const& raw, std::int64_t user, std::string server) {
     auto t = token(raw, user, "server");
     t.server_name = std::move(server);
@@ -217,7 +218,7 @@ TEST_F(Tokens, DeleteForServerTakesOnlyThatServersTokens) {
   EXPECT_TRUE(store->find_token(bobs.hash));
 }
 
-TEST_F(Tokens, DeleteForSessionTakesItsTokensAndUnredeemedCodes) {
+TEST_P(Tokens, DeleteForSessionTakesItsTokensAndUnredeemedCodes) {
   add_client("jupyterhub-user-alice");
   auto in_session = [&](std::string const& raw, std::string const& session) {
     auto t = token(raw, alice, "oauth");
@@ -250,7 +251,7 @@ TEST_F(Tokens, DeleteForSessionTakesItsTokensAndUnredeemedCodes) {
   EXPECT_TRUE(store->consume_oauth_code(hash_of("code-2")));
 }
 
-TEST_F(Tokens, TouchNeverMovesLastActivityBackwards) {
+TEST_P(Tokens, TouchNeverMovesLastActivityBackwards) {
   auto t = must(store->create_token(token("touch", alice)));
   EXPECT_FALSE(t.last_activity);
   must(store->touch_token(t.id, kEpoch + 10s));
@@ -265,7 +266,7 @@ TEST_F(Tokens, TouchNeverMovesLastActivityBackwards) {
   EXPECT_EQ(r.error().message, "no API token with id 424242");
 }
 
-TEST_F(Tokens, ServiceTokensHaveNoUserAndSurviveUserDeletion) {
+TEST_P(Tokens, ServiceTokensHaveNoUserAndSurviveUserDeletion) {
   auto svc = must(store->create_token({.prefix = "svc1",
                                        .hash = hash_of("svc1-token"),
                                        .service_name = "cull-idle",
@@ -277,3 +278,5 @@ TEST_F(Tokens, ServiceTokensHaveNoUserAndSurviveUserDeletion) {
   EXPECT_EQ(store->find_token(hash_of("alice-token")).error().code, Errc::not_found);
   EXPECT_EQ(must(store->find_token(svc.hash)), svc);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Tokens, kBackends, backend_name);

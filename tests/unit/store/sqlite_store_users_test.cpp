@@ -1,4 +1,5 @@
 #include "store/store.hpp"
+#include "backends.hpp"
 #include "store_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -10,15 +11,21 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-class Users : public ::testing::Test {
+class Users : public BackendTest {
  protected:
   FakeClock clock{kEpoch};
-  std::unique_ptr<Store> store = open_migrated("sqlite://", clock);
+  std::unique_ptr<Store> store = open_backend(clock);
+};
+
+class Groups : public BackendTest {
+ protected:
+  FakeClock clock{kEpoch};
+  std::unique_ptr<Store> store = open_backend(clock);
 };
 
 }  // namespace
 
-TEST_F(Users, LoginCreatesAUserWithDefaults) {
+TEST_P(Users, LoginCreatesAUserWithDefaults) {
   auto up = must(store->upsert_user_on_login({.name = "alice"}));
   EXPECT_TRUE(up.created);
   EXPECT_EQ(up.user.name, "alice");
@@ -32,7 +39,7 @@ TEST_F(Users, LoginCreatesAUserWithDefaults) {
   EXPECT_EQ(must(store->get_user_by_id(up.user.id)), up.user);
 }
 
-TEST_F(Users, LoginWithNulloptLeavesAdminGroupsAndAuthState) {
+TEST_P(Users, LoginWithNulloptLeavesAdminGroupsAndAuthState) {
   must(store->upsert_user_on_login(
       {.name = "alice", .admin = true, .groups = Strings{"b", "a"}, .encrypted_auth_state = "s1"}));
   clock.advance(1h);
@@ -45,7 +52,7 @@ TEST_F(Users, LoginWithNulloptLeavesAdminGroupsAndAuthState) {
   EXPECT_EQ(up.user.auth_refreshed, kEpoch + 1h);  // a login is a refresh
 }
 
-TEST_F(Users, LoginWithValuesReplacesThem) {
+TEST_P(Users, LoginWithValuesReplacesThem) {
   must(store->upsert_user_on_login({.name = "alice", .admin = true, .groups = Strings{"a", "b"}}));
   auto up = must(store->upsert_user_on_login({.name = "alice",
                                               .admin = false,
@@ -62,13 +69,13 @@ TEST_F(Users, LoginWithValuesReplacesThem) {
   EXPECT_EQ(groups[2].members, Strings{"alice"});
 }
 
-TEST_F(Users, LoginWithAnEmptyGroupListRemovesAllMemberships) {
+TEST_P(Users, LoginWithAnEmptyGroupListRemovesAllMemberships) {
   must(store->upsert_user_on_login({.name = "alice", .groups = Strings{"a"}}));
   auto up = must(store->upsert_user_on_login({.name = "alice", .groups = Strings{}}));
   EXPECT_TRUE(up.user.groups.empty());
 }
 
-TEST_F(Users, AuthStateIsOpaqueBytes) {
+TEST_P(Users, AuthStateIsOpaqueBytes) {
   std::string bytes("\x01\x00\xff\x80 tail", 9);
   must(store->upsert_user_on_login({.name = "alice", .encrypted_auth_state = bytes}));
   EXPECT_EQ(must(store->get_user("alice")).encrypted_auth_state, bytes);
@@ -78,7 +85,7 @@ TEST_F(Users, AuthStateIsOpaqueBytes) {
   EXPECT_FALSE(must(store->get_user("alice")).encrypted_auth_state);
 }
 
-TEST_F(Users, SetAuthStateLeavesAuthRefreshedAlone) {
+TEST_P(Users, SetAuthStateLeavesAuthRefreshedAlone) {
   must(store->upsert_user_on_login({.name = "alice"}));
   clock.advance(1h);
   must(store->set_auth_state("alice", "re-encrypted"));
@@ -87,7 +94,7 @@ TEST_F(Users, SetAuthStateLeavesAuthRefreshedAlone) {
   EXPECT_EQ(must(store->get_user("alice")).auth_refreshed, kEpoch + 2h);
 }
 
-TEST_F(Users, CreateUserTwiceIsAConflict) {
+TEST_P(Users, CreateUserTwiceIsAConflict) {
   must(store->create_user("alice", false));
   auto r = store->create_user("alice", true);
   ASSERT_FALSE(r);
@@ -96,7 +103,7 @@ TEST_F(Users, CreateUserTwiceIsAConflict) {
   EXPECT_FALSE(must(store->get_user("alice")).admin);
 }
 
-TEST_F(Users, UnknownUsersAreNotFound) {
+TEST_P(Users, UnknownUsersAreNotFound) {
   auto r = store->get_user("nobody");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
@@ -109,7 +116,7 @@ TEST_F(Users, UnknownUsersAreNotFound) {
   EXPECT_FALSE(must(store->user_exists("nobody")));
 }
 
-TEST_F(Users, EmptyNamesAreRefused) {
+TEST_P(Users, EmptyNamesAreRefused) {
   EXPECT_EQ(store->create_user("", false).error().code, Errc::bad_request);
   EXPECT_EQ(store->upsert_user_on_login({.name = ""}).error().code, Errc::bad_request);
   auto r = store->upsert_user_on_login({.name = "alice", .groups = Strings{""}});
@@ -118,7 +125,7 @@ TEST_F(Users, EmptyNamesAreRefused) {
   EXPECT_FALSE(must(store->user_exists("alice")));  // the whole login rolled back
 }
 
-TEST_F(Users, ListPagesInCreationOrderWithGroupsAndCounts) {
+TEST_P(Users, ListPagesInCreationOrderWithGroupsAndCounts) {
   for (auto name : {"e", "d", "c", "b", "a"})
     must(store->upsert_user_on_login(
         {.name = name, .groups = Strings{std::string("g") + name, "all"}}));
@@ -133,7 +140,7 @@ TEST_F(Users, ListPagesInCreationOrderWithGroupsAndCounts) {
   EXPECT_EQ(store->list_users(-1, 10).error().code, Errc::bad_request);
 }
 
-TEST_F(Users, ActivityNeverMovesBackwards) {
+TEST_P(Users, ActivityNeverMovesBackwards) {
   must(store->create_user("alice", false));
   must(store->touch_activity("alice", kEpoch + 10s));
   must(store->touch_activity("alice", kEpoch + 5s));  // a late report from a proxy
@@ -142,7 +149,7 @@ TEST_F(Users, ActivityNeverMovesBackwards) {
   EXPECT_EQ(must(store->get_user("alice")).last_activity, kEpoch + 20s);
 }
 
-TEST_F(Users, SetAdminPromotesAndDemotes) {
+TEST_P(Users, SetAdminPromotesAndDemotes) {
   must(store->create_user("alice", false));
   must(store->set_admin("alice", true));
   EXPECT_TRUE(must(store->get_user("alice")).admin);
@@ -150,7 +157,7 @@ TEST_F(Users, SetAdminPromotesAndDemotes) {
   EXPECT_FALSE(must(store->get_user("alice")).admin);
 }
 
-TEST_F(Users, DeleteTakesSessionsAndMembershipsAlong) {
+TEST_P(Users, DeleteTakesSessionsAndMembershipsAlong) {
   auto alice = must(store->upsert_user_on_login({.name = "alice", .groups = Strings{"g"}}));
   must(store->create_session({.id_hash = "h1",
                               .user_id = alice.user.id,
@@ -165,7 +172,7 @@ TEST_F(Users, DeleteTakesSessionsAndMembershipsAlong) {
   EXPECT_TRUE(must(store->get_group("g")).members.empty());
 }
 
-TEST_F(Users, DeleteTakesTokensOAuthClientsCodesAndServersAlong) {
+TEST_P(Users, DeleteTakesTokensOAuthClientsCodesAndServersAlong) {
   auto alice = must(store->create_user("alice", false)).id;
   auto bob = must(store->create_user("bob", false)).id;
   for (auto [user, name] : {std::pair{alice, "alice"}, {bob, "bob"}}) {
@@ -202,7 +209,7 @@ TEST_F(Users, DeleteTakesTokensOAuthClientsCodesAndServersAlong) {
   EXPECT_EQ(all[0].user_name, "bob");
 }
 
-TEST_F(Users, IdsAreNeverReused) {
+TEST_P(Users, IdsAreNeverReused) {
   must(store->create_user("a", false));
   auto b = must(store->create_user("b", false));
   must(store->delete_user("b"));
@@ -210,9 +217,7 @@ TEST_F(Users, IdsAreNeverReused) {
   EXPECT_GT(c.id, b.id);
 }
 
-TEST(Groups, AddGetAndConflict) {
-  FakeClock clock{kEpoch};
-  auto store = open_migrated("sqlite://", clock);
+TEST_P(Groups, AddGetAndConflict) {
   boost::json::object props{{"quota", 10}, {"tier", "gpu"}};
   auto g = must(store->add_group("physics", props));
   EXPECT_EQ(g.name, "physics");
@@ -225,9 +230,7 @@ TEST(Groups, AddGetAndConflict) {
   EXPECT_EQ(store->get_group("chemistry").error().message, "no group named 'chemistry'");
 }
 
-TEST(Groups, SetMembersReplacesAndRefusesUnknownUsers) {
-  FakeClock clock{kEpoch};
-  auto store = open_migrated("sqlite://", clock);
+TEST_P(Groups, SetMembersReplacesAndRefusesUnknownUsers) {
   for (auto name : {"alice", "bob", "carol"}) must(store->create_user(name, false));
   must(store->add_group("g", {}));
   must(store->set_group_members("g", {"bob", "alice", "bob"}));
@@ -245,9 +248,7 @@ TEST(Groups, SetMembersReplacesAndRefusesUnknownUsers) {
   EXPECT_EQ(store->set_group_members("nope", {}).error().code, Errc::not_found);
 }
 
-TEST(Groups, ListPagesByNameAndDeleteRemovesMemberships) {
-  FakeClock clock{kEpoch};
-  auto store = open_migrated("sqlite://", clock);
+TEST_P(Groups, ListPagesByNameAndDeleteRemovesMemberships) {
   must(store->upsert_user_on_login({.name = "alice", .groups = Strings{"c", "a", "b"}}));
   auto page = must(store->list_groups(1, 5));
   ASSERT_EQ(page.size(), 2u);
@@ -257,3 +258,6 @@ TEST(Groups, ListPagesByNameAndDeleteRemovesMemberships) {
   EXPECT_EQ(must(store->get_user("alice")).groups, (Strings{"a", "c"}));
   EXPECT_EQ(store->delete_group("b").error().code, Errc::not_found);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Users, kBackends, backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, Groups, kBackends, backend_name);

@@ -23,12 +23,17 @@ TEST(StoreUrl, AcceptsTheInMemoryForms) {
   }
 }
 
-TEST(StoreUrl, RejectsPostgresWithoutRepeatingThePassword) {
-  auto r = StoreUrl::parse("postgresql://hub:hunter2@db.example.org/hub");
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::config);
-  EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos);
-  EXPECT_NE(r.error().message.find("PostgreSQL is not supported yet"), std::string::npos);
+TEST(StoreUrl, AcceptsPostgresUrlsAndRefusesOthersWithoutRepeatingThePassword) {
+  for (auto url : {"postgresql://hub:hunter2@db.example.org/hub", "postgres://hub@db/hub",
+                   "postgresql+psycopg2://hub@db/hub", "postgresql:///hub?host=/run/postgresql"}) {
+    auto r = StoreUrl::parse(url);
+    ASSERT_TRUE(r) << url;
+    EXPECT_EQ(r->kind, StoreUrl::Kind::postgresql);
+    EXPECT_EQ(r->postgres_url, url);
+  }
+  auto bad = StoreUrl::parse("postgresql:hub:hunter2@db/hub");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.find("hunter2"), std::string::npos);
   auto other = StoreUrl::parse("mysql://hub:hunter2@db/hub");
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().message.find("hunter2"), std::string::npos);
