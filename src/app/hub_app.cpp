@@ -14,6 +14,8 @@
 
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <cstdio>
 #include <thread>
@@ -38,6 +40,7 @@
 #include "spawn/local_spawner.hpp"
 #include "spawn/process.hpp"
 #include "spawn/spawn_queue.hpp"
+#include "web/api_common.hpp"
 #include "web/request_auth.hpp"
 #include "web/server_pages.hpp"
 #include "web/server_routes.hpp"
@@ -237,6 +240,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
 
     web::ServerRouteDeps sdeps{cfg, request_auth, oauth, servers, **st, blocking, log, cfg.jupyterhub_version};
     web::add_server_routes(router, sdeps);
+    web::add_api_routes(router, {.cfg = cfg, .auth = request_auth, .servers = servers, .tokens = tokens, .store = **st,
+                                 .pool = blocking, .routes = routes, .log = log, .jupyterhub_version = cfg.jupyterhub_version,
+                                 .shutdown = [] { ::kill(::getpid(), SIGTERM); }});
     web::add_server_pages(router, sdeps);
     web::add_hub_routes(router, {cfg, flow, logins, log});
 

@@ -112,6 +112,13 @@ class Store {
   // Records activity at `when`; never moves last_activity backwards, because activity reports
   // from proxies and servers arrive out of order.
   virtual Result<void> touch_activity(std::string_view name, Time when) = 0;
+  // Renames a user (the REST API's PATCH). conflict if `new_name` is taken, not_found if
+  // `name` does not exist, bad_request for an empty new name. The default refuses, for a
+  // back end that has not implemented it yet.
+  virtual Result<void> rename_user(std::string_view name, std::string_view new_name) {
+    (void)name, (void)new_name;
+    return Error{Errc::internal, "renaming users is not supported by this database back end"};
+  }
 
   // --- login sessions -------------------------------------------------------------------
   // not_found if the user id does not exist; conflict if the id hash does.
@@ -137,6 +144,12 @@ class Store {
   virtual Result<void> set_group_members(std::string_view group,
                                          std::vector<std::string> const& user_names) = 0;
   virtual Result<void> delete_group(std::string_view name) = 0;
+  // Replaces a group's properties (PUT /groups/{name}/properties); not_found for an unknown
+  // group. The default refuses, for a back end that has not implemented it yet.
+  virtual Result<void> set_group_properties(std::string_view group, boost::json::object const& properties) {
+    (void)group, (void)properties;
+    return Error{Errc::internal, "group properties cannot be changed with this database back end"};
+  }
 
   // --- API tokens -----------------------------------------------------------------------
   // Looked up by hash only (see TokenRow for why one SHA-256 suffices). The database compares

@@ -1,0 +1,208 @@
+// /hub/api/users/{name}/tokens (spec/jupyterhub-contract.md §4.2): list, create with
+// expires_in/note/scopes (or deprecated roles), read one, revoke.
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "hub/roles.hpp"
+#include "hub/services.hpp"
+#include "hub/tokens.hpp"
+#include "store/store.hpp"
+#include "web/api_common.hpp"
+
+namespace nbhub::web {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using http::Context;
+using http::Response;
+
+namespace {
+
+// The longest a token may live when the caller asks: ten years; beyond that is a typo.
+constexpr std::int64_t kMaxExpiresIn = 10LL * 365 * 86400;
+
+std::optional<std::int64_t> parse_token_id(std::string_view id) {
+  // "a42" (API tokens); 2.x's "o42" OAuth ids name the same table here.
+  if (id.size() < 2 || (id[0] != 'a' && id[0] != 'o')) return std::nullopt;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(id.data() + 1, id.data() + id.size(), v);
+  if (ec != std::errc() || p != id.data() + id.size()) return std::nullopt;
+  return v;
+}
+
+struct TokensApi {
+  std::shared_ptr<Api const> a;
+
+  net::awaitable<Result<store::UserRow>> load(std::string name) const {
+    auto work = [this, name]() { return a->d.store.get_user(name); };
+    auto u = co_await a->blocking(std::move(work));
+    if (!u && u.error().code == Errc::not_found) co_return Error{Errc::not_found, fmt::format("No such user: {}", name)};
+    co_return u;
+  }
+
+  static hub::ScopeTarget target(std::string const& name, Result<store::UserRow> const& u) {
+    hub::ScopeTarget t{.user = name};
+    if (u) t.user_groups = u->groups;
+    return t;
+  }
+
+  // GET /users/{name}/tokens
+  net::awaitable<Response> list(Context& ctx) const {
+    auto cr = co_await a->caller(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto u = co_await load(ctx.params[0]);
+    if (auto deny = a->need(c, {"read:tokens"}, target(ctx.params[0], u))) co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    auto work = [this, user = *u]() -> Result<json::array> {
+      auto tokens = a->d.store.list_tokens(user.id);
+      if (!tokens) return tokens.error();
+      json::array out;
+      for (auto const& t : *tokens)
+        if (t.kind != "session") out.push_back(a->token_model(t, user.name));
+      return out;
+    };
+    auto tokens = co_await a->blocking(std::move(work));
+    if (!tokens) co_return a->error_from(tokens.error());
+    co_return a->json(200, json::object{{"api_tokens", std::move(*tokens)}});
+  }
+
+  // POST /users/{name}/tokens
+  net::awaitable<Response> create(Context& ctx) const {
+    auto cr = co_await a->writer(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto u = co_await load(ctx.params[0]);
+    if (auto deny = a->need(c, {"tokens"}, target(ctx.params[0], u))) co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    auto b = a->body(ctx);
+    if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
+    auto& v = std::get<json::value>(b);
+    if (!v.is_null() && !v.is_object()) co_return a->error(400, "The body must be a JSON object");
+    json::object o = v.is_object() ? v.as_object() : json::object{};
+    store::TokenRow spec{.user_id = u->id, .kind = "api"};
+    if (auto it = o.find("expires_in"); it != o.end() && !it->value().is_null()) {
+      auto const& e = it->value();
+      std::int64_t secs = 0;
+      if (e.is_int64()) secs = e.as_int64();
+      else if (e.is_uint64()) secs = static_cast<std::int64_t>(std::min<std::uint64_t>(e.as_uint64(), INT64_MAX));
+      else if (e.is_double() && e.as_double() >= 1 && e.as_double() < 1e12) secs = static_cast<std::int64_t>(e.as_double());
+      else co_return a->error(400, "expires_in must be a number of seconds");
+      if (secs <= 0) co_return a->error(400, "expires_in must be positive");
+      if (secs > kMaxExpiresIn) co_return a->error(400, fmt::format("expires_in must be at most {} seconds (ten years)", kMaxExpiresIn));
+      spec.expires_at = std::chrono::system_clock::now() + std::chrono::seconds(secs);
+    }
+    if (auto it = o.find("note"); it != o.end() && !it->value().is_null()) {
+      if (!it->value().is_string()) co_return a->error(400, "note must be a string");
+      spec.note = std::string(it->value().as_string());
+      if (spec.note.size() > 1000) co_return a->error(400, "note is at most 1000 characters");
+    }
+    std::vector<std::string> scopes;
+    bool asked = false;
+    if (auto it = o.find("scopes"); it != o.end() && !it->value().is_null()) {
+      asked = true;
+      if (!it->value().is_array()) co_return a->error(400, "scopes must be a list of strings");
+      for (auto const& s : it->value().as_array()) {
+        if (!s.is_string()) co_return a->error(400, "scopes must be a list of strings");
+        std::string scope(s.as_string());
+        if (auto p = hub::scope_problem(scope)) co_return a->error(400, fmt::format("Invalid scopes: {}", *p));
+        scopes.push_back(std::move(scope));
+      }
+    }
+    if (auto it = o.find("roles"); it != o.end() && !it->value().is_null()) {
+      // Deprecated since 3.0: roles are turned into their scopes.
+      asked = true;
+      if (!it->value().is_array()) co_return a->error(400, "roles must be a list of strings");
+      for (auto const& r : it->value().as_array()) {
+        if (!r.is_string()) co_return a->error(400, "roles must be a list of strings");
+        auto const* role = a->d.auth.roles().find(std::string_view(r.as_string()));
+        if (!role) co_return a->error(400, fmt::format("Role {} does not exist", std::string_view(r.as_string())));
+        scopes.insert(scopes.end(), role->scopes.begin(), role->scopes.end());
+      }
+    }
+    // Asked for nothing: the `token` role (everything the owner has). Asked for scopes: stored
+    // as asked and cut down to what the owner holds each time the token is used (§3.6).
+    spec.scopes = asked && scopes.empty() ? std::vector<std::string>{"identify"} : scopes;
+    if (spec.note.empty()) {
+      std::string by = c.service ? "service " + c.service->name : c.user.name != u->name ? "user " + c.user.name : "";
+      spec.note = by.empty() ? "Requested via api" : "Requested via api by " + by;
+    }
+    auto issued = co_await a->d.tokens.issue_async(std::move(spec));
+    if (!issued) co_return a->error_from(issued.error());
+    auto work = [this, row = issued->row, name = u->name]() { return a->token_model(row, name); };
+    auto model = co_await a->blocking(std::move(work));
+    model["token"] = issued->raw;
+    a->d.log.info("token a{} created for {} through the API", issued->row.id, u->name);
+    co_return a->json(201, model);
+  }
+
+  net::awaitable<std::variant<std::pair<store::UserRow, store::TokenRow>, Response>> find(Context& ctx, Caller const& c,
+                                                                                         std::string_view scope) const {
+    auto u = co_await load(ctx.params[0]);
+    if (auto deny = a->need(c, {scope}, target(ctx.params[0], u))) co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    auto id = parse_token_id(ctx.params[1]);
+    if (!id) co_return a->error(404, fmt::format("No such token: {}", ctx.params[1]));
+    auto work = [this, uid = u->id]() { return a->d.store.list_tokens(uid); };
+    auto tokens = co_await a->blocking(std::move(work));
+    if (!tokens) co_return a->error_from(tokens.error());
+    for (auto const& t : *tokens)
+      if (t.id == *id) co_return std::pair{*u, t};
+    co_return a->error(404, fmt::format("No such token: {}", ctx.params[1]));
+  }
+
+  // GET /users/{name}/tokens/{id}
+  net::awaitable<Response> get(Context& ctx) const {
+    auto cr = co_await a->caller(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto found = co_await find(ctx, std::get<Caller>(cr), "read:tokens");
+    if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);
+    auto [user, token] = std::get<0>(found);
+    auto work = [this, token, name = user.name]() { return a->token_model(token, name); };
+    auto model = co_await a->blocking(std::move(work));
+    co_return a->json(200, model);
+  }
+
+  // DELETE /users/{name}/tokens/{id}: an OAuth token takes every token of its client for
+  // this user with it (JupyterHub revokes the whole client authorization).
+  net::awaitable<Response> remove(Context& ctx) const {
+    auto cr = co_await a->writer(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto found = co_await find(ctx, std::get<Caller>(cr), "tokens");
+    if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);
+    auto [user, token] = std::get<0>(found);
+    auto work = [this, user, token]() -> Result<void> {
+      if (token.kind == "oauth" && token.oauth_client_id) {
+        auto all = a->d.store.list_tokens(user.id);
+        if (!all) return all.error();
+        for (auto const& t : *all)
+          if (t.oauth_client_id == token.oauth_client_id)
+            if (auto r = a->d.store.delete_token(t.id); !r) return r.error();
+        return {};
+      }
+      auto r = a->d.store.delete_token(token.id);
+      if (!r) return r.error();
+      return {};
+    };
+    auto r = co_await a->blocking(std::move(work));
+    if (!r) co_return a->error_from(r.error());
+    a->d.log.info("token a{} of {} revoked through the API", token.id, user.name);
+    co_return a->empty(204);
+  }
+};
+
+}  // namespace
+
+void add_token_api(http::Router& router, std::shared_ptr<Api const> api) {
+  auto r = std::make_shared<TokensApi const>(TokensApi{api});
+  auto const& p = api->route;
+  router.get(p + "users/{name}/tokens", bind_api<TokensApi, &TokensApi::list>(r));
+  router.post(p + "users/{name}/tokens", bind_api<TokensApi, &TokensApi::create>(r));
+  router.get(p + "users/{name}/tokens/{id}", bind_api<TokensApi, &TokensApi::get>(r));
+  router.add(http::bhttp::verb::delete_, p + "users/{name}/tokens/{id}", bind_api<TokensApi, &TokensApi::remove>(r));
+}
+
+}  // namespace nbhub::web

@@ -1,0 +1,308 @@
+// /hub/api/users and /hub/api/users/{name} (spec/jupyterhub-contract.md §4.2): list with
+// filters and pagination, bulk create, read, create, rename/admin, delete. The server
+// start/stop/progress and activity routes live in server_routes.cpp.
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "hub/roles.hpp"
+#include "hub/services.hpp"
+#include "hub/servers.hpp"
+#include "store/store.hpp"
+#include "web/api_common.hpp"
+
+namespace nbhub::web {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using http::Context;
+using http::Response;
+
+namespace {
+
+// What JupyterHub's default Authenticator.validate_username lets through, minus the names
+// that would break URLs: nothing empty, no '/', no control characters, at most 255 bytes.
+std::optional<std::string> name_problem(std::string_view name) {
+  if (name.empty()) return "a user name cannot be empty";
+  if (name.size() > 255) return "a user name is at most 255 bytes";
+  if (name.find('/') != std::string_view::npos) return fmt::format("Invalid username: {}", name);
+  for (unsigned char ch : name)
+    if (ch < 0x20 || ch == 0x7f) return "a user name cannot contain control characters";
+  if (name.front() == ' ' || name.back() == ' ') return fmt::format("Invalid username: \"{}\"", name);
+  return std::nullopt;
+}
+
+bool truthy(std::optional<std::string> const& v) {
+  return v && !v->empty() && *v != "0" && *v != "false" && *v != "False";
+}
+
+struct UsersApi {
+  std::shared_ptr<Api const> a;
+
+  bool active(std::string const& user) const {
+    for (auto const& [_, v] : a->d.servers.views_for(user))
+      if (v.state != hub::ServerState::stopped) return true;
+    return false;
+  }
+  bool ready(std::string const& user) const {
+    for (auto const& [_, v] : a->d.servers.views_for(user))
+      if (v.state == hub::ServerState::ready) return true;
+    return false;
+  }
+
+  // GET /users
+  net::awaitable<Response> list(Context& ctx) const {
+    auto cr = co_await a->caller(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    if (auto deny = a->need_any_form(c, "list:users")) co_return std::move(*deny);
+    auto pg = a->page(ctx);
+    if (auto* r = std::get_if<Response>(&pg)) co_return std::move(*r);
+    auto p = std::get<Api::Page>(pg);
+    auto state = ctx.query_param("state").value_or("");
+    if (!state.empty() && state != "active" && state != "ready" && state != "inactive")
+      co_return a->error(400, fmt::format("Unrecognized state filter: {}. Must be one of ['active', 'inactive', 'ready']", state));
+    auto sort = ctx.query_param("sort").value_or("id");
+    bool desc = sort.starts_with('-');
+    if (desc) sort.erase(0, 1);
+    if (sort != "id" && sort != "name" && sort != "last_activity")
+      co_return a->error(400, fmt::format("sort must be one of id, name, last_activity (with - for descending), not {}", sort));
+    auto name_filter = ctx.query_param("name_filter").value_or("");
+    bool include_stopped = truthy(ctx.query_param("include_stopped_servers"));
+    auto work = [this]() -> Result<std::vector<store::UserRow>> {
+      auto n = a->d.store.count_users();
+      if (!n) return n.error();
+      return a->d.store.list_users(0, *n);
+    };
+    auto all = co_await a->blocking(std::move(work));
+    if (!all) co_return a->error_from(all.error());
+    auto lower = [](std::string s) {
+      for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return s;
+    };
+    auto needle = lower(name_filter);
+    std::vector<store::UserRow const*> picked;
+    for (auto const& u : *all) {
+      // A filtered list:users lists only the users it covers (JupyterHub filters the query).
+      if (!hub::has_scope(c.scope_set, "list:users", a->user_target(u))) continue;
+      if (!needle.empty() && lower(u.name).find(needle) == std::string::npos) continue;
+      if (state == "active" && !active(u.name)) continue;
+      if (state == "ready" && !ready(u.name)) continue;
+      if (state == "inactive" && active(u.name)) continue;
+      picked.push_back(&u);
+    }
+    if (sort == "name")
+      std::stable_sort(picked.begin(), picked.end(), [](auto* x, auto* y) { return x->name < y->name; });
+    else if (sort == "last_activity")
+      std::stable_sort(picked.begin(), picked.end(), [](auto* x, auto* y) {
+        // Never-active users sort first, as NULLs do in JupyterHub's ORDER BY.
+        return x->last_activity.value_or(Clock::SysTime{}) < y->last_activity.value_or(Clock::SysTime{});
+      });
+    if (desc) std::reverse(picked.begin(), picked.end());
+    auto total = static_cast<std::int64_t>(picked.size());
+    json::array items;
+    for (auto i = p.offset; i < total && i < p.offset + p.limit; ++i)
+      items.push_back(a->user_model(*picked[static_cast<std::size_t>(i)], c, include_stopped));
+    if (!p.envelope && total > p.limit && !ctx.query_param("limit"))
+      a->d.log.warn("GET /hub/api/users: {} users, answered the first {} (ask with Accept: application/jupyterhub-pagination+json to page)", total, p.limit);
+    co_return a->json(200, a->paged(ctx, p, std::move(items), total));
+  }
+
+  // POST /users {"usernames": [...], "admin": bool}
+  net::awaitable<Response> create_many(Context& ctx) const {
+    auto cr = co_await a->writer(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    if (auto deny = a->need(c, {"admin:users"})) co_return std::move(*deny);
+    auto b = a->body(ctx);
+    if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
+    auto& v = std::get<json::value>(b);
+    if (!v.is_object() || !v.as_object().contains("usernames") || !v.as_object().at("usernames").is_array())
+      co_return a->error(400, "Must specify at least one user to create");
+    bool admin = false;
+    if (auto it = v.as_object().find("admin"); it != v.as_object().end()) {
+      if (!it->value().is_bool()) co_return a->error(400, "admin must be true or false");
+      admin = it->value().as_bool();
+    }
+    std::vector<std::string> names;
+    for (auto const& n : v.as_object().at("usernames").as_array()) {
+      if (!n.is_string()) co_return a->error(400, "usernames must be a list of strings");
+      std::string name(n.as_string());
+      if (auto p = name_problem(name)) co_return a->error(400, *p);
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    if (names.empty()) co_return a->error(400, "Must specify at least one user to create");
+    auto work = [this, names, admin]() -> Result<std::vector<store::UserRow>> {
+      std::vector<store::UserRow> created;
+      for (auto const& n : names) {
+        auto exists = a->d.store.user_exists(n);
+        if (!exists) return exists.error();
+        if (*exists) continue;
+        auto u = a->d.store.create_user(n, admin);
+        if (!u) return u.error();
+        created.push_back(std::move(*u));
+      }
+      return created;
+    };
+    auto created = co_await a->blocking(std::move(work));
+    if (!created) co_return a->error_from(created.error());
+    if (created->empty()) co_return a->error(409, fmt::format("All {} users already exist", names.size()));
+    json::array out;
+    for (auto const& u : *created) {
+      a->d.log.info("user {} created through the API{}", u.name, admin ? " as admin" : "");
+      out.push_back(a->user_model(u, c));
+    }
+    co_return a->json(201, out);
+  }
+
+  net::awaitable<Result<store::UserRow>> load(std::string name) const {
+    auto work = [this, name]() { return a->d.store.get_user(name); };
+    auto u = co_await a->blocking(std::move(work));
+    if (!u && u.error().code == Errc::not_found) co_return Error{Errc::not_found, fmt::format("No such user: {}", name)};
+    co_return u;
+  }
+
+  // The user's groups are needed for `!group=` checks before the scope check; an unknown
+  // user is checked without groups (then 403 or 404 as JupyterHub decides: scope first).
+  net::awaitable<std::pair<hub::ScopeTarget, Result<store::UserRow>>> target(std::string const& name) const {
+    auto u = co_await load(name);
+    hub::ScopeTarget t{.user = name};
+    if (u) t.user_groups = u->groups;
+    co_return std::pair{std::move(t), std::move(u)};
+  }
+
+  // GET /users/{name}
+  net::awaitable<Response> get(Context& ctx) const {
+    auto cr = co_await a->caller(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto [t, u] = co_await target(ctx.params[0]);
+    if (auto deny = a->need(c, {"read:users", "read:users:name", "read:servers", "read:users:groups",
+                                "read:users:activity", "read:roles:users"}, t))
+      co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    co_return a->json(200, a->user_model(*u, c, truthy(ctx.query_param("include_stopped_servers"))));
+  }
+
+  // POST /users/{name}
+  net::awaitable<Response> create(Context& ctx) const {
+    auto cr = co_await a->writer(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto name = ctx.params[0];
+    if (auto deny = a->need(c, {"admin:users"}, hub::ScopeTarget{.user = name})) co_return std::move(*deny);
+    if (auto p = name_problem(name)) co_return a->error(400, *p);
+    auto b = a->body(ctx);
+    if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
+    auto& v = std::get<json::value>(b);
+    bool admin = false;
+    if (v.is_object())
+      if (auto it = v.as_object().find("admin"); it != v.as_object().end()) {
+        if (!it->value().is_bool()) co_return a->error(400, "admin must be true or false");
+        admin = it->value().as_bool();
+      }
+    auto work = [this, name, admin]() { return a->d.store.create_user(name, admin); };
+    auto u = co_await a->blocking(std::move(work));
+    if (!u && u.error().code == Errc::conflict) co_return a->error(409, fmt::format("User {} already exists", name));
+    if (!u) co_return a->error_from(u.error());
+    a->d.log.info("user {} created through the API{}", name, admin ? " as admin" : "");
+    co_return a->json(201, a->user_model(*u, c));
+  }
+
+  // PATCH /users/{name}: name, admin (groups and roles type-checked, auth_state refused).
+  net::awaitable<Response> patch(Context& ctx) const {
+    auto cr = co_await a->writer(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto [t, u] = co_await target(ctx.params[0]);
+    if (auto deny = a->need(c, {"admin:users"}, t)) co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    auto b = a->body(ctx);
+    if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
+    auto& v = std::get<json::value>(b);
+    if (!v.is_object()) co_return a->error(400, "The body must be a JSON object with name and/or admin");
+    auto const& o = v.as_object();
+    std::optional<std::string> new_name;
+    std::optional<bool> admin;
+    for (auto const& [k, val] : o) {
+      if (k == "name") {
+        if (!val.is_string()) co_return a->error(400, "name must be a string");
+        new_name = std::string(val.as_string());
+        if (auto p = name_problem(*new_name)) co_return a->error(400, *p);
+      } else if (k == "admin") {
+        if (!val.is_bool()) co_return a->error(400, "admin must be true or false");
+        admin = val.as_bool();
+      } else if (k == "groups" || k == "roles") {
+        if (!val.is_array()) co_return a->error(400, fmt::format("{} must be a list of strings", std::string_view(k)));
+        for (auto const& x : val.as_array())
+          if (!x.is_string()) co_return a->error(400, fmt::format("{} must be a list of strings", std::string_view(k)));
+      } else if (k == "auth_state") {
+        co_return a->error(400, "auth_state cannot be set through the API in nbhub (it is written at login)");
+      } else {
+        co_return a->error(400, fmt::format("Invalid user model: unknown field {}", std::string_view(k)));
+      }
+    }
+    auto old = u->name;
+    if (new_name && *new_name != old && active(old))
+      co_return a->error(400, fmt::format("Stop {}'s servers before renaming them", old));
+    auto work = [this, old, new_name, admin]() -> Result<store::UserRow> {
+      auto name = old;
+      if (new_name && *new_name != old) {
+        if (auto r = a->d.store.rename_user(old, *new_name); !r) {
+          if (r.error().code == Errc::conflict)
+            return Error{Errc::bad_request, fmt::format("User {} already exists, username must be unique", *new_name)};
+          return r.error();
+        }
+        name = *new_name;
+      }
+      if (admin)
+        if (auto r = a->d.store.set_admin(name, *admin); !r) return r.error();
+      return a->d.store.get_user(name);
+    };
+    auto updated = co_await a->blocking(std::move(work));
+    if (!updated) co_return a->error_from(updated.error());
+    a->d.log.info("user {} changed through the API{}{}", old, new_name ? " (renamed to " + *new_name + ")" : "",
+                  admin ? fmt::format(" (admin: {})", *admin) : "");
+    co_return a->json(200, a->user_model(*updated, c));
+  }
+
+  // DELETE /users/{name}: stops their servers, then deletes them with their tokens.
+  net::awaitable<Response> remove(Context& ctx) const {
+    auto cr = co_await a->writer(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto [t, u] = co_await target(ctx.params[0]);
+    if (auto deny = a->need(c, {"delete:users"}, t)) co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    if (!c.service && c.user.name == u->name) co_return a->error(400, "Cannot delete yourself!");
+    for (auto const& [server, v] : a->d.servers.views_for(u->name)) {
+      if (v.state == hub::ServerState::pending)
+        co_return a->error(400, fmt::format("{}'s server {} is pending spawn. Please wait until it is ready or stop it first.", u->name, server.empty() ? "" : server));
+      if (v.state == hub::ServerState::stopped) continue;
+      auto stopped = co_await a->d.servers.stop(u->name, server);
+      if (!stopped) co_return a->error(400, fmt::format("Could not stop {}'s server: {}", u->name, stopped.error().message));
+    }
+    auto work = [this, name = u->name]() { return a->d.store.delete_user(name); };
+    auto r = co_await a->blocking(std::move(work));
+    if (!r) co_return a->error_from(r.error());
+    a->d.log.info("user {} deleted through the API", u->name);
+    co_return a->empty(204);
+  }
+};
+
+}  // namespace
+
+void add_user_api(http::Router& router, std::shared_ptr<Api const> api) {
+  auto r = std::make_shared<UsersApi const>(UsersApi{api});
+  auto const& p = api->route;
+  router.get(p + "users", bind_api<UsersApi, &UsersApi::list>(r));
+  router.post(p + "users", bind_api<UsersApi, &UsersApi::create_many>(r));
+  router.get(p + "users/{name}", bind_api<UsersApi, &UsersApi::get>(r));
+  router.post(p + "users/{name}", bind_api<UsersApi, &UsersApi::create>(r));
+  router.add(http::bhttp::verb::patch, p + "users/{name}", bind_api<UsersApi, &UsersApi::patch>(r));
+  router.add(http::bhttp::verb::delete_, p + "users/{name}", bind_api<UsersApi, &UsersApi::remove>(r));
+}
+
+}  // namespace nbhub::web
