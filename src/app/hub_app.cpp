@@ -46,6 +46,7 @@
 #include "web/server_routes.hpp"
 #include "jwt/jwks_cache.hpp"
 #include "store/crypt_keeper.hpp"
+#include "store/postgres_connection.hpp"  // redact_postgres_url
 #include "store/store.hpp"
 #include "web/routes.hpp"
 

@@ -35,6 +35,10 @@ std::vector<Option> build_table() {
        "Database: `sqlite:///PATH` (relative to the working directory), `sqlite://` (in memory) "
        "or `postgresql://user@host/db`.",
        HUB(db_url)},
+      {"db_pool_size", {}, F::plain, {},
+       "PostgreSQL: the most connections nbhub keeps to the database; a request finding all "
+       "busy waits up to 5 s, then fails (see docs/postgresql.md).",
+       HUB(db_pool_size)},
       {"cookie_secret_file", {}, F::path, {},
        "File holding the key that signs and encrypts cookies (JupyterHub's "
        "`cookie_secret_file`).",
