@@ -176,11 +176,13 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (cfg.auth.enable_auth_state && !crypt->enabled())
       log.warn("{}", store::CryptKeeper::disabled_warning());
 
-    auto st = store::Store::open(cfg.db_url, clock);
+    store::StoreOptions store_options;
+    store_options.pool_size = static_cast<int>(cfg.db_pool_size);
+    auto st = store::Store::open(cfg.db_url, clock, store_options);
     if (!st) return fail(st.error().message, 1);
     auto version = (*st)->migrate();
     if (!version) return fail(version.error().message, 1);
-    log.info("database {} at schema version {}", cfg.db_url.substr(0, cfg.db_url.find('@') == std::string::npos ? std::string::npos : 0), *version);
+    log.info("database {} at schema version {}", store::redact_postgres_url(cfg.db_url), *version);
 
     http::BeastHttpClient http(ioc, cfg.http_client, log);
     jwt::JwksCache jwks(http, clock, {.log = logs.hub});
