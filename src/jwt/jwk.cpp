@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cctype>
 #include <utility>
 
 #include <boost/json/serialize.hpp>
@@ -32,6 +33,29 @@ std::optional<std::string> string_member(boost::json::object const& o, std::stri
   if (!v) return std::nullopt;
   if (auto const* s = v->if_string()) return std::string(*s);
   ok = false;
+  return std::nullopt;
+}
+
+// cjose asserts (aborting the whole process) on some malformed base64url, e.g. a length of
+// 4k+1: found by tests/fuzz/fuzz_jwks. Key material from the network is checked here first.
+// Trailing '=' padding is tolerated, as cjose does.
+bool is_base64url(std::string_view s) {
+  while (!s.empty() && s.back() == '=') s.remove_suffix(1);
+  if (s.size() % 4 == 1) return false;
+  for (unsigned char c : s)
+    if (!(std::isalnum(c) || c == '-' || c == '_')) return false;
+  return true;
+}
+
+// Why the key parameters (RFC 7518 §6.2, §6.3) cannot be handed to cjose, or nullopt.
+std::optional<std::string> bad_key_parameter(boost::json::object const& jwk) {
+  for (std::string_view name : {"n", "e", "d", "p", "q", "dp", "dq", "qi", "x", "y"}) {
+    auto const* v = jwk.if_contains(name);
+    if (!v) continue;
+    auto const* str = v->if_string();
+    if (!str) return fmt::format("member '{}' is not a string", name);
+    if (!is_base64url(*str)) return fmt::format("member '{}' is not base64url", name);
+  }
   return std::nullopt;
 }
 
@@ -75,6 +99,7 @@ JwtResult<std::shared_ptr<Jwk const>> Jwk::import(boost::json::object const& jwk
                                     label, *kty));
   }
 
+  if (auto why = bad_key_parameter(jwk)) return import_error(fmt::format("{}: {}", label, *why));
   auto const text = boost::json::serialize(jwk);
   cjose_err err{};
   key->handle_ = cjose_jwk_import(text.data(), text.size(), &err);

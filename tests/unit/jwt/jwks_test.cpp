@@ -45,6 +45,22 @@ TEST(Jwks, KeepsSigningKeysAndNotesSkippedOnes) {
   EXPECT_TRUE(has_note(set, "1024-bit"));
 }
 
+// Found by tests/fuzz/fuzz_jwks: cjose aborts the process on base64url of length 4k+1.
+TEST(Jwks, MalformedKeyMaterialIsSkippedNotAnAbort) {
+  auto const& k = Keys::get();
+  auto bad_n = k.rsa1.jwk("RS256", "sig");
+  bad_n["kid"] = "bad-n";
+  bad_n["n"] = "abcde";  // 5 characters: no base64 text has that length
+  auto bad_x = k.ec256.jwk();
+  bad_x["kid"] = "bad-x";
+  bad_x["x"] = "not base64!";
+  auto set = parse_ok(make_jwks({bad_n, bad_x, k.rsa2.jwk("RS256", "sig")}));
+  ASSERT_EQ(set.keys().size(), 1u);
+  EXPECT_EQ(set.keys()[0]->kid(), "rsa-2");
+  EXPECT_TRUE(has_note(set, "key 'bad-n': member 'n' is not base64url"));
+  EXPECT_TRUE(has_note(set, "key 'bad-x': member 'x' is not base64url"));
+}
+
 TEST(Jwks, RejectsDocumentsThatAreNotAJwks) {
   for (auto doc : {"", "not json", "[]", "{}", R"({"keys": {}})", R"({"keys": "x"})"}) {
     auto r = Jwks::parse(doc, kUrl);
