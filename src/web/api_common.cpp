@@ -71,15 +71,17 @@ unsigned Api::status_of(Errc c) {
 
 Response Api::error_from(Error const& e) const { return error(status_of(e.code), e.message); }
 
+// No credentials is an anonymous caller without scopes: every handler's scope check then
+// answers 403 naming the scope it needed, as JupyterHub does.
 net::awaitable<Checked<Caller>> Api::caller(Context& ctx) const {
   auto c = co_await d.auth.resolve(ctx);
-  if (!c) co_return error(403, "Missing or invalid credentials.");
+  if (!c) co_return Caller{};
   co_return std::move(*c);
 }
 
 net::awaitable<Checked<Caller>> Api::writer(Context& ctx) const {
   auto c = co_await d.auth.resolve(ctx);
-  if (!c) co_return error(403, "Missing or invalid credentials.");
+  if (!c) co_return Caller{};
   auto submitted = ctx.query_param("_xsrf").value_or("");
   if (!d.auth.xsrf_ok(ctx, *c, submitted))
     co_return error(403, "'_xsrf' argument missing from POST");

@@ -70,7 +70,7 @@ class Api {
   http::Response error_from(Error const& e) const;  // Errc -> status
   static unsigned status_of(Errc c);
 
-  // The caller, or a 403 (JupyterHub never answers 401).
+  // The caller; anonymous (no scopes) without credentials. JupyterHub never answers 401.
   boost::asio::awaitable<Checked<Caller>> caller(http::Context& ctx) const;
   // A write: also checks _xsrf for cookie callers (JupyterHub 4.1+).
   boost::asio::awaitable<Checked<Caller>> writer(http::Context& ctx) const;

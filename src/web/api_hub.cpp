@@ -144,7 +144,7 @@ struct HubApi {
     auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
-    if (c.via_cookie) co_return a->error(403, "This deprecated endpoint needs token authentication");
+    if (!c.token && !c.service) co_return a->error(403, "This deprecated endpoint needs token authentication");
     a->d.log.warn("/authorizations/token/:token is deprecated in JupyterHub 2.0; use /hub/api/user");
     auto raw = ctx.params[0];
     if (auto const* s = a->d.auth.services().by_token(raw)) co_return a->json(200, a->service_model(*s, c));

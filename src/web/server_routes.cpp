@@ -14,7 +14,9 @@
 #include "hub/blocking.hpp"
 #include "hub/oauth_provider.hpp"
 #include "hub/scopes.hpp"
+#include "hub/roles.hpp"
 #include "hub/servers.hpp"
+#include "hub/services.hpp"
 #include "store/store.hpp"
 #include "web/base_url.hpp"
 #include "web/form.hpp"
@@ -113,6 +115,17 @@ struct Routes {
     // 403, never 401: a singleuser server treats 403 as "anonymous" and anything else as a
     // hub failure (spec §2.4).
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    if (caller->service) {
+      // A config service's token: the service model (kind "service").
+      json::array svc_scopes;
+      for (auto const& s : caller->scopes) svc_scopes.emplace_back(s);
+      json::array roles;
+      for (auto const& r : d.auth.roles().role_names_for_service(caller->service->name, caller->service->admin))
+        roles.emplace_back(r);
+      co_return api_json(200, json::object{{"kind", "service"}, {"name", caller->service->name},
+                                           {"admin", caller->service->admin}, {"roles", std::move(roles)},
+                                           {"scopes", std::move(svc_scopes)}, {"session_id", nullptr}});
+    }
     auto model = user_model(caller->user);
     json::array scopes;
     auto held = caller->scopes;
