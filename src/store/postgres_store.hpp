@@ -62,6 +62,9 @@ class PostgresStore final : public Store {
   Result<UserRow> create_user(std::string_view name, bool admin) override;
   Result<UpsertedUser> upsert_user_on_login(LoginUpdate const& login) override;
   Result<void> set_admin(std::string_view name, bool admin) override;
+  Result<void> rename_user(std::string_view name, std::string_view new_name) override;
+  Result<void> set_group_properties(std::string_view group,
+                                    boost::json::object const& properties) override;
   Result<void> set_auth_state(std::string_view name, std::optional<std::string> encrypted) override;
   Result<void> set_auth_refreshed(std::string_view name, Time when) override;
   Result<void> delete_user(std::string_view name) override;

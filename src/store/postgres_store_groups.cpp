@@ -123,6 +123,17 @@ Result<GroupRow> PostgresStore::add_group(std::string_view name,
   });
 }
 
+Result<void> PostgresStore::set_group_properties(std::string_view group, boost::json::object const& properties) {
+  return write("set_group_properties", [&](PgConnection& c) -> Result<void> {
+    auto st = c.prepare("UPDATE groups SET properties = ? WHERE name = ?");
+    if (!st) return st.error();
+    auto text = boost::json::serialize(properties);
+    if (auto r = st->bind(1, std::string_view(text)).bind(2, group).run(); !r) return r;
+    if (st->changes() == 0) return no_group(group);
+    return {};
+  });
+}
+
 Result<void> PostgresStore::set_group_members(std::string_view group,
                                             std::vector<std::string> const& user_names) {
   return write("set_group_members", [&](PgConnection& c) -> Result<void> {

@@ -260,6 +260,16 @@ Result<void> PostgresStore::set_admin(std::string_view name, bool admin) {
   });
 }
 
+Result<void> PostgresStore::rename_user(std::string_view name, std::string_view new_name) {
+  if (new_name.empty()) return make_error(Errc::bad_request, "a user name cannot be empty");
+  return write("rename_user", [&](PgConnection& c) -> Result<void> {
+    auto taken = user_by_name(c, new_name);
+    if (taken) return make_error(Errc::conflict, "a user named '" + std::string(new_name) + "' already exists");
+    return update_user(c, "UPDATE users SET name = ? WHERE name = ?", name,
+                       [&](PgStatement& st) { st.bind(1, new_name).bind(2, name); });
+  });
+}
+
 Result<void> PostgresStore::set_auth_state(std::string_view name,
                                          std::optional<std::string> encrypted) {
   return write("set_auth_state", [&](PgConnection& c) {

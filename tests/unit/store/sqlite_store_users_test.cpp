@@ -259,5 +259,24 @@ TEST_P(Groups, ListPagesByNameAndDeleteRemovesMemberships) {
   EXPECT_EQ(store->delete_group("b").error().code, Errc::not_found);
 }
 
+TEST_P(Users, RenameKeepsTheIdAndRefusesATakenOrEmptyName) {
+  auto alice = must(store->create_user("alice", false));
+  must(store->create_user("bob", false));
+  must(store->rename_user("alice", "alicia"));
+  EXPECT_EQ(must(store->get_user("alicia")).id, alice.id);
+  EXPECT_EQ(store->get_user("alice").error().code, Errc::not_found);
+  EXPECT_EQ(store->rename_user("alicia", "bob").error().code, Errc::conflict);
+  EXPECT_EQ(store->rename_user("nobody", "x").error().code, Errc::not_found);
+  EXPECT_EQ(store->rename_user("alicia", "").error().code, Errc::bad_request);
+}
+
+TEST_P(Groups, SetPropertiesReplacesThemAndNamesAnUnknownGroup) {
+  must(store->add_group("g", {{"a", 1}}));
+  boost::json::object props{{"quota", 5}};
+  must(store->set_group_properties("g", props));
+  EXPECT_EQ(must(store->get_group("g")).properties, props);
+  EXPECT_EQ(store->set_group_properties("nope", props).error().code, Errc::not_found);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Users, kBackends, backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, Groups, kBackends, backend_name);
