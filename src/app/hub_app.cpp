@@ -34,6 +34,8 @@
 #include "hub/roles.hpp"
 #include "hub/services.hpp"
 #include "hub/servers.hpp"
+#include "hub/bearer_auth.hpp"
+#include "hub/token_refresher.hpp"
 #include "hub/tokens.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/route_table.hpp"
@@ -44,6 +46,7 @@
 #include "web/request_auth.hpp"
 #include "web/server_pages.hpp"
 #include "web/server_routes.hpp"
+#include "web/token_routes.hpp"
 #include "jwt/jwks_cache.hpp"
 #include "store/crypt_keeper.hpp"
 #include "store/postgres_connection.hpp"  // redact_postgres_url
@@ -241,7 +244,20 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       return fail(r.error().message, 1);
     web::RequestAuth request_auth(logins, tokens, **st, blocking, secret->reveal(), *roles, *services);
 
+    // The identity provider's tokens for users' code, and its JWTs at the API (docs/tokens.md).
+    hub::TokenRefresher refresher(flow.providers(), http, **st, crypt->enabled() ? &*crypt : nullptr, clock,
+                                  blocking, log, {.margin = cfg.auth.refresh_margin});
+    hub::BearerAuth bearer(flow.providers(), cfg.auth.username_map, jwks, clock, log);
+    if (bearer.enabled()) request_auth.set_bearer(&bearer);
+    if (cfg.auth.refresh_pre_spawn || !cfg.auth.access_token_env.empty() || !cfg.auth.id_token_env.empty())
+      servers.set_pre_spawn_hook([&](store::UserRow const& u) {
+        return refresher.spawn_environment(u.name, cfg.auth.refresh_pre_spawn, cfg.auth.access_token_env,
+                                           cfg.auth.id_token_env);
+      });
+
     web::ServerRouteDeps sdeps{cfg, request_auth, oauth, servers, **st, blocking, log, cfg.jupyterhub_version};
+    sdeps.refresher = &refresher;
+    web::add_token_routes(router, {cfg.base_url, request_auth, refresher, log, cfg.jupyterhub_version});
     web::add_server_routes(router, sdeps);
     web::add_api_routes(router, {.cfg = cfg, .auth = request_auth, .servers = servers, .tokens = tokens, .store = **st,
                                  .pool = blocking, .routes = routes, .log = log, .jupyterhub_version = cfg.jupyterhub_version,
@@ -260,6 +276,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     };
     net::co_spawn(ioc, periodically(cfg.spawner_settings.poll_interval, [&]() { return servers.check_all(); }),
                   log_exception("server poll loop"));
+    if (cfg.auth.enable_auth_state && cfg.auth.auth_refresh_age.count() > 0)
+      net::co_spawn(ioc, periodically(cfg.auth.auth_refresh_age, [&]() { return refresher.refresh_due(cfg.auth.auth_refresh_age); }),
+                    log_exception("token refresh loop"));
     if (cfg.cull.enabled)
       net::co_spawn(ioc, periodically(cfg.cull.every, [&]() { return servers.cull(cfg.cull.timeout, cfg.cull.max_age); }),
                     log_exception("idle culler"));

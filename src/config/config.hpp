@@ -74,6 +74,15 @@ struct ProviderConfig {
   std::string custos_host;
   std::string custos_iam_host;  // Keycloak host behind Custos
   std::string cilogon_host = "cilogon.org";
+  // Bearer JWT access tokens of this provider at the hub REST API (hub/bearer_auth.hpp).
+  bool bearer_tokens = false;
+  std::vector<std::string> bearer_audiences;   // accepted `aud` values (any of)
+  std::vector<std::string> bearer_client_ids;  // accepted `client_id`s (Cognito has no aud)
+  std::vector<std::string> bearer_algs{"RS256", "ES256", "PS256"};
+  // Token scope -> nbhub scopes (space-separated) granted to a token carrying it.
+  std::map<std::string, std::string> bearer_scopes;
+  // client_id -> service name, for client-credentials tokens (no user).
+  std::map<std::string, std::string> bearer_services;
 };
 
 struct AuthConfig {
@@ -94,6 +103,12 @@ struct AuthConfig {
       "administrator.";
   Seconds cookie_max_age{14 * 24 * 3600};
   Seconds login_state_ttl{600};  // how long a started login may take at the IdP
+  // The IdP's tokens for users' code (issue 6; hub/token_refresher.hpp).
+  Seconds refresh_margin{300};     // refresh when the access token expires within this
+  Seconds auth_refresh_age{300};   // periodic refresh round; 0: off
+  bool refresh_pre_spawn = false;  // refresh before each spawn; the spawn fails if it cannot
+  std::string access_token_env;    // server env var for the access token at spawn; "" = none
+  std::string id_token_env;        // likewise for the ID token
 };
 
 // The local spawner and what every spawner shares (JupyterHub's Spawner traits).

@@ -180,6 +180,25 @@ std::vector<Option> build_table() {
        HUB(auth.cookie_max_age)},
       {"auth.login_state_ttl_seconds", {}, F::plain, {},
        "How long a started login may take at the provider.", HUB(auth.login_state_ttl)},
+      {"auth.refresh_margin_seconds", {}, F::plain, {},
+       "Refresh a user's access token (with the refresh token) when it expires within this; "
+       "see docs/tokens.md.",
+       HUB(auth.refresh_margin)},
+      {"auth.auth_refresh_age_seconds", {}, F::plain, {},
+       "How often stored tokens about to expire are refreshed in the background; 0: only on "
+       "demand (JupyterHub's `auth_refresh_age`).",
+       HUB(auth.auth_refresh_age)},
+      {"auth.refresh_pre_spawn", {}, F::plain, {},
+       "Refresh the user's tokens before starting a server; the start fails when that is "
+       "impossible (JupyterHub's `refresh_pre_spawn`).",
+       HUB(auth.refresh_pre_spawn)},
+      {"auth.access_token_env", {}, F::plain, {},
+       "Name of an environment variable that receives the user's access token at spawn "
+       "(`UPSTREAM_TOKEN` as Custos does); `\"\"` = none. A snapshot: use "
+       "`/hub/api/user/oauth-token` for a token that stays valid.",
+       HUB(auth.access_token_env)},
+      {"auth.id_token_env", {}, F::plain, {},
+       "Likewise for the ID token; `\"\"` = none.", HUB(auth.id_token_env)},
       // ---- [[auth.providers]]: one table per identity provider --------------------------
       {"name", P, F::name, {},
        "Id in URLs (`/hub/oauth_login?provider=NAME`) and environment variables; default: "
@@ -246,6 +265,28 @@ std::vector<Option> build_table() {
       {"custos_iam_host", P, F::plain, {}, "Custos: Keycloak host behind Custos.",
        PROV(custos_iam_host)},
       {"cilogon_host", P, F::plain, {}, "CILogon: host.", PROV(cilogon_host)},
+      {"bearer_tokens", P, F::plain, {},
+       "Accept this provider's JWT access tokens as `Authorization: Bearer` at the hub REST "
+       "API (validated locally with its JWKS); see docs/tokens.md.",
+       PROV(bearer_tokens)},
+      {"bearer_audiences", P, F::plain, {},
+       "Bearer tokens must carry one of these `aud` values; `[]` = `client_id` unless "
+       "`bearer_client_ids` is set.",
+       PROV(bearer_audiences)},
+      {"bearer_client_ids", P, F::plain, {},
+       "Bearer tokens must carry one of these `client_id`s (Cognito access tokens have no "
+       "`aud`; `token_use` must then be `access`).",
+       PROV(bearer_client_ids)},
+      {"bearer_algs", P, F::plain, {}, "Signature algorithms accepted for bearer tokens.",
+       PROV(bearer_algs)},
+      {"bearer_scopes", P, F::plain, {},
+       "Token scope to the nbhub scopes it grants (space-separated): "
+       "`{ \"nbhub/api\" = \"users:activity read:users\" }`.",
+       PROV(bearer_scopes)},
+      {"bearer_services", P, F::plain, {},
+       "Client-credentials tokens: `client_id` to the service name they act as; tokens of "
+       "other clients without a hub user are refused.",
+       PROV(bearer_services)},
   };
   return t;
 }

@@ -254,6 +254,17 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
     req.env["JUPYTERHUB_PUBLIC_HUB_URL"] = origin + cfg_.base_url + "hub/";
   }
 
+  // 2b. Extra environment from the pre-spawn hook (refresh_pre_spawn, the IdP's tokens).
+  if (pre_spawn_) {
+    auto extra = co_await pre_spawn_(user);
+    if (!extra) {
+      co_await run_blocking(pool_, cleanup);
+      fail(extra.error().message);
+      co_return;
+    }
+    for (auto& [k, v] : *extra) req.env[k] = std::move(v);
+  }
+
   // 3. Start (queued under concurrent_spawn_limit), 4. wait until it answers, 5. route it.
   struct Sink final : spawn::ProgressSink {
     ServerManager& m;

@@ -13,6 +13,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -90,6 +91,11 @@ class ServerManager {
   // Stops servers idle for longer than `timeout`, or (when max_age > 0) older than max_age.
   boost::asio::awaitable<void> cull(std::chrono::seconds timeout, std::chrono::seconds max_age);
 
+  // Runs before each spawn; its variables join the server's environment and an error fails
+  // the spawn with its message (refresh_pre_spawn, the IdP's tokens: hub/token_refresher).
+  using PreSpawnHook = std::function<boost::asio::awaitable<Result<std::map<std::string, std::string>>>(store::UserRow const&)>;
+  void set_pre_spawn_hook(PreSpawnHook hook) { pre_spawn_ = std::move(hook); }
+
   static std::string client_id_for(std::string_view user, std::string_view server_name);
   std::string prefix_for(std::string_view user, std::string_view server_name) const;
 
@@ -112,6 +118,7 @@ class ServerManager {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Live>> live_;  // GUARDED_BY(mu_), key "user/server"
   Clock::SysTime activity_flushed_{};                    // GUARDED_BY(mu_)
+  PreSpawnHook pre_spawn_;                               // set once before the first start
 };
 
 }  // namespace nbhub::hub

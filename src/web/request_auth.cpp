@@ -1,6 +1,7 @@
 #include "web/request_auth.hpp"
 
 #include "core/crypto.hpp"
+#include "hub/bearer_auth.hpp"
 #include "hub/blocking.hpp"
 #include "hub/login_service.hpp"
 #include "hub/roles.hpp"
@@ -38,6 +39,10 @@ net::awaitable<std::optional<Caller>> RequestAuth::resolve(http::Context const& 
   auto raw = hub::TokenService::from_authorization(ctx.header("Authorization"));
   if (raw.empty()) {
     auto c = co_await from_cookie(ctx);
+    co_return c;
+  }
+  if (bearer_ && hub::BearerAuth::looks_like_jwt(raw)) {  // hub tokens never contain '.'
+    auto c = co_await from_bearer(std::move(raw));
     co_return c;
   }
   if (auto const* svc = services_.by_token(raw)) {

@@ -13,6 +13,7 @@
 #include "store/rows.hpp"
 
 namespace nbhub::hub { class LoginService; class TokenService; class Roles; class ServiceRegistry; struct Service; }
+namespace nbhub::hub { class BearerAuth; }
 namespace nbhub::store { class Store; }
 
 namespace nbhub::web {
@@ -46,7 +47,14 @@ class RequestAuth {
   std::string xsrf_for(std::string const& session_hash) const;
   bool xsrf_ok(http::Context const& ctx, Caller const& c, std::string_view submitted) const;
 
+  // JWT access tokens of configured providers (hub/bearer_auth.hpp); set once at startup.
+  void set_bearer(hub::BearerAuth* bearer) { bearer_ = bearer; }
+
  private:
+  // request_auth_bearer.cpp: the caller a validated bearer JWT stands for.
+  boost::asio::awaitable<std::optional<Caller>> from_bearer(std::string raw) const;
+  hub::BearerAuth* bearer_ = nullptr;
+
   hub::LoginService& logins_;
   hub::TokenService& tokens_;
   store::Store& store_;

@@ -17,6 +17,7 @@
 #include "hub/roles.hpp"
 #include "hub/servers.hpp"
 #include "hub/services.hpp"
+#include "hub/token_refresher.hpp"
 #include "store/store.hpp"
 #include "web/base_url.hpp"
 #include "web/form.hpp"
@@ -136,6 +137,12 @@ struct Routes {
                               ? (caller->token && caller->token->session_id_hash ? json::value(*caller->token->session_id_hash) : json::value(nullptr))
                               : json::value(caller->session_hash);
     if (caller->token) model["token_id"] = fmt::format("a{}", caller->token->id);
+    // JupyterHub's auth_state for admin:auth_state holders, with the access token refreshed
+    // when near expiry (spec/auth.md §2.2: the documented way for notebooks).
+    if (d.refresher && hub::any_scope_covers(caller->scopes, "admin:auth_state!user=" + caller->user.name)) {
+      auto state = co_await d.refresher->fresh_auth_state(caller->user.name);
+      model["auth_state"] = state ? json::value(std::move(*state)) : json::value(nullptr);
+    }
     co_return api_json(200, model);
   }
 

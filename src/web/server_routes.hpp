@@ -8,7 +8,7 @@
 namespace boost::asio { class thread_pool; }
 namespace spdlog { class logger; }
 namespace nbhub::config { struct HubConfig; }
-namespace nbhub::hub { class OAuthProvider; class ServerManager; class TokenService; }
+namespace nbhub::hub { class OAuthProvider; class ServerManager; class TokenService; class TokenRefresher; }
 namespace nbhub::store { class Store; }
 
 namespace nbhub::web {
@@ -24,6 +24,7 @@ struct ServerRouteDeps {
   boost::asio::thread_pool& pool;
   spdlog::logger& log;
   std::string jupyterhub_version = "3.0.0";  // reported in /hub/api/ and X-JupyterHub-Version
+  hub::TokenRefresher* refresher = nullptr;   // auth_state in the user model (admin:auth_state)
 };
 
 void add_server_routes(http::Router& router, ServerRouteDeps deps);

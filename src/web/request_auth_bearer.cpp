@@ -1,0 +1,49 @@
+// RequestAuth's bearer-JWT path (issue 6 part 3), kept apart from request_auth.cpp so the
+// token and cookie paths stay readable.
+#include <spdlog/spdlog.h>
+
+#include "hub/bearer_auth.hpp"
+#include "hub/blocking.hpp"
+#include "hub/roles.hpp"
+#include "hub/services.hpp"
+#include "store/store.hpp"
+#include "web/request_auth.hpp"
+
+namespace nbhub::web {
+
+namespace net = boost::asio;
+
+namespace {
+// Bearer services not declared in `services` still need a stable Service to point at.
+hub::Service const* bearer_service(hub::ServiceRegistry const& registry, std::string const& name) {
+  if (auto const* s = registry.find(name)) return s;
+  static std::mutex mu;
+  static std::map<std::string, hub::Service> extra;  // never shrinks: one entry per config name
+  std::lock_guard lock(mu);
+  auto [it, fresh] = extra.try_emplace(name);
+  if (fresh) it->second.name = name;
+  return &it->second;
+}
+}  // namespace
+
+net::awaitable<std::optional<Caller>> RequestAuth::from_bearer(std::string raw) const {
+  auto p = co_await bearer_->authenticate(std::move(raw));
+  if (!p) co_return std::nullopt;  // the reason was logged by BearerAuth
+  if (p->service) {
+    Caller c{.service = bearer_service(services_, *p->service)};
+    auto scopes = roles_.service_scopes(c.service->name, c.service->admin);
+    auto mapped = hub::expand_scopes(p->scopes, hub::ScopeOwner{hub::ScopeOwner::Kind::service, c.service->name, std::nullopt});
+    scopes.insert(mapped.begin(), mapped.end());
+    set_scopes(c, std::move(scopes));
+    co_return c;
+  }
+  // A user's own access token acts as that user, with their role scopes (as the cookie).
+  auto work = [this, name = *p->user]() { return store_.get_user(name); };
+  auto user = co_await hub::run_blocking(pool_, std::move(work));
+  if (!user) co_return std::nullopt;
+  Caller c{.user = std::move(*user)};
+  set_scopes(c, roles_.user_scopes(c.user));
+  co_return c;
+}
+
+}  // namespace nbhub::web
