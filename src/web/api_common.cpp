@@ -183,8 +183,27 @@ hub::ScopeTarget Api::user_target(store::UserRow const& u) const {
   return hub::ScopeTarget{.user = u.name, .user_groups = u.groups};
 }
 
-json::object Api::server_model(store::UserRow const& u, std::string const& name, bool include_state) const {
+std::map<std::string, Api::ServerRows> Api::all_server_rows() const {
+  std::map<std::string, ServerRows> out;
+  if (auto all = d.store.list_servers())
+    for (auto& s : *all) out[s.user_name][s.server.name] = std::move(s.server);
+  return out;
+}
+
+Api::ServerRows Api::server_rows(std::int64_t user_id) const {
+  ServerRows out;
+  if (auto all = d.store.list_servers_for_user(user_id))
+    for (auto& s : *all) out[s.name] = std::move(s);
+  return out;
+}
+
+json::object Api::server_model(store::UserRow const& u, std::string const& name, bool include_state,
+                               ServerRows const* rows) const {
   auto v = d.servers.view(u.name, name);
+  if (rows)
+    if (auto it = rows->find(name); it != rows->end() && it->second.last_activity &&
+                                     (!v.last_activity || *v.last_activity < *it->second.last_activity))
+      v.last_activity = it->second.last_activity;
   auto url = d.servers.prefix_for(u.name, name);
   auto progress = hub("api/users/") + url_encode(u.name) + (name.empty() ? "/server" : "/servers/" + url_encode(name)) + "/progress";
   std::string public_url = d.cfg.public_url;
@@ -208,7 +227,8 @@ json::object Api::server_model(store::UserRow const& u, std::string const& name,
   return m;
 }
 
-json::object Api::user_model(store::UserRow const& u, Caller const& c, bool include_stopped, bool identify_self) const {
+json::object Api::user_model(store::UserRow const& u, Caller const& c, bool include_stopped, bool identify_self,
+                             ServerRows const* rows) const {
   auto t = user_target(u);
   auto has = [&](std::string_view b) {
     if (identify_self && (b == "read:users:name" || b == "read:users:groups")) return true;
@@ -250,7 +270,7 @@ json::object Api::user_model(store::UserRow const& u, Caller const& c, bool incl
     json::object servers;
     for (auto const& [name, v] : views) {
       if (v.state == hub::ServerState::stopped && !include_stopped) continue;
-      servers[name] = server_model(u, name, state);
+      servers[name] = server_model(u, name, state, rows);
     }
     m["servers"] = std::move(servers);
   }

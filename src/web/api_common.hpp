@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,9 +96,16 @@ class Api {
 
   // Models (§4.3), filtered by what `c` may read.
   hub::ScopeTarget user_target(store::UserRow const& u) const;
-  boost::json::object server_model(store::UserRow const& u, std::string const& name, bool include_state) const;
+  // Recorded server rows by server name: their last_activity (activity reports go to the
+  // store) is newer than the live view's.
+  using ServerRows = std::map<std::string, store::ServerRow>;
+  boost::json::object server_model(store::UserRow const& u, std::string const& name, bool include_state,
+                                   ServerRows const* rows = nullptr) const;
   boost::json::object user_model(store::UserRow const& u, Caller const& c, bool include_stopped = false,
-                                 bool identify_self = false) const;
+                                 bool identify_self = false, ServerRows const* rows = nullptr) const;
+  // Blocking: every recorded server, by user name.
+  std::map<std::string, ServerRows> all_server_rows() const;
+  ServerRows server_rows(std::int64_t user_id) const;
   boost::json::object token_model(store::TokenRow const& t, std::string const& owner) const;
   boost::json::object group_model(store::GroupRow const& g, Caller const& c) const;
   boost::json::object service_model(hub::Service const& s, Caller const& c, bool full = false) const;

@@ -71,13 +71,19 @@ struct UsersApi {
       co_return a->error(400, fmt::format("sort must be one of id, name, last_activity (with - for descending), not {}", sort));
     auto name_filter = ctx.query_param("name_filter").value_or("");
     bool include_stopped = truthy(ctx.query_param("include_stopped_servers"));
-    auto work = [this]() -> Result<std::vector<store::UserRow>> {
+    std::map<std::string, Api::ServerRows> rows;
+    auto work = [this, &rows]() -> Result<std::vector<store::UserRow>> {
       auto n = a->d.store.count_users();
       if (!n) return n.error();
+      rows = a->all_server_rows();
       return a->d.store.list_users(0, *n);
     };
     auto all = co_await a->blocking(std::move(work));
     if (!all) co_return a->error_from(all.error());
+    auto rows_of = [&rows](std::string const& name) -> Api::ServerRows const* {
+      auto it = rows.find(name);
+      return it == rows.end() ? nullptr : &it->second;
+    };
     auto lower = [](std::string s) {
       for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       return s;
@@ -104,7 +110,8 @@ struct UsersApi {
     auto total = static_cast<std::int64_t>(picked.size());
     json::array items;
     for (auto i = p.offset; i < total && i < p.offset + p.limit; ++i)
-      items.push_back(a->user_model(*picked[static_cast<std::size_t>(i)], c, include_stopped));
+      items.push_back(a->user_model(*picked[static_cast<std::size_t>(i)], c, include_stopped, false,
+                                    rows_of(picked[static_cast<std::size_t>(i)]->name)));
     if (!p.envelope && total > p.limit && !ctx.query_param("limit"))
       a->d.log.warn("GET /hub/api/users: {} users, answered the first {} (ask with Accept: application/jupyterhub-pagination+json to page)", total, p.limit);
     co_return a->json(200, a->paged(ctx, p, std::move(items), total));
@@ -183,7 +190,9 @@ struct UsersApi {
                                 "read:users:activity", "read:roles:users"}, t))
       co_return std::move(*deny);
     if (!u) co_return a->error_from(u.error());
-    co_return a->json(200, a->user_model(*u, c, truthy(ctx.query_param("include_stopped_servers"))));
+    auto work = [this, id = u->id]() { return a->server_rows(id); };
+    auto rows = co_await a->blocking(std::move(work));
+    co_return a->json(200, a->user_model(*u, c, truthy(ctx.query_param("include_stopped_servers")), false, &rows));
   }
 
   // POST /users/{name}
