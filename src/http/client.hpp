@@ -28,7 +28,11 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct ClientRequest {
   std::string method = "GET";  // GET, POST, PUT, PATCH, DELETE, HEAD
-  std::string url;             // http:// or https:// (unix sockets come with the docker spawner)
+  std::string url;             // http:// or https://
+  // When set, the connection goes to this unix socket (the Docker Engine API's
+  // /var/run/docker.sock) instead of the URL's host and port; the URL must be http:// and
+  // still supplies the Host header and the path. Pooled per socket path.
+  std::string unix_socket;
   Headers headers;
   std::string body;
   std::optional<std::chrono::milliseconds> timeout;  // overrides the client's request timeout

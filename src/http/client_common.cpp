@@ -109,6 +109,11 @@ Result<PreparedRequest> prepare_request(ClientRequest r,
     });
   p.port = u->has_port() && !u->port().empty() ? std::string(u->port()) : (p.tls ? "443" : "80");
   p.pool_key = std::string(p.tls ? "https" : "http") + "://" + p.host + ":" + p.port;
+  if (!r.unix_socket.empty()) {
+    if (p.tls) return bad("https over a unix socket is not supported");
+    p.unix_socket = std::move(r.unix_socket);
+    p.pool_key = "unix:" + p.unix_socket;
+  }
   p.target = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
   if (u->has_query()) p.target += "?" + std::string(u->encoded_query());
 

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,8 +14,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <deque>
 #include <limits>
 #include <map>
@@ -74,21 +77,43 @@ Error failure(Target const& t, Errc code, std::string const& what) {
 }
 
 // One connection, used by one request at a time; its I/O runs on its own strand.
+using local_stream = beast::basic_stream<net::local::stream_protocol>;
+
 struct Connection {
-  Connection(net::any_io_executor strand, std::shared_ptr<ssl::context> ctx)
+  Connection(net::any_io_executor strand, std::shared_ptr<ssl::context> ctx, bool unix_socket)
       : executor(strand), tls_ctx(std::move(ctx)) {
-    if (tls_ctx) {
+    if (unix_socket) {
+      local.emplace(strand);
+    } else if (tls_ctx) {
       tls.emplace(strand, *tls_ctx);
     } else {
       plain.emplace(strand);
     }
   }
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  // What the pool and the deadlines need, for TCP and unix sockets alike.
+  void expires_at(SteadyClock::time_point t) {
+    if (local)
+      local->expires_at(t);
+    else
+      lowest().expires_at(t);
+  }
+  void expires_never() {
+    if (local)
+      local->expires_never();
+    else
+      lowest().expires_never();
+  }
+  bool is_open() { return local ? local->socket().is_open() : lowest().socket().is_open(); }
+  int native_handle() {
+    return local ? local->socket().native_handle() : lowest().socket().native_handle();
+  }
 
   net::any_io_executor executor;
   std::shared_ptr<ssl::context> tls_ctx;  // outlives `tls`
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   std::optional<beast::tcp_stream> plain;
+  std::optional<local_stream> local;  // ClientRequest::unix_socket
   beast::flat_buffer buffer;
   bool connected = false;
   SteadyClock::time_point idle_since;
@@ -97,14 +122,11 @@ struct Connection {
 // Did the peer close (or send unsolicited bytes on) a parked connection? Called only while
 // the connection is parked, so no operation is pending on its socket.
 bool looks_alive(Connection& c) {
-  auto& sock = c.lowest().socket();
-  if (!sock.is_open()) return false;
-  error_code ec, ignored;
+  if (!c.is_open()) return false;
   char byte;
-  sock.non_blocking(true, ec);
-  if (!ec) sock.receive(net::buffer(&byte, 1), tcp::socket::message_peek, ec);
-  sock.non_blocking(false, ignored);
-  return ec == net::error::would_block;
+  // MSG_DONTWAIT: a peek that must not block, on TCP and unix sockets alike.
+  auto n = ::recv(c.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 // The result of one attempt on one connection.
@@ -152,8 +174,8 @@ struct ClientState : std::enable_shared_from_this<ClientState> {
     std::lock_guard lock(mu);
     auto& q = idle[key];
     // Over the limit, `c` is closed as it is released.
-    if (q.size() >= cfg.max_idle_per_host || !c->lowest().socket().is_open()) return;
-    c->lowest().expires_never();
+    if (q.size() >= cfg.max_idle_per_host || !c->is_open()) return;
+    c->expires_never();
     c->idle_since = SteadyClock::now();
     q.push_back(std::move(c));
     if (!sweep_armed) arm(q.back()->idle_since + cfg.idle_timeout);
@@ -203,7 +225,7 @@ net::awaitable<Outcome> exchange(Stream& stream, Connection& conn, Target const&
   auto timeout_error = [&] {
     return failure(t, Errc::unavailable, "timed out after " + describe(t.p.timeout));
   };
-  conn.lowest().expires_at(deadline);
+  conn.expires_at(deadline);
   co_await bhttp::async_write(stream, t.req, net::redirect_error(kAwait, ec));
   if (ec) {
     out.stale = !timed_out();
@@ -219,7 +241,7 @@ net::awaitable<Outcome> exchange(Stream& stream, Connection& conn, Target const&
         std::min<std::size_t>(max_bytes, std::numeric_limits<std::uint32_t>::max())));
     p->body_limit(max_bytes);
     if (t.req.method() == bhttp::verb::head) p->skip(true);
-    conn.lowest().expires_at(deadline);
+    conn.expires_at(deadline);
     co_await bhttp::async_read(stream, conn.buffer, *p, net::redirect_error(kAwait, ec));
     if (ec) {
       out.stale = !p->got_some() && conn.buffer.size() == 0 && !timed_out();
@@ -264,6 +286,17 @@ net::awaitable<std::optional<Error>> connect(Connection& conn, Target const& t,
                        describe(std::chrono::duration_cast<milliseconds>(cfg.connect_timeout)));
   };
   error_code ec;
+  if (conn.local) {
+    conn.local->expires_at(connect_deadline);
+    net::local::stream_protocol::endpoint ep(t.p.unix_socket);
+    co_await conn.local->async_connect(ep, net::redirect_error(kAwait, ec));
+    if (ec == beast::error::timeout)
+      co_return timeout_error("connecting to unix socket " + t.p.unix_socket);
+    if (ec)
+      co_return failure(t, Errc::unavailable,
+                        "cannot connect to unix socket " + t.p.unix_socket + ": " + ec.message());
+    co_return std::nullopt;
+  }
   // The resolver has no deadline of its own; a timer cancels it.
   auto resolver = std::make_shared<tcp::resolver>(conn.executor);
   net::steady_timer timer(conn.executor, connect_deadline);
@@ -323,6 +356,7 @@ net::awaitable<Outcome> attempt(std::shared_ptr<Connection> conn, std::shared_pt
   }
   auto max_bytes = state->cfg.max_response_bytes;
   if (conn->tls) co_return co_await exchange(*conn->tls, *conn, *t, max_bytes, deadline);
+  if (conn->local) co_return co_await exchange(*conn->local, *conn, *t, max_bytes, deadline);
   co_return co_await exchange(*conn->plain, *conn, *t, max_bytes, deadline);
 }
 
@@ -386,7 +420,8 @@ net::awaitable<Result<ClientResponse>> BeastHttpClient::send(ClientRequest req) 
       if (!conn) {
         log_.debug("http client: new connection to {}", key);
         conn = std::make_shared<Connection>(net::make_strand(ex_),
-                                            t->p.tls ? state_->tls_ctx : nullptr);
+                                            t->p.tls ? state_->tls_ctx : nullptr,
+                                            !t->p.unix_socket.empty());
       }
       // The attempt runs on the connection's strand; co_spawn's completion resumes this
       // coroutine on the caller's executor.

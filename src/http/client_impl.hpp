@@ -80,6 +80,7 @@ struct PreparedRequest {
   bool tls = false;
   std::string host;         // without brackets, names lower-cased: DNS, SNI, certificate check
   std::string port;         // digits; 80 or 443 when the URL has none
+  std::string unix_socket;  // connect here instead of host:port (ClientRequest::unix_socket)
   std::string pool_key;     // scheme://host:port
   std::string shown;        // scheme://host[:port]/path: no userinfo, query or fragment
   std::string host_header;  // host[:port] as written in the URL
