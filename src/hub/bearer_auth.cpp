@@ -86,7 +86,8 @@ net::awaitable<Result<BearerPrincipal>> BearerAuth::authenticate(std::string tok
       cache_.erase(it);
     }
   }
-  auto refuse = [&](Error e) -> Result<BearerPrincipal> {
+  auto refuse = [&](Error e, bool logged = false) -> Result<BearerPrincipal> {
+    if (!logged) log_.info("bearer token refused: {}", e.message);
     std::lock_guard lock(mu_);
     ++stats_.refused;
     return e;
@@ -121,7 +122,7 @@ net::awaitable<Result<BearerPrincipal>> BearerAuth::authenticate(std::string tok
   if (!claims) {
     log_.info("bearer token via {} refused ({}): {}", p->name, jwt::to_string(claims.error().code), claims.error().message);
     auto code = claims.error().code == jwt::JwtCode::jwks_unavailable ? Errc::unavailable : Errc::unauthorized;
-    co_return refuse(Error{code, "The bearer " + claims.error().message + "."});
+    co_return refuse(Error{code, "The bearer " + claims.error().message + "."}, true);
   }
   auto principal = principal_for(*p, claims->json());
   if (!principal) co_return refuse(principal.error());

@@ -1,0 +1,205 @@
+"""Issue 6, human-to-API: code in a notebook kernel fetches the user's access token from nbhub
+with the documented three-line snippet and calls a REST API protected by the same identity
+provider; the token endpoint keeps answering with a valid token after the first one expired
+(short lifetimes in the test IdP), refreshing once for concurrent callers and following refresh
+token rotation; a refresh the IdP refuses answers 401 "sign in again".
+
+Everything is real: the test IdP (oidc-provider), nbhub, jupyterhub-singleuser, the kernel and
+the protected API (tests/protected_api/server.py, which checks signatures with the IdP's JWKS).
+"""
+import json
+import re
+import shutil
+import tempfile
+import time
+import unittest
+
+from harness import browserless
+from harness.hub import Hub
+from harness.idp import TestIdp, decode_jwt
+from harness.protected_api import ProtectedApi
+from harness.websocket import WebSocket, run_code
+
+SINGLEUSER = shutil.which("jupyterhub-singleuser")
+CRYPT_KEY = "6f" * 32
+ACCESS_TTL = 15   # seconds: the IdP's access tokens
+MARGIN = 3        # nbhub refreshes when fewer seconds than this are left
+
+# The snippet of docs/tokens.md, verbatim.
+SNIPPET = """\
+import json, os, urllib.request
+req = urllib.request.Request(os.environ["JUPYTERHUB_API_URL"] + "/user/oauth-token", headers={"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]})
+access_token = json.load(urllib.request.urlopen(req))["access_token"]
+"""
+
+
+def hub_config(issuer):
+    return f"""
+ip = "127.0.0.1"
+port = 0
+hub_bind_url = "http://127.0.0.1:0"
+db_url = "sqlite:///nbhub.sqlite"
+[auth]
+allowed_users = ["alice"]
+admin_users = ["bob"]
+enable_auth_state = true
+refresh_margin_seconds = {MARGIN}
+auth_refresh_age_seconds = 0
+refresh_pre_spawn = true
+access_token_env = "UPSTREAM_TOKEN"
+[[auth.providers]]
+name = "idp"
+kind = "oidc"
+issuer = "{issuer}"
+client_id = "nbhub-test"
+client_secret = "nbhub-test-secret"
+"""
+
+
+def sign_in(hub, user, password):
+    c = browserless.Client()
+    r = c.get(hub.url("/hub/oauth_login?provider=idp"))
+    r = c.get(browserless.login_at_idp(c, r.location, user, password))
+    assert r.status == 302, r.text
+    return c
+
+
+def xsrf(c):
+    return next((k.value for k in c.cookies if k.name == "_xsrf"), "")
+
+
+def cookie_header(c):
+    return "; ".join(f"{k.name}={k.value}" for k in c.cookies)
+
+
+def refresh_grants(idp):
+    return [r for r in idp.requests() if (r.get("form") or {}).get("grant_type") == "refresh_token"]
+
+
+def stop_server(hub, client):
+    """Stops alice's server from the home page form (nbhub keeps servers across its restarts,
+    so a test must stop what it started). Idempotent."""
+    if hub.proc is None or hub.proc.poll() is not None:
+        return
+    home = client.get(hub.url("/hub/home"))
+    m = re.search(r'name="_xsrf" value="([^"]+)"', home.text)
+    if m:
+        client.post(hub.url("/hub/home/stop"), data={"_xsrf": m.group(1)})
+
+
+def sleep_until(t):
+    while time.time() < t:
+        time.sleep(min(0.5, max(0.0, t - time.time())))
+
+
+@unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
+class NotebookTokens(unittest.TestCase):
+    def test_kernel_gets_a_valid_token_and_calls_the_protected_api(self):
+        workdir = tempfile.mkdtemp(prefix="nbhub-tokens-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        with TestIdp("generic", access_token_ttl=ACCESS_TTL, extra={"rotate_refresh_tokens": True}) as idp, \
+                ProtectedApi(idp.issuer, audiences=["nbhub-test"]) as api, \
+                Hub(hub_config(idp.issuer), workdir=workdir, env={"NBHUB_CRYPT_KEY": CRYPT_KEY}) as hub:
+            alice = sign_in(hub, "alice", "alice-pw")
+            self.addCleanup(stop_server, hub, alice)
+
+            # Start the server and open a kernel (as test_server_contract.py does).
+            self.assertEqual(alice.get(hub.url("/hub/spawn")).status, 302)
+            deadline = time.time() + 60
+            while not alice.get(hub.url("/hub/api/user")).json().get("server"):
+                self.assertLess(time.time(), deadline, "server not ready:\n" + hub.log()[-3000:])
+                time.sleep(0.3)
+            r = alice.get(hub.url("/user/alice/tree"))
+            for _ in range(10):
+                if not r.is_redirect:
+                    break
+                r = alice.get(r.location if r.location.startswith("http") else hub.url(r.location))
+            r = alice.post(hub.url("/user/alice/api/kernels"), json_body={}, headers={"X-XSRFToken": xsrf(alice)})
+            self.assertEqual(r.status, 201, r.text[:500])
+            ws = WebSocket(f"ws://127.0.0.1:{hub.port}/user/alice/api/kernels/{r.json()['id']}/channels?session_id=t",
+                           headers={"Cookie": cookie_header(alice)})
+            self.addCleanup(ws.close)
+
+            def kernel(code):
+                out = run_code(ws, code)
+                self.assertNotIn("Traceback", out, out)
+                return out
+
+            call_api = (f"req2 = urllib.request.Request({api.url!r}, headers={{'Authorization': 'Bearer ' + access_token}})\n"
+                        "print(json.dumps({'token': access_token, 'api': json.load(urllib.request.urlopen(req2))}))\n")
+
+            # 1. The three-line snippet, then the protected API with that token.
+            first = json.loads(kernel(SNIPPET + call_api))
+            token_a = first["token"]
+            self.assertEqual(first["api"]["username"], "alice")
+            self.assertEqual(decode_jwt(token_a)[1]["iss"], idp.issuer)
+
+            # The spawn-time snapshot is in the environment too (access_token_env).
+            env_token = kernel("import os; print(os.environ.get('UPSTREAM_TOKEN', ''))").strip()
+            self.assertEqual(decode_jwt(env_token)[1].get("username"), "alice")
+
+            # 2. After token A expired, the endpoint answers with a new, valid one; six kernel
+            #    threads asking at once cause one refresh grant at the IdP.
+            idp.clear_requests()
+            exp_a = decode_jwt(token_a)[1]["exp"]
+            sleep_until(exp_a + 6)  # past the API's 5 s leeway
+            status, body = api.call(token_a)
+            self.assertEqual(status, 401, body)  # A really is dead
+            out = kernel(
+                "from concurrent.futures import ThreadPoolExecutor\n"
+                "def fetch(_):\n"
+                "    r = urllib.request.Request(os.environ['JUPYTERHUB_API_URL'] + '/user/oauth-token', headers={'Authorization': 'token ' + os.environ['JUPYTERHUB_API_TOKEN']})\n"
+                "    return json.load(urllib.request.urlopen(r))['access_token']\n"
+                "with ThreadPoolExecutor(6) as ex: tokens = list(ex.map(fetch, range(6)))\n"
+                "print(json.dumps(tokens))\n")
+            tokens = json.loads(out)
+            self.assertEqual(len(set(tokens)), 1, "concurrent callers got different tokens")
+            token_b = tokens[0]
+            self.assertNotEqual(token_b, token_a)
+            self.assertEqual(len(refresh_grants(idp)), 1, hub.log()[-2000:])
+            status, body = api.call(token_b)
+            self.assertEqual(status, 200, body)
+
+            # 3. Again after B expired: the IdP rotates refresh tokens, so this grant only
+            #    succeeds if nbhub stored the rotated one.
+            sleep_until(decode_jwt(token_b)[1]["exp"] + 1)
+            third = json.loads(kernel(SNIPPET + call_api))
+            self.assertNotIn(third["token"], (token_a, token_b))
+            self.assertEqual(third["api"]["username"], "alice")
+            grants = refresh_grants(idp)
+            self.assertEqual(len(grants), 2)
+            self.assertNotEqual(grants[0]["form"].get("refresh_token"), grants[1]["form"].get("refresh_token"))
+
+            # The ID token on request; the user model's auth_state for admin:auth_state holders.
+            r = alice.get(hub.url("/hub/api/user/oauth-token?id_token=1"))
+            self.assertEqual(r.status, 200, r.text)
+            self.assertEqual(decode_jwt(r.json()["id_token"])[1]["aud"], "nbhub-test")
+            self.assertNotIn("auth_state", alice.get(hub.url("/hub/api/user")).json())
+            bob = sign_in(hub, "bob", "bob-pw")
+            self.assertIn("access_token", bob.get(hub.url("/hub/api/user")).json()["auth_state"])
+
+            # 4. Only alice and admin:auth_state holders read alice's tokens.
+            r = bob.get(hub.url("/hub/api/users/alice/oauth-token"))
+            self.assertEqual(r.status, 200, r.text)
+            r = alice.get(hub.url("/hub/api/users/bob/oauth-token"))
+            self.assertEqual(r.status, 403, r.text)
+            r = browserless.Client().get(hub.url("/hub/api/user/oauth-token"))
+            self.assertEqual(r.status, 403)
+
+            # 5. The IdP refuses the refresh (revoked, expired): 401 saying to sign in again.
+            idp.set_fault("token", "error_json")
+            sleep_until(decode_jwt(third["token"])[1]["exp"] + 1)
+            r = alice.get(hub.url("/hub/api/user/oauth-token"))
+            self.assertEqual(r.status, 401, r.text)
+            self.assertIn("Sign in to the hub again", r.json()["message"])
+            idp.reset_faults()
+            # Signing in again stores new tokens.
+            alice = sign_in(hub, "alice", "alice-pw")
+            r = alice.get(hub.url("/hub/api/user/oauth-token"))
+            self.assertEqual(r.status, 200, r.text)
+            self.assertEqual(api.call(r.json()["access_token"])[0], 200)
+            stop_server(hub, alice)
+
+
+if __name__ == "__main__":
+    unittest.main()
