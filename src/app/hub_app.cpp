@@ -243,6 +243,15 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (auto r = hub::ensure_config_users(**st, cfg.auth.admin_users, cfg.auth.allowed_users); !r)
       return fail(r.error().message, 1);
     web::RequestAuth request_auth(logins, tokens, **st, blocking, secret->reveal(), *roles, *services);
+    // Services: OAuth clients for HubOAuth, routes under /services/, and who may sign in to
+    // them (access:services, spec §3.3).
+    if (auto r = services->register_oauth_clients(**st); !r) return fail(r.error().message, 1);
+    if (auto r = services->add_routes(routes); !r) return fail(r.error().message, 2);
+    oauth.set_access_check([&roles, &services, &cfg](store::UserRow const& u, store::OAuthClientRow const& c) {
+      if (auto const* svc = services->by_oauth_client(c.client_id))
+        return hub::has_scope(roles->user_scopes(u), "access:services", hub::ScopeTarget{.service = svc->name});
+      return u.admin && cfg.admin_access;
+    });
 
     // The identity provider's tokens for users' code, and its JWTs at the API (docs/tokens.md).
     hub::TokenRefresher refresher(flow.providers(), http, **st, crypt->enabled() ? &*crypt : nullptr, clock,

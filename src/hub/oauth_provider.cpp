@@ -70,7 +70,8 @@ net::awaitable<Result<std::string>> OAuthProvider::authorize(store::UserRow user
       return redirect_uri + sep + "error=unsupported_response_type&state=" + enc(state);
     }
     bool own = client->user_id && *client->user_id == user.id;
-    if (!own && !(user.admin && admin_access_)) {
+    bool allowed = own || (access_check_ ? access_check_(user, *client) : (user.admin && admin_access_));
+    if (!allowed) {
       log_.warn("oauth: '{}' refused access to {}", user.name, server_label(*client));
       return Error{Errc::forbidden, fmt::format("You do not have permission to access {}.", server_label(*client))};
     }

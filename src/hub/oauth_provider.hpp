@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -47,6 +48,12 @@ class OAuthProvider {
 
   static constexpr std::chrono::seconds kCodeLifetime{300};
 
+  // Who may authorize a client that is not one of their own servers (spec §3.3): by default
+  // admins when admin_access is on; the hub sets a roles-based check (access:servers /
+  // access:services scopes). Called on the blocking pool; must be thread-safe.
+  using AccessCheck = std::function<bool(store::UserRow const&, store::OAuthClientRow const&)>;
+  void set_access_check(AccessCheck check) { access_check_ = std::move(check); }
+
  private:
   store::Store& store_;
   TokenService& tokens_;
@@ -56,6 +63,7 @@ class OAuthProvider {
   std::chrono::seconds token_lifetime_;
   bool admin_access_;
   spdlog::logger& log_;
+  AccessCheck access_check_;
 };
 
 }  // namespace nbhub::hub

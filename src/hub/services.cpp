@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "core/crypto.hpp"
+#include "proxy/route_table.hpp"
+#include "store/store.hpp"
 
 namespace nbhub::hub {
 
@@ -102,6 +104,35 @@ Service const* ServiceRegistry::find(std::string_view name) const {
   for (auto const& s : services_)
     if (s.name == name) return &s;
   return nullptr;
+}
+
+Service const* ServiceRegistry::by_oauth_client(std::string_view client_id) const {
+  for (auto const& s : services_)
+    if (!s.url.empty() && s.oauth_client_id == client_id) return &s;
+  return nullptr;
+}
+
+Result<void> ServiceRegistry::register_oauth_clients(store::Store& store) const {
+  for (auto const& s : services_) {
+    if (s.url.empty() || s.token_sha256.empty()) continue;
+    store::OAuthClientRow c{.client_id = s.oauth_client_id,
+                            .description = "Service " + s.name,
+                            .redirect_uri = s.oauth_redirect_uri,
+                            .secret_hash = crypto::hex_encode(s.token_sha256)};
+    c.allowed_scopes.push_back("access:services!service=" + s.name);
+    for (auto const& x : s.oauth_client_allowed_scopes) c.allowed_scopes.push_back(x);
+    if (auto r = store.upsert_oauth_client(c); !r) return r.error();
+  }
+  return {};
+}
+
+Result<void> ServiceRegistry::add_routes(proxy::RouteTable& routes) const {
+  for (auto const& s : services_) {
+    if (s.url.empty()) continue;
+    auto r = routes.add(s.prefix, s.url, boost::json::object{{"service", s.name}, {"jupyterhub", true}});
+    if (!r) return Error{Errc::config, "services: service \"" + s.name + "\": " + r.error().message};
+  }
+  return {};
 }
 
 }  // namespace nbhub::hub

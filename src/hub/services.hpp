@@ -15,6 +15,9 @@
 
 #include "core/result.hpp"
 
+namespace nbhub::store { class Store; }
+namespace nbhub::proxy { class RouteTable; }
+
 namespace nbhub::hub {
 
 struct Service {
@@ -44,6 +47,14 @@ class ServiceRegistry {
   Service const* by_token(std::string_view raw) const;
   Service const* find(std::string_view name) const;
   std::vector<Service> const& all() const { return services_; }
+  Service const* by_oauth_client(std::string_view client_id) const;
+
+  // Start-up, blocking: each service with a URL and a token becomes an OAuth client of the
+  // hub (HubOAuth: client_id, redirect_uri, the token as client secret, access scope
+  // `access:services!service=<name>` plus its oauth_client_allowed_scopes).
+  Result<void> register_oauth_clients(store::Store& store) const;
+  // /services/<name> routes to each service with a URL (spec §5.3, data {"service": name}).
+  Result<void> add_routes(proxy::RouteTable& routes) const;
 
  private:
   std::vector<Service> services_;
