@@ -16,7 +16,7 @@ import unittest
 
 from harness import browserless
 from harness.hub import Hub
-from harness.idp import TestIdp, decode_jwt
+from harness.idp import TestIdp, decode_jwt, tests_dir
 from harness.protected_api import ProtectedApi
 from harness.websocket import WebSocket, run_code
 
@@ -94,6 +94,9 @@ def sleep_until(t):
 
 @unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
 class NotebookTokens(unittest.TestCase):
+    def test_the_documented_snippet_is_the_tested_one(self):
+        self.assertIn(SNIPPET, (tests_dir().parent / "docs" / "tokens.md").read_text())
+
     def test_kernel_gets_a_valid_token_and_calls_the_protected_api(self):
         workdir = tempfile.mkdtemp(prefix="nbhub-tokens-")
         self.addCleanup(shutil.rmtree, workdir, True)
@@ -169,6 +172,15 @@ class NotebookTokens(unittest.TestCase):
             grants = refresh_grants(idp)
             self.assertEqual(len(grants), 2)
             self.assertNotEqual(grants[0]["form"].get("refresh_token"), grants[1]["form"].get("refresh_token"))
+
+            # The example notebook (examples/call-protected-api.ipynb), its code cells as shipped.
+            nb = json.loads((tests_dir().parent / "examples" / "call-protected-api.ipynb").read_text())
+            kernel(f"import os; os.environ['PROTECTED_API_URL'] = {api.url!r}")
+            out = ""
+            for cell in nb["cells"]:
+                if cell["cell_type"] == "code":
+                    out = kernel("".join(cell["source"]))
+            self.assertEqual(json.loads(out)["username"], "alice")
 
             # The ID token on request; the user model's auth_state for admin:auth_state holders.
             r = alice.get(hub.url("/hub/api/user/oauth-token?id_token=1"))
