@@ -466,6 +466,64 @@ class Kubelet(unittest.TestCase):
                 return True
         wait_for(port_closed, 5, "the pod's process to be gone")
 
+    @unittest.skipUnless(shutil.which("jupyterhub-singleuser"), "Debian's jupyterhub (jupyterhub-singleuser) is not "
+                         "installed (scripts/install-deps.sh installs it)")
+    def test_jupyterhub_singleuser_pod_as_kubespawner_makes_it(self):
+        """KubeSpawner's pod shape (args only, env with 0.0.0.0, runAsUser 1000) serves on its pod IP."""
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class HubApi(BaseHTTPRequestHandler):     # just enough hub for the server's start-up version check
+            def do_GET(self):
+                b = b'{"version": "3.0.0"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(b)))
+                self.end_headers()
+                self.wfile.write(b)
+
+            do_POST = do_GET
+
+            def log_message(self, *a):
+                pass
+        hub = ThreadingHTTPServer(("127.0.0.1", 0), HubApi)
+        threading.Thread(target=hub.serve_forever, daemon=True).start()
+        self.addCleanup(hub.server_close)
+        self.addCleanup(hub.shutdown)
+        api = f"http://127.0.0.1:{hub.server_address[1]}/hub/api"
+        env = {"JUPYTERHUB_SERVICE_URL": "http://0.0.0.0:8888/user/alice/", "JUPYTERHUB_API_URL": api,
+               "JUPYTERHUB_ACTIVITY_URL": api + "/users/alice/activity", "JUPYTERHUB_API_TOKEN": "not-a-secret",
+               "JPY_API_TOKEN": "not-a-secret", "JUPYTERHUB_USER": "alice", "JUPYTERHUB_SERVER_NAME": "",
+               "JUPYTERHUB_SERVICE_PREFIX": "/user/alice/", "JUPYTERHUB_CLIENT_ID": "jupyterhub-user-alice",
+               "JUPYTERHUB_OAUTH_CALLBACK_URL": "/user/alice/oauth_callback", "JUPYTERHUB_BASE_URL": "/",
+               "JUPYTERHUB_HOST": ""}
+        body = pod("jupyter-alice", {"component": "singleuser-server"}, args=["jupyterhub-singleuser"],
+                   env=[{"name": k, "value": v} for k, v in sorted(env.items())],
+                   securityContext={"fsGroup": 100})
+        c = body["spec"]["containers"][0]
+        c["ports"] = [{"name": "notebook-port", "containerPort": 8888}]
+        c["securityContext"] = {"runAsUser": 1000, "allowPrivilegeEscalation": False}
+        self.c.ok("POST", "/api/v1/namespaces/jhub/pods", body)
+        ip = wait_for(lambda: self.running_ready("jupyter-alice"), 20, "singleuser pod running")["status"]["podIP"]
+
+        def answers():
+            try:
+                c = http.client.HTTPConnection(ip, 8888, timeout=2)
+                c.request("GET", "/user/alice/api")
+                return c.getresponse().status == 200
+            except OSError:
+                return False
+        wait_for(answers, 60, f"jupyterhub-singleuser on {ip}:8888")
+        run = self.fake.kubelet.runs[("jhub", "jupyter-alice")]
+        if os.geteuid() == 0:
+            with open(f"/proc/{run.proc.pid}/status") as f:
+                uid_line = next(ln for ln in f if ln.startswith("Uid:"))
+            self.assertEqual(uid_line.split()[1], "1000", "runAsUser applied")
+        self.c.ok("DELETE", "/api/v1/namespaces/jhub/pods/jupyter-alice?gracePeriodSeconds=1",
+                  {"gracePeriodSeconds": 1})
+        wait_for(lambda: self.c.call("GET", "/api/v1/namespaces/jhub/pods/jupyter-alice")[0] == 404, 10, "pod gone")
+        wait_for(lambda: run.proc.poll() is not None, 10, "the server process to exit")
+
     def test_process_exit_marks_the_container_terminated(self):
         self.c.ok("POST", "/api/v1/namespaces/jhub/pods",
                   pod("dies", command=["python3", "-c", "import sys, time; time.sleep(0.3); sys.exit(3)"]))

@@ -381,9 +381,20 @@ class Kubelet:
         env.setdefault("HOME", poddir)
         cwd = c.get("workingDir") if c.get("workingDir") and os.path.isdir(c["workingDir"]) else poddir
         run.log = os.path.join(poddir, "container.log")
+        ids = {}
+        # securityContext.runAsUser/runAsGroup (container over pod), as the runtime would apply them. Only
+        # possible when we are root; then the process really runs unprivileged (jupyterhub-singleuser refuses
+        # to run as root, KubeSpawner sets runAsUser 1000).
+        sc = {**(pod["spec"].get("securityContext") or {}), **(c.get("securityContext") or {})}
+        if os.geteuid() == 0 and sc.get("runAsUser") not in (None, 0):
+            ids = {"user": int(sc["runAsUser"]),
+                   "group": int(sc.get("runAsGroup") or pod["spec"].get("securityContext", {}).get("fsGroup") or 100)}
+            os.chown(poddir, ids["user"], ids["group"])
+            # The process must be able to reach its HOME/cwd through the work dir's parents.
+            os.chmod(self.workdir, 0o755)
         with open(run.log, "ab") as log:
             run.proc = subprocess.Popen([exe] + argv[1:], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+                                        stderr=subprocess.STDOUT, start_new_session=True, **ids)
         return None
 
     def _watch_process(self, run):
