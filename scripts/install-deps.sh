@@ -34,3 +34,14 @@ fi
 if [[ ! -d tests/node_modules || tests/package-lock.json -nt tests/node_modules/.package-lock.json ]]; then
   (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# kubectl 1.20 (Debian's kubernetes-client) for the fake Kubernetes API server tests (tests/k8s). It cannot
+# be installed: /usr/bin/kubectl belongs to another preinstalled package, so it is extracted into tests/k8s/.tools.
+k120=tests/k8s/.tools/kubectl-1.20
+if [[ ! -x $k120/usr/bin/kubectl ]]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq kubernetes-client 2>/dev/null) && mkdir -p "$k120" \
+    && dpkg -x "$tmp"/kubernetes-client_*.deb "$k120" \
+    || echo "install-deps: could not fetch Debian's kubernetes-client; the kubectl 1.20 tests will be skipped"
+  rm -rf "$tmp"
+fi

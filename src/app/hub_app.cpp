@@ -95,6 +95,7 @@ spawn::SpawnerConfig spawner_config(config::SpawnerSettings const& s) {
   out.poll_interval = s.poll_interval;
   out.concurrent_spawn_limit = s.concurrent_spawn_limit;
   out.active_server_limit = s.active_server_limit;
+  out.local_start_limit = s.local_start_limit;
   out.run_as_system_user = s.run_as_system_user;
   out.log_dir = s.log_dir;
   return out;

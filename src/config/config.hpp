@@ -125,6 +125,7 @@ struct SpawnerSettings {
   Seconds poll_interval{30};
   std::size_t concurrent_spawn_limit = 100;
   std::size_t active_server_limit = 0;  // 0: no limit
+  std::size_t local_start_limit = 0;    // 0: twice the CPU cores
   bool run_as_system_user = false;
   std::string log_dir = "server-logs";
   bool allow_named_servers = false;

@@ -121,6 +121,10 @@ std::vector<Option> build_table() {
        "Servers starting at once at most.", HUB(spawner_settings.concurrent_spawn_limit)},
       {"spawner.active_server_limit", {}, F::plain, {}, "Running servers at most; 0: no limit.",
        HUB(spawner_settings.active_server_limit)},
+      {"spawner.local_start_limit", {}, F::plain, {},
+       "Local spawner: servers starting at once on this machine; more wait their turn. "
+       "0: twice the CPU cores.",
+       HUB(spawner_settings.local_start_limit)},
       {"spawner.run_as_system_user", {}, F::plain, {},
        "Local spawner: run each server as the system user of the same name.",
        HUB(spawner_settings.run_as_system_user)},

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "spawn/readiness.hpp"
 #include "spawn/run_blocking.hpp"
@@ -259,6 +260,13 @@ Result<void> LocalSpawner::adopt(json::object const& state) {
   // Nothing to register: poll() treats a PID we did not launch as adopted.
   log_.info("adopted server pid {} (port {})", ref->pid, get_int(state, "port").value_or(0));
   return {};
+}
+
+std::size_t LocalSpawner::start_limit() const {
+  if (cfg_.local_start_limit) return cfg_.local_start_limit;
+  // Two per core keeps every core busy while one server waits on I/O, and gives each starting
+  // server at least half a core: ~4 s to answer instead of the 30 s http_timeout.
+  return 2 * std::max(1u, std::thread::hardware_concurrency());
 }
 
 net::awaitable<std::string> LocalSpawner::output_tail(json::object state) {

@@ -48,6 +48,8 @@ class LocalSpawner final : public Spawner {
   net::awaitable<Result<void>> stop(boost::json::object state, bool now) override;
   Result<void> adopt(boost::json::object const& state) override;
   net::awaitable<std::string> output_tail(boost::json::object state) override;
+  // spawner.local_start_limit, or twice the CPU cores when it is 0.
+  std::size_t start_limit() const override;
 
   // <log_dir>/<user>[-<server>].log, names percent-escaped to stay one path component.
   std::string log_path(std::string const& user, std::string const& server) const;

@@ -36,12 +36,19 @@ struct OnExit {
 template <class F>
 OnExit(F) -> OnExit<F>;
 
+// The smaller of two limits where 0 means none.
+std::size_t effective_limit(std::size_t a, std::size_t b) {
+  if (a == 0) return b;
+  if (b == 0) return a;
+  return std::min(a, b);
+}
+
 }  // namespace
 
 SpawnQueue::SpawnQueue(SpawnerConfig const& cfg, Spawner& spawner, http::HttpClient& http,
                        Clock const& clock, spdlog::logger& log,
                        std::function<std::size_t()> running_servers)
-    : spawn_limit_(cfg.concurrent_spawn_limit),
+    : spawn_limit_(effective_limit(cfg.concurrent_spawn_limit, spawner.start_limit())),
       active_limit_(cfg.active_server_limit),
       start_timeout_(cfg.start_timeout),
       readiness_{cfg.http_timeout},

@@ -7,7 +7,10 @@
 // Limits (spawner_config.hpp):
 //  * concurrent_spawn_limit: spawns in progress (start + readiness) at once. Unlike JupyterHub,
 //    which answers 429 beyond it, further spawns wait in a FIFO queue and are told "Waiting for
-//    N spawns ahead of you"; time in the queue does not count against start_timeout.
+//    N spawns ahead of you"; time in the queue does not count against start_timeout or
+//    http_timeout. The spawner's own Spawner::start_limit() lowers it (LocalSpawner: twice the
+//    CPU cores), so that a burst of spawns on one machine ends with all servers up rather than
+//    all of them past http_timeout.
 //  * active_server_limit: running servers (the hub's count) plus spawns in this queue. Beyond
 //    it a spawn is refused with Errc::unavailable "the hub is at its limit of N running
 //    servers; try again later". JupyterHub answers 429 there: the API layer should check

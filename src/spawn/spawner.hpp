@@ -113,6 +113,13 @@ class Spawner {
   // "" when the spawner cannot tell. They are the owner's own output, shown to the owner and
   // to admins; the hub must not put them anywhere else.
   virtual net::awaitable<std::string> output_tail(boost::json::object state) { co_return ""; }
+
+  // How many servers this spawner can bring up at once without them starving each other; 0
+  // for no limit of its own. SpawnQueue holds further spawns in its queue (the smaller of this
+  // and concurrent_spawn_limit applies). LocalSpawner's servers share this machine's CPUs: a
+  // single-user server spends one to two CPU-seconds importing Python before it answers, so 80
+  // started at once on two cores all miss http_timeout, while a few at a time all make it.
+  virtual std::size_t start_limit() const { return 0; }
 };
 
 }  // namespace nbhub::spawn

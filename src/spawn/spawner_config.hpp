@@ -42,6 +42,10 @@ struct SpawnerConfig {
   std::size_t concurrent_spawn_limit = 100;
   // Running plus spawning servers; a spawn beyond it is refused. 0 = no limit.
   std::size_t active_server_limit = 0;
+  // LocalSpawner: servers starting at once on this machine (launched, not yet answering);
+  // further spawns wait in the queue like those beyond concurrent_spawn_limit. 0 = twice the
+  // number of CPU cores (Spawner::start_limit()).
+  std::size_t local_start_limit = 0;
 
   // LocalSpawner: run each server as the system user of the same name (setgid, initgroups,
   // setuid; HOME, USER, SHELL from the password database; cwd = home). nbhub must be root.

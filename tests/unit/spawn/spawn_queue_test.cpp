@@ -77,6 +77,35 @@ TEST_F(SpawnQueueTest, SpawnsBeyondTheLimitWaitInOrderAndAllComplete) {
   EXPECT_EQ(queue.queued(), 0u);
 }
 
+// The spawner's own limit (LocalSpawner: twice the cores) queues spawns below
+// concurrent_spawn_limit, and also when concurrent_spawn_limit is 0 (none).
+TEST_F(SpawnQueueTest, SpawnersOwnStartLimitQueuesToo) {
+  for (std::size_t hub_limit : {std::size_t{100}, std::size_t{0}}) {
+    cfg_.concurrent_spawn_limit = hub_limit;
+    fake_.own_start_limit = 2;
+    fake_.start_delay = 50ms;
+    fake_.max_concurrent = 0;
+    SpawnQueue queue(cfg_, fake_, client_, clock_, log_, [this] { return running_; });
+    constexpr int kSpawns = 4;
+    RecordingSink sinks[kSpawns];
+    std::vector<int> finished;
+    for (int i = 0; i < kSpawns; ++i)
+      net::co_spawn(ioc_, spawn_one(queue, i, sinks[i], finished),
+                    [](std::exception_ptr e) { EXPECT_FALSE(e); });
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (finished.size() < kSpawns && std::chrono::steady_clock::now() < until) ioc_.run_one_for(50ms);
+    ASSERT_EQ(finished.size(), static_cast<std::size_t>(kSpawns)) << "hub limit " << hub_limit;
+    EXPECT_EQ(fake_.max_concurrent, 2) << "hub limit " << hub_limit;
+    EXPECT_TRUE(sinks[3].saw("Waiting for 3 spawns ahead of you"));
+  }
+}
+
+TEST_F(SpawnQueueTest, LocalSpawnerStartsTwiceTheCoresAtOnceUnlessConfigured) {
+  EXPECT_EQ(make_spawner().start_limit(), 2 * std::max(1u, std::thread::hardware_concurrency()));
+  cfg_.local_start_limit = 7;
+  EXPECT_EQ(make_spawner().start_limit(), 7u);
+}
+
 TEST_F(SpawnQueueTest, RefusesBeyondActiveServerLimit) {
   cfg_.active_server_limit = 3;
   running_ = 3;
