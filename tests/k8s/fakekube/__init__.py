@@ -7,4 +7,4 @@
 
 See ../README.md for what it models and what it does not.
 """
-from .server import FakeKube  # noqa: F401
+from .server import FakeKube, Z2JH_HUB_ROLE, make_test_cert  # noqa: F401

@@ -29,6 +29,7 @@ EVENTS = BY_PATH[("", "v1", "events")]
 SECRETS = BY_PATH[("", "v1", "secrets")]
 CONFIGMAPS = BY_PATH[("", "v1", "configmaps")]
 SERVICES = BY_PATH[("", "v1", "services")]
+PVCS = BY_PATH[("", "v1", "persistentvolumeclaims")]
 
 DEFAULTS = {
     "schedule_delay": 0.05,     # seconds before the pod is bound to the node
@@ -38,6 +39,7 @@ DEFAULTS = {
     "image_pull_error": False,  # ErrImagePull, then ImagePullBackOff
     "multi_attach": False,      # FailedAttachVolume (Multi-Attach) and stay ContainerCreating
     "hang_delete": False,       # a graceful delete never completes (a lingering Terminating pod)
+    "pvc_pending": False,       # claims the pod uses never bind: FailedScheduling "unbound ... claims"
     "wildcard_to_pod_ip": True, # rewrite 0.0.0.0 in env values and args to the pod IP (shared netns)
 }
 
@@ -171,16 +173,23 @@ class Kubelet:
         if not pod or pod["metadata"].get("deletionTimestamp"):
             return
         if cfg["unschedulable"]:
-            msg = "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: " \
-                  "1 No preemption victims found for incoming pod."
-
-            def unsched(p):
-                p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                              "message": msg, "lastProbeTime": None,
-                                              "lastTransitionTime": now_rfc3339()}]
-            pod = self._mutate(run, unsched)
-            if pod:
-                self.event(pod, "FailedScheduling", msg, "Warning", scheduler=True)
+            self._unschedulable(run, "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are "
+                                "available: 1 No preemption victims found for incoming pod.")
+            return
+        # Volumes: a missing claim, or one that cannot bind (rule pvc_pending), keeps the pod unschedulable
+        # (retried, as the scheduler does); otherwise Pending claims are bound now (WaitForFirstConsumer).
+        told = False
+        while True:
+            why = self._claims_unready(run, pod, cfg)
+            if not why:
+                break
+            if not told:
+                self._unschedulable(run, why)
+                told = True
+            if self._sleep(run, 0.5):
+                return
+        pod = self._pod(run)
+        if not pod or pod["metadata"].get("deletionTimestamp"):
             return
 
         def bind(p):
@@ -261,6 +270,40 @@ class Kubelet:
             threading.Thread(target=self._probe_loop, args=(run, main, probe), daemon=True).start()
         if run.proc is not None:
             self._watch_process(run)
+
+    def _unschedulable(self, run, msg):
+        def f(p):
+            p["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                          "message": msg, "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}]
+        pod = self._mutate(run, f)
+        if pod:
+            self.event(pod, "FailedScheduling", msg, "Warning", scheduler=True)
+
+    def _claims_unready(self, run, pod, cfg):
+        for v in pod["spec"].get("volumes") or []:
+            claim = (v.get("persistentVolumeClaim") or {}).get("claimName")
+            if not claim:
+                continue
+            pvc = self.store.find(PVCS, run.ns, claim)
+            if pvc is None:
+                return (f'0/1 nodes are available: persistentvolumeclaim "{claim}" not found. preemption: 0/1 nodes '
+                        "are available: 1 Preemption is not helpful for scheduling.")
+            if (pvc.get("status") or {}).get("phase") == "Bound":
+                continue
+            if cfg["pvc_pending"]:
+                return ("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 "
+                        "nodes are available: 1 Preemption is not helpful for scheduling.")
+
+            def bind(o):
+                o.setdefault("spec", {})["volumeName"] = "pvc-" + o["metadata"]["uid"]
+                o["status"] = {"phase": "Bound", "accessModes": o["spec"].get("accessModes", ["ReadWriteOnce"]),
+                               "capacity": {"storage": ((o["spec"].get("resources") or {}).get("requests") or {})
+                                            .get("storage", "1Gi")}}
+            try:
+                self.store.mutate(PVCS, run.ns, claim, bind)
+            except ApiError:
+                return f'persistentvolumeclaim "{claim}" not found'
+        return None
 
     def _set_waiting(self, run, cname, reason, message):
         def f(p):

@@ -34,6 +34,17 @@ Z2JH_HUB_ROLE = [
 ]
 
 
+def make_test_cert(directory, ip="127.0.0.1"):
+    """A throw-away self-signed certificate for 127.0.0.1 (needs the openssl CLI): returns (cert, key).
+    The certificate is its own CA, so it doubles as ca.crt for clients."""
+    import subprocess
+    crt, key = os.path.join(directory, "fakekube-tls.crt"), os.path.join(directory, "fakekube-tls.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "2", "-subj", "/CN=fakekube", "-addext", f"subjectAltName=IP:{ip}"],
+                   check=True, capture_output=True)
+    return crt, key
+
+
 def _bool(v):
     """kube-apiserver's query boolean: absent is false, anything but 0/f/false is true."""
     if v is None:
@@ -137,19 +148,38 @@ class FakeKube:
     def url(self):
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
-    def kubeconfig(self, path, token=None, namespace="default"):
-        """Writes a kubeconfig for kubectl/python clients pointing at this server."""
-        user = {"token": token} if token else {}
-        cluster = {"server": self.url}
+    def kubeconfig(self, path, token=None, namespace="default", token_file=None):
+        """Writes a kubeconfig (block YAML, as `kubectl config` writes them) pointing at this server.
+
+        token_file writes `tokenFile:` instead of an inline token (re-read by clients, like in-cluster)."""
+        lines = ["apiVersion: v1", "kind: Config", "current-context: fake", "clusters:", "- name: fake",
+                 "  cluster:", f"    server: {self.url}"]
         if self.tls:
-            cluster["certificate-authority"] = self.tls[0]
-        cfg = {"apiVersion": "v1", "kind": "Config", "current-context": "fake",
-               "clusters": [{"name": "fake", "cluster": cluster}],
-               "users": [{"name": "fake", "user": user}],
-               "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": namespace}}]}
+            lines.append(f"    certificate-authority: {self.tls[0]}")
+        lines += ["users:", "- name: fake", "  user:" + ("" if token or token_file else " {}")]
+        if token:
+            lines.append(f'    token: "{token}"')
+        if token_file:
+            lines.append(f"    tokenFile: {token_file}")
+        lines += ["contexts:", "- name: fake", "  context:", "    cluster: fake", "    user: fake",
+                  f"    namespace: {namespace}", ""]
         with open(path, "w") as f:
-            json.dump(cfg, f)         # JSON is YAML: kubectl and python-kubernetes read it
+            f.write("\n".join(lines))
         return path
+
+    def in_cluster(self, directory, token, namespace="default"):
+        """Lays out a pod's service-account files (token, namespace, ca.crt when TLS) in `directory` and
+        returns the environment an in-cluster client reads (KUBERNETES_SERVICE_HOST/PORT)."""
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "token"), "w") as f:
+            f.write(token)
+        with open(os.path.join(directory, "namespace"), "w") as f:
+            f.write(namespace)
+        if self.tls:
+            with open(self.tls[0]) as src, open(os.path.join(directory, "ca.crt"), "w") as dst:
+                dst.write(src.read())
+        return {"KUBERNETES_SERVICE_HOST": self.host, "KUBERNETES_SERVICE_PORT": str(self.port),
+                "KUBERNETES_SERVICE_PORT_HTTPS": str(self.port)}
 
     def store_res(self, plural, group=""):
         """The catalog entry of a resource, for direct store access in tests."""
@@ -230,7 +260,7 @@ class FakeKube:
         """-> (user, limited) or raises 401."""
         if not self.token_file and not self.admin_token:
             return "system:anonymous-admin", False
-        m = re.fullmatch(r"Bearer\s+(\S+)", header or "")
+        m = re.fullmatch(r"bearer\s+(\S+)", (header or "").strip(), re.I)   # scheme is case-insensitive
         if m:
             tok = m.group(1)
             if self.admin_token and tok == self.admin_token:
