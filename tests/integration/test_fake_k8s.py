@@ -526,12 +526,14 @@ class Kubelet(unittest.TestCase):
 
     def test_process_exit_marks_the_container_terminated(self):
         self.c.ok("POST", "/api/v1/namespaces/jhub/pods",
-                  pod("dies", command=["python3", "-c", "import sys, time; time.sleep(0.3); sys.exit(3)"]))
+                  pod("dies", command=["python3", "-c", "import sys, time; time.sleep(0.3); sys.exit(3)"],
+                      restartPolicy="Never"))
         p = wait_for(lambda: (lambda p: p if p["status"]["phase"] == "Failed" else None)(self.get("dies")), 15,
                      "pod dies Failed")
         t = p["status"]["containerStatuses"][0]["state"]["terminated"]
         self.assertEqual((t["exitCode"], t["reason"]), (3, "Error"))
-        self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("nocmd", command=["no-such-binary-x"]))
+        self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("nocmd", command=["no-such-binary-x"],
+                                                                restartPolicy="Never"))
         p = wait_for(lambda: (lambda p: p if p["status"]["phase"] == "Failed" else None)(self.get("nocmd")), 15,
                      "pod nocmd Failed")
         self.assertEqual(p["status"]["containerStatuses"][0]["state"]["terminated"]["reason"], "StartError")
@@ -539,12 +541,28 @@ class Kubelet(unittest.TestCase):
         self.c.ok("DELETE", "/api/v1/namespaces/jhub/pods/dies")
         self.assertEqual(self.c.call("GET", "/api/v1/namespaces/jhub/pods/dies")[0], 404)
 
+    def test_crash_loop_back_off_under_restart_policy(self):
+        self.fake.set_kubelet(defaults={"restart_backoff": 0.2})
+        self.c.ok("POST", "/api/v1/namespaces/jhub/pods",
+                  pod("loop", command=["python3", "-c", "import sys; sys.exit(2)"], restartPolicy="OnFailure"))
+
+        def looping():
+            p = self.get("loop")
+            cs = (p["status"].get("containerStatuses") or [{}])[0]
+            return p if cs.get("restartCount", 0) >= 2 and "waiting" in cs.get("state", {}) else None
+        p = wait_for(looping, 20, "CrashLoopBackOff")
+        cs = p["status"]["containerStatuses"][0]
+        self.assertEqual(cs["state"]["waiting"]["reason"], "CrashLoopBackOff")
+        self.assertEqual(cs["lastState"]["terminated"]["exitCode"], 2)
+        self.assertEqual(p["status"]["phase"], "Running")     # as on a real node: the pod is not Failed
+        self.assertIn("BackOff", [e["reason"] for e in self.events("loop")])
+
     def test_oom_eviction_and_scheduling_faults(self):
         self.fake.set_kubelet(rules=[{"name_regex": "stuck-.*", "unschedulable": True},
                                      {"name_regex": "badimg-.*", "image_pull_error": True},
                                      {"name_regex": "sim-.*", "mode": "simulate"}])
         sleeper = ["python3", "-c", "import time; time.sleep(60)"]
-        self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("oom", command=sleeper))
+        self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("oom", command=sleeper, restartPolicy="Never"))
         self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("evict", command=sleeper))
         self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("stuck-1"))
         self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("badimg-1"))

@@ -39,6 +39,7 @@ DEFAULTS = {
     "image_pull_error": False,  # ErrImagePull, then ImagePullBackOff
     "multi_attach": False,      # FailedAttachVolume (Multi-Attach) and stay ContainerCreating
     "hang_delete": False,       # a graceful delete never completes (a lingering Terminating pod)
+    "restart_backoff": 1.0,     # first CrashLoopBackOff delay (doubles per restart, as the kubelet's 10 s does)
     "pvc_pending": False,       # claims the pod uses never bind: FailedScheduling "unbound ... claims"
     "wildcard_to_pod_ip": True, # rewrite 0.0.0.0 in env values and args to the pod IP (shared netns)
 }
@@ -269,7 +270,7 @@ class Kubelet:
         if probe is not None:
             threading.Thread(target=self._probe_loop, args=(run, main, probe), daemon=True).start()
         if run.proc is not None:
-            self._watch_process(run)
+            self._watch_process(run, main, cfg)
 
     def _unschedulable(self, run, msg):
         def f(p):
@@ -440,20 +441,57 @@ class Kubelet:
                                         stderr=subprocess.STDOUT, start_new_session=True, **ids)
         return None
 
-    def _watch_process(self, run):
-        code = run.proc.wait()
-        if run.gone.is_set():
-            return
-        pod = self._pod(run)
-        if not pod or pod["metadata"].get("deletionTimestamp"):
-            return
-        if run.kill_reason:
-            reason, code = run.kill_reason
-        else:
-            reason = "Completed" if code == 0 else "Error"
-            if code < 0:
-                code = 128 - code
-        self._set_terminated(run, code, reason)
+    def _watch_process(self, run, main, cfg):
+        """Waits for the process; restarts it per restartPolicy with CrashLoopBackOff, as the kubelet does."""
+        restarts = 0
+        while True:
+            code = run.proc.wait()
+            if run.gone.is_set():
+                return
+            pod = self._pod(run)
+            if not pod or pod["metadata"].get("deletionTimestamp"):
+                return
+            if run.kill_reason:
+                (reason, code), run.kill_reason = run.kill_reason, None
+            else:
+                reason = "Completed" if code == 0 else "Error"
+                if code < 0:
+                    code = 128 - code
+            policy = pod["spec"].get("restartPolicy", "Always")
+            if not (policy == "Always" or (policy == "OnFailure" and code != 0)):
+                self._set_terminated(run, code, reason)
+                return
+            restarts += 1
+            backoff = min(cfg["restart_backoff"] * 2 ** (restarts - 1), 300 * cfg["restart_backoff"])
+            self._set_backoff(run, code, reason, restarts)
+            self.event(pod, "BackOff", f"Back-off restarting failed container {main['name']} in pod "
+                       f"{run.name}_{run.ns}({run.uid})", "Warning", container=main["name"])
+            if self._sleep(run, backoff):
+                return
+            pod = self._pod(run)
+            if not pod or pod["metadata"].get("deletionTimestamp"):
+                return
+            err = self._start_process(run, pod, main, cfg)
+            if err:
+                self._set_terminated(run, 128, "StartError", err)
+                return
+            self.event(pod, "Started", f"Started container {main['name']}", container=main["name"])
+            self._set_running(run, ready=main.get("readinessProbe") is None)
+
+    def _set_backoff(self, run, code, reason, restarts):
+        def f(p):
+            t = now_rfc3339()
+            for c in p["status"].get("conditions", []):
+                if c["type"] in ("Ready", "ContainersReady"):
+                    c.update({"status": "False", "reason": "ContainersNotReady", "lastTransitionTime": t})
+            for cs in p["status"].get("containerStatuses", [])[:1]:
+                started = cs.get("state", {}).get("running", {}).get("startedAt", t)
+                cs["lastState"] = {"terminated": {"exitCode": code, "reason": reason, "startedAt": started,
+                                                  "finishedAt": t, "containerID": cs.get("containerID", "")}}
+                cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": f"back-off restarting failed "
+                                           f"container={cs['name']} pod={run.name}_{run.ns}({run.uid})"}}
+                cs.update({"ready": False, "started": False, "restartCount": restarts})
+        self._mutate(run, f)
 
     def _probe_loop(self, run, c, probe):
         scale = self.time_scale
