@@ -373,6 +373,17 @@ class AuthFaultsAndLog(unittest.TestCase):
         sw.ok("POST", "/__fake/faults", {"verb": "watch", "watch_error_410_after": 0, "count": 1})
         evs = list(self.c.watch("/api/v1/namespaces/jhub/pods?watch=true&timeoutSeconds=5"))
         self.assertEqual((evs[-1]["type"], evs[-1]["object"]["code"]), ("ERROR", 410))
+        # A frozen watch: open, but silent even when objects change (the stalled-reflector case).
+        sw.ok("POST", "/__fake/faults", {"verb": "watch", "watch_stall_after": 0, "count": 1})
+        import threading
+        frozen = []
+        t = threading.Thread(target=lambda: frozen.extend(self.c.watch(
+            "/api/v1/namespaces/jhub/pods?resourceVersion=0&watch=true&timeoutSeconds=1")))
+        t.start()
+        wait_for(lambda: self.fake.watches(), what="the frozen watch to open")
+        self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("unseen"))
+        t.join(5)
+        self.assertEqual(frozen, [])
         # Drop every open watch on demand.
         import threading
         errors = []

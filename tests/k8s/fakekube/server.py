@@ -189,7 +189,8 @@ class FakeKube:
     def add_fault(self, **rule):
         """Rule keys: match on method, verb, resource, namespace, name, path_regex, watch; then one action:
         status=<code> (+message, retry_after), delay=<s>, stall=<s>, drop=True, watch_drop_after=<n events>,
-        watch_error_410_after=<n events>, duplicate=True. count=<n> limits how often it fires."""
+        watch_error_410_after=<n events>, watch_stall_after=<n events>, duplicate=True. count=<n> limits how
+        often it fires."""
         with self.lock:
             self.fault_seq += 1
             rule = dict(rule, id=self.fault_seq, fired=0)
@@ -770,6 +771,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         def emit(ev):
             nonlocal sent
+            if fault.get("watch_stall_after") is not None and sent >= int(fault["watch_stall_after"]):
+                return
             self._chunk(ev)
             if fault.get("duplicate") and ev["type"] != "BOOKMARK":
                 self._chunk(ev)
@@ -791,6 +794,12 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Done()
                 if fake.stopping.is_set() or fake.watch_epoch != epoch or fake.is_down():
                     raise _DropConnection()
+                if fault.get("watch_stall_after") is not None and sent >= int(fault["watch_stall_after"]):
+                    # A frozen stream: open, silent (no events, no bookmarks) until it times out or is cut.
+                    time.sleep(min(0.5, max(0.01, start + timeout - now)))
+                    if self._client_gone():
+                        raise _DropConnection()
+                    continue
                 with store.lock:
                     if store.rv == last:
                         store.cond.wait(min(0.5, start + timeout - now, max(0.01, next_bm - now)))
