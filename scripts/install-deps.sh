@@ -10,6 +10,7 @@ apt_packages=(
   libssl-dev libcjose-dev libjansson-dev libsqlite3-dev libpq-dev postgresql libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   jupyterhub python3 curl ca-certificates nginx wrk
+  docker.io  # dockerd for the Docker spawner tests (a private daemon per test process)
   python3-kubernetes
 )
 if [[ "${NBHUB_BROWSER_TESTS:-1}" == 1 ]]; then apt_packages+=(chromium); fi
