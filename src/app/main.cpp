@@ -3,6 +3,7 @@
 
 #include "app/hub_app.hpp"
 #include "app/proxy_command.hpp"
+#include "app/token_command.hpp"
 #include "config/cli.hpp"
 #include "config/load.hpp"
 
@@ -17,6 +18,13 @@ int main(int argc, char** argv) {
       return config::generate_config_command(*cli, std::cin, std::cout, std::cerr);
     case config::CliInvocation::Action::subcommand:
       if (cli->subcommand == "proxy") return app::run_proxy_command(cli->subcommand_args);
+      if (cli->subcommand == "token" && !cli->subcommand_args.empty() &&
+          (cli->subcommand_args[0] == "client-credentials" || cli->subcommand_args[0] == "verify")) {
+        auto loaded = config::load(*cli, config::current_environment());
+        for (auto const& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
+        if (!loaded.ok()) return 2;
+        return app::run_token_command(loaded.hub, cli->subcommand_args);
+      }
       std::cerr << "nbhub: the subcommand '" << cli->subcommand << "' is not available yet\n";
       return 2;
     case config::CliInvocation::Action::run: break;

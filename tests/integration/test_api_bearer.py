@@ -12,7 +12,7 @@ import unittest
 import urllib.request
 
 from harness.browserless import Client
-from harness.hub import Hub
+from harness.hub import Hub, run_nbhub
 from harness.idp import TestIdp, decode_jwt
 from harness.login import CLIENT_ID, CLIENT_SECRET, hub_toml, login, wait_for_log
 
@@ -117,6 +117,33 @@ class GenericOidcBearer(BearerChecks, unittest.TestCase):
         self.assertEqual(r.status, 403, r.text)
         r = self.api("GET", "/hub/api/users/bob/oauth-token", token)
         self.assertEqual(r.status, 403, r.text)
+
+
+    def test_cli_prints_a_client_credentials_token_and_verifies_it(self):
+        import os
+        svc = os.path.join(self.hub.workdir, "svc.toml")
+        with open(svc, "w") as f:
+            f.write(hub_toml([{"name": "svc", "kind": "oidc", "client_id": "svc-client",
+                               "client_secret": "svc-secret", "issuer": self.idp.issuer}]))
+        r = run_nbhub(["-f", svc, "token", "client-credentials", "--provider", "svc", "--scope", "nbhub/api"],
+                      cwd=self.hub.workdir)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        token = r.stdout.strip()
+        self.assertEqual(decode_jwt(token)[1]["client_id"], "svc-client")
+        self.assertEqual(self.api("GET", "/hub/api/user", token).json()["name"], "reporting")
+        # `token verify` with the hub's own configuration: who it is, or why not.
+        r = run_nbhub(["-f", "nbhub.toml", "token", "verify", token], cwd=self.hub.workdir,
+                      env={"NBHUB_CRYPT_KEY": CRYPT_KEY})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("verdict: valid", r.stdout)
+        self.assertIn("service reporting", r.stdout)
+        self.assertIn('"client_id":"svc-client"', r.stdout)
+        other = client_credentials(self.other_idp)
+        r = run_nbhub(["-f", "nbhub.toml", "token", "verify", other], cwd=self.hub.workdir,
+                      env={"NBHUB_CRYPT_KEY": CRYPT_KEY})
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("verdict: refused", r.stdout)
+        self.assertIn("is not accepted by this hub", r.stdout)
 
 
 class CognitoBearer(BearerChecks, unittest.TestCase):
