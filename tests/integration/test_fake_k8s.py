@@ -361,10 +361,15 @@ class AuthFaultsAndLog(unittest.TestCase):
             self.c.call("GET", "/api/v1/namespaces/jhub/pods/f")
         sw.ok("DELETE", "/__fake/faults")
         # API down: connections are reset until it comes back.
-        sw.ok("POST", "/__fake/down", {"seconds": 0.5})
+        sw.ok("POST", "/__fake/down", {"seconds": 2})
         with self.assertRaises((ConnectionError, http.client.HTTPException)):
             self.c.call("GET", "/api/v1/namespaces/jhub/pods")
-        time.sleep(0.6)
+        wait_for(lambda: not self.fake.is_down(), 5, "the API to come back")
+        self.c.ok("GET", "/api/v1/namespaces/jhub/pods")
+        sw.ok("POST", "/__fake/down", {})          # until /__fake/up
+        with self.assertRaises((ConnectionError, http.client.HTTPException)):
+            self.c.call("GET", "/api/v1/namespaces/jhub/pods")
+        sw.ok("POST", "/__fake/up", {})
         self.c.ok("GET", "/api/v1/namespaces/jhub/pods")
         # Watch faults: an abrupt end mid-stream, and an ERROR 410 mid-stream.
         sw.ok("POST", "/__fake/faults", {"verb": "watch", "watch_drop_after": 1, "count": 1})
