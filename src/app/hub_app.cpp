@@ -39,6 +39,7 @@
 #include "hub/tokens.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/route_table.hpp"
+#include "spawn/docker_spawner.hpp"
 #include "spawn/local_spawner.hpp"
 #include "spawn/process.hpp"
 #include "spawn/spawn_queue.hpp"
@@ -221,14 +222,25 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     spawn::PosixProcessRunner runner(ioc.get_executor(), log);
     auto spawner_settings = config::apply_spawner_traits(cfg.spawner_settings, cfg.spawner_options);
     if (!spawner_settings) return fail(spawner_settings.error().message, 2);
-    if (::geteuid() == 0 && !spawner_settings->run_as_system_user &&
+    bool docker = cfg.spawner == "docker";
+    if (!docker && ::geteuid() == 0 && !spawner_settings->run_as_system_user &&
         std::find(spawner_settings->args.begin(), spawner_settings->args.end(), "--allow-root") == spawner_settings->args.end()) {
       // jupyterhub-singleuser refuses to run as root unless told; nbhub running as root
       // without switching users would otherwise fail every spawn.
       log.warn("nbhub runs as root and spawner.run_as_system_user is off: servers run as root too (adding --allow-root)");
       spawner_settings->args.push_back("--allow-root");
     }
-    spawn::LocalSpawner spawner(spawner_config(*spawner_settings), runner, blocking, clock, log);
+    spawn::LocalSpawner local_spawner(spawner_config(*spawner_settings), runner, blocking, clock, log);
+    // spawner.kind = "docker" (or c.JupyterHub.spawner_class = DockerSpawner): containers through
+    // the Engine API, configured by the DockerSpawner.* traits in spawner_options.
+    std::unique_ptr<spawn::DockerSpawner> docker_spawner;
+    if (docker) {
+      auto dcfg = spawn::docker_config_from_traits({}, cfg.spawner_options, spawn::process_env_lookup());
+      if (!dcfg) return fail(dcfg.error().message, 2);
+      docker_spawner = std::make_unique<spawn::DockerSpawner>(spawner_config(*spawner_settings), *dcfg, http, log);
+      log.info("spawner: docker, image {}, network {}, socket {}", dcfg->image, dcfg->network_name, dcfg->socket_path);
+    }
+    spawn::Spawner& spawner = docker_spawner ? static_cast<spawn::Spawner&>(*docker_spawner) : local_spawner;
     hub::ServerManager* servers_ptr = nullptr;
     spawn::SpawnQueue queue(spawner_config(*spawner_settings), spawner, http, clock, log,
                             [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
