@@ -200,3 +200,22 @@ TEST(TokenRefresher, SpawnEnvironmentCarriesTheTokensWhenAsked) {
 
 }  // namespace
 }  // namespace nbhub::hub
+
+namespace nbhub::hub {
+namespace {
+
+TEST(TokenRefresher, PeriodicRoundRefreshesOnlyTokensExpiringBeforeTheNextRound) {
+  Rig r;
+  r.store_state("alice", state("at-a", "rt-a", r.now() + 400));   // < 300 margin + 600 round
+  r.store_state("bob", state("at-b", "rt-b", r.now() + 3600));    // fine until after the next round
+  ASSERT_TRUE(r.st->create_user("carol", false));                 // no tokens: skipped
+  r.http.serve(R"({"access_token":"at-a2","expires_in":3600})");
+  jwt::test::run_sync([&]() -> net::awaitable<int> { co_await r.refresher->refresh_due(600s); co_return 0; }());
+  EXPECT_EQ(r.http.calls, 1);
+  EXPECT_NE(r.http.requests[0].body.find("refresh_token=rt-a"), std::string::npos);
+  EXPECT_EQ(auth::json_string(r.stored("alice"), "access_token"), "at-a2");
+  EXPECT_EQ(auth::json_string(r.stored("bob"), "access_token"), "at-b");
+}
+
+}  // namespace
+}  // namespace nbhub::hub
