@@ -64,6 +64,7 @@ class Kubelet:
         self.defaults = dict(DEFAULTS)
         self.rules = []                     # [{"namespace":..,"name_regex":..,<DEFAULTS keys>}], first match wins
         self.runs = {}                      # (ns, name) -> PodRun
+        self.stopped = False
         # A random 127.A.B.0/24-ish base so parallel fakes on one machine do not hand out the same IPs.
         self.ip_base = (random.randint(100, 199), random.randint(0, 255))
         self.ip_next = 0
@@ -436,7 +437,9 @@ class Kubelet:
             os.chown(poddir, ids["user"], ids["group"])
             # The process must be able to reach its HOME/cwd through the work dir's parents.
             os.chmod(self.workdir, 0o755)
-        with open(run.log, "ab") as log:
+        with self.lock, open(run.log, "ab") as log:
+            if self.stopped or run.gone.is_set():
+                return "the fake kubelet is stopping"
             run.proc = subprocess.Popen([exe] + argv[1:], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True, **ids)
         return None
@@ -598,6 +601,7 @@ class Kubelet:
 
     def stop(self):
         with self.lock:
+            self.stopped = True
             runs = list(self.runs.values())
             self.runs.clear()
         for run in runs:

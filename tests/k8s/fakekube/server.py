@@ -124,6 +124,9 @@ class FakeKube:
         self.port = self.httpd.server_address[1]
         if self._want_kubelet:
             self.kubelet = Kubelet(self.store, self.workdir, self.host, self.port, time_scale=self.grace_scale)
+            # Pod processes run in their own sessions: make sure they die with us even if a test forgets stop().
+            import atexit
+            atexit.register(self.kubelet.stop)
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
         self.thread.start()
         return self
@@ -916,9 +919,11 @@ def main():
     fake = FakeKube(a.namespace, a.token_file, a.admin_token, rbac, (a.tls_cert, a.tls_key) if a.tls_cert else None,
                     a.port, grace_scale=a.grace_scale).start()
     print(fake.url, flush=True)
+    import signal
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())     # stop cleanly: pod processes are killed too
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        done.wait()
     finally:
         fake.stop()
