@@ -222,6 +222,8 @@ class StorageAndWatch(unittest.TestCase):
         evs = list(self.c.watch("/api/v1/namespaces/jhub/pods?watch=1&timeoutSeconds=1"))
         self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in evs], [("ADDED", "b"), ("ADDED", "c")])
         self.assertFalse(any(e["type"] == "BOOKMARK" for e in evs), "no bookmarks unless asked")
+        evs = list(self.c.watch("/api/v1/watch/namespaces/jhub/pods/c?timeoutSeconds=1"))    # legacy path, one object
+        self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in evs], [("ADDED", "c")])
 
     def test_live_watch_sees_changes_and_bookmarks(self):
         self.fake.bookmark_interval = 0.3
@@ -420,6 +422,7 @@ class AuthFaultsAndLog(unittest.TestCase):
         self.assertEqual(log[2]["body"], {"gracePeriodSeconds": 1})
         self.assertEqual(log[0]["user"], "system:serviceaccount:jhub:hub")
         self.assertNotIn("tok-1", json.dumps(log), "tokens are never logged")
+        self.assertEqual(log[0]["headers"]["Content-Type"], "application/json")
         since = log[-1]["seq"]
         self.c.ok("GET", "/api/v1/namespaces/jhub/pods")
         self.assertEqual(len(sw.ok("GET", f"/__fake/requests?since={since}")), 1)

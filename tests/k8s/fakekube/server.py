@@ -466,7 +466,8 @@ class _Handler(BaseHTTPRequestHandler):
             "resource": req.res.plural if req.res else None, "group": req.res.group if req.res else None,
             "namespace": req.ns, "name": req.name, "subresource": req.sub, "user": None,
             "accept": self.headers.get("Accept"), "content_type": self.headers.get("Content-Type"),
-            "user_agent": self.headers.get("User-Agent"), "code": None})
+            "user_agent": self.headers.get("User-Agent"), "code": None,
+            "headers": {k: v for k, v in self.headers.items() if k.lower() != "authorization"}})
         try:
             body = self._read_body()
             if body and len(body) <= LOG_BODY_LIMIT:
@@ -724,8 +725,9 @@ class _Handler(BaseHTTPRequestHandler):
         include = q.get("includeObject", "Metadata")
         rv_s = q.get("resourceVersion", "")
 
-        def sel(o):
-            return o is not None and ls.matches(o["metadata"].get("labels")) and fs.matches(o)
+        def sel(o):   # (a watch on one named object, the legacy form, selects by name too)
+            return o is not None and ls.matches(o["metadata"].get("labels")) and fs.matches(o) \
+                and (req.name is None or o["metadata"]["name"] == req.name)
 
         def render(typ, o):
             if table_v and typ != "BOOKMARK":
