@@ -1,6 +1,5 @@
 """The HTTP front of the fake API server: routing, auth, faults, the request log and watches."""
 import base64
-import copy
 import json
 import os
 import re

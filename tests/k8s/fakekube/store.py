@@ -66,7 +66,7 @@ def _validate(res, obj, name):
                                                         if isinstance(v, str) and len(v) > 63 else LABEL_VALUE_MSG)))
     for k, v in (meta.get("annotations") or {}).items():
         if not isinstance(v, str):
-            causes.append((f"metadata.annotations", "FieldValueInvalid", f'Invalid value: "{k}": must be a string'))
+            causes.append(("metadata.annotations", "FieldValueInvalid", f'Invalid value: "{k}": must be a string'))
     if res.plural == "pods":
         spec = obj.get("spec") or {}
         cs = spec.get("containers")
