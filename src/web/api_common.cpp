@@ -353,6 +353,7 @@ void add_api_routes(http::Router& router, ApiDeps deps) {
   add_token_api(router, api);
   add_group_api(router, api);
   add_hub_api(router, api);
+  add_account_pages(router, api);
 }
 
 }  // namespace nbhub::web

@@ -115,6 +115,8 @@ void add_user_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_token_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_group_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_hub_api(http::Router& router, std::shared_ptr<Api const> api);
+// The token and admin pages (account_pages.cpp).
+void add_account_pages(http::Router& router, std::shared_ptr<Api const> api);
 
 // Binds a member function as a handler.
 template <class T, auto Method>

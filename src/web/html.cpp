@@ -24,9 +24,10 @@ std::string render(Page const& p) {
   std::string nav;
   if (p.user) {
     nav = fmt::format(
-        R"(<nav aria-label="Account"><a href="{0}hub/home">Home</a><span class="who">{1}{2}</span><a href="{0}hub/logout">Sign out</a></nav>)",
+        R"(<nav aria-label="Account"><a href="{0}hub/home">Home</a><a href="{0}hub/token">Token</a>{3}<span class="who">{1}{2}</span><a href="{0}hub/logout">Sign out</a></nav>)",
         escape(p.base_url), escape(p.user->name),
-        p.user->admin ? R"( <span class="badge" title="Administrator">admin</span>)" : "");
+        p.user->admin ? R"( <span class="badge" title="Administrator">admin</span>)" : "",
+        p.user->admin ? fmt::format(R"(<a href="{}hub/admin">Admin</a>)", escape(p.base_url)) : std::string{});
   }
   return fmt::format(R"(<!doctype html>
 <html lang="en">
@@ -102,6 +103,34 @@ h1{font-size:1.5rem;margin:0 0 1rem}
 .muted{color:var(--muted)}
 .notice{background:#fff7e0;border:1px solid #f0d58a;padding:.6rem .8rem;border-radius:.35rem}
 .error h1{color:var(--err)}
+.card+.card{margin-top:1.25rem}
+.card{overflow-x:auto;min-width:0}
+h2{font-size:1.2rem;margin:0 0 .75rem}
+label{display:block;font-weight:600;margin:.6rem 0 .25rem}
+input[type=text],input[type=search],select,textarea,input.token{width:100%;padding:.5rem .6rem;border:1px solid var(--border);border-radius:.35rem;font:inherit;background:#fff}
+input:focus-visible,select:focus-visible,textarea:focus-visible,button:focus-visible{outline:3px solid #f0b400;outline-offset:1px}
+label.check{display:flex;gap:.5rem;align-items:center;font-weight:400}
+button.button{font:inherit;cursor:pointer;background:#fff;width:100%}
+button.button.primary{background:var(--accent)}
+.stack .button{width:auto;min-width:12rem}
+form.inline{display:flex;gap:.5rem;align-items:flex-end;flex-wrap:wrap;margin-bottom:1rem}
+form.inline label{flex-basis:100%;margin:0}
+form.inline input{flex:1;min-width:10rem}
+form.inline .button{width:auto;margin:0}
+.table-wrap{overflow-x:auto;position:relative}
+table{border-collapse:collapse;width:100%;font-size:.95rem}
+th,td{text-align:left;padding:.5rem .4rem;border-bottom:1px solid var(--border);vertical-align:top}
+td.scopes{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-word;max-width:18rem}
+td.actions{display:flex;gap:.35rem;flex-wrap:wrap}
+.button.small{display:inline-block;width:auto;padding:.25rem .6rem;margin:0;font-size:.85rem}
+.button.danger{border-color:var(--err);color:var(--err)}
+.actions form{display:inline}
+div.actions{display:flex;gap:.75rem;flex-wrap:wrap}
+.pager{display:flex;gap:1rem;justify-content:flex-end;margin-top:.75rem}
+ul.groups{padding-left:1.2rem}
+code{font-family:ui-monospace,monospace;background:#eef1f4;padding:0 .25rem;border-radius:.2rem}
+.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);border:0}
+@media (max-width:40rem){main{margin:1rem auto;padding:0 .5rem}.card{padding:1rem}th,td{padding:.4rem .25rem}}
 )";
 }
 
