@@ -267,7 +267,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     });
 
     // The identity provider's tokens for users' code, and its JWTs at the API (docs/tokens.md).
-    hub::TokenRefresher refresher(flow.providers(), http, **st, crypt->enabled() ? &*crypt : nullptr, clock,
+    // Without enable_auth_state no tokens are kept, so the endpoint says so (404), not "sign in".
+    hub::TokenRefresher refresher(flow.providers(), http, **st,
+                                  cfg.auth.enable_auth_state && crypt->enabled() ? &*crypt : nullptr, clock,
                                   blocking, log, {.margin = cfg.auth.refresh_margin});
     hub::BearerAuth bearer(flow.providers(), cfg.auth.username_map, jwks, clock, log);
     if (bearer.enabled()) request_auth.set_bearer(&bearer);

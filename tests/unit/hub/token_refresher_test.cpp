@@ -219,3 +219,21 @@ TEST(TokenRefresher, PeriodicRoundRefreshesOnlyTokensExpiringBeforeTheNextRound)
 
 }  // namespace
 }  // namespace nbhub::hub
+
+namespace nbhub::hub {
+namespace {
+
+TEST(TokenRefresher, WithoutAuthStateTheHubSaysItKeepsNoTokens) {
+  Rig r;
+  TokenRefresher off(r.providers, r.http, *r.st, nullptr, r.clock, r.pool, quiet());
+  auto s = jwt::test::run_sync(off.fresh_auth_state("alice"));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::not_found);
+  EXPECT_NE(s.error().message.find("enable_auth_state"), std::string::npos);
+  auto env = jwt::test::run_sync(off.spawn_environment("alice", true, "UPSTREAM_TOKEN", ""));
+  ASSERT_TRUE(env);  // refresh_pre_spawn on a hub without auth_state does not block spawns
+  EXPECT_TRUE(env->empty());
+}
+
+}  // namespace
+}  // namespace nbhub::hub
