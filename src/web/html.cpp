@@ -121,7 +121,8 @@ form.inline .button{width:auto;margin:0}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.5rem .4rem;border-bottom:1px solid var(--border);vertical-align:top}
 td.scopes{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-word;max-width:18rem}
-td.actions{display:flex;gap:.35rem;flex-wrap:wrap}
+td.actions>*{display:inline-block;margin:.1rem .15rem}
+.table-wrap+form{margin-top:1rem}
 .button.small{display:inline-block;width:auto;padding:.25rem .6rem;margin:0;font-size:.85rem}
 .button.danger{border-color:var(--err);color:var(--err)}
 .actions form{display:inline}

@@ -101,7 +101,46 @@ struct Pages {
         break;
     }
     body += "</section>";
+    if (d.cfg.spawner_settings.allow_named_servers) body += named_servers(*c, xsrf);
     co_return page(200, "Home", body, *c);
+  }
+
+  // The named servers section of the home page (JupyterHub's home.html table).
+  std::string named_servers(Caller const& c, std::string const& xsrf) const {
+    std::string out = R"(<section class="card"><h2>Named servers</h2>)";
+    std::string rows;
+    for (auto const& [name, v] : d.servers.views_for(c.user.name)) {
+      if (name.empty() || v.state == hub::ServerState::stopped) continue;
+      std::string open = v.state == hub::ServerState::ready
+                             ? fmt::format(R"(<a class="button small" href="{}">Open</a>)", escape(d.servers.prefix_for(c.user.name, name)))
+                             : fmt::format(R"(<a class="button small" href="{}">Progress</a>)", escape(pending_url(c.user.name, name)));
+      rows += fmt::format(
+          R"(<tr><td>{}</td><td>{}</td><td class="actions">{}<form method="post" action="{}"><input type="hidden" name="_xsrf" value="{}"><input type="hidden" name="server" value="{}"><button class="button small" type="submit" aria-label="Stop server {}">Stop</button></form></td></tr>)",
+          escape(name), escape(hub::to_string(v.state)), open, escape(hub("home/stop")), escape(xsrf), escape(name), escape(name));
+    }
+    if (rows.empty()) out += R"(<p class="muted">No named servers are running.</p>)";
+    else
+      out += R"(<div class="table-wrap"><table><thead><tr><th scope="col">Server</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>)" + rows + "</tbody></table></div>";
+    out += fmt::format(
+        R"(<form class="inline" method="post" action="{}"><input type="hidden" name="_xsrf" value="{}"><label for="server-name">New server name</label>)"
+        R"(<input id="server-name" name="server" type="text" pattern="[^/]+" required><button class="button" type="submit">Add new server</button></form></section>)",
+        escape(hub("home/named")), escape(xsrf));
+    return out;
+  }
+
+  // POST /hub/home/named: to the spawn URL of the named server.
+  net::awaitable<Response> start_named(Context& ctx) const {
+    Response go;
+    auto c = co_await signed_in(ctx, go);
+    if (!c) co_return go;
+    auto form = parse_form(ctx.req.body());
+    auto it = form.find("_xsrf");
+    if (!d.auth.xsrf_ok(ctx, *c, it == form.end() ? "" : it->second))
+      co_return page(403, "Not allowed", error_body(403, "This form expired or did not come from this hub. Go back, reload and try again.", hub("home"), "Home"), *c);
+    auto name = form.find("server") == form.end() ? std::string{} : form.find("server")->second;
+    if (name.empty() || name.find('/') != std::string::npos)
+      co_return page(400, "Bad server name", error_body(400, "A server name cannot be empty or contain '/'.", hub("home"), "Home"), *c);
+    co_return http::redirect_response(spawn_url(c->user.name, name), 303);
   }
 
   net::awaitable<Response> stop_from_home(Context& ctx) const {
@@ -112,7 +151,8 @@ struct Pages {
     auto it = form.find("_xsrf");
     if (!d.auth.xsrf_ok(ctx, *c, it == form.end() ? "" : it->second))
       co_return page(403, "Not allowed", error_body(403, "This form expired or did not come from this hub. Go back, reload and try again.", hub("home"), "Home"), *c);
-    auto r = co_await d.servers.stop(c->user.name, "");
+    auto server = form.find("server") == form.end() ? std::string{} : form.find("server")->second;
+    auto r = co_await d.servers.stop(c->user.name, server);
     if (!r) d.log.warn("stop from home page for {}: {}", c->user.name, r.error().message);
     co_return http::redirect_response(hub("home"), 303);
   }
@@ -204,6 +244,7 @@ void add_server_pages(http::Router& router, ServerRouteDeps const& deps) {
   auto h = route_prefix(deps.cfg.base_url) + "hub/";  // the router sees decoded paths
   router.get(h + "home", bind<&Pages::home>(p));
   router.post(h + "home/stop", bind<&Pages::stop_from_home>(p));
+  router.post(h + "home/named", bind<&Pages::start_named>(p));
   router.get(h + "spawn", bind<&Pages::spawn>(p));
   router.get(h + "spawn/{user}", bind<&Pages::spawn>(p));
   router.get(h + "spawn/{user}/{server}", bind<&Pages::spawn>(p));

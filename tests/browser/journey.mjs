@@ -85,6 +85,16 @@ try {
     await page.waitForLoadState('load');
     check(/\/user\/alice\/(tree|lab)/.test(page.url()), `did not reach the notebook page: ${page.url()}`);
     await page.screenshot({ path: path.join(SHOTS, 'notebook-1280.png') });
+    // A named server from the home page, then stopped there.
+    await page.goto(HUB + 'hub/home');
+    await page.fill('#server-name', 'gpu');
+    await submit('button:has-text("Add new server")');
+    await page.waitForURL(/\/user\/alice\/gpu\//, { timeout: 90000 });
+    await page.goto(HUB + 'hub/home');
+    check(await page.locator('td', { hasText: /^gpu$/ }).count() === 1, 'named server not listed on home');
+    await shoot('home-named');
+    await submit('button[aria-label="Stop server gpu"]');
+    check(await page.locator('td', { hasText: /^gpu$/ }).count() === 0, 'named server still listed after stop');
   }
   await page.goto(HUB + 'hub/token');
   await shoot('token');

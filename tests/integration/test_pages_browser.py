@@ -34,6 +34,8 @@ port = {port}
 hub_bind_url = "http://127.0.0.1:0"
 db_url = "sqlite:///nbhub.sqlite"
 base_url = "/jh/"
+[spawner]
+allow_named_servers = true
 [auth]
 allowed_users = ["alice"]
 admin_users = ["bob"]
