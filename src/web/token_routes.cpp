@@ -52,9 +52,13 @@ struct TokenRoutes {
   }
 
   net::awaitable<Response> answer(Context& ctx, Caller const* caller, std::string target) const {
-    // The user themself (any credential of theirs: the server's JUPYTERHUB_API_TOKEN, the
-    // login cookie, their API tokens), or whoever holds admin:auth_state for that user.
-    bool self = caller->user.id != 0 && caller->user.name == target;
+    // The user themself, or whoever holds admin:auth_state for that user. "Themself" is the
+    // login cookie or a token that may act for the user (users:activity: the server's
+    // JUPYTERHUB_API_TOKEN, the user's own API tokens), not an OAuth token of the
+    // `identify` kind that a service received when the user logged in to it: such a service
+    // must not obtain the user's identity-provider tokens.
+    bool self = caller->user.id != 0 && caller->user.name == target &&
+                (caller->via_cookie || hub::any_scope_covers(caller->scopes, "users:activity!user=" + target));
     if (!self && !hub::any_scope_covers(caller->scopes, "admin:auth_state!user=" + target))
       co_return error(403, fmt::format("Reading {}'s identity-provider tokens requires being {} or holding admin:auth_state.", target, target));
     auto state = co_await d.refresher.fresh_auth_state(target);

@@ -117,6 +117,15 @@ class GenericOidcBearer(BearerChecks, unittest.TestCase):
         self.assertEqual(r.status, 403, r.text)
         r = self.api("GET", "/hub/api/users/bob/oauth-token", token)
         self.assertEqual(r.status, 403, r.text)
+        # A hub token of alice that may only identify her (what a service gets from an OAuth
+        # login) cannot read her identity-provider tokens; a full one of hers can.
+        for scopes, status in ((["read:users:name!user=alice"], 403), (None, 200)):
+            body = {"note": "t"} if scopes is None else {"note": "t", "scopes": scopes}
+            r = self.api("POST", "/hub/api/users/alice/tokens", token, body)
+            self.assertIn(r.status, (200, 201), r.text)
+            hub_token = r.json()["token"]
+            r = Client().get(self.hub.url("/hub/api/user/oauth-token"), headers={"Authorization": "token " + hub_token})
+            self.assertEqual(r.status, status, r.text)
 
 
     def test_cli_prints_a_client_credentials_token_and_verifies_it(self):
