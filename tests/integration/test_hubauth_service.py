@@ -146,5 +146,36 @@ class HubOAuthServiceTest(unittest.TestCase):
                     svc.kill()
 
 
+class CookieApiXsrfTest(unittest.TestCase):
+    """JupyterHub 4.1+: cookie-authenticated API writes need _xsrf; GETs and tokens do not."""
+
+    def test_cookie_writes_need_xsrf(self):
+        import re
+        with TestIdp("generic") as idp, Hub(hub_config(idp.issuer, free_port())) as hub:
+            c = sign_in(hub, "alice", "alice-pw")
+            r = c.get(hub.url("/hub/api/users/alice/tokens"))
+            self.assertEqual(r.status, 200, r.text)
+            r = c.request("POST", hub.url("/hub/api/users/alice/tokens"), json_body={"note": "x"})
+            self.assertEqual(r.status, 403, r.text)
+            self.assertIn("_xsrf", r.json()["message"])
+            page = c.get(hub.url("/hub/token")).text
+            xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+            r = c.request("POST", hub.url("/hub/api/users/alice/tokens"), json_body={"note": "x"},
+                          headers={"X-XSRFToken": xsrf})
+            self.assertEqual(r.status, 201, r.text)
+            token = r.json()["token"]
+            # Another user's session value does not pass, and a token needs none.
+            r = c.request("POST", hub.url("/hub/api/users/alice/tokens"), json_body={},
+                          headers={"X-XSRFToken": xsrf[:-2] + "AA"})
+            self.assertEqual(r.status, 403)
+            plain = browserless.Client()
+            r = plain.request("POST", hub.url("/hub/api/users/alice/tokens"), json_body={},
+                              headers={"Authorization": f"token {token}"})
+            self.assertEqual(r.status, 201, r.text)
+            # Pages refuse forms without it.
+            r = c.post(hub.url("/hub/token"), {"note": "no xsrf"})
+            self.assertEqual(r.status, 403)
+
+
 if __name__ == "__main__":
     unittest.main()
