@@ -116,7 +116,9 @@ namespace {
 constexpr std::int64_t kPageDefault = 50;   // api_page_default_limit
 constexpr std::int64_t kPageMax = 200;      // api_page_max_limit
 
-bool accepts_envelope(std::string const& accept) {
+}  // namespace
+
+bool accepts_pagination(std::string const& accept) {
   std::string_view rest = accept;
   while (!rest.empty()) {
     auto comma = rest.find(',');
@@ -133,7 +135,7 @@ bool accepts_envelope(std::string const& accept) {
   return false;
 }
 
-std::optional<std::int64_t> parse_int(std::string const& s) {
+std::optional<std::int64_t> parse_page_int(std::string const& s) {
   std::int64_t v = 0;
   auto const* first = s.data();
   if (!s.empty() && s.front() == '+') ++first;
@@ -142,19 +144,17 @@ std::optional<std::int64_t> parse_int(std::string const& s) {
   return v < 0 ? -v : v;  // JupyterHub: abs(int(value))
 }
 
-}  // namespace
-
 Checked<Api::Page> Api::page(Context const& ctx) const {
   Page p;
-  p.envelope = accepts_envelope(ctx.header("Accept"));
+  p.envelope = accepts_pagination(ctx.header("Accept"));
   p.limit = p.envelope ? kPageDefault : kPageMax;
   if (auto o = ctx.query_param("offset")) {
-    auto v = parse_int(*o);
+    auto v = parse_page_int(*o);
     if (!v) return error(400, fmt::format("offset must be an integer, not {}", json::serialize(json::value(*o))));
     p.offset = *v;
   }
   if (auto l = ctx.query_param("limit")) {
-    auto v = parse_int(*l);
+    auto v = parse_page_int(*l);
     if (!v) return error(400, fmt::format("limit must be an integer, not {}", json::serialize(json::value(*l))));
     p.limit = std::clamp<std::int64_t>(*v, 1, kPageMax);
   }

@@ -50,6 +50,11 @@ struct ApiDeps {
 void add_api_routes(http::Router& router, ApiDeps deps);
 
 std::string iso8601(std::optional<Clock::SysTime> t);
+// Pagination (§4.4): whether `Accept` lists application/jupyterhub-pagination+json (any case,
+// among comma-separated entries, parameters ignored), and offset/limit as JupyterHub reads
+// them (abs(int(value)); nullopt when not an integer).
+bool accepts_pagination(std::string const& accept);
+std::optional<std::int64_t> parse_page_int(std::string const& s);
 boost::json::value iso_or_null(std::optional<Clock::SysTime> t);
 
 // Either a value or the error response to send.
