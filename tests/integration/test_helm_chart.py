@@ -153,7 +153,7 @@ class HelmChart(unittest.TestCase):
         self.assertEqual(api["ports"][0]["port"], 8081)
         self.assertEqual(api["ports"][0]["targetPort"], "api")
         for k, v in sel.items():
-            self.assertEqual(pod and dep["spec"]["template"]["metadata"]["labels"][k], v)
+            self.assertEqual(dep["spec"]["template"]["metadata"]["labels"][k], v)
         # The database PVC is mounted where db_url points.
         self.assertEqual(objs[("PersistentVolumeClaim", "hub-db-dir")]["spec"]["accessModes"], ["ReadWriteOnce"])
         cfg = tomllib.loads(self.toml_of(objs))
