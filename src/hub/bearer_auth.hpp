@@ -72,6 +72,7 @@ class BearerAuth {
   boost::asio::awaitable<Result<BearerPrincipal>> authenticate(std::string token);
 
   BearerStats stats() const;
+  spdlog::logger& log() const { return log_; }  // for callers reporting later refusals
 
  private:
   Result<BearerPrincipal> principal_for(config::ProviderConfig const& p,

@@ -40,7 +40,11 @@ net::awaitable<std::optional<Caller>> RequestAuth::from_bearer(std::string raw) 
   // A user's own access token acts as that user, with their role scopes (as the cookie).
   auto work = [this, name = *p->user]() { return store_.get_user(name); };
   auto user = co_await hub::run_blocking(pool_, std::move(work));
-  if (!user) co_return std::nullopt;
+  if (!user) {
+    bearer_->log().info("bearer token of '{}' refused: {}", *p->user,
+                 user.error().code == Errc::not_found ? "no such hub user" : user.error().message);
+    co_return std::nullopt;
+  }
   Caller c{.user = std::move(*user)};
   set_scopes(c, roles_.user_scopes(c.user));
   co_return c;
