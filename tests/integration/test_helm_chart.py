@@ -350,6 +350,35 @@ class HelmChart(unittest.TestCase):
             self.assertTrue(kube.store.find(kube.store_res("ingresses", "networking.k8s.io"), "jhub", "nbhub"))
             self.assertTrue(any(e["verb"] == "patch" and e["resource"] == "configmaps" for e in kube.requests()))
 
+    @unittest.skipUnless(shutil.which("openssl"), "openssl is needed for the fake's TLS")
+    def test_generated_secrets_survive_an_upgrade(self):
+        """The cookie secret and auth_state key are generated once: a later render against the cluster
+        (helm's `lookup`, as `helm upgrade` does) reads them back from Secret hub instead of making new
+        ones, which would log every user out and make stored auth_state unreadable."""
+        crt, key = make_test_cert(self.tmp)
+        with FakeKube(namespaces=["jhub"], admin_token="admin-token", tls=(crt, key)) as kube:
+            cfg = kube.kubeconfig(os.path.join(self.tmp, "kubeconfig-up"), token="admin-token", namespace="jhub")
+            env = dict(os.environ, KUBECONFIG=cfg, HOME=self.tmp)
+            _, docs = self.render(EXAMPLES["custos"])
+            first = self.secret_values(by_kind_name(docs))
+            # As if helm had installed them: helm adopts only objects carrying its release annotations.
+            for d in docs:
+                d["metadata"].setdefault("annotations", {}).update(
+                    {"meta.helm.sh/release-name": "jhub", "meta.helm.sh/release-namespace": "jhub"})
+            r = subprocess.run([self.kubectl_bin, "--cache-dir", os.path.join(self.tmp, "kc-up"), "apply",
+                                "--validate=false", "-f", "-"], capture_output=True, text=True, timeout=120, env=env,
+                               input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # `--dry-run=server` renders with lookups against the cluster; the fake serves no OpenAPI.
+            r = subprocess.run([self.helm_bin, "template", "jhub", CHART, "-n", "jhub", "-f", EXAMPLES["custos"],
+                                "--dry-run=server", "--disable-openapi-validation"],
+                               capture_output=True, text=True, timeout=120, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            again = self.secret_values(by_kind_name([d for d in yaml.safe_load_all(r.stdout) if d]))
+            self.assertEqual(again, first)
+            self.assertTrue(any(e["verb"] == "get" and e["resource"] == "secrets" and e["name"] == "hub"
+                                for e in kube.requests()))
+
 
 if __name__ == "__main__":
     unittest.main()
