@@ -215,3 +215,45 @@ class NotebookTokens(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ProviderRefresh(unittest.TestCase):
+    """The token endpoint refreshes through each preset's own token endpoint: Cognito's
+    /oauth2/token, and the Custos gateway (every parameter in the query, the client pair as a
+    Bearer header). No server needed: the login cookie authenticates the endpoint too."""
+
+    def refresh_through(self, mode, provider):
+        from harness.login import hub_toml, login
+        with TestIdp(mode, access_token_ttl=6) as idp:
+            p = {"name": "p", **provider(idp)}
+            cfg = hub_toml([p], auth={"allow_all": True, "enable_auth_state": True,
+                                      "refresh_margin_seconds": 2, "auth_refresh_age_seconds": 0})
+            with Hub(cfg, env={"NBHUB_CRYPT_KEY": CRYPT_KEY}) as hub:
+                c = browserless.Client()
+                self.assertEqual(login(hub, c, "alice", "p").status, 302, hub.log()[-2000:])
+                first = c.get(hub.url("/hub/api/user/oauth-token")).json()
+                idp.clear_requests()
+                sleep_until(first["expires_at"] + 1)
+                r = c.get(hub.url("/hub/api/user/oauth-token"))
+                self.assertEqual(r.status, 200, r.text + hub.log()[-2000:])
+                self.assertNotEqual(r.json()["access_token"], first["access_token"])
+                self.assertGreater(r.json()["expires_at"], time.time())
+                grants = [q for q in idp.requests() if (q.get("form") or {}).get("grant_type") == "refresh_token"
+                          or (q.get("query") or {}).get("grant_type") == "refresh_token"]
+                self.assertEqual(len(grants), 1, idp.requests())
+                return grants[0]
+
+    def test_cognito(self):
+        g = self.refresh_through("cognito", lambda idp: {
+            "kind": "cognito", "client_id": "nbhub-test", "client_secret": "nbhub-test-secret",
+            "cognito_domain": idp.issuer, "issuer": idp.issuer,
+            "jwks_url": idp.issuer + "/.well-known/jwks.json"})
+        self.assertEqual(g["path"], "/oauth2/token")
+
+    def test_custos_gateway(self):
+        from harness.login import CUSTOS_CLIENT_ID, CUSTOS_SECRET
+        g = self.refresh_through("custos", lambda idp: {
+            "kind": "custos", "client_id": CUSTOS_CLIENT_ID, "client_secret": CUSTOS_SECRET,
+            "custos_host": idp.issuer, "custos_iam_host": idp.issuer})
+        self.assertEqual(g["client_auth"], "bearer_pair")
+        self.assertIn("/apiserver/identity-management/v1.0.0/token", g["path"])
