@@ -11,12 +11,7 @@ namespace nbhub::proxy {
 
 namespace net = boost::asio;
 
-HeadBuffer& HeadBuffer::operator+=(std::string_view s) {
-  if (!spilled_ && size_ + s.size() <= capacity_) {
-    std::memcpy(scratch_ + size_, s.data(), s.size());
-    size_ += s.size();
-    return *this;
-  }
+HeadBuffer& HeadBuffer::append_slow(std::string_view s) {
   if (!spilled_) {
     heap_.reserve(2 * (size_ + s.size()));
     heap_.append(scratch_, size_);

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -20,8 +21,22 @@ namespace bhttp = boost::beast::http;
 class HeadBuffer {
  public:
   HeadBuffer(char* scratch, std::size_t capacity) : scratch_(scratch), capacity_(capacity) {}
-  HeadBuffer& operator+=(std::string_view s);
-  HeadBuffer& operator+=(char c) { return *this += std::string_view(&c, 1); }
+  // Inline: a head is some forty small appends, and the call cost more than the copy.
+  HeadBuffer& operator+=(std::string_view s) {
+    if (!spilled_ && s.size() <= capacity_ - size_) [[likely]] {
+      std::memcpy(scratch_ + size_, s.data(), s.size());
+      size_ += s.size();
+      return *this;
+    }
+    return append_slow(s);
+  }
+  HeadBuffer& operator+=(char c) {
+    if (!spilled_ && size_ < capacity_) [[likely]] {
+      scratch_[size_++] = c;
+      return *this;
+    }
+    return append_slow(std::string_view(&c, 1));
+  }
   std::string_view view() const noexcept {
     return spilled_ ? std::string_view(heap_) : std::string_view(scratch_, size_);
   }
@@ -32,6 +47,7 @@ class HeadBuffer {
   }
 
  private:
+  HeadBuffer& append_slow(std::string_view s);  // moves to the heap
   char* scratch_;
   std::size_t capacity_;
   std::size_t size_ = 0;

@@ -246,8 +246,22 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
     std::size_t n = 0;
     if (!rp->is_done()) {
       rp->output(chunk, cfg_.buffer_bytes);
-      if (!deadline.start(cfg_.stall_timeout, kUpstream)) ec = beast::error::timeout;
-      if (!ec) co_await bhttp::async_read_some(up.socket, up.buffer, *rp, net::redirect_error(kAwait, ec));
+      // Bytes already at hand (a small body arrives with its head) are parsed here, as Beast's
+      // read_some would, but without its completion by post(): that is one more trip through
+      // the scheduler and the strand per response. Only when they are not enough, read.
+      bool need_read = up.buffer.size() == 0;
+      if (!need_read) {
+        auto used = rp->put(up.buffer.data(), ec);
+        up.buffer.consume(used);
+        if (ec == bhttp::error::need_more) {
+          ec = {};
+          need_read = true;
+        }
+      }
+      if (need_read) {
+        if (!deadline.start(cfg_.stall_timeout, kUpstream)) ec = beast::error::timeout;
+        if (!ec) co_await bhttp::async_read_some(up.socket, up.buffer, *rp, net::redirect_error(kAwait, ec));
+      }
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {
         fail(out, out.response_started ? Failure::upstream_broken : Failure::upstream_invalid,
