@@ -49,6 +49,9 @@ class RequestAuth {
 
   // JWT access tokens of configured providers (hub/bearer_auth.hpp); set once at startup.
   void set_bearer(hub::BearerAuth* bearer) { bearer_ = bearer; }
+  // After resolve() found no caller: why a bearer JWT in the request was refused ("The bearer
+  // access token has expired ..."), for the error answer; "" when there is nothing to explain.
+  boost::asio::awaitable<std::string> refusal(http::Context const& ctx) const;
 
  private:
   // request_auth_bearer.cpp: the caller a validated bearer JWT stands for.

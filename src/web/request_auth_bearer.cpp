@@ -6,6 +6,7 @@
 #include "hub/blocking.hpp"
 #include "hub/roles.hpp"
 #include "hub/services.hpp"
+#include "hub/tokens.hpp"
 #include "store/store.hpp"
 #include "web/request_auth.hpp"
 
@@ -48,6 +49,17 @@ net::awaitable<std::optional<Caller>> RequestAuth::from_bearer(std::string raw) 
   Caller c{.user = std::move(*user)};
   set_scopes(c, roles_.user_scopes(c.user));
   co_return c;
+}
+
+net::awaitable<std::string> RequestAuth::refusal(http::Context const& ctx) const {
+  auto raw = hub::TokenService::from_authorization(ctx.header("Authorization"));
+  if (!bearer_ || !hub::BearerAuth::looks_like_jwt(raw)) co_return std::string{};
+  // Refusals are not cached, so this validates again: local work only (the JWKS is cached and
+  // its refetch rate-limited), paid on the error path alone.
+  auto p = co_await bearer_->authenticate(std::move(raw));
+  if (!p) co_return p.error().message;
+  if (p->user) co_return "The bearer token names the user '" + *p->user + "', who does not exist on this hub.";
+  co_return std::string{};
 }
 
 }  // namespace nbhub::web

@@ -114,8 +114,11 @@ struct Routes {
   net::awaitable<Response> api_user(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
     // 403, never 401: a singleuser server treats 403 as "anonymous" and anything else as a
-    // hub failure (spec §2.4).
-    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    // hub failure (spec §2.4). A refused bearer JWT says why (docs/tokens.md).
+    if (!caller) {
+      auto why = co_await d.auth.refusal(ctx);
+      co_return api_error(403, why.empty() ? "Missing or invalid credentials." : why);
+    }
     if (caller->service) {
       // A config service's token: the service model (kind "service").
       json::array svc_scopes;
@@ -229,13 +232,18 @@ struct Routes {
   bool may_manage(Caller const& c, std::string const& name) const {
     return hub::any_scope_covers(c.scopes, "servers!user=" + name);
   }
+  // JupyterHub's needs_scope for one server: `scope` unfiltered, on the user, or on exactly
+  // this server (`!server=alice/gpu`). `!group=` filters are not resolved here.
+  bool may(Caller const& c, std::string_view scope, std::string const& name, std::string const& server) const {
+    return hub::has_scope(c.scope_set, scope, hub::ScopeTarget{.user = name, .server = server});
+  }
 
   net::awaitable<Response> start_server(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
-    if (!may_manage(*caller, name)) co_return api_error(403, fmt::format("You may not start {}'s server.", name));
+    if (!may(*caller, "servers", name, server_name)) co_return api_error(403, fmt::format("You may not start {}'s server.", name));
     if (!d.auth.xsrf_ok(ctx, *caller, "")) co_return api_error(403, "'_xsrf' argument missing or invalid for a cookie-authenticated request.");
     auto lookup = [this, name]() { return d.store.get_user(name); };
     auto user = co_await hub::run_blocking(d.pool, std::move(lookup));
@@ -259,7 +267,7 @@ struct Routes {
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
-    if (!may_manage(*caller, name)) co_return api_error(403, fmt::format("You may not stop {}'s server.", name));
+    if (!may(*caller, "delete:servers", name, server_name)) co_return api_error(403, fmt::format("You may not stop {}'s server.", name));
     if (!d.auth.xsrf_ok(ctx, *caller, "")) co_return api_error(403, "'_xsrf' argument missing or invalid for a cookie-authenticated request.");
     if (d.servers.view(name, server_name).state == hub::ServerState::stopped)
       co_return api_error(400, fmt::format("{}'s server is not running", name));
@@ -276,7 +284,7 @@ struct Routes {
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
-    if (!hub::any_scope_covers(caller->scopes, "read:servers!user=" + name) && !may_manage(*caller, name))
+    if (!may(*caller, "read:servers", name, server_name))
       co_return api_error(403, "You may not read this server's progress.");
     std::size_t seen = 0;
     if (auto last = ctx.header("Last-Event-ID"); !last.empty()) {

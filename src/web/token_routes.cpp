@@ -51,6 +51,11 @@ struct TokenRoutes {
     return res;
   }
 
+  net::awaitable<Response> refused(Context& ctx) const {
+    auto why = co_await d.auth.refusal(ctx);
+    co_return error(403, why.empty() ? "Missing or invalid credentials." : why);
+  }
+
   net::awaitable<Response> answer(Context& ctx, Caller const* caller, std::string target) const {
     // The user themself, or whoever holds admin:auth_state for that user. "Themself" is the
     // login cookie or a token that may act for the user (users:activity: the server's
@@ -84,7 +89,7 @@ struct TokenRoutes {
 
   net::awaitable<Response> own(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
-    if (!caller) co_return error(403, "Missing or invalid credentials.");
+    if (!caller) co_return co_await refused(ctx);
     if (caller->user.id == 0)
       co_return error(400, "A service has no identity-provider tokens of its own; use /hub/api/users/{name}/oauth-token.");
     auto name = caller->user.name;
@@ -93,7 +98,7 @@ struct TokenRoutes {
 
   net::awaitable<Response> of_user(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
-    if (!caller) co_return error(403, "Missing or invalid credentials.");
+    if (!caller) co_return co_await refused(ctx);
     auto name = ctx.params[0];
     co_return co_await answer(ctx, &*caller, name);
   }

@@ -66,6 +66,7 @@ class BearerChecks:
         token = client_credentials(self.other_idp)
         r = self.api("GET", "/hub/api/user", token)
         self.assertEqual(r.status, 403, r.text)
+        self.assertIn(f"issuer '{self.other_idp.issuer}' is not accepted", r.json()["message"])
         wait_for_log(self.hub, r"issuer '" + self.other_idp.issuer + "' is not accepted")
 
     def test_tampered_and_unsigned_tokens_are_refused(self):
@@ -75,8 +76,10 @@ class BearerChecks:
         claims["scope"] = "admin"
         r = self.api("GET", "/hub/api/user", f"{header}.{b64(claims)}.{sig}")
         self.assertEqual(r.status, 403, r.text)
+        self.assertIn("signature does not verify", r.json()["message"])
         r = self.api("GET", "/hub/api/user", f"{b64({'alg': 'none', 'typ': 'JWT'})}.{payload}.")
         self.assertEqual(r.status, 403, r.text)
+        self.assertIn("unsigned tokens are never accepted", r.json()["message"])
         wait_for_log(self.hub, r"bearer token via idp refused \(unsupported_alg\)")
 
     def users_access_token(self, user):
@@ -183,6 +186,7 @@ class CognitoBearer(BearerChecks, unittest.TestCase):
         self.assertNotIn("aud", decode_jwt(token)[1])
         r = self.api("GET", "/hub/api/user", token)
         self.assertEqual(r.status, 403, r.text)
+        self.assertIn("client_id 'nbhub-test', which is not in allowed_client_ids", r.json()["message"])
         wait_for_log(self.hub, r"client_not_allowed")
 
 
