@@ -222,6 +222,11 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     spawn::PosixProcessRunner runner(ioc.get_executor(), log);
     auto spawner_settings = config::apply_spawner_traits(cfg.spawner_settings, cfg.spawner_options);
     if (!spawner_settings) return fail(spawner_settings.error().message, 2);
+    if (cfg.spawner == "kubernetes")
+      // Refused rather than replaced by the local spawner: servers would run inside the hub's
+      // own container, never what a Kubernetes deployment wants.
+      return fail("spawner.kind = \"kubernetes\" (KubeSpawner) is not built into nbhub yet; use \"local\" or "
+                  "\"docker\" (NBHUB_SPAWNER_KIND overrides the config file)", 2);
     bool docker = cfg.spawner == "docker";
     if (!docker && ::geteuid() == 0 && !spawner_settings->run_as_system_user &&
         std::find(spawner_settings->args.begin(), spawner_settings->args.end(), "--allow-root") == spawner_settings->args.end()) {

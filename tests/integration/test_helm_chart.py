@@ -296,7 +296,9 @@ class HelmChart(unittest.TestCase):
                 env = {"NBHUB_IP": "127.0.0.1", "NBHUB_PORT": "0", "NBHUB_HUB_BIND_URL": "http://127.0.0.1:0",
                        "NBHUB_DB_URL": "sqlite:///nbhub.sqlite", "NBHUB_DATA_DIR": work,
                        f"NBHUB_AUTH_PROVIDER_{name.upper()}_CLIENT_SECRET_FILE": secret_file,
-                       "NBHUB_COOKIE_SECRET": secrets["cookie-secret"], "NBHUB_CRYPT_KEY": secrets["crypt-key"]}
+                       "NBHUB_COOKIE_SECRET": secrets["cookie-secret"], "NBHUB_CRYPT_KEY": secrets["crypt-key"],
+                       # The chart asks for the Kubernetes spawner, which nbhub refuses until it exists.
+                       "NBHUB_SPAWNER_KIND": "local"}
                 with Hub(self.toml_of(objs), env=env, workdir=work) as hub:
                     with urllib.request.urlopen(hub.url("/hub/health"), timeout=10) as r:
                         self.assertEqual(r.status, 200)

@@ -32,5 +32,17 @@ class PortInUse(unittest.TestCase):
         self.assertIn(f"hub API listener: cannot bind 127.0.0.1:{port}", r.stderr)
 
 
+class SpawnerNotBuilt(unittest.TestCase):
+    def test_kubernetes_spawner_is_refused_not_replaced(self):
+        with tempfile.TemporaryDirectory() as work:
+            with open(f"{work}/nbhub.toml", "w") as f:
+                f.write('ip = "127.0.0.1"\nport = 0\nhub_bind_url = "http://127.0.0.1:0"\n'
+                        '[spawner]\nkind = "kubernetes"\n')
+            r = run_nbhub(["-f", "nbhub.toml"], cwd=work)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('spawner.kind = "kubernetes" (KubeSpawner) is not built into nbhub yet', r.stderr)
+        self.assertNotIn("listening on", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
