@@ -228,10 +228,6 @@ struct Routes {
 
   // --- server API ----------------------------------------------------------------------------
 
-  // The caller may manage `name`'s servers: themself, an admin, or a token with servers!user=.
-  bool may_manage(Caller const& c, std::string const& name) const {
-    return hub::any_scope_covers(c.scopes, "servers!user=" + name);
-  }
   // JupyterHub's needs_scope for one server: `scope` unfiltered, on the user, or on exactly
   // this server (`!server=alice/gpu`). `!group=` filters are not resolved here.
   bool may(Caller const& c, std::string_view scope, std::string const& name, std::string const& server) const {
