@@ -1,6 +1,7 @@
 // nbhub: a multi-user Jupyter notebook hub in one binary. See README.md.
 #include <iostream>
 
+#include "app/db_command.hpp"
 #include "app/hub_app.hpp"
 #include "app/proxy_command.hpp"
 #include "app/token_command.hpp"
@@ -24,6 +25,12 @@ int main(int argc, char** argv) {
         for (auto const& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
         if (!loaded.ok()) return 2;
         return app::run_token_command(loaded.hub, cli->subcommand_args);
+      }
+      if (cli->subcommand == "db") {
+        auto loaded = config::load(*cli, config::current_environment());
+        for (auto const& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
+        if (!loaded.ok()) return 2;
+        return app::run_db_command(loaded.hub, cli->subcommand_args);
       }
       std::cerr << "nbhub: the subcommand '" << cli->subcommand << "' is not available yet\n";
       return 2;

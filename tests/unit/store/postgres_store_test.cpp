@@ -6,6 +6,7 @@
 #include "store/migrations.hpp"
 #include "store/postgres_connection.hpp"
 #include "store/store.hpp"
+#include "store/store_copy.hpp"
 #include "store_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -231,4 +232,47 @@ TEST_F(Postgres, SurvivesAServerRestartUnderLoadWithoutLosingCommittedWrites) {
   for (auto const& name : acknowledged) EXPECT_TRUE(must(store->user_exists(name))) << name;
   std::cout << "acknowledged " << acknowledged.size() << " writes, " << failed.load()
             << " failed cleanly during the restart\n";
+}
+
+// `nbhub db copy`: every table arrives, ids are kept, and ids deleted in SQLite are not
+// handed out again by PostgreSQL.
+TEST_F(Postgres, CopiesASqliteDatabaseWithEveryRowAndKeepsIdsUnique) {
+  TempDir dir;
+  auto sqlite_url = dir.url("hub.sqlite");
+  {
+    auto src = open_migrated(sqlite_url, clock);
+    auto alice = must(src->upsert_user_on_login(
+        {.name = "alice", .admin = true, .groups = std::vector<std::string>{"physics"},
+         .encrypted_auth_state = std::string("\x00\x01\xffsecret", 9)}));
+    must(src->create_user("gone", false));
+    must(src->delete_user("gone"));
+    must(src->create_session({.id_hash = hash_of("s"), .user_id = alice.user.id, .provider = "idp",
+                              .created = clock.now(), .expires = clock.now() + 1h,
+                              .last_seen = clock.now()}));
+    must(src->create_token({.prefix = "abcd", .hash = hash_of("t"), .user_id = alice.user.id,
+                            .kind = "api", .scopes = {"read:users"}, .note = "n",
+                            .created = clock.now()}));
+    must(src->upsert_server({.user_id = alice.user.id, .name = "", .url = "http://127.0.0.1:1",
+                             .state = {{"pid", 1}}, .started = clock.now()}));
+  }
+  auto report = copy_sqlite_to_postgres(sqlite_url, url, clock);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->rows.at("users"), 1);
+  EXPECT_EQ(report->rows.at("user_group_map"), 1);
+  EXPECT_EQ(report->rows.at("api_tokens"), 1);
+
+  auto dst = must(Store::open(url, clock));
+  auto alice = must(dst->get_user("alice"));
+  EXPECT_TRUE(alice.admin);
+  EXPECT_EQ(alice.groups, std::vector<std::string>{"physics"});
+  EXPECT_EQ(alice.encrypted_auth_state, std::string("\x00\x01\xffsecret", 9));
+  EXPECT_EQ(must(dst->get_session(hash_of("s"))).user_id, alice.id);
+  EXPECT_EQ(must(dst->find_token(hash_of("t"))).scopes, std::vector<std::string>{"read:users"});
+  EXPECT_EQ(must(dst->get_server(alice.id, "")).state.at("pid"), 1);
+  auto next = must(dst->create_user("new", false));
+  EXPECT_GT(next.id, alice.id + 1);  // "gone" had alice.id + 1
+
+  auto again = copy_sqlite_to_postgres(sqlite_url, url, clock);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::conflict);
 }
