@@ -12,6 +12,7 @@
 
 #include <sstream>
 
+#include "config/load.hpp"
 #include "http/client_impl.hpp"
 #include "spawn/docker_spawner.hpp"
 #include "unit/http/test_server.hpp"
@@ -66,6 +67,33 @@ TEST(DockerConfig, ReadsDockerSpawnerTraitsAndDockerHost) {
   EXPECT_FALSE(c->volumes[0].read_only);
   EXPECT_EQ(c->volumes[1].source, "/data");
   EXPECT_TRUE(c->volumes[1].read_only);
+}
+
+// A jupyterhub_config.py for DockerSpawner, through the real importer, reaches DockerConfig.
+TEST(DockerConfig, JupyterhubConfigPyTraitsArriveThroughTheImporter) {
+  auto loaded = config::load_from(
+      config::ConfigSource{"jupyterhub_config.py", config::ConfigFormat::jupyterhub_py,
+                           "c = get_config()\n"
+                           "c.JupyterHub.spawner_class = 'dockerspawner.DockerSpawner'\n"
+                           "c.DockerSpawner.image = 'jupyterhub/singleuser:4'\n"
+                           "c.DockerSpawner.network_name = 'jupyterhub'\n"
+                           "c.DockerSpawner.remove = True\n"
+                           "c.DockerSpawner.volumes = {'jupyterhub-user-{username}': '/home/jovyan/work'}\n"
+                           "c.DockerSpawner.extra_host_config = {'cap_add': ['SYS_ADMIN']}\n"
+                           "c.Spawner.mem_limit = '1G'\n"
+                           "c.Spawner.cpu_limit = 2\n"},
+      config::CliInvocation{}, std::map<std::string, std::string>{});
+  EXPECT_EQ(loaded.hub.spawner, "docker");
+  auto c = docker_config_from_traits({}, loaded.hub.spawner_options, no_env());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->image, "jupyterhub/singleuser:4");
+  EXPECT_EQ(c->network_name, "jupyterhub");
+  EXPECT_TRUE(c->remove);
+  ASSERT_EQ(c->volumes.size(), 1u);
+  EXPECT_EQ(c->volumes[0].source, "jupyterhub-user-{username}");
+  EXPECT_EQ(c->mem_limit, 1LL << 30);
+  EXPECT_DOUBLE_EQ(c->cpu_limit, 2);
+  EXPECT_EQ(c->extra_host_config.at("cap_add"), json::array{"SYS_ADMIN"});
 }
 
 TEST(DockerConfig, BadTraitsAndTcpDockerHostAreConfigErrorsNamingThem) {
