@@ -190,8 +190,12 @@ struct UsersApi {
                                 "read:users:activity", "read:roles:users"}, t))
       co_return std::move(*deny);
     if (!u) co_return a->error_from(u.error());
-    auto work = [this, id = u->id]() { return a->server_rows(id); };
-    auto rows = co_await a->blocking(std::move(work));
+    // Recorded activity matters only for servers that are up; skip the read otherwise.
+    Api::ServerRows rows;
+    if (!a->d.servers.views_for(u->name).empty()) {
+      auto work = [this, id = u->id]() { return a->server_rows(id); };
+      rows = co_await a->blocking(std::move(work));
+    }
     co_return a->json(200, a->user_model(*u, c, truthy(ctx.query_param("include_stopped_servers")), false, &rows));
   }
 
