@@ -125,6 +125,10 @@ class PgRig {
  private:
   PgRig() {
     bindir_ = find_bindir();
+    if (!bindir_.empty() && ::access((bindir_ + "/initdb").c_str(), X_OK) != 0) {
+      reason_ = "no executable initdb in " + bindir_ + " (NBHUB_PG_BINDIR)";
+      return;
+    }
     if (bindir_.empty()) {
       reason_ = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; "
                 "scripts/install-deps.sh installs Debian's postgresql)";
