@@ -1,4 +1,4 @@
-// The token page (/hub/token) and the admin page (/hub/admin): server-rendered HTML forms,
+// The token page (/hub/token), the admin page (/hub/admin) and /hub/error/{code}: server-rendered HTML forms,
 // no script, every POST carrying `_xsrf`. They act through the same store and server manager
 // as the REST API and check the same scopes (tokens!user=me, admin-ui, admin:users, ...).
 #include <boost/json/serialize.hpp>
@@ -378,6 +378,23 @@ struct AccountPages {
     a->d.log.info("admin page: {} {} by {}", action, user, c->user.name);
     co_return back;
   }
+
+  // GET /hub/error/{code}: the page a proxy's --error-target shows (JupyterHub's
+  // ProxyErrorHandler). Anyone may see it; the status is the one asked for.
+  net::awaitable<Response> proxy_error(Context& ctx) const {
+    unsigned status = 500;
+    auto const& code = ctx.params[0];
+    unsigned v = 0;
+    if (std::from_chars(code.data(), code.data() + code.size(), v).ec == std::errc() && v >= 400 && v <= 599) status = v;
+    auto message = status == 503 ? std::string("Your server appears to be down. Try restarting it from the hub.")
+                   : status == 404 ? std::string("This page does not exist.")
+                                   : fmt::format("The proxy could not reach the page (error {}).", status);
+    auto c = co_await a->d.auth.from_cookie(ctx);
+    std::optional<PageUser> who;
+    if (c) who = PageUser{c->user.name, a->d.auth.roles().is_admin(c->user)};
+    co_return http::html_response(status, render({status == 503 ? "Server unavailable" : "Error",
+                                                  error_body(status, message, hub("home"), "Go to your home page"), who, a->base}));
+  }
 };
 
 }  // namespace
@@ -390,6 +407,7 @@ void add_account_pages(http::Router& router, std::shared_ptr<Api const> api) {
   router.post(h + "token/revoke", bind_api<AccountPages, &AccountPages::token_revoke>(r));
   router.get(h + "admin", bind_api<AccountPages, &AccountPages::admin>(r));
   router.post(h + "admin/{action}", bind_api<AccountPages, &AccountPages::admin_action>(r));
+  router.get(h + "error/{code}", bind_api<AccountPages, &AccountPages::proxy_error>(r));
 }
 
 }  // namespace nbhub::web

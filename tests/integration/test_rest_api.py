@@ -272,6 +272,17 @@ class RestApiTest(unittest.TestCase):
         s, _, _ = self.reader.call("GET", "/proxy")
         self.assertEqual(s, 403)
 
+    def test_proxy_error_page(self):
+        try:
+            urllib.request.urlopen(self.hub.url("/jh/hub/error/503"), timeout=10)
+            self.fail("error page answered 2xx")
+        except urllib.error.HTTPError as e:
+            self.assertEqual(e.code, 503)
+            body = e.read().decode()
+            self.assertIn("appears to be down", body)
+            self.assertIn('href="/jh/hub/home"', body)
+            self.assertIn("script-src 'self'", e.headers["Content-Security-Policy"])
+
     def test_zz_shutdown(self):
         s, _, _ = self.reader.call("POST", "/shutdown")
         self.assertEqual(s, 403)
