@@ -73,15 +73,23 @@ Response Api::error_from(Error const& e) const { return error(status_of(e.code),
 
 // No credentials is an anonymous caller without scopes: every handler's scope check then
 // answers 403 naming the scope it needed, as JupyterHub does.
+// A bearer JWT that was presented but refused answers with the reason (expired, wrong issuer,
+// unknown user, ...): an anonymous 403 naming a scope would hide what to fix (docs/tokens.md).
 net::awaitable<Checked<Caller>> Api::caller(Context& ctx) const {
   auto c = co_await d.auth.resolve(ctx);
-  if (!c) co_return Caller{};
+  if (!c) {
+    if (auto why = co_await d.auth.refusal(ctx); !why.empty()) co_return error(403, why);
+    co_return Caller{};
+  }
   co_return std::move(*c);
 }
 
 net::awaitable<Checked<Caller>> Api::writer(Context& ctx) const {
   auto c = co_await d.auth.resolve(ctx);
-  if (!c) co_return Caller{};
+  if (!c) {
+    if (auto why = co_await d.auth.refusal(ctx); !why.empty()) co_return error(403, why);
+    co_return Caller{};
+  }
   auto submitted = ctx.query_param("_xsrf").value_or("");
   if (!d.auth.xsrf_ok(ctx, *c, submitted))
     co_return error(403, "'_xsrf' argument missing from POST");

@@ -68,6 +68,10 @@ class BearerChecks:
         self.assertEqual(r.status, 403, r.text)
         self.assertIn(f"issuer '{self.other_idp.issuer}' is not accepted", r.json()["message"])
         wait_for_log(self.hub, r"issuer '" + self.other_idp.issuer + "' is not accepted")
+        # Every REST endpoint says why, not only /hub/api/user.
+        r = self.api("GET", "/hub/api/users", token)
+        self.assertEqual(r.status, 403, r.text)
+        self.assertIn(f"issuer '{self.other_idp.issuer}' is not accepted", r.json()["message"])
 
     def test_tampered_and_unsigned_tokens_are_refused(self):
         token = client_credentials(self.idp)
