@@ -290,7 +290,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     web::add_server_routes(router, sdeps);
     web::add_api_routes(router, {.cfg = cfg, .auth = request_auth, .servers = servers, .tokens = tokens, .store = **st,
                                  .pool = blocking, .routes = routes, .log = log, .jupyterhub_version = cfg.jupyterhub_version,
-                                 .shutdown = [] { ::kill(::getpid(), SIGTERM); }});
+                                 .shutdown = [] { ::kill(::getpid(), SIGTERM); }, .refresher = &refresher});
     web::add_server_pages(router, sdeps);
     web::add_hub_routes(router, {cfg, flow, logins, log});
 

@@ -26,7 +26,7 @@
 namespace boost::asio { class thread_pool; }
 namespace spdlog { class logger; }
 namespace nbhub::config { struct HubConfig; }
-namespace nbhub::hub { class ServerManager; class TokenService; struct Service; }
+namespace nbhub::hub { class ServerManager; class TokenService; class TokenRefresher; struct Service; }
 namespace nbhub::proxy { class RouteTable; }
 namespace nbhub::store { class Store; }
 
@@ -44,6 +44,8 @@ struct ApiDeps {
   std::string jupyterhub_version = "3.0.0";
   // Asks the hub to stop (POST /shutdown); called after the reply is on its way.
   std::function<void()> shutdown;
+  // auth_state for admin:auth_state holders in GET /users/{name}; null: never included.
+  hub::TokenRefresher* refresher = nullptr;
 };
 
 // Registers every REST route of this file family (not the ones in server_routes.cpp).

@@ -12,6 +12,7 @@
 #include "hub/servers.hpp"
 #include "store/store.hpp"
 #include "web/api_common.hpp"
+#include "hub/token_refresher.hpp"
 
 namespace nbhub::web {
 
@@ -196,7 +197,14 @@ struct UsersApi {
       auto work = [this, id = u->id]() { return a->server_rows(id); };
       rows = co_await a->blocking(std::move(work));
     }
-    co_return a->json(200, a->user_model(*u, c, truthy(ctx.query_param("include_stopped_servers")), false, &rows));
+    auto model = a->user_model(*u, c, truthy(ctx.query_param("include_stopped_servers")), false, &rows);
+    // As JupyterHub: the single-user model carries auth_state for admin:auth_state holders,
+    // with the access token made fresh first (null when nothing is stored or refresh failed).
+    if (a->d.refresher && hub::has_scope(c.scope_set, "admin:auth_state", t)) {
+      auto state = co_await a->d.refresher->fresh_auth_state(u->name);
+      model["auth_state"] = state ? json::value(std::move(*state)) : json::value(nullptr);
+    }
+    co_return a->json(200, model);
   }
 
   // POST /users/{name}

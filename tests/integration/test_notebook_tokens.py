@@ -189,6 +189,9 @@ class NotebookTokens(unittest.TestCase):
             self.assertNotIn("auth_state", alice.get(hub.url("/hub/api/user")).json())
             bob = sign_in(hub, "bob", "bob-pw")
             self.assertIn("access_token", bob.get(hub.url("/hub/api/user")).json()["auth_state"])
+            # ... and in GET /users/<name> (JupyterHub's place for it), for admins only.
+            self.assertIn("access_token", bob.get(hub.url("/hub/api/users/alice")).json()["auth_state"])
+            self.assertNotIn("auth_state", alice.get(hub.url("/hub/api/users/alice")).json())
 
             # 4. Only alice and admin:auth_state holders read alice's tokens.
             r = bob.get(hub.url("/hub/api/users/alice/oauth-token"))
