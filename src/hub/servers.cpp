@@ -1,6 +1,7 @@
 #include "hub/servers.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -56,6 +57,14 @@ struct ServerManager::Live {
 namespace {
 std::string key(std::string_view user, std::string_view server) { return fmt::format("{}/{}", user, server); }
 std::string esc(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
+// One spawn's writes of its server row, in order. The "started" write is posted from the
+// progress sink (which must not block) and may run after a later write; `settled` makes it a
+// no-op then.
+struct RowOrder {
+  std::mutex m;
+  bool settled = false;
+};
+
 std::string json_list(std::vector<std::string> const& v) {
   json::array a;
   for (auto const& s : v) a.emplace_back(s);
@@ -193,7 +202,10 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
     live->url.clear();
     push_event(*live, 100, "Spawn failed: " + why, false, true);
   };
-  auto cleanup = [this, user_id = user.id, server_name, client = client_id_for(user.name, server_name)]() {
+  auto order = std::make_shared<RowOrder>();
+  auto cleanup = [this, order, user_id = user.id, server_name, client = client_id_for(user.name, server_name)]() {
+    std::lock_guard settle(order->m);
+    order->settled = true;
     (void)store_.delete_tokens_for_server(user_id, server_name);  // best effort: logged below on failure
     (void)store_.delete_oauth_client(client);
     (void)store_.delete_server(user_id, server_name);
@@ -269,17 +281,33 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
   struct Sink final : spawn::ProgressSink {
     ServerManager& m;
     std::shared_ptr<Live> live;
-    Sink(ServerManager& mm, std::shared_ptr<Live> l) : m(mm), live(std::move(l)) {}
+    std::shared_ptr<RowOrder> order;
+    std::int64_t user_id;
+    Sink(ServerManager& mm, std::shared_ptr<Live> l, std::shared_ptr<RowOrder> o, std::int64_t uid)
+        : m(mm), live(std::move(l)), order(std::move(o)), user_id(uid) {}
     void progress(spawn::SpawnProgress const& p) override {
       std::lock_guard lock(m.mu_);
       m.push_event(*live, p.progress, p.message);
     }
     void started(spawn::Started const& s) override {
-      std::lock_guard lock(m.mu_);
-      live->url = s.url;
-      live->spawner_state = s.state;
+      std::string server_name;
+      {
+        std::lock_guard lock(m.mu_);
+        live->url = s.url;
+        live->spawner_state = s.state;
+        server_name = live->server_name;
+      }
+      // Recorded at once, still pending: if nbhub dies before the server answers, the next
+      // nbhub adopts the process and waits for it (adopt_all) instead of leaking it.
+      store::ServerRow row{.user_id = user_id, .name = server_name, .url = s.url, .state = s.state,
+                           .pending = "spawn"};
+      net::post(m.pool_, [&store = m.store_, &log = m.log_, order = order, row = std::move(row)] {
+        std::lock_guard settle(order->m);
+        if (order->settled) return;
+        if (auto r = store.upsert_server(row); !r) log.warn("recording a started server failed: {}", r.error().message);
+      });
     }
-  } sink(*this, live);
+  } sink(*this, live, order, user.id);
 
   auto spawned = co_await queue_.spawn(req, sink);
   if (!spawned) {
@@ -298,6 +326,8 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
   }
   auto now = clock_.now();
   auto ready_work = [&, this]() {
+    std::lock_guard settle(order->m);
+    order->settled = true;
     return store_.upsert_server({.user_id = user.id, .name = server_name, .url = started->url,
                                  .state = started->state, .started = now, .pending = ""});
   };
@@ -355,7 +385,8 @@ net::awaitable<void> ServerManager::adopt_all() {
     auto const& row = rec.server;
     auto prefix = prefix_for(rec.user_name, row.name);
     bool alive = false;
-    if (!row.url.empty() && row.pending.empty() && spawner_.adopt(row.state).has_value()) {
+    bool const was_spawning = row.pending == "spawn";  // started, not yet seen answering
+    if (!row.url.empty() && (row.pending.empty() || was_spawning) && spawner_.adopt(row.state).has_value()) {
       auto status = co_await spawner_.poll(row.state);
       alive = !status.has_value();
     }
@@ -374,6 +405,25 @@ net::awaitable<void> ServerManager::adopt_all() {
     live->user = rec.user_name;
     live->server_name = row.name;
     live->user_id = row.user_id;
+    if (was_spawning) {
+      // Wait for it again, in the background; it becomes ready (routed) or is stopped.
+      live->state = ServerState::pending;
+      live->url = row.url;
+      live->spawner_state = row.state;
+      {
+        std::lock_guard lock(mu_);
+        live_[key(rec.user_name, row.name)] = live;
+        push_event(*live, 50, "Waiting for the server to answer (adopted after an nbhub restart)");
+      }
+      log_.info("adopted pending server {} at {}; waiting for it to answer", prefix, row.url);
+      net::co_spawn(ioc_, resume_spawn(rec.user_name, row, live), [this, prefix](std::exception_ptr e) {
+        if (!e) return;
+        try { std::rethrow_exception(e); } catch (std::exception const& ex) {
+          log_.error("adopted spawn of {} ended by an exception: {}", prefix, ex.what());
+        }
+      });
+      continue;
+    }
     live->state = ServerState::ready;
     live->url = row.url;
     live->spawner_state = row.state;
@@ -391,6 +441,47 @@ net::awaitable<void> ServerManager::adopt_all() {
     }
     log_.info("adopted running server {} at {}", prefix, row.url);
   }
+}
+
+net::awaitable<void> ServerManager::resume_spawn(std::string user_name, store::ServerRow row,
+                                                 std::shared_ptr<Live> live) {
+  auto prefix = prefix_for(user_name, row.name);
+  spawn::Started started{row.url, row.state};  // named: GCC 12 destroys temporaries in co_await twice
+  auto ready = co_await queue_.await_ready(std::move(started), prefix);
+  if (ready) {
+    auto added = routes_.add(prefix.substr(0, prefix.size() - 1), row.url,
+                             json::object{{"user", user_name}, {"server_name", row.name}});
+    if (added) {
+      auto now = clock_.now();
+      auto record = [this, row, now]() mutable {
+        row.started = now;
+        row.pending.clear();
+        return store_.upsert_server(row);
+      };
+      if (auto r = co_await run_blocking(pool_, std::move(record)); !r)
+        log_.warn("recording {} as running failed: {}", prefix, r.error().message);
+      std::lock_guard lock(mu_);
+      live->state = ServerState::ready;
+      live->started = now;
+      push_event(*live, 100, fmt::format("Server ready at {}", prefix), true);
+      log_.info("server {} ready at {}", prefix, row.url);
+      co_return;
+    }
+    (void)co_await spawner_.stop(row.state, true);  // unroutable: never leave it running
+    ready = added.error();
+  }
+  auto forget = [this, row, client = client_id_for(user_name, row.name)]() {
+    (void)store_.delete_tokens_for_server(row.user_id, row.name);
+    (void)store_.delete_oauth_client(client);
+    return store_.delete_server(row.user_id, row.name);
+  };
+  (void)co_await run_blocking(pool_, std::move(forget));
+  log_.warn("spawn of {} failed: {}", prefix, ready.error().message);
+  std::lock_guard lock(mu_);
+  live->state = ServerState::stopped;
+  live->last_error = ready.error().message;
+  live->url.clear();
+  push_event(*live, 100, "Spawn failed: " + ready.error().message, false, true);
 }
 
 std::size_t ServerManager::running_count() const {

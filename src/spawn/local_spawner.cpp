@@ -230,6 +230,14 @@ net::awaitable<Result<void>> LocalSpawner::stop(json::object state, bool now) {
     co_return Result<void>{};
   }
   if (!now) {
+    runner_.signal_group(*ref, SIGINT);
+    if (co_await wait_gone(*ref, cfg_.interrupt_timeout)) {
+      runner_.forget(*ref);
+      log_.info("stopped server pid {}", ref->pid);
+      co_return Result<void>{};
+    }
+    log_.warn("server pid {} still runs {} after SIGINT; sending SIGTERM", ref->pid,
+              describe_duration(cfg_.interrupt_timeout));
     runner_.signal_group(*ref, SIGTERM);
     if (co_await wait_gone(*ref, cfg_.term_timeout)) {
       runner_.forget(*ref);

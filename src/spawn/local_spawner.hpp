@@ -17,9 +17,10 @@
 // "start_ticks" (tells a reused PID apart), "log", "log_offset"}.
 //
 // poll(): waitpid(WNOHANG) for our children, kill(pid, 0) and /proc for adopted processes.
-// stop(): SIGTERM to the process group, term_timeout, SIGKILL, kill_timeout; waits with timers
-// on the caller's executor. Kernels that Jupyter starts in sessions of their own are outside
-// the group: the server shuts them down on SIGTERM; after a SIGKILL they notice their parent is
+// stop(): SIGINT to the process group, interrupt_timeout, SIGTERM, term_timeout, SIGKILL,
+// kill_timeout (LocalProcessSpawner's order); waits with timers on the caller's executor.
+// Kernels that Jupyter starts in sessions of their own are outside the group: the server shuts
+// them down on SIGINT or SIGTERM; after a SIGKILL they notice their parent is
 // gone (ipykernel's parent poller) and exit by themselves.
 #include <boost/asio/thread_pool.hpp>
 

@@ -129,6 +129,16 @@ net::awaitable<Result<ReadyServer>> SpawnQueue::spawn(SpawnRequest req, Progress
   co_return ready.error();
 }
 
+net::awaitable<Result<ReadyServer>> SpawnQueue::await_ready(Started started, std::string prefix) {
+  std::string url = started.url + prefix;
+  auto ready = co_await wait_until_ready(http_, spawner_, started.state, url, readiness_, clock_, log_);
+  if (ready) co_return ReadyServer{std::move(started), std::move(*ready)};
+  log_.warn("adopted spawn failed, stopping the server: {}", ready.error().message);
+  if (auto stopped = co_await spawner_.stop(started.state, true); !stopped)
+    log_.error("stopping a failed spawn failed: {}", stopped.error().message);
+  co_return ready.error();
+}
+
 net::awaitable<Result<Started>> SpawnQueue::start_within_timeout(SpawnRequest req,
                                                                  ProgressSink& sink) {
   using namespace net::experimental::awaitable_operators;

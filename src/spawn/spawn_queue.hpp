@@ -64,6 +64,11 @@ class SpawnQueue {
   // background (its failure is logged).
   net::awaitable<Result<ReadyServer>> spawn(SpawnRequest req, ProgressSink& sink);
 
+  // After an nbhub restart: waits until a server that a previous nbhub started (but had not
+  // seen answer) answers at started.url + prefix, within http_timeout from now; stops it when it
+  // does not. No slot is taken: the process runs already.
+  net::awaitable<Result<ReadyServer>> await_ready(Started started, std::string prefix);
+
   bool at_active_limit() const;
   std::size_t spawning() const;  // holding a slot: starting or waiting for readiness
   std::size_t queued() const;    // waiting for a slot

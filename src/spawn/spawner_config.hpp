@@ -60,8 +60,11 @@ struct SpawnerConfig {
   // reached via loopback).
   std::string ip = "127.0.0.1";
 
-  // LocalSpawner::stop: SIGTERM, then after term_timeout SIGKILL, then after kill_timeout give
-  // up with an error (JupyterHub's LocalProcessSpawner.term_timeout / kill_timeout).
+  // LocalSpawner::stop: SIGINT, then after interrupt_timeout SIGTERM, then after term_timeout
+  // SIGKILL, then after kill_timeout give up with an error (JupyterHub's LocalProcessSpawner
+  // interrupt_timeout / term_timeout / kill_timeout). SIGINT first because that is the signal
+  // under which jupyter-server shuts its kernels down cleanly when it has no terminal.
+  std::chrono::seconds interrupt_timeout{10};
   std::chrono::seconds term_timeout{5};
   std::chrono::seconds kill_timeout{5};
 };

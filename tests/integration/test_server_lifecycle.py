@@ -26,11 +26,19 @@ SINGLEUSER = shutil.which("jupyterhub-singleuser")
 ADMIN = "lifecycle-admin-token-" + os.urandom(6).hex()
 
 
-def config(extra=""):
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config(extra="", hub_port=0):
+    # A server reaches the hub at the API URL it was started with: a test that restarts nbhub
+    # under a starting server keeps the hub's API port, as a real deployment does.
     return f"""
 ip = "127.0.0.1"
 port = 0
-hub_bind_url = "http://127.0.0.1:0"
+hub_bind_url = "http://127.0.0.1:{hub_port}"
 db_url = "sqlite:///nbhub.sqlite"
 services = [ {{ name = "admin-svc", api_token = "{ADMIN}", admin = true }} ]
 [auth]
@@ -122,8 +130,8 @@ class ServerLifecycle(unittest.TestCase):
             except OSError:
                 pass
 
-    def hub(self, extra=""):
-        hub = Hub(config(extra), workdir=self.workdir)
+    def hub(self, extra="", hub_port=0):
+        hub = Hub(config(extra, hub_port), workdir=self.workdir)
         hub.start()
         self.addCleanup(hub.stop, False)
         return hub
@@ -156,6 +164,36 @@ class ServerLifecycle(unittest.TestCase):
         s, _ = call(hub2, "DELETE", "/hub/api/users/kim/server")
         self.assertIn(s, (202, 204))
 
+    def test_kill_9_while_starting_adopts_the_pending_server(self):
+        # The server answers 3 s after it was started: nbhub dies in between.
+        slow = '[spawner]\ncmd = ["/bin/sh", "-c", "sleep 3; exec jupyterhub-singleuser \\"$@\\"", "sh"]\n'
+        api_port = free_port()
+        hub = self.hub(slow, api_port)
+        token = make_user(hub, "pat")
+        s, body = call(hub, "POST", "/hub/api/users/pat/server")
+        self.assertEqual(s, 202, body)
+        deadline = time.time() + 10
+        while time.time() < deadline and not server_pids(hub.proc.pid):
+            time.sleep(0.05)
+        self.note_servers(hub)
+        self.assertTrue(self.groups, "no server process was started:\n" + hub.log()[-2000:])
+        time.sleep(0.5)  # the "started" record is written right after the launch
+        hub.kill()
+        hub2 = self.hub(slow, api_port)
+        self.assertIn("adopted pending server /user/pat/", hub2.log())
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            self.assertIsNone(hub2.proc.poll(), "nbhub exited:\n" + hub2.log()[-3000:])
+            s, body = call(hub2, "GET", "/user/pat/api/status", token=token)
+            if s == 200:
+                break
+            time.sleep(0.3)
+        self.assertEqual(s, 200, "\n".join(l for l in hub2.log().splitlines() if "access]" not in l)[-4000:])
+        s, body = call(hub2, "GET", "/hub/api/users/pat")
+        self.assertTrue(json.loads(body)["servers"][""]["ready"])
+        s, _ = call(hub2, "DELETE", "/hub/api/users/pat/server")
+        self.assertIn(s, (202, 204))
+
     def test_named_servers_through_the_api(self):
         hub = self.hub("[spawner]\nallow_named_servers = true\n")
         token = make_user(hub, "nia")
@@ -171,6 +209,8 @@ class ServerLifecycle(unittest.TestCase):
         self.assertIn(s, (202, 204))
         s, body = call(hub, "GET", "/hub/api/users/nia")
         self.assertNotIn("lab1", json.loads(body)["servers"])
+        self.assertIn("stopped server pid", hub.log())
+        self.assertNotIn("after SIGINT", hub.log())  # SIGINT stopped it: kernels shut down cleanly
         # No route any more: the hub answers for the prefix (a redirect to /hub/user/...).
         s, _ = call(hub, "GET", prefix + "api/status", token=token)
         self.assertEqual(s, 302)

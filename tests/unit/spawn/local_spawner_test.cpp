@@ -110,8 +110,9 @@ TEST_F(LocalSpawnerTest, ChildHasNoBlockedOrIgnoredSignals) {
 }
 
 TEST_F(LocalSpawnerTest, StopEndsTheWholeProcessGroupAndIsIdempotent) {
-  // A shell with a background child: both are in the server's process group.
-  cfg_.cmd = {"/bin/sh", "-c", "sleep 600 & exec sleep 601"};
+  // A shell with two children: all are in the server's process group. (Not a background
+  // job: a non-interactive shell starts those with SIGINT ignored.)
+  cfg_.cmd = {"/bin/sh", "-c", "sleep 600 | sleep 601"};
   auto& s = make_spawner();
   auto st = start(s, request());
   ASSERT_TRUE(st);
@@ -124,15 +125,15 @@ TEST_F(LocalSpawnerTest, StopEndsTheWholeProcessGroupAndIsIdempotent) {
   EXPECT_FALSE(process_alive(pgid));
   // Stopped and forgotten: "not running", status unknown, as JupyterHub after clear_state().
   EXPECT_EQ(run_sync(ioc_, s.poll(st->state)), std::optional<int>(0));
-  EXPECT_EQ(logged_.str().find("SIGKILL"), std::string::npos);  // SIGTERM was enough
+  EXPECT_EQ(logged_.str().find("SIGTERM"), std::string::npos);  // SIGINT was enough
   EXPECT_TRUE(run_sync(ioc_, s.stop(st->state, false)));  // again: nothing to do
   EXPECT_TRUE(run_sync(ioc_, s.stop(boost::json::object{}, true)));
   EXPECT_EQ(runners_.back()->children_for_test(), 0u);
 }
 
-TEST_F(LocalSpawnerTest, StopEscalatesToSigkillWhenTermIsIgnored) {
-  cfg_.term_timeout = 1s;
-  cfg_.cmd = {"/bin/sh", "-c", "trap '' TERM; exec sleep 600"};  // SIG_IGN survives exec
+TEST_F(LocalSpawnerTest, StopSendsSigtermWhenSigintIsIgnored) {
+  cfg_.interrupt_timeout = 1s;
+  cfg_.cmd = {"/bin/sh", "-c", "trap '' INT; exec sleep 600"};  // SIG_IGN survives exec
   auto& s = make_spawner();
   auto st = start(s, request());
   ASSERT_TRUE(st);
@@ -141,6 +142,23 @@ TEST_F(LocalSpawnerTest, StopEscalatesToSigkillWhenTermIsIgnored) {
   auto stopped = run_sync(ioc_, s.stop(st->state, false));
   ASSERT_TRUE(stopped) << stopped.error().message;
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_FALSE(process_alive(pid_of(st->state)));
+  EXPECT_NE(logged_.str().find("after SIGINT; sending SIGTERM"), std::string::npos);
+  EXPECT_EQ(logged_.str().find("SIGKILL"), std::string::npos);
+}
+
+TEST_F(LocalSpawnerTest, StopEscalatesToSigkillWhenIntAndTermAreIgnored) {
+  cfg_.interrupt_timeout = 1s;
+  cfg_.term_timeout = 1s;
+  cfg_.cmd = {"/bin/sh", "-c", "trap '' INT TERM; exec sleep 600"};  // SIG_IGN survives exec
+  auto& s = make_spawner();
+  auto st = start(s, request());
+  ASSERT_TRUE(st);
+  std::this_thread::sleep_for(100ms);  // until the trap is set
+  auto t0 = std::chrono::steady_clock::now();
+  auto stopped = run_sync(ioc_, s.stop(st->state, false));
+  ASSERT_TRUE(stopped) << stopped.error().message;
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 2s);
   EXPECT_FALSE(process_alive(pid_of(st->state)));
   EXPECT_NE(logged_.str().find("sending SIGKILL"), std::string::npos);
 }
