@@ -1,6 +1,7 @@
 #include "store/postgres_store.hpp"
 
 #include "store/sql_dialect.hpp"
+#include "store/sql_store_helpers.hpp"
 
 #include <string>
 
@@ -114,6 +115,16 @@ void PostgresStore::release(PgConnection* conn) {
 }
 
 // ---- schema -------------------------------------------------------------------------------
+
+Error PostgresStore::missing_parent(PgConnection& /*c*/, Error const& fk_error,
+                                    std::optional<std::int64_t> user_id,
+                                    std::optional<std::string_view> client_id) {
+  if (client_id && fk_error.message.find("client_id_fkey]") != std::string::npos)
+    return no_oauth_client(*client_id);
+  if (user_id && fk_error.message.find("user_id_fkey]") != std::string::npos)
+    return no_user_with_id(*user_id);
+  return fk_error;
+}
 
 int PostgresStore::latest_schema_version() const { return static_cast<int>(migrations_.size()); }
 

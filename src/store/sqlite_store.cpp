@@ -1,6 +1,7 @@
 #include "store/sqlite_store.hpp"
 
 #include "store/sql_dialect.hpp"
+#include "store/sql_store_helpers.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -113,6 +114,23 @@ void SqliteStore::release_reader(SqliteConnection& conn) {
 }
 
 // ---- schema -----------------------------------------------------------------------------
+
+Error SqliteStore::missing_parent(SqliteConnection& c, Error const& /*fk_error*/,
+                                  std::optional<std::int64_t> user_id,
+                                  std::optional<std::string_view> client_id) {
+  if (user_id) {
+    auto found = row_exists(c, "SELECT 1 FROM users WHERE id = ?", *user_id);
+    if (!found) return found.error();
+    if (!*found) return no_user_with_id(*user_id);
+  }
+  if (client_id) {
+    auto found = row_exists(c, "SELECT 1 FROM oauth_clients WHERE client_id = ?", *client_id);
+    if (!found) return found.error();
+    if (!*found) return no_oauth_client(*client_id);
+  }
+  return make_error(Errc::internal,
+                    "a foreign key failed although the user and OAuth client it names exist");
+}
 
 int SqliteStore::latest_schema_version() const { return static_cast<int>(migrations_.size()); }
 

@@ -1,5 +1,7 @@
 #pragma once
-// The SQLite store (the default back end).
+// The SQLite store (the default back end). Its queries are SqlStoreQueries
+// (sql_store_queries.hpp), shared with PostgresStore; this class adds the connections, the
+// transactions, the migrations and the dialect spots.
 //
 // Thread safety: one writer connection guarded by `write_mu_`, plus `read_connections`
 // read-only connections handed out by a small pool. Writes from this process queue on the
@@ -11,6 +13,7 @@
 // success survives kill -9 and power loss. busy_timeout covers only other processes.
 #include "core/clock.hpp"
 #include "store/migrations.hpp"
+#include "store/sql_store_queries.hpp"
 #include "store/sqlite_connection.hpp"
 #include "store/sqlite_transaction.hpp"
 #include "store/store.hpp"
@@ -22,7 +25,8 @@
 
 namespace nbhub::store {
 
-class SqliteStore final : public Store {
+class SqliteStore final
+    : public SqlStoreQueries<SqliteStore, SqliteConnection, SqliteStatement> {
  public:
   // `path` is a file path (created with its missing directories, see Store::open) or
   // ":memory:". Refuses a schema newer than the migrations it knows.
@@ -33,63 +37,21 @@ class SqliteStore final : public Store {
   int latest_schema_version() const override;
   Result<int> migrate() override;
 
-  Result<UserRow> get_user(std::string_view name) override;
-  Result<UserRow> get_user_by_id(std::int64_t id) override;
-  Result<bool> user_exists(std::string_view name) override;
-  Result<std::vector<UserRow>> list_users(std::int64_t offset, std::int64_t limit) override;
-  Result<std::int64_t> count_users() override;
-  Result<UserRow> create_user(std::string_view name, bool admin) override;
-  Result<UpsertedUser> upsert_user_on_login(LoginUpdate const& login) override;
-  Result<void> set_admin(std::string_view name, bool admin) override;
-  Result<void> rename_user(std::string_view name, std::string_view new_name) override;
-  Result<void> set_group_properties(std::string_view group, boost::json::object const& properties) override;
-  Result<void> set_auth_state(std::string_view name, std::optional<std::string> encrypted) override;
-  Result<void> set_auth_refreshed(std::string_view name, Time when) override;
-  Result<void> delete_user(std::string_view name) override;
-  Result<void> touch_activity(std::string_view name, Time when) override;
-
-  Result<void> create_session(SessionRow const& session) override;
-  Result<SessionRow> get_session(std::string_view id_hash) override;
-  Result<void> touch_session(std::string_view id_hash, Time last_seen) override;
-  Result<bool> delete_session(std::string_view id_hash) override;
-  Result<std::int64_t> delete_sessions_for_user(std::int64_t user_id) override;
-  Result<std::int64_t> purge_expired_sessions(Time now) override;
-
-  Result<std::vector<GroupRow>> list_groups(std::int64_t offset, std::int64_t limit) override;
-  Result<GroupRow> get_group(std::string_view name) override;
-  Result<GroupRow> add_group(std::string_view name, boost::json::object const& properties) override;
-  Result<void> set_group_members(std::string_view group,
-                                 std::vector<std::string> const& user_names) override;
-  Result<void> delete_group(std::string_view name) override;
-
-  Result<TokenRow> create_token(TokenRow const& token) override;
-  Result<TokenRow> find_token(std::string_view hash) override;
-  Result<std::vector<TokenRow>> list_tokens(std::int64_t user_id) override;
-  Result<bool> delete_token(std::int64_t id) override;
-  Result<std::int64_t> delete_tokens_for_server(std::int64_t user_id,
-                                                std::string_view server_name) override;
-  Result<std::int64_t> delete_tokens_for_session(std::string_view session_id_hash) override;
-  Result<void> touch_token(std::int64_t id, Time when) override;
-  Result<std::int64_t> purge_expired_tokens(Time now) override;
-
-  Result<OAuthClientRow> upsert_oauth_client(OAuthClientRow const& client) override;
-  Result<OAuthClientRow> get_oauth_client(std::string_view client_id) override;
-  Result<bool> delete_oauth_client(std::string_view client_id) override;
-  Result<void> create_oauth_code(OAuthCodeRow const& code) override;
-  Result<OAuthCodeRow> consume_oauth_code(std::string_view code_hash) override;
-  Result<std::int64_t> purge_expired_oauth_codes(Time now) override;
-
-  Result<ServerRow> upsert_server(ServerRow const& server) override;
-  Result<ServerRow> get_server(std::int64_t user_id, std::string_view name) override;
-  Result<std::vector<OwnedServer>> list_servers() override;
-  Result<std::vector<ServerRow>> list_servers_for_user(std::int64_t user_id) override;
-  Result<bool> delete_server(std::int64_t user_id, std::string_view name) override;
-  Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
-                                     Time when) override;
-
  private:
+  // The queries (sql_store_*.ipp) run through read(), write() and the dialect spots below.
+  friend class SqlStoreQueries<SqliteStore, SqliteConnection, SqliteStatement>;
+
   SqliteStore(Clock const& clock, std::span<const Migration> migrations)
-      : clock_(clock), migrations_(migrations) {}
+      : SqlStoreQueries(clock), migrations_(migrations) {}
+
+  // SQLite infers a parameter's type from the value bound to it.
+  static constexpr std::string_view kInt64Param = "?";
+  // After a foreign-key failure (not_found from SqliteConnection::error), names the missing
+  // row: the user, else the OAuth client. Runs inside the failed statement's transaction,
+  // which SQLite keeps open (only the statement was undone), so it can look them up.
+  static Error missing_parent(SqliteConnection& c, Error const& fk_error,
+                              std::optional<std::int64_t> user_id,
+                              std::optional<std::string_view> client_id);
 
   // Runs `fn(SqliteConnection&) -> Result<T>` in a read (or write) transaction on a suitable
   // connection and returns its result; any error gets `operation` via annotate().
@@ -107,7 +69,6 @@ class SqliteStore final : public Store {
   Result<void> check_not_newer(SqliteConnection& conn);
   Result<void> apply(SqliteConnection& conn, Migration const& m);
 
-  Clock const& clock_;
   std::span<const Migration> migrations_;
 
   std::mutex write_mu_;

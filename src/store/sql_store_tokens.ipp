@@ -1,8 +1,10 @@
-// SqliteStore: API tokens.
+// SqlStoreQueries: API tokens.
+// Included by each back end's explicit instantiation (see sql_store_queries.hpp).
+#pragma once
 #include "store/row_checks.hpp"
 #include "store/sql_dialect.hpp"
-#include "store/sqlite_helpers.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store_helpers.hpp"
+#include "store/sql_store_queries.hpp"
 
 namespace nbhub::store {
 
@@ -15,7 +17,7 @@ namespace {
 // Unexpired: expires_at IS NULL means never. The second parameter is now.
 #define NBHUB_TOKEN_UNEXPIRED "(expires_at IS NULL OR expires_at > ?)"
 
-Result<TokenRow> token_from(SqliteStatement const& st) {
+Result<TokenRow> token_from(auto const& st) {
   TokenRow t;
   t.id = st.int64(0);
   t.prefix = st.text(1);
@@ -46,7 +48,7 @@ Error no_token_id(std::int64_t id) {
   return make_error(Errc::not_found, "no API token with id " + std::to_string(id));
 }
 
-Result<TokenRow> token_by_id(SqliteConnection& c, std::int64_t id) {
+Result<TokenRow> token_by_id(auto& c, std::int64_t id) {
   auto st = c.prepare("SELECT " NBHUB_TOKEN_COLUMNS " FROM api_tokens WHERE id = ?");
   if (!st) return st.error();
   auto row = st->bind(1, id).step();
@@ -57,9 +59,10 @@ Result<TokenRow> token_by_id(SqliteConnection& c, std::int64_t id) {
 
 }  // namespace
 
-Result<TokenRow> SqliteStore::create_token(TokenRow const& t) {
+template <class Derived, class Connection, class Statement>
+Result<TokenRow> SqlStoreQueries<Derived, Connection, Statement>::create_token(TokenRow const& t) {
   if (auto r = check_token_row(t); !r) return r.error();
-  return write("create_token", [&](SqliteConnection& c) -> Result<TokenRow> {
+  return write("create_token", [&](Connection& c) -> Result<TokenRow> {
     auto st = c.prepare(
         "INSERT INTO api_tokens (prefix, hash, user_id, service_name, server_name, kind, scopes, "
         "note, created, expires_at, last_activity, oauth_client_id, session_id_hash) "
@@ -83,17 +86,19 @@ Result<TokenRow> SqliteStore::create_token(TokenRow const& t) {
     if (!row && row.error().code == Errc::conflict)
       return make_error(Errc::conflict, "an API token with this hash already exists");
     if (!row && row.error().code == Errc::not_found)
-      return missing_parent(c, t.user_id,
-                            t.oauth_client_id ? std::optional<std::string_view>(*t.oauth_client_id)
-                                              : std::nullopt);
+      return Derived::missing_parent(
+          c, row.error(), t.user_id,
+          t.oauth_client_id ? std::optional<std::string_view>(*t.oauth_client_id) : std::nullopt);
     if (!row) return row.error();
     if (!*row) return make_error(Errc::internal, "INSERT ... RETURNING returned no row");
     return token_by_id(c, st->int64(0));
   });
 }
 
-Result<TokenRow> SqliteStore::find_token(std::string_view hash) {
-  return read("find_token", [&](SqliteConnection& c) -> Result<TokenRow> {
+template <class Derived, class Connection, class Statement>
+Result<TokenRow> SqlStoreQueries<Derived, Connection, Statement>::find_token(
+    std::string_view hash) {
+  return read("find_token", [&](Connection& c) -> Result<TokenRow> {
     auto st = c.prepare("SELECT " NBHUB_TOKEN_COLUMNS
                         " FROM api_tokens WHERE hash = ? AND " NBHUB_TOKEN_UNEXPIRED);
     if (!st) return st.error();
@@ -104,11 +109,13 @@ Result<TokenRow> SqliteStore::find_token(std::string_view hash) {
   });
 }
 
-Result<std::vector<TokenRow>> SqliteStore::list_tokens(std::int64_t user_id) {
-  return read("list_tokens", [&](SqliteConnection& c) -> Result<std::vector<TokenRow>> {
-    auto st = c.prepare("SELECT " NBHUB_TOKEN_COLUMNS
-                        " FROM api_tokens WHERE user_id = ? AND " NBHUB_TOKEN_UNEXPIRED
-                        " ORDER BY id");
+template <class Derived, class Connection, class Statement>
+Result<std::vector<TokenRow>> SqlStoreQueries<Derived, Connection, Statement>::list_tokens(
+    std::int64_t user_id) {
+  return read("list_tokens", [&](Connection& c) -> Result<std::vector<TokenRow>> {
+    auto st =
+        c.prepare("SELECT " NBHUB_TOKEN_COLUMNS
+                  " FROM api_tokens WHERE user_id = ? AND " NBHUB_TOKEN_UNEXPIRED " ORDER BY id");
     if (!st) return st.error();
     st->bind(1, user_id).bind(2, to_db_time(clock_.now()));
     std::vector<TokenRow> tokens;
@@ -123,41 +130,47 @@ Result<std::vector<TokenRow>> SqliteStore::list_tokens(std::int64_t user_id) {
   });
 }
 
-Result<bool> SqliteStore::delete_token(std::int64_t id) {
-  return write("delete_token", [&](SqliteConnection& c) -> Result<bool> {
+template <class Derived, class Connection, class Statement>
+Result<bool> SqlStoreQueries<Derived, Connection, Statement>::delete_token(std::int64_t id) {
+  return write("delete_token", [&](Connection& c) -> Result<bool> {
     auto n = run_counting(c, "DELETE FROM api_tokens WHERE id = ?",
-                          [&](SqliteStatement& st) { st.bind(1, id); });
+                          [&](Statement& st) { st.bind(1, id); });
     if (!n) return n.error();
     return *n > 0;
   });
 }
 
-Result<std::int64_t> SqliteStore::delete_tokens_for_server(std::int64_t user_id,
-                                                           std::string_view server_name) {
-  return write("delete_tokens_for_server", [&](SqliteConnection& c) {
+template <class Derived, class Connection, class Statement>
+Result<std::int64_t> SqlStoreQueries<Derived, Connection, Statement>::delete_tokens_for_server(
+    std::int64_t user_id, std::string_view server_name) {
+  return write("delete_tokens_for_server", [&](Connection& c) {
     return run_counting(c, "DELETE FROM api_tokens WHERE user_id = ? AND server_name = ?",
-                        [&](SqliteStatement& st) { st.bind(1, user_id).bind(2, server_name); });
+                        [&](Statement& st) { st.bind(1, user_id).bind(2, server_name); });
   });
 }
 
-Result<std::int64_t> SqliteStore::delete_tokens_for_session(std::string_view session_id_hash) {
-  return write("delete_tokens_for_session", [&](SqliteConnection& c) -> Result<std::int64_t> {
+template <class Derived, class Connection, class Statement>
+Result<std::int64_t> SqlStoreQueries<Derived, Connection, Statement>::delete_tokens_for_session(
+    std::string_view session_id_hash) {
+  return write("delete_tokens_for_session", [&](Connection& c) -> Result<std::int64_t> {
     auto codes = run_counting(c, "DELETE FROM oauth_codes WHERE session_id_hash = ?",
-                              [&](SqliteStatement& st) { st.bind(1, session_id_hash); });
+                              [&](Statement& st) { st.bind(1, session_id_hash); });
     if (!codes) return codes.error();
     return run_counting(c, "DELETE FROM api_tokens WHERE session_id_hash = ?",
-                        [&](SqliteStatement& st) { st.bind(1, session_id_hash); });
+                        [&](Statement& st) { st.bind(1, session_id_hash); });
   });
 }
 
-Result<void> SqliteStore::touch_token(std::int64_t id, Time when) {
-  return write("touch_token", [&](SqliteConnection& c) -> Result<void> {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::touch_token(std::int64_t id,
+                                                                          Time when) {
+  return write("touch_token", [&](Connection& c) -> Result<void> {
     auto t = to_db_time(when);
     // A condition rather than MAX()/GREATEST(), which differ between the dialects.
     auto n = run_counting(c,
                           "UPDATE api_tokens SET last_activity = ? "
                           "WHERE id = ? AND (last_activity IS NULL OR last_activity < ?)",
-                          [&](SqliteStatement& st) { st.bind(1, t).bind(2, id).bind(3, t); });
+                          [&](Statement& st) { st.bind(1, t).bind(2, id).bind(3, t); });
     if (!n) return n.error();
     if (*n > 0) return {};
     // Nothing changed: either the token is unknown or its recorded use is newer.
@@ -168,10 +181,12 @@ Result<void> SqliteStore::touch_token(std::int64_t id, Time when) {
   });
 }
 
-Result<std::int64_t> SqliteStore::purge_expired_tokens(Time now) {
-  return write("purge_expired_tokens", [&](SqliteConnection& c) {
+template <class Derived, class Connection, class Statement>
+Result<std::int64_t> SqlStoreQueries<Derived, Connection, Statement>::purge_expired_tokens(
+    Time now) {
+  return write("purge_expired_tokens", [&](Connection& c) {
     return run_counting(c, "DELETE FROM api_tokens WHERE expires_at <= ?",
-                        [&](SqliteStatement& st) { st.bind(1, to_db_time(now)); });
+                        [&](Statement& st) { st.bind(1, to_db_time(now)); });
   });
 }
 

@@ -1,6 +1,8 @@
-// SqliteStore: users and their group memberships.
+// SqlStoreQueries: users and their group memberships.
+// Included by each back end's explicit instantiation (see sql_store_queries.hpp).
+#pragma once
 #include "store/sql_dialect.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store_queries.hpp"
 
 #include <algorithm>
 #include <map>
@@ -12,7 +14,7 @@ namespace {
 #define NBHUB_USER_COLUMNS \
   "id, name, admin, created, last_activity, encrypted_auth_state, auth_refreshed"
 
-UserRow user_from(SqliteStatement const& st) {
+UserRow user_from(auto const& st) {
   UserRow u;
   u.id = st.int64(0);
   u.name = st.text(1);
@@ -39,7 +41,7 @@ Result<void> check_page(std::int64_t offset, std::int64_t limit) {
   return {};
 }
 
-Result<std::vector<std::string>> groups_of(SqliteConnection& c, std::int64_t user_id) {
+Result<std::vector<std::string>> groups_of(auto& c, std::int64_t user_id) {
   auto st = c.prepare(
       "SELECT g.name FROM user_group_map m JOIN groups g ON g.id = m.group_id "
       "WHERE m.user_id = ? ORDER BY g.name");
@@ -56,7 +58,7 @@ Result<std::vector<std::string>> groups_of(SqliteConnection& c, std::int64_t use
 
 // `sql` selects NBHUB_USER_COLUMNS with one parameter, bound to `key`.
 template <class Key>
-Result<std::optional<UserRow>> find_user(SqliteConnection& c, std::string_view sql, Key key) {
+Result<std::optional<UserRow>> find_user(auto& c, std::string_view sql, Key key) {
   UserRow u;
   {
     auto st = c.prepare(sql);
@@ -73,14 +75,14 @@ Result<std::optional<UserRow>> find_user(SqliteConnection& c, std::string_view s
   return std::optional<UserRow>{std::move(u)};
 }
 
-Result<UserRow> user_by_name(SqliteConnection& c, std::string_view name) {
+Result<UserRow> user_by_name(auto& c, std::string_view name) {
   auto u = find_user(c, "SELECT " NBHUB_USER_COLUMNS " FROM users WHERE name = ?", name);
   if (!u) return u.error();
   if (!*u) return no_user(name);
   return std::move(**u);
 }
 
-Result<UserRow> user_by_id(SqliteConnection& c, std::int64_t id) {
+Result<UserRow> user_by_id(auto& c, std::int64_t id) {
   auto u = find_user(c, "SELECT " NBHUB_USER_COLUMNS " FROM users WHERE id = ?", id);
   if (!u) return u.error();
   if (!*u) return make_error(Errc::not_found, "no user with id " + std::to_string(id));
@@ -88,8 +90,9 @@ Result<UserRow> user_by_id(SqliteConnection& c, std::int64_t id) {
 }
 
 // Replaces the user's memberships by `names`, creating groups that do not exist yet.
-Result<void> replace_groups(SqliteConnection& c, std::int64_t user_id,
-                            std::vector<std::string> names) {
+// `int64_param` is the back end's `?` for an integer in a SELECT list (see kInt64Param).
+Result<void> replace_groups(auto& c, std::int64_t user_id, std::vector<std::string> names,
+                            std::string_view int64_param) {
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   for (auto const& g : names)
@@ -105,8 +108,9 @@ Result<void> replace_groups(SqliteConnection& c, std::int64_t user_id,
       if (!ins) return ins.error();
       if (auto r = ins->bind(1, std::string_view(g)).run(); !r) return r;
     }
-    auto link = c.prepare(
-        "INSERT INTO user_group_map (user_id, group_id) SELECT ?, id FROM groups WHERE name = ?");
+    auto const link_sql = "INSERT INTO user_group_map (user_id, group_id) SELECT " +
+                          std::string(int64_param) + ", id FROM groups WHERE name = ?";
+    auto link = c.prepare(link_sql);
     if (!link) return link.error();
     if (auto r = link->bind(1, user_id).bind(2, std::string_view(g)).run(); !r) return r;
   }
@@ -114,8 +118,7 @@ Result<void> replace_groups(SqliteConnection& c, std::int64_t user_id,
 }
 
 // Runs a one-row UPDATE/DELETE keyed by user name; not_found when no row matched.
-Result<void> update_user(SqliteConnection& c, std::string_view sql, std::string_view name,
-                         auto&& bind_rest) {
+Result<void> update_user(auto& c, std::string_view sql, std::string_view name, auto&& bind_rest) {
   auto st = c.prepare(sql);
   if (!st) return st.error();
   bind_rest(*st);
@@ -126,25 +129,30 @@ Result<void> update_user(SqliteConnection& c, std::string_view sql, std::string_
 
 }  // namespace
 
-Result<UserRow> SqliteStore::get_user(std::string_view name) {
-  return read("get_user", [&](SqliteConnection& c) { return user_by_name(c, name); });
+template <class Derived, class Connection, class Statement>
+Result<UserRow> SqlStoreQueries<Derived, Connection, Statement>::get_user(std::string_view name) {
+  return read("get_user", [&](Connection& c) { return user_by_name(c, name); });
 }
 
-Result<UserRow> SqliteStore::get_user_by_id(std::int64_t id) {
-  return read("get_user_by_id", [&](SqliteConnection& c) { return user_by_id(c, id); });
+template <class Derived, class Connection, class Statement>
+Result<UserRow> SqlStoreQueries<Derived, Connection, Statement>::get_user_by_id(std::int64_t id) {
+  return read("get_user_by_id", [&](Connection& c) { return user_by_id(c, id); });
 }
 
-Result<bool> SqliteStore::user_exists(std::string_view name) {
-  return read("user_exists", [&](SqliteConnection& c) -> Result<bool> {
+template <class Derived, class Connection, class Statement>
+Result<bool> SqlStoreQueries<Derived, Connection, Statement>::user_exists(std::string_view name) {
+  return read("user_exists", [&](Connection& c) -> Result<bool> {
     auto st = c.prepare("SELECT 1 FROM users WHERE name = ?");
     if (!st) return st.error();
     return st->bind(1, name).step();
   });
 }
 
-Result<std::vector<UserRow>> SqliteStore::list_users(std::int64_t offset, std::int64_t limit) {
+template <class Derived, class Connection, class Statement>
+Result<std::vector<UserRow>> SqlStoreQueries<Derived, Connection, Statement>::list_users(
+    std::int64_t offset, std::int64_t limit) {
   if (auto r = check_page(offset, limit); !r) return r.error();
-  return read("list_users", [&](SqliteConnection& c) -> Result<std::vector<UserRow>> {
+  return read("list_users", [&](Connection& c) -> Result<std::vector<UserRow>> {
     // Two queries for the whole page, never one per user.
     std::vector<UserRow> users;
     std::map<std::int64_t, std::size_t> index;
@@ -176,8 +184,9 @@ Result<std::vector<UserRow>> SqliteStore::list_users(std::int64_t offset, std::i
   });
 }
 
-Result<std::int64_t> SqliteStore::count_users() {
-  return read("count_users", [&](SqliteConnection& c) -> Result<std::int64_t> {
+template <class Derived, class Connection, class Statement>
+Result<std::int64_t> SqlStoreQueries<Derived, Connection, Statement>::count_users() {
+  return read("count_users", [&](Connection& c) -> Result<std::int64_t> {
     auto st = c.prepare("SELECT COUNT(*) FROM users");
     if (!st) return st.error();
     auto row = st->step();
@@ -186,9 +195,11 @@ Result<std::int64_t> SqliteStore::count_users() {
   });
 }
 
-Result<UserRow> SqliteStore::create_user(std::string_view name, bool admin) {
+template <class Derived, class Connection, class Statement>
+Result<UserRow> SqlStoreQueries<Derived, Connection, Statement>::create_user(std::string_view name,
+                                                                             bool admin) {
   if (auto r = check_name("a user name", name); !r) return r.error();
-  return write("create_user", [&](SqliteConnection& c) -> Result<UserRow> {
+  return write("create_user", [&](Connection& c) -> Result<UserRow> {
     auto st = c.prepare("INSERT INTO users (name, admin, created) VALUES (?, ?, ?) RETURNING id");
     if (!st) return st.error();
     auto row = st->bind(1, name).bind(2, admin).bind(3, to_db_time(clock_.now())).step();
@@ -199,9 +210,11 @@ Result<UserRow> SqliteStore::create_user(std::string_view name, bool admin) {
   });
 }
 
-Result<UpsertedUser> SqliteStore::upsert_user_on_login(LoginUpdate const& login) {
+template <class Derived, class Connection, class Statement>
+Result<UpsertedUser> SqlStoreQueries<Derived, Connection, Statement>::upsert_user_on_login(
+    LoginUpdate const& login) {
   if (auto r = check_name("a user name", login.name); !r) return r.error();
-  return write("upsert_user_on_login", [&](SqliteConnection& c) -> Result<UpsertedUser> {
+  return write("upsert_user_on_login", [&](Connection& c) -> Result<UpsertedUser> {
     auto now = to_db_time(clock_.now());
     std::int64_t id = 0;
     bool created = false;
@@ -246,35 +259,42 @@ Result<UpsertedUser> SqliteStore::upsert_user_on_login(LoginUpdate const& login)
       if (auto r = st->bind(3, now).bind(4, id).run(); !r) return r.error();
     }
     if (login.groups)
-      if (auto r = replace_groups(c, id, *login.groups); !r) return r.error();
+      if (auto r = replace_groups(c, id, *login.groups, Derived::kInt64Param); !r) return r.error();
     auto user = user_by_id(c, id);
     if (!user) return user.error();
     return UpsertedUser{std::move(*user), created};
   });
 }
 
-Result<void> SqliteStore::set_admin(std::string_view name, bool admin) {
-  return write("set_admin", [&](SqliteConnection& c) {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::set_admin(std::string_view name,
+                                                                        bool admin) {
+  return write("set_admin", [&](Connection& c) {
     return update_user(c, "UPDATE users SET admin = ? WHERE name = ?", name,
-                       [&](SqliteStatement& st) { st.bind(1, admin).bind(2, name); });
+                       [&](Statement& st) { st.bind(1, admin).bind(2, name); });
   });
 }
 
-Result<void> SqliteStore::rename_user(std::string_view name, std::string_view new_name) {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::rename_user(
+    std::string_view name, std::string_view new_name) {
   if (new_name.empty()) return make_error(Errc::bad_request, "a user name cannot be empty");
-  return write("rename_user", [&](SqliteConnection& c) -> Result<void> {
+  return write("rename_user", [&](Connection& c) -> Result<void> {
     auto taken = user_by_name(c, new_name);
-    if (taken) return make_error(Errc::conflict, "a user named '" + std::string(new_name) + "' already exists");
+    if (taken)
+      return make_error(Errc::conflict,
+                        "a user named '" + std::string(new_name) + "' already exists");
     return update_user(c, "UPDATE users SET name = ? WHERE name = ?", name,
-                       [&](SqliteStatement& st) { st.bind(1, new_name).bind(2, name); });
+                       [&](Statement& st) { st.bind(1, new_name).bind(2, name); });
   });
 }
 
-Result<void> SqliteStore::set_auth_state(std::string_view name,
-                                         std::optional<std::string> encrypted) {
-  return write("set_auth_state", [&](SqliteConnection& c) {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::set_auth_state(
+    std::string_view name, std::optional<std::string> encrypted) {
+  return write("set_auth_state", [&](Connection& c) {
     return update_user(c, "UPDATE users SET encrypted_auth_state = ? WHERE name = ?", name,
-                       [&](SqliteStatement& st) {
+                       [&](Statement& st) {
                          if (encrypted)
                            st.bind_blob(1, *encrypted);
                          else
@@ -284,23 +304,28 @@ Result<void> SqliteStore::set_auth_state(std::string_view name,
   });
 }
 
-Result<void> SqliteStore::set_auth_refreshed(std::string_view name, Time when) {
-  return write("set_auth_refreshed", [&](SqliteConnection& c) {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::set_auth_refreshed(
+    std::string_view name, Time when) {
+  return write("set_auth_refreshed", [&](Connection& c) {
     return update_user(c, "UPDATE users SET auth_refreshed = ? WHERE name = ?", name,
-                       [&](SqliteStatement& st) { st.bind(1, to_db_time(when)).bind(2, name); });
+                       [&](Statement& st) { st.bind(1, to_db_time(when)).bind(2, name); });
   });
 }
 
-Result<void> SqliteStore::delete_user(std::string_view name) {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::delete_user(std::string_view name) {
   // Sessions and memberships go with the user (ON DELETE CASCADE, migrations.cpp).
-  return write("delete_user", [&](SqliteConnection& c) {
+  return write("delete_user", [&](Connection& c) {
     return update_user(c, "DELETE FROM users WHERE name = ?", name,
-                       [&](SqliteStatement& st) { st.bind(1, name); });
+                       [&](Statement& st) { st.bind(1, name); });
   });
 }
 
-Result<void> SqliteStore::touch_activity(std::string_view name, Time when) {
-  return write("touch_activity", [&](SqliteConnection& c) -> Result<void> {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::touch_activity(std::string_view name,
+                                                                             Time when) {
+  return write("touch_activity", [&](Connection& c) -> Result<void> {
     auto t = to_db_time(when);
     {
       // A condition rather than MAX()/GREATEST(), which differ between the dialects.

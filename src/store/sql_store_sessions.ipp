@@ -1,13 +1,15 @@
-// SqliteStore: login sessions.
+// SqlStoreQueries: login sessions.
+// Included by each back end's explicit instantiation (see sql_store_queries.hpp).
+#pragma once
 #include "store/sql_dialect.hpp"
-#include "store/sqlite_helpers.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store_helpers.hpp"
+#include "store/sql_store_queries.hpp"
 
 namespace nbhub::store {
 
 namespace {
 
-SessionRow session_from(SqliteStatement const& st) {
+SessionRow session_from(auto const& st) {
   SessionRow s;
   s.id_hash = st.text(0);
   s.user_id = st.int64(1);
@@ -27,10 +29,11 @@ Error no_session() {
 
 }  // namespace
 
-Result<void> SqliteStore::create_session(SessionRow const& s) {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::create_session(SessionRow const& s) {
   if (s.id_hash.empty())
     return make_error(Errc::bad_request, "a session id hash must not be empty");
-  return write("create_session", [&](SqliteConnection& c) -> Result<void> {
+  return write("create_session", [&](Connection& c) -> Result<void> {
     auto st = c.prepare(
         "INSERT INTO sessions (id_hash, user_id, provider, created, expires, last_seen, "
         "id_token_hint_encrypted) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -54,8 +57,10 @@ Result<void> SqliteStore::create_session(SessionRow const& s) {
   });
 }
 
-Result<SessionRow> SqliteStore::get_session(std::string_view id_hash) {
-  return read("get_session", [&](SqliteConnection& c) -> Result<SessionRow> {
+template <class Derived, class Connection, class Statement>
+Result<SessionRow> SqlStoreQueries<Derived, Connection, Statement>::get_session(
+    std::string_view id_hash) {
+  return read("get_session", [&](Connection& c) -> Result<SessionRow> {
     auto st = c.prepare(
         "SELECT id_hash, user_id, provider, created, expires, last_seen, "
         "id_token_hint_encrypted FROM sessions WHERE id_hash = ? AND expires > ?");
@@ -67,37 +72,45 @@ Result<SessionRow> SqliteStore::get_session(std::string_view id_hash) {
   });
 }
 
-Result<void> SqliteStore::touch_session(std::string_view id_hash, Time last_seen) {
-  return write("touch_session", [&](SqliteConnection& c) -> Result<void> {
-    auto n = run_counting(
-        c, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?",
-        [&](SqliteStatement& st) { st.bind(1, to_db_time(last_seen)).bind(2, id_hash); });
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::touch_session(
+    std::string_view id_hash, Time last_seen) {
+  return write("touch_session", [&](Connection& c) -> Result<void> {
+    auto n =
+        run_counting(c, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?",
+                     [&](Statement& st) { st.bind(1, to_db_time(last_seen)).bind(2, id_hash); });
     if (!n) return n.error();
     if (*n == 0) return no_session();
     return {};
   });
 }
 
-Result<bool> SqliteStore::delete_session(std::string_view id_hash) {
-  return write("delete_session", [&](SqliteConnection& c) -> Result<bool> {
+template <class Derived, class Connection, class Statement>
+Result<bool> SqlStoreQueries<Derived, Connection, Statement>::delete_session(
+    std::string_view id_hash) {
+  return write("delete_session", [&](Connection& c) -> Result<bool> {
     auto n = run_counting(c, "DELETE FROM sessions WHERE id_hash = ?",
-                          [&](SqliteStatement& st) { st.bind(1, id_hash); });
+                          [&](Statement& st) { st.bind(1, id_hash); });
     if (!n) return n.error();
     return *n > 0;
   });
 }
 
-Result<std::int64_t> SqliteStore::delete_sessions_for_user(std::int64_t user_id) {
-  return write("delete_sessions_for_user", [&](SqliteConnection& c) {
+template <class Derived, class Connection, class Statement>
+Result<std::int64_t> SqlStoreQueries<Derived, Connection, Statement>::delete_sessions_for_user(
+    std::int64_t user_id) {
+  return write("delete_sessions_for_user", [&](Connection& c) {
     return run_counting(c, "DELETE FROM sessions WHERE user_id = ?",
-                        [&](SqliteStatement& st) { st.bind(1, user_id); });
+                        [&](Statement& st) { st.bind(1, user_id); });
   });
 }
 
-Result<std::int64_t> SqliteStore::purge_expired_sessions(Time now) {
-  return write("purge_expired_sessions", [&](SqliteConnection& c) {
+template <class Derived, class Connection, class Statement>
+Result<std::int64_t> SqlStoreQueries<Derived, Connection, Statement>::purge_expired_sessions(
+    Time now) {
+  return write("purge_expired_sessions", [&](Connection& c) {
     return run_counting(c, "DELETE FROM sessions WHERE expires <= ?",
-                        [&](SqliteStatement& st) { st.bind(1, to_db_time(now)); });
+                        [&](Statement& st) { st.bind(1, to_db_time(now)); });
   });
 }
 

@@ -1,8 +1,10 @@
-// PostgresStore: users' servers, as recorded for adoption after a restart. Mirrors sqlite_store_servers.cpp query for query; keep the two in step.
+// SqlStoreQueries: users' servers, as recorded for adoption after a restart.
+// Included by each back end's explicit instantiation (see sql_store_queries.hpp).
+#pragma once
 #include "store/row_checks.hpp"
 #include "store/sql_dialect.hpp"
-#include "store/postgres_helpers.hpp"
-#include "store/postgres_store.hpp"
+#include "store/sql_store_helpers.hpp"
+#include "store/sql_store_queries.hpp"
 
 namespace nbhub::store {
 
@@ -12,7 +14,7 @@ namespace {
   "s.id, s.user_id, s.name, s.url, s.state, s.started, s.last_activity, s.pending"
 
 // Reads NBHUB_SERVER_COLUMNS starting at column 0.
-Result<ServerRow> server_from(PgStatement const& st) {
+Result<ServerRow> server_from(auto const& st) {
   ServerRow s;
   s.id = st.int64(0);
   s.user_id = st.int64(1);
@@ -37,7 +39,7 @@ std::string describe(std::string_view name) {
 
 // not_found naming the user by name when it exists, so an operator can tell "no such user"
 // from "no such server".
-Error no_server(PgConnection& c, std::int64_t user_id, std::string_view name) {
+Error no_server(auto& c, std::int64_t user_id, std::string_view name) {
   auto st = c.prepare("SELECT name FROM users WHERE id = ?");
   if (!st) return st.error();
   auto row = st->bind(1, user_id).step();
@@ -46,8 +48,7 @@ Error no_server(PgConnection& c, std::int64_t user_id, std::string_view name) {
   return make_error(Errc::not_found, "user '" + st->text(0) + "' has no " + describe(name));
 }
 
-Result<ServerRow> server_by_key(PgConnection& c, std::int64_t user_id,
-                                std::string_view name) {
+Result<ServerRow> server_by_key(auto& c, std::int64_t user_id, std::string_view name) {
   {
     auto st = c.prepare("SELECT " NBHUB_SERVER_COLUMNS
                         " FROM servers s WHERE s.user_id = ? AND s.name = ?");
@@ -61,9 +62,11 @@ Result<ServerRow> server_by_key(PgConnection& c, std::int64_t user_id,
 
 }  // namespace
 
-Result<ServerRow> PostgresStore::upsert_server(ServerRow const& server) {
+template <class Derived, class Connection, class Statement>
+Result<ServerRow> SqlStoreQueries<Derived, Connection, Statement>::upsert_server(
+    ServerRow const& server) {
   if (auto r = check_server_row(server); !r) return r.error();
-  return write("upsert_server", [&](PgConnection& c) -> Result<ServerRow> {
+  return write("upsert_server", [&](Connection& c) -> Result<ServerRow> {
     // last_activity: the newer of the stored and the given value, spelled with CASE because
     // MAX()/GREATEST() differ between the dialects (and SQLite's MAX(x, NULL) is NULL).
     auto st = c.prepare(
@@ -90,13 +93,15 @@ Result<ServerRow> PostgresStore::upsert_server(ServerRow const& server) {
   });
 }
 
-Result<ServerRow> PostgresStore::get_server(std::int64_t user_id, std::string_view name) {
-  return read("get_server",
-              [&](PgConnection& c) { return server_by_key(c, user_id, name); });
+template <class Derived, class Connection, class Statement>
+Result<ServerRow> SqlStoreQueries<Derived, Connection, Statement>::get_server(
+    std::int64_t user_id, std::string_view name) {
+  return read("get_server", [&](Connection& c) { return server_by_key(c, user_id, name); });
 }
 
-Result<std::vector<OwnedServer>> PostgresStore::list_servers() {
-  return read("list_servers", [&](PgConnection& c) -> Result<std::vector<OwnedServer>> {
+template <class Derived, class Connection, class Statement>
+Result<std::vector<OwnedServer>> SqlStoreQueries<Derived, Connection, Statement>::list_servers() {
+  return read("list_servers", [&](Connection& c) -> Result<std::vector<OwnedServer>> {
     auto st = c.prepare("SELECT " NBHUB_SERVER_COLUMNS
                         ", u.name FROM servers s JOIN users u ON u.id = s.user_id "
                         "ORDER BY u.name, s.name");
@@ -113,8 +118,10 @@ Result<std::vector<OwnedServer>> PostgresStore::list_servers() {
   });
 }
 
-Result<std::vector<ServerRow>> PostgresStore::list_servers_for_user(std::int64_t user_id) {
-  return read("list_servers_for_user", [&](PgConnection& c) -> Result<std::vector<ServerRow>> {
+template <class Derived, class Connection, class Statement>
+Result<std::vector<ServerRow>>
+SqlStoreQueries<Derived, Connection, Statement>::list_servers_for_user(std::int64_t user_id) {
+  return read("list_servers_for_user", [&](Connection& c) -> Result<std::vector<ServerRow>> {
     auto st = c.prepare("SELECT " NBHUB_SERVER_COLUMNS
                         " FROM servers s WHERE s.user_id = ? ORDER BY s.name");
     if (!st) return st.error();
@@ -131,18 +138,21 @@ Result<std::vector<ServerRow>> PostgresStore::list_servers_for_user(std::int64_t
   });
 }
 
-Result<bool> PostgresStore::delete_server(std::int64_t user_id, std::string_view name) {
-  return write("delete_server", [&](PgConnection& c) -> Result<bool> {
+template <class Derived, class Connection, class Statement>
+Result<bool> SqlStoreQueries<Derived, Connection, Statement>::delete_server(std::int64_t user_id,
+                                                                            std::string_view name) {
+  return write("delete_server", [&](Connection& c) -> Result<bool> {
     auto n = run_counting(c, "DELETE FROM servers WHERE user_id = ? AND name = ?",
-                          [&](PgStatement& st) { st.bind(1, user_id).bind(2, name); });
+                          [&](Statement& st) { st.bind(1, user_id).bind(2, name); });
     if (!n) return n.error();
     return *n > 0;
   });
 }
 
-Result<void> PostgresStore::touch_server_activity(std::int64_t user_id, std::string_view name,
-                                                Time when) {
-  return write("touch_server_activity", [&](PgConnection& c) -> Result<void> {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::touch_server_activity(
+    std::int64_t user_id, std::string_view name, Time when) {
+  return write("touch_server_activity", [&](Connection& c) -> Result<void> {
     auto t = to_db_time(when);
     {
       auto st = c.prepare("SELECT 1 FROM servers WHERE user_id = ? AND name = ?");
@@ -152,17 +162,16 @@ Result<void> PostgresStore::touch_server_activity(std::int64_t user_id, std::str
       if (!*row) return no_server(c, user_id, name);
     }
     // Conditions rather than MAX()/GREATEST(), which differ between the dialects.
-    auto n = run_counting(c,
-                          "UPDATE servers SET last_activity = ? WHERE user_id = ? AND name = ? "
-                          "AND (last_activity IS NULL OR last_activity < ?)",
-                          [&](PgStatement& st) {
-                            st.bind(1, t).bind(2, user_id).bind(3, name).bind(4, t);
-                          });
+    auto n = run_counting(
+        c,
+        "UPDATE servers SET last_activity = ? WHERE user_id = ? AND name = ? "
+        "AND (last_activity IS NULL OR last_activity < ?)",
+        [&](Statement& st) { st.bind(1, t).bind(2, user_id).bind(3, name).bind(4, t); });
     if (!n) return n.error();
     auto u = run_counting(c,
                           "UPDATE users SET last_activity = ? "
                           "WHERE id = ? AND (last_activity IS NULL OR last_activity < ?)",
-                          [&](PgStatement& st) { st.bind(1, t).bind(2, user_id).bind(3, t); });
+                          [&](Statement& st) { st.bind(1, t).bind(2, user_id).bind(3, t); });
     if (!u) return u.error();
     return {};
   });

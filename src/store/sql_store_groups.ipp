@@ -1,6 +1,8 @@
-// SqliteStore: groups and their members.
+// SqlStoreQueries: groups and their members.
+// Included by each back end's explicit instantiation (see sql_store_queries.hpp).
+#pragma once
 #include "store/sql_dialect.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store_queries.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -16,7 +18,7 @@ Error no_group(std::string_view name) {
   return make_error(Errc::not_found, "no group named '" + std::string(name) + "'");
 }
 
-Result<GroupRow> group_from(SqliteStatement const& st) {
+Result<GroupRow> group_from(auto const& st) {
   GroupRow g;
   g.id = st.int64(0);
   g.name = st.text(1);
@@ -29,7 +31,7 @@ Result<GroupRow> group_from(SqliteStatement const& st) {
   return g;
 }
 
-Result<std::vector<std::string>> members_of(SqliteConnection& c, std::int64_t group_id) {
+Result<std::vector<std::string>> members_of(auto& c, std::int64_t group_id) {
   auto st = c.prepare(
       "SELECT u.name FROM user_group_map m JOIN users u ON u.id = m.user_id "
       "WHERE m.group_id = ? ORDER BY u.name");
@@ -44,7 +46,7 @@ Result<std::vector<std::string>> members_of(SqliteConnection& c, std::int64_t gr
   }
 }
 
-Result<GroupRow> group_by_name(SqliteConnection& c, std::string_view name) {
+Result<GroupRow> group_by_name(auto& c, std::string_view name) {
   GroupRow g;
   {
     auto st = c.prepare("SELECT id, name, properties FROM groups WHERE name = ?");
@@ -64,10 +66,12 @@ Result<GroupRow> group_by_name(SqliteConnection& c, std::string_view name) {
 
 }  // namespace
 
-Result<std::vector<GroupRow>> SqliteStore::list_groups(std::int64_t offset, std::int64_t limit) {
+template <class Derived, class Connection, class Statement>
+Result<std::vector<GroupRow>> SqlStoreQueries<Derived, Connection, Statement>::list_groups(
+    std::int64_t offset, std::int64_t limit) {
   if (offset < 0 || limit < 0)
     return make_error(Errc::bad_request, "offset and limit must not be negative");
-  return read("list_groups", [&](SqliteConnection& c) -> Result<std::vector<GroupRow>> {
+  return read("list_groups", [&](Connection& c) -> Result<std::vector<GroupRow>> {
     // Two queries for the whole page, never one per group.
     std::vector<GroupRow> groups;
     std::map<std::int64_t, std::size_t> index;
@@ -101,14 +105,16 @@ Result<std::vector<GroupRow>> SqliteStore::list_groups(std::int64_t offset, std:
   });
 }
 
-Result<GroupRow> SqliteStore::get_group(std::string_view name) {
-  return read("get_group", [&](SqliteConnection& c) { return group_by_name(c, name); });
+template <class Derived, class Connection, class Statement>
+Result<GroupRow> SqlStoreQueries<Derived, Connection, Statement>::get_group(std::string_view name) {
+  return read("get_group", [&](Connection& c) { return group_by_name(c, name); });
 }
 
-Result<GroupRow> SqliteStore::add_group(std::string_view name,
-                                        boost::json::object const& properties) {
+template <class Derived, class Connection, class Statement>
+Result<GroupRow> SqlStoreQueries<Derived, Connection, Statement>::add_group(
+    std::string_view name, boost::json::object const& properties) {
   if (name.empty()) return make_error(Errc::bad_request, "a group name must not be empty");
-  return write("add_group", [&](SqliteConnection& c) -> Result<GroupRow> {
+  return write("add_group", [&](Connection& c) -> Result<GroupRow> {
     {
       auto st = c.prepare("INSERT INTO groups (name, properties) VALUES (?, ?)");
       if (!st) return st.error();
@@ -123,8 +129,10 @@ Result<GroupRow> SqliteStore::add_group(std::string_view name,
   });
 }
 
-Result<void> SqliteStore::set_group_properties(std::string_view group, boost::json::object const& properties) {
-  return write("set_group_properties", [&](SqliteConnection& c) -> Result<void> {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::set_group_properties(
+    std::string_view group, boost::json::object const& properties) {
+  return write("set_group_properties", [&](Connection& c) -> Result<void> {
     auto st = c.prepare("UPDATE groups SET properties = ? WHERE name = ?");
     if (!st) return st.error();
     auto text = boost::json::serialize(properties);
@@ -134,9 +142,10 @@ Result<void> SqliteStore::set_group_properties(std::string_view group, boost::js
   });
 }
 
-Result<void> SqliteStore::set_group_members(std::string_view group,
-                                            std::vector<std::string> const& user_names) {
-  return write("set_group_members", [&](SqliteConnection& c) -> Result<void> {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::set_group_members(
+    std::string_view group, std::vector<std::string> const& user_names) {
+  return write("set_group_members", [&](Connection& c) -> Result<void> {
     std::int64_t group_id = 0;
     {
       auto st = c.prepare("SELECT id FROM groups WHERE name = ?");
@@ -173,8 +182,9 @@ Result<void> SqliteStore::set_group_members(std::string_view group,
   });
 }
 
-Result<void> SqliteStore::delete_group(std::string_view name) {
-  return write("delete_group", [&](SqliteConnection& c) -> Result<void> {
+template <class Derived, class Connection, class Statement>
+Result<void> SqlStoreQueries<Derived, Connection, Statement>::delete_group(std::string_view name) {
+  return write("delete_group", [&](Connection& c) -> Result<void> {
     auto st = c.prepare("DELETE FROM groups WHERE name = ?");
     if (!st) return st.error();
     if (auto r = st->bind(1, name).run(); !r) return r;

@@ -1,0 +1,106 @@
+#pragma once
+// The Store methods of the SQL back ends (users, sessions, groups, tokens, OAuth, servers),
+// written once for SqliteStore and PostgresStore.
+//
+// Why a template: the two back ends run the same queries and map rows the same way; only
+// their connection and statement types differ, and the way a transaction is obtained (SQLite:
+// its writer or a reader connection; PostgreSQL: a leased pool connection). A template over
+// those types keeps the direct, non-virtual calls of each back end's connection without a
+// run-time abstraction layer, and the dialect differences stay explicit (see `Derived` below
+// and sql_dialect.hpp). The method bodies live in sql_store_*.ipp and are compiled once per
+// back end by an explicit instantiation (sqlite_store_queries.cpp, postgres_store_queries.cpp).
+//
+// `Derived` (CRTP) provides:
+//   template <class Fn> auto read(std::string_view operation, Fn&& fn);   // fn(Connection&)
+//   template <class Fn> auto write(std::string_view operation, Fn&& fn);  // in a transaction
+//   static Error missing_parent(Connection&, Error const& fk_error,        // names the row a
+//                               std::optional<std::int64_t> user_id,       // foreign key
+//                               std::optional<std::string_view> client_id); // missed
+//   static constexpr std::string_view kInt64Param;  // a `?` whose type the database must know
+// and befriends this class so they may stay private.
+#include "core/clock.hpp"
+#include "store/store.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nbhub::store {
+
+template <class Derived, class Connection, class Statement>
+class SqlStoreQueries : public Store {
+ public:
+  Result<UserRow> get_user(std::string_view name) override;
+  Result<UserRow> get_user_by_id(std::int64_t id) override;
+  Result<bool> user_exists(std::string_view name) override;
+  Result<std::vector<UserRow>> list_users(std::int64_t offset, std::int64_t limit) override;
+  Result<std::int64_t> count_users() override;
+  Result<UserRow> create_user(std::string_view name, bool admin) override;
+  Result<UpsertedUser> upsert_user_on_login(LoginUpdate const& login) override;
+  Result<void> set_admin(std::string_view name, bool admin) override;
+  Result<void> rename_user(std::string_view name, std::string_view new_name) override;
+  Result<void> set_group_properties(std::string_view group,
+                                    boost::json::object const& properties) override;
+  Result<void> set_auth_state(std::string_view name, std::optional<std::string> encrypted) override;
+  Result<void> set_auth_refreshed(std::string_view name, Time when) override;
+  Result<void> delete_user(std::string_view name) override;
+  Result<void> touch_activity(std::string_view name, Time when) override;
+
+  Result<void> create_session(SessionRow const& session) override;
+  Result<SessionRow> get_session(std::string_view id_hash) override;
+  Result<void> touch_session(std::string_view id_hash, Time last_seen) override;
+  Result<bool> delete_session(std::string_view id_hash) override;
+  Result<std::int64_t> delete_sessions_for_user(std::int64_t user_id) override;
+  Result<std::int64_t> purge_expired_sessions(Time now) override;
+
+  Result<std::vector<GroupRow>> list_groups(std::int64_t offset, std::int64_t limit) override;
+  Result<GroupRow> get_group(std::string_view name) override;
+  Result<GroupRow> add_group(std::string_view name, boost::json::object const& properties) override;
+  Result<void> set_group_members(std::string_view group,
+                                 std::vector<std::string> const& user_names) override;
+  Result<void> delete_group(std::string_view name) override;
+
+  Result<TokenRow> create_token(TokenRow const& token) override;
+  Result<TokenRow> find_token(std::string_view hash) override;
+  Result<std::vector<TokenRow>> list_tokens(std::int64_t user_id) override;
+  Result<bool> delete_token(std::int64_t id) override;
+  Result<std::int64_t> delete_tokens_for_server(std::int64_t user_id,
+                                                std::string_view server_name) override;
+  Result<std::int64_t> delete_tokens_for_session(std::string_view session_id_hash) override;
+  Result<void> touch_token(std::int64_t id, Time when) override;
+  Result<std::int64_t> purge_expired_tokens(Time now) override;
+
+  Result<OAuthClientRow> upsert_oauth_client(OAuthClientRow const& client) override;
+  Result<OAuthClientRow> get_oauth_client(std::string_view client_id) override;
+  Result<bool> delete_oauth_client(std::string_view client_id) override;
+  Result<void> create_oauth_code(OAuthCodeRow const& code) override;
+  Result<OAuthCodeRow> consume_oauth_code(std::string_view code_hash) override;
+  Result<std::int64_t> purge_expired_oauth_codes(Time now) override;
+
+  Result<ServerRow> upsert_server(ServerRow const& server) override;
+  Result<ServerRow> get_server(std::int64_t user_id, std::string_view name) override;
+  Result<std::vector<OwnedServer>> list_servers() override;
+  Result<std::vector<ServerRow>> list_servers_for_user(std::int64_t user_id) override;
+  Result<bool> delete_server(std::int64_t user_id, std::string_view name) override;
+  Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
+                                     Time when) override;
+
+ protected:
+  explicit SqlStoreQueries(Clock const& clock) : clock_(clock) {}
+
+  Clock const& clock_;
+
+ private:
+  template <class Fn>
+  auto read(std::string_view operation, Fn&& fn) {
+    return static_cast<Derived&>(*this).read(operation, std::forward<Fn>(fn));
+  }
+  template <class Fn>
+  auto write(std::string_view operation, Fn&& fn) {
+    return static_cast<Derived&>(*this).write(operation, std::forward<Fn>(fn));
+  }
+};
+
+}  // namespace nbhub::store

@@ -1,0 +1,16 @@
+// The shared SQL store queries (sql_store_*.ipp), compiled for SqliteStore: the one place they are
+// instantiated for this back end (see sql_store_queries.hpp for why they are a template).
+#include "store/sqlite_store.hpp"
+
+#include "store/sql_store_groups.ipp"
+#include "store/sql_store_oauth.ipp"
+#include "store/sql_store_servers.ipp"
+#include "store/sql_store_sessions.ipp"
+#include "store/sql_store_tokens.ipp"
+#include "store/sql_store_users.ipp"
+
+namespace nbhub::store {
+
+template class SqlStoreQueries<SqliteStore, SqliteConnection, SqliteStatement>;
+
+}  // namespace nbhub::store
