@@ -52,7 +52,7 @@ std::vector<Option> build_table() {
        "Log level.", HUB(log_level)},
       {"admin_access", {}, F::plain, {},
        "Let admins open other users' servers (JupyterHub's `admin_access`).", HUB(admin_access)},
-      {"ssl_cert", {}, F::path, {}, "TLS certificate (PEM) for the public listener.",
+      {"ssl_cert", {}, F::path, {}, "TLS certificate (PEM) for the public listener. Not served yet: setting it is an error that says to terminate https in front of nbhub.",
        HUB(ssl_cert)},
       {"ssl_key", {}, F::path, {}, "TLS private key (PEM) for the public listener.", HUB(ssl_key)},
       {"shutdown_on_logout", {}, F::plain, {},
