@@ -228,10 +228,19 @@ struct Routes {
 
   // --- server API ----------------------------------------------------------------------------
 
-  // JupyterHub's needs_scope for one server: `scope` unfiltered, on the user, or on exactly
-  // this server (`!server=alice/gpu`). `!group=` filters are not resolved here.
-  bool may(Caller const& c, std::string_view scope, std::string const& name, std::string const& server) const {
-    return hub::has_scope(c.scope_set, scope, hub::ScopeTarget{.user = name, .server = server});
+  // JupyterHub's needs_scope for one server: `scope` unfiltered, on the user, on exactly this
+  // server (`!server=alice/gpu`), or on a group of the user (`!group=`). The user's groups are
+  // read only when the cheaper checks did not already decide.
+  net::awaitable<bool> may(Caller const& c, std::string_view scope, std::string const& name,
+                           std::string const& server) const {
+    hub::ScopeTarget target{.user = name, .server = server};
+    if (hub::has_scope(c.scope_set, scope, target)) co_return true;
+    if (!hub::has_any_scope(c.scope_set, scope)) co_return false;
+    auto lookup = [this, name]() { return d.store.get_user(name); };
+    auto user = co_await hub::run_blocking(d.pool, std::move(lookup));
+    if (!user || user->groups.empty()) co_return false;
+    target.user_groups = user->groups;
+    co_return hub::has_scope(c.scope_set, scope, target);
   }
 
   net::awaitable<Response> start_server(Context& ctx) const {
@@ -239,7 +248,7 @@ struct Routes {
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
-    if (!may(*caller, "servers", name, server_name)) co_return api_error(403, fmt::format("You may not start {}'s server.", name));
+    if (!co_await may(*caller, "servers", name, server_name)) co_return api_error(403, fmt::format("You may not start {}'s server.", name));
     if (!d.auth.xsrf_ok(ctx, *caller, "")) co_return api_error(403, "'_xsrf' argument missing or invalid for a cookie-authenticated request.");
     auto lookup = [this, name]() { return d.store.get_user(name); };
     auto user = co_await hub::run_blocking(d.pool, std::move(lookup));
@@ -263,7 +272,7 @@ struct Routes {
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
-    if (!may(*caller, "delete:servers", name, server_name)) co_return api_error(403, fmt::format("You may not stop {}'s server.", name));
+    if (!co_await may(*caller, "delete:servers", name, server_name)) co_return api_error(403, fmt::format("You may not stop {}'s server.", name));
     if (!d.auth.xsrf_ok(ctx, *caller, "")) co_return api_error(403, "'_xsrf' argument missing or invalid for a cookie-authenticated request.");
     if (d.servers.view(name, server_name).state == hub::ServerState::stopped)
       co_return api_error(400, fmt::format("{}'s server is not running", name));
@@ -280,7 +289,7 @@ struct Routes {
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
-    if (!may(*caller, "read:servers", name, server_name))
+    if (!co_await may(*caller, "read:servers", name, server_name))
       co_return api_error(403, "You may not read this server's progress.");
     std::size_t seen = 0;
     if (auto last = ctx.header("Last-Event-ID"); !last.empty()) {

@@ -24,7 +24,7 @@ services = [
   {{ name = "reader", api_token = "{READER_TOKEN}", url = "http://127.0.0.1:1", info = {{ about = "reads" }} }},
 ]
 load_roles = [
-  {{ name = "group-reader", scopes = ["read:users!group=students", "list:users!group=students"], services = ["reader"] }},
+  {{ name = "group-reader", scopes = ["read:users!group=students", "list:users!group=students", "delete:servers!group=students"], services = ["reader"] }},
 ]
 [auth]
 allowed_users = ["alice"]
@@ -244,6 +244,12 @@ class RestApiTest(unittest.TestCase):
         self.assertEqual(s, 403)
         s, body, _ = self.reader.call("GET", "/users")
         self.assertEqual(sorted(u["name"] for u in body), ["stu-1", "stu-2"])
+        # Server endpoints resolve !group= too: past the scope check, stu-1's server is simply
+        # not running (400); the teacher's is out of scope (403).
+        s, body, _ = self.reader.call("DELETE", "/users/stu-1/server")
+        self.assertEqual((s, body["message"]), (400, "stu-1's server is not running"))
+        s, _, _ = self.reader.call("DELETE", "/users/teacher/server")
+        self.assertEqual(s, 403)
         s, body, _ = self.admin.call("DELETE", "/groups/students/users", {"users": ["stu-2"]})
         self.assertEqual(body["users"], ["stu-1"])
         s, body, _ = self.reader.call("GET", "/users")
