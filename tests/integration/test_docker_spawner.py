@@ -23,12 +23,11 @@ import time
 import unittest
 import urllib.parse
 
-from harness import browserless
 from harness.hub import Hub
 from harness.idp import TestIdp
 from harness.websocket import WebSocket, run_code
 
-from test_server_contract import cookie_header, follow, sign_in, xsrf
+from harness.session import cookie_header, follow, sign_in, xsrf
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
 IMAGE = "nbhub-test-singleuser:1"

@@ -5,15 +5,14 @@ service through nbhub's proxy at /services/whoami/.
 """
 import json
 import os
-import socket
 import subprocess
 import tempfile
-import time
 import unittest
 
 from harness import browserless
 from harness.hub import Hub
 from harness.idp import TestIdp
+from harness.session import follow, free_port, sign_in
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 TOKEN = "whoami-service-token-0123456789"
@@ -49,12 +48,6 @@ def has_hubauth():
         return False
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def hub_config(issuer, port):
     return f"""
 ip = "127.0.0.1"
@@ -72,23 +65,6 @@ issuer = "{issuer}"
 client_id = "nbhub-test"
 client_secret = "nbhub-test-secret"
 """
-
-
-def sign_in(hub, user, password):
-    c = browserless.Client()
-    r = c.get(hub.url("/hub/oauth_login?provider=idp"))
-    r = c.get(browserless.login_at_idp(c, r.location, user, password))
-    assert r.status == 302, r.text
-    return c
-
-
-def follow(c, hub, r, hops=10):
-    for _ in range(hops):
-        if not r.is_redirect:
-            return r
-        loc = r.location if r.location.startswith("http") else hub.url(r.location)
-        r = c.get(loc)
-    return r
 
 
 @unittest.skipUnless(has_hubauth(), "Debian's jupyterhub (python3-jupyterhub) is not installed")

@@ -19,6 +19,7 @@ from harness.hub import Hub
 from harness.idp import TestIdp, decode_jwt, tests_dir
 from harness.protected_api import ProtectedApi
 from harness.websocket import WebSocket, run_code
+from harness.session import cookie_header, sign_in, xsrf
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
 CRYPT_KEY = "6f" * 32
@@ -54,22 +55,6 @@ issuer = "{issuer}"
 client_id = "nbhub-test"
 client_secret = "nbhub-test-secret"
 """
-
-
-def sign_in(hub, user, password):
-    c = browserless.Client()
-    r = c.get(hub.url("/hub/oauth_login?provider=idp"))
-    r = c.get(browserless.login_at_idp(c, r.location, user, password))
-    assert r.status == 302, r.text
-    return c
-
-
-def xsrf(c):
-    return next((k.value for k in c.cookies if k.name == "_xsrf"), "")
-
-
-def cookie_header(c):
-    return "; ".join(f"{k.name}={k.value}" for k in c.cookies)
 
 
 def refresh_grants(idp):

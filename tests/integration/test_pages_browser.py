@@ -6,25 +6,19 @@ when the journey fails.
 """
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import unittest
 
 from harness.hub import Hub
 from harness.idp import TestIdp
+from harness.session import free_port
 
 TESTS = os.environ.get("NBHUB_TESTS_DIR") or os.path.join(os.path.dirname(__file__), "..")
 JOURNEY = os.path.join(TESTS, "browser", "journey.mjs")
 CHROMIUM = "/usr/bin/chromium"
 PLAYWRIGHT = os.path.join(TESTS, "node_modules", "playwright-core")
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def hub_config(issuer, port):

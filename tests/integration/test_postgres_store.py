@@ -17,7 +17,7 @@ import unittest
 from harness.hub import Hub
 from harness.idp import TestIdp
 
-from test_server_contract import sign_in
+from harness.session import sign_in
 
 
 def pg_bindir():

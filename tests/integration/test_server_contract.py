@@ -4,8 +4,6 @@ nbhub's proxy, runs code in a kernel over the WebSocket, and keeps it across an 
 Everything is real: the test IdP, nbhub, the single-user server, the kernel, HTTP and
 WebSockets on loopback.
 """
-import json
-import os
 import re
 import shutil
 import tempfile
@@ -17,6 +15,7 @@ from harness import browserless
 from harness.hub import Hub
 from harness.idp import TestIdp
 from harness.websocket import WebSocket, run_code
+from harness.session import cookie_header, follow, sign_in, wait_ready, xsrf
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
 
@@ -37,45 +36,6 @@ issuer = "{issuer}"
 client_id = "nbhub-test"
 client_secret = "nbhub-test-secret"
 """
-
-
-def sign_in(hub, user, password):
-    c = browserless.Client()
-    r = c.get(hub.url("/hub/oauth_login?provider=idp"))
-    r = c.get(browserless.login_at_idp(c, r.location, user, password))
-    assert r.status == 302, r.text
-    return c
-
-
-def follow(c, hub, r, hops=10):
-    """Follows redirects on loopback (the OAuth dance between server and hub)."""
-    for _ in range(hops):
-        if not r.is_redirect:
-            return r
-        loc = r.location if r.location.startswith("http") else hub.url(r.location)
-        r = c.get(loc)
-    return r
-
-
-def wait_ready(c, hub, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        model = c.get(hub.url("/hub/api/user")).json()
-        if model.get("server"):
-            return model
-        time.sleep(0.3)
-    raise AssertionError("server not ready:\n" + hub.log()[-3000:])
-
-
-def cookie_header(c):
-    return "; ".join(f"{k.name}={k.value}" for k in c.cookies)
-
-
-def xsrf(c):
-    for k in c.cookies:
-        if k.name == "_xsrf":
-            return k.value
-    return ""
 
 
 @unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")

@@ -21,15 +21,10 @@ import urllib.request
 
 from harness.hub import Hub
 from harness.websocket import WebSocket, run_code
+from harness.session import free_port
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
 ADMIN = "lifecycle-admin-token-" + os.urandom(6).hex()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config(extra="", hub_port=0):

@@ -1,0 +1,54 @@
+"""Helpers shared by the tests that sign a person in and use their server through nbhub:
+sign in at the test IdP, follow the loopback OAuth dance, wait for the server, read cookies.
+"""
+import socket
+import time
+
+from harness import browserless
+
+
+def free_port():
+    """A loopback port free right now. For a URL that must be known before a process starts
+    (a callback URL in a config file); the tiny race until it binds is accepted in tests."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sign_in(hub, user, password, provider="idp"):
+    """A browserless client signed in to `hub` as `user` through the test IdP."""
+    c = browserless.Client()
+    r = c.get(hub.url(f"/hub/oauth_login?provider={provider}"))
+    r = c.get(browserless.login_at_idp(c, r.location, user, password))
+    assert r.status == 302, r.text
+    return c
+
+
+def follow(c, hub, r, hops=10):
+    """Follows redirects on loopback (the OAuth dance between server and hub); relative
+    locations are resolved against the hub."""
+    for _ in range(hops):
+        if not r.is_redirect:
+            return r
+        loc = r.location if r.location.startswith("http") else hub.url(r.location)
+        r = c.get(loc)
+    return r
+
+
+def wait_ready(c, hub, timeout=60):
+    """The user model once the default server is up; fails with the hub's log otherwise."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        model = c.get(hub.url("/hub/api/user")).json()
+        if model.get("server"):
+            return model
+        time.sleep(0.3)
+    raise AssertionError("server not ready:\n" + hub.log()[-3000:])
+
+
+def cookie_header(c):
+    return "; ".join(f"{k.name}={k.value}" for k in c.cookies)
+
+
+def xsrf(c):
+    return next((k.value for k in c.cookies if k.name == "_xsrf"), "")
