@@ -40,6 +40,7 @@
 #include "proxy/proxy.hpp"
 #include "proxy/route_table.hpp"
 #include "spawn/docker_spawner.hpp"
+#include "spawn/unavailable_spawner.hpp"
 #include "spawn/local_spawner.hpp"
 #include "spawn/process.hpp"
 #include "spawn/spawn_queue.hpp"
@@ -222,11 +223,16 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     spawn::PosixProcessRunner runner(ioc.get_executor(), log);
     auto spawner_settings = config::apply_spawner_traits(cfg.spawner_settings, cfg.spawner_options);
     if (!spawner_settings) return fail(spawner_settings.error().message, 2);
-    if (cfg.spawner == "kubernetes")
-      // Refused rather than replaced by the local spawner: servers would run inside the hub's
-      // own container, never what a Kubernetes deployment wants.
-      return fail("spawner.kind = \"kubernetes\" (KubeSpawner) is not built into nbhub yet; use \"local\" or "
-                  "\"docker\" (NBHUB_SPAWNER_KIND overrides the config file)", 2);
+    // Not replaced by the local spawner: servers would run inside the hub's own container.
+    // Sign-in works; every spawn fails with this message.
+    std::optional<spawn::UnavailableSpawner> unavailable_spawner;
+    if (cfg.spawner == "kubernetes") {
+      unavailable_spawner.emplace(
+          "spawner.kind = \"kubernetes\" (KubeSpawner) is not built into nbhub yet: servers cannot be "
+          "started; use \"local\" or \"docker\" (NBHUB_SPAWNER_KIND overrides the config file)");
+      log.error("spawner.kind = \"kubernetes\" (KubeSpawner) is not built into nbhub yet: sign-in works, "
+                "every server start will fail; use \"local\" or \"docker\"");
+    }
     bool docker = cfg.spawner == "docker";
     if (!docker && ::geteuid() == 0 && !spawner_settings->run_as_system_user &&
         std::find(spawner_settings->args.begin(), spawner_settings->args.end(), "--allow-root") == spawner_settings->args.end()) {
@@ -245,7 +251,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       docker_spawner = std::make_unique<spawn::DockerSpawner>(spawner_config(*spawner_settings), *dcfg, http, log);
       log.info("spawner: docker, image {}, network {}, socket {}", dcfg->image, dcfg->network_name, dcfg->socket_path);
     }
-    spawn::Spawner& spawner = docker_spawner ? static_cast<spawn::Spawner&>(*docker_spawner) : local_spawner;
+    spawn::Spawner& spawner = unavailable_spawner ? static_cast<spawn::Spawner&>(*unavailable_spawner)
+                              : docker_spawner    ? static_cast<spawn::Spawner&>(*docker_spawner)
+                                                  : local_spawner;
     hub::ServerManager* servers_ptr = nullptr;
     spawn::SpawnQueue queue(spawner_config(*spawner_settings), spawner, http, clock, log,
                             [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
