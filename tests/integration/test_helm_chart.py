@@ -297,7 +297,7 @@ class HelmChart(unittest.TestCase):
                        "NBHUB_DB_URL": "sqlite:///nbhub.sqlite", "NBHUB_DATA_DIR": work,
                        f"NBHUB_AUTH_PROVIDER_{name.upper()}_CLIENT_SECRET_FILE": secret_file,
                        "NBHUB_COOKIE_SECRET": secrets["cookie-secret"], "NBHUB_CRYPT_KEY": secrets["crypt-key"],
-                       # The chart asks for the Kubernetes spawner, which nbhub refuses until it exists.
+                       # The chart asks for the Kubernetes spawner, whose spawns fail until it exists.
                        "NBHUB_SPAWNER_KIND": "local"}
                 with Hub(self.toml_of(objs), env=env, workdir=work) as hub:
                     with urllib.request.urlopen(hub.url("/hub/health"), timeout=10) as r:
