@@ -3,6 +3,7 @@
 
 #include "app/db_command.hpp"
 #include "app/hub_app.hpp"
+#include "app/import_jupyterhub_command.hpp"
 #include "app/proxy_command.hpp"
 #include "app/token_command.hpp"
 #include "config/cli.hpp"
@@ -25,6 +26,12 @@ int main(int argc, char** argv) {
         for (auto const& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
         if (!loaded.ok()) return 2;
         return app::run_token_command(loaded.hub, cli->subcommand_args);
+      }
+      if (cli->subcommand == "import-jupyterhub-db") {
+        auto loaded = config::load(*cli, config::current_environment());
+        for (auto const& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
+        if (!loaded.ok()) return 2;
+        return app::run_import_jupyterhub_command(loaded.hub, cli->subcommand_args);
       }
       if (cli->subcommand == "db") {
         auto loaded = config::load(*cli, config::current_environment());

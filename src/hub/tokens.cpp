@@ -4,6 +4,7 @@
 
 #include "core/crypto.hpp"
 #include "hub/blocking.hpp"
+#include "hub/jupyterhub_token_hash.hpp"
 #include "store/store.hpp"
 
 namespace nbhub::hub {
@@ -34,7 +35,17 @@ net::awaitable<Result<IssuedToken>> TokenService::issue_async(store::TokenRow sp
 
 net::awaitable<Result<store::TokenRow>> TokenService::resolve(std::string raw) {
   if (raw.empty() || raw.size() > 512) co_return Error{Errc::not_found, "Invalid token."};
-  auto work = [this, hash = token_hash(raw)]() { return store_.find_token(hash); };
+  auto work = [this, raw = std::move(raw)]() -> Result<store::TokenRow> {
+    auto found = store_.find_token(token_hash(raw));
+    if (found || found.error().code != Errc::not_found) return found;
+    // Not one of ours: maybe a token imported from JupyterHub, kept under JupyterHub's own
+    // hash scheme (store migration 3). Found by its 4-character prefix, then verified.
+    auto imported = store_.find_imported_tokens(raw.substr(0, 4));
+    if (!imported) return imported.error();
+    for (auto& [row, foreign_hash] : *imported)
+      if (verify_jupyterhub_token(foreign_hash, raw)) return std::move(row);
+    return found;
+  };
   auto out = co_await run_blocking(pool_, std::move(work));
   co_return out;
 }

@@ -106,9 +106,23 @@ CREATE TABLE servers (
 );
 )sql";
 
+// Tokens imported from a JupyterHub database (nbhub import-jupyterhub-db) keep JupyterHub's own
+// verifier, "sha512:rounds:salt:digest" (hub/jupyterhub_token_hash.hpp): their raw values are
+// unknown, so no SHA-256 can be computed. Their api_tokens row carries a placeholder hash no
+// token hashes to; they are found by prefix here and verified in constant time.
+constexpr std::string_view kV3ImportedTokenHashes = R"sql(
+CREATE TABLE imported_token_hashes (
+  token_id BIGINT NOT NULL PRIMARY KEY REFERENCES api_tokens (id) ON DELETE CASCADE,
+  prefix TEXT NOT NULL,
+  foreign_hash TEXT NOT NULL
+);
+CREATE INDEX ix_imported_token_hashes_prefix ON imported_token_hashes (prefix);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "users, groups, memberships, login sessions", kV1Users},
     Migration{2, "API tokens, OAuth clients and codes, servers", kV2TokensOAuthServers},
+    Migration{3, "JupyterHub token hashes of imported API tokens", kV3ImportedTokenHashes},
 };
 
 }  // namespace

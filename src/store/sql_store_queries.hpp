@@ -71,6 +71,10 @@ class SqlStoreQueries : public Store {
   Result<std::int64_t> delete_tokens_for_session(std::string_view session_id_hash) override;
   Result<void> touch_token(std::int64_t id, Time when) override;
   Result<std::int64_t> purge_expired_tokens(Time now) override;
+  Result<TokenRow> create_imported_token(TokenRow const& token,
+                                         std::string_view foreign_hash) override;
+  Result<std::vector<std::pair<TokenRow, std::string>>> find_imported_tokens(
+      std::string_view prefix) override;
 
   Result<OAuthClientRow> upsert_oauth_client(OAuthClientRow const& client) override;
   Result<OAuthClientRow> get_oauth_client(std::string_view client_id) override;
@@ -93,6 +97,8 @@ class SqlStoreQueries : public Store {
   Clock const& clock_;
 
  private:
+  // create_token's INSERT, inside the caller's transaction.
+  Result<TokenRow> insert_token(Connection& c, TokenRow const& t);
   template <class Fn>
   auto read(std::string_view operation, Fn&& fn) {
     return static_cast<Derived&>(*this).read(operation, std::forward<Fn>(fn));

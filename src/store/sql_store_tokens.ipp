@@ -62,37 +62,90 @@ Result<TokenRow> token_by_id(auto& c, std::int64_t id) {
 template <class Derived, class Connection, class Statement>
 Result<TokenRow> SqlStoreQueries<Derived, Connection, Statement>::create_token(TokenRow const& t) {
   if (auto r = check_token_row(t); !r) return r.error();
-  return write("create_token", [&](Connection& c) -> Result<TokenRow> {
-    auto st = c.prepare(
-        "INSERT INTO api_tokens (prefix, hash, user_id, service_name, server_name, kind, scopes, "
-        "note, created, expires_at, last_activity, oauth_client_id, session_id_hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-    if (!st) return st.error();
-    auto scopes = to_db_json(t.scopes);
-    st->bind(1, std::string_view(t.prefix))
-        .bind(2, std::string_view(t.hash))
-        .bind(6, std::string_view(t.kind))
-        .bind(7, std::string_view(scopes))
-        .bind(8, std::string_view(t.note))
-        .bind(9, to_db_time(t.created));
-    bind_or_null(*st, 3, t.user_id);
-    bind_or_null(*st, 4, t.service_name);
-    bind_or_null(*st, 5, t.server_name);
-    bind_or_null(*st, 10, t.expires_at);
-    bind_or_null(*st, 11, t.last_activity);
-    bind_or_null(*st, 12, t.oauth_client_id);
-    bind_or_null(*st, 13, t.session_id_hash);
-    auto row = st->step();
-    if (!row && row.error().code == Errc::conflict)
-      return make_error(Errc::conflict, "an API token with this hash already exists");
-    if (!row && row.error().code == Errc::not_found)
-      return Derived::missing_parent(
-          c, row.error(), t.user_id,
-          t.oauth_client_id ? std::optional<std::string_view>(*t.oauth_client_id) : std::nullopt);
+  return write("create_token", [&](Connection& c) { return insert_token(c, t); });
+}
+
+template <class Derived, class Connection, class Statement>
+Result<TokenRow> SqlStoreQueries<Derived, Connection, Statement>::create_imported_token(
+    TokenRow const& t, std::string_view foreign_hash) {
+  if (auto r = check_token_row(t); !r) return r.error();
+  if (foreign_hash.empty())
+    return make_error(Errc::bad_request, "an imported token needs its JupyterHub hash");
+  return write("create_imported_token", [&](Connection& c) -> Result<TokenRow> {
+    auto row = insert_token(c, t);
     if (!row) return row.error();
-    if (!*row) return make_error(Errc::internal, "INSERT ... RETURNING returned no row");
-    return token_by_id(c, st->int64(0));
+    auto n = run_counting(c,
+                          "INSERT INTO imported_token_hashes (token_id, prefix, foreign_hash) "
+                          "VALUES (?, ?, ?)",
+                          [&](Statement& st) {
+                            st.bind(1, row->id)
+                                .bind(2, std::string_view(t.prefix))
+                                .bind(3, foreign_hash);
+                          });
+    if (!n) return n.error();
+    return row;
   });
+}
+
+template <class Derived, class Connection, class Statement>
+Result<std::vector<std::pair<TokenRow, std::string>>>
+SqlStoreQueries<Derived, Connection, Statement>::find_imported_tokens(std::string_view prefix) {
+  using Out = std::vector<std::pair<TokenRow, std::string>>;
+  return read("find_imported_tokens", [&](Connection& c) -> Result<Out> {
+    auto st = c.prepare(
+        "SELECT t.id, t.prefix, t.hash, t.user_id, t.service_name, t.server_name, t.kind, "
+        "t.scopes, t.note, t.created, t.expires_at, t.last_activity, t.oauth_client_id, "
+        "t.session_id_hash, i.foreign_hash FROM imported_token_hashes i "
+        "JOIN api_tokens t ON t.id = i.token_id WHERE i.prefix = ? AND "
+        "(t.expires_at IS NULL OR t.expires_at > ?) ORDER BY t.id");
+    if (!st) return st.error();
+    st->bind(1, prefix).bind(2, to_db_time(clock_.now()));
+    Out out;
+    // A prefix is 4 characters of a random token: more than a few matches means damage.
+    for (int i = 0; i < 64; ++i) {
+      auto row = st->step();
+      if (!row) return row.error();
+      if (!*row) return out;
+      auto t = token_from(*st);
+      if (!t) return t.error();
+      out.emplace_back(std::move(*t), st->text(14));
+    }
+    return out;
+  });
+}
+
+template <class Derived, class Connection, class Statement>
+Result<TokenRow> SqlStoreQueries<Derived, Connection, Statement>::insert_token(Connection& c,
+                                                                              TokenRow const& t) {
+  auto st = c.prepare(
+      "INSERT INTO api_tokens (prefix, hash, user_id, service_name, server_name, kind, scopes, "
+      "note, created, expires_at, last_activity, oauth_client_id, session_id_hash) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+  if (!st) return st.error();
+  auto scopes = to_db_json(t.scopes);
+  st->bind(1, std::string_view(t.prefix))
+      .bind(2, std::string_view(t.hash))
+      .bind(6, std::string_view(t.kind))
+      .bind(7, std::string_view(scopes))
+      .bind(8, std::string_view(t.note))
+      .bind(9, to_db_time(t.created));
+  bind_or_null(*st, 3, t.user_id);
+  bind_or_null(*st, 4, t.service_name);
+  bind_or_null(*st, 5, t.server_name);
+  bind_or_null(*st, 10, t.expires_at);
+  bind_or_null(*st, 11, t.last_activity);
+  bind_or_null(*st, 12, t.oauth_client_id);
+  bind_or_null(*st, 13, t.session_id_hash);
+  auto row = st->step();
+  if (!row && row.error().code == Errc::conflict)
+    return make_error(Errc::conflict, "an API token with this hash already exists");
+  if (!row && row.error().code == Errc::not_found)
+    return Derived::missing_parent(
+        c, row.error(), t.user_id,
+        t.oauth_client_id ? std::optional<std::string_view>(*t.oauth_client_id) : std::nullopt);
+  if (!row) return row.error();
+  if (!*row) return make_error(Errc::internal, "INSERT ... RETURNING returned no row");
+  return token_by_id(c, st->int64(0));
 }
 
 template <class Derived, class Connection, class Statement>

@@ -41,6 +41,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace nbhub::store {
@@ -181,6 +182,21 @@ class Store {
   virtual Result<void> touch_token(std::int64_t id, Time when) = 0;
   // Deletes tokens with expires_at <= now; returns how many.
   virtual Result<std::int64_t> purge_expired_tokens(Time now) = 0;
+  // Tokens imported from JupyterHub (migration 3): `token` is stored as create_token does (its
+  // hash a placeholder no raw token hashes to) together with JupyterHub's verifier
+  // `foreign_hash`, in one transaction. Errors as create_token.
+  virtual Result<TokenRow> create_imported_token(TokenRow const& token,
+                                                 std::string_view foreign_hash) {
+    (void)token, (void)foreign_hash;
+    return Error{Errc::internal, "imported tokens are not supported by this database back end"};
+  }
+  // The unexpired imported tokens whose prefix is `prefix`, each with its JupyterHub verifier;
+  // the caller verifies (hub/jupyterhub_token_hash.hpp). Empty when none.
+  virtual Result<std::vector<std::pair<TokenRow, std::string>>> find_imported_tokens(
+      std::string_view prefix) {
+    (void)prefix;
+    return std::vector<std::pair<TokenRow, std::string>>{};
+  }
 
   // --- OAuth clients and codes (the hub as OAuth2 provider, spec §3) ----------------------
   // Deleting a client deletes its codes and the tokens issued to it (ON DELETE CASCADE), as

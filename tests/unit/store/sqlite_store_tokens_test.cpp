@@ -279,4 +279,25 @@ TEST_P(Tokens, ServiceTokensHaveNoUserAndSurviveUserDeletion) {
   EXPECT_EQ(must(store->find_token(svc.hash)), svc);
 }
 
+// Tokens imported from JupyterHub (migration 3): found by prefix with their verifier, unexpired
+// only, and deleted with their token.
+TEST_P(Tokens, ImportedTokensAreFoundByPrefixWithTheirVerifier) {
+  auto t = token("abcd-imported", alice);
+  auto made = must(store->create_imported_token(t, "sha512:1:salt:digest"));
+  auto expired = token("abcd-expired", bob);
+  expired.expires_at = kEpoch - 1s;
+  must(store->create_imported_token(expired, "sha512:1:salt2:digest2"));
+  must(store->create_token(token("abcd-native", bob)));  // not imported: not listed
+
+  auto found = must(store->find_imported_tokens("abcd"));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].first, made);
+  EXPECT_EQ(found[0].second, "sha512:1:salt:digest");
+  EXPECT_TRUE(must(store->find_imported_tokens("zzzz")).empty());
+  EXPECT_EQ(store->create_imported_token(t, "sha512:1:salt:digest").error().code, Errc::conflict);
+
+  EXPECT_TRUE(must(store->delete_token(made.id)));
+  EXPECT_TRUE(must(store->find_imported_tokens("abcd")).empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Tokens, kBackends, backend_name);
