@@ -126,50 +126,6 @@ Error PostgresStore::missing_parent(PgConnection& /*c*/, Error const& fk_error,
   return fk_error;
 }
 
-int PostgresStore::latest_schema_version() const { return static_cast<int>(migrations_.size()); }
-
-Result<int> PostgresStore::current_version(PgConnection& conn) {
-  {
-    auto st = conn.prepare(kPostgresDialect.table_exists);
-    if (!st) return st.error();
-    st->bind(1, std::string_view("schema_version"));
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row || st->int64(0) == 0) return 0;
-  }
-  auto st = conn.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version");
-  if (!st) return st.error();
-  auto row = st->step();
-  if (!row) return row.error();
-  return static_cast<int>(st->int64(0));
-}
-
-Result<void> PostgresStore::check_not_newer(PgConnection& conn) {
-  auto v = current_version(conn);
-  if (!v) return v.error();
-  if (*v > latest_schema_version())
-    return make_error(Errc::config,
-                      "database " + conn.display() + " has schema version " + std::to_string(*v) +
-                          ", newer than this nbhub understands (" +
-                          std::to_string(latest_schema_version()) +
-                          "): a newer nbhub has upgraded it. Run that version, or restore the "
-                          "backup taken before the upgrade");
-  return {};
-}
-
-Result<int> PostgresStore::schema_version() {
-  return read("schema_version", [&](PgConnection& c) { return current_version(c); });
-}
-
-Result<void> PostgresStore::apply(PgConnection& conn, Migration const& m) {
-  if (auto r = conn.exec(kPostgresDialect.render(m.sql)); !r) return r.error();
-  auto st = conn.prepare(
-      "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)");
-  if (!st) return st.error();
-  st->bind(1, std::int64_t{m.version}).bind(2, m.description).bind(3, to_db_time(clock_.now()));
-  return st->run();
-}
-
 Result<int> PostgresStore::migrate() {
   auto lock_then = [&](auto&& fn) {
     return [fn](PgConnection& c) -> decltype(fn(c)) {

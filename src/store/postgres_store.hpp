@@ -17,6 +17,7 @@
 #include "core/clock.hpp"
 #include "store/migrations.hpp"
 #include "store/postgres_connection.hpp"
+#include "store/sql_dialect.hpp"
 #include "store/sql_store_queries.hpp"
 #include "store/store.hpp"
 
@@ -52,8 +53,6 @@ class PostgresStore final : public SqlStoreQueries<PostgresStore, PgConnection, 
   static Result<std::unique_ptr<PostgresStore>> open(std::string const& url, Clock const& clock,
                                                      StoreOptions const& options);
 
-  Result<int> schema_version() override;
-  int latest_schema_version() const override;
   Result<int> migrate() override;
 
  private:
@@ -63,13 +62,14 @@ class PostgresStore final : public SqlStoreQueries<PostgresStore, PgConnection, 
   PostgresStore(Clock const& clock, std::span<const Migration> migrations,
                 PgConnection::Options conn_options, int pool_size,
                 std::chrono::milliseconds lease_timeout)
-      : SqlStoreQueries(clock),
-        migrations_(migrations),
+      : SqlStoreQueries(clock, migrations),
         conn_options_(std::move(conn_options)),
         pool_size_(pool_size),
         lease_timeout_(lease_timeout) {}
 
   // PostgreSQL cannot infer the type of a parameter in a SELECT list.
+  static constexpr SqlDialect const& kDialect = kPostgresDialect;
+  static std::string describe(PgConnection const& c) { return c.display(); }
   static constexpr std::string_view kInt64Param = "?::bigint";
   // After a foreign-key failure (not_found from PgConnection::error), names the missing row.
   // PostgreSQL aborts the transaction at the failed statement, so unlike SqliteStore this
@@ -96,11 +96,7 @@ class PostgresStore final : public SqlStoreQueries<PostgresStore, PgConnection, 
   Result<PgConnection*> acquire();  // waits up to lease_timeout_ for a free slot
   void release(PgConnection* conn);
 
-  Result<int> current_version(PgConnection& conn);
-  Result<void> check_not_newer(PgConnection& conn);
-  Result<void> apply(PgConnection& conn, Migration const& m);
 
-  std::span<const Migration> migrations_;
   PgConnection::Options conn_options_;
   int pool_size_;
   std::chrono::milliseconds lease_timeout_;

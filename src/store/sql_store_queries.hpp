@@ -17,12 +17,16 @@
 //                               std::optional<std::int64_t> user_id,       // foreign key
 //                               std::optional<std::string_view> client_id); // missed
 //   static constexpr std::string_view kInt64Param;  // a `?` whose type the database must know
+//   static constexpr SqlDialect const& kDialect;    // its sql_dialect.hpp entry
+//   static std::string describe(Connection const&); // the database, for messages (no password)
 // and befriends this class so they may stay private.
 #include "core/clock.hpp"
+#include "store/migrations.hpp"
 #include "store/store.hpp"
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,10 +95,20 @@ class SqlStoreQueries : public Store {
   Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
                                      Time when) override;
 
+  Result<int> schema_version() override;
+  int latest_schema_version() const override;
+
  protected:
-  explicit SqlStoreQueries(Clock const& clock) : clock_(clock) {}
+  SqlStoreQueries(Clock const& clock, std::span<const Migration> migrations)
+      : clock_(clock), migrations_(migrations) {}
+
+  // The schema version (sql_store_schema.ipp); the migration loop stays in each back end.
+  Result<int> current_version(Connection& conn);
+  Result<void> check_not_newer(Connection& conn);  // refuses a schema newer than migrations_
+  Result<void> apply(Connection& conn, Migration const& m);
 
   Clock const& clock_;
+  std::span<const Migration> migrations_;
 
  private:
   // create_token's INSERT, inside the caller's transaction.

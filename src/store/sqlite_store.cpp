@@ -132,50 +132,6 @@ Error SqliteStore::missing_parent(SqliteConnection& c, Error const& /*fk_error*/
                     "a foreign key failed although the user and OAuth client it names exist");
 }
 
-int SqliteStore::latest_schema_version() const { return static_cast<int>(migrations_.size()); }
-
-Result<int> SqliteStore::current_version(SqliteConnection& conn) {
-  {
-    auto st = conn.prepare(kSqliteDialect.table_exists);
-    if (!st) return st.error();
-    st->bind(1, std::string_view("schema_version"));
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row || st->int64(0) == 0) return 0;
-  }
-  auto st = conn.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version");
-  if (!st) return st.error();
-  auto row = st->step();
-  if (!row) return row.error();
-  return static_cast<int>(st->int64(0));
-}
-
-Result<void> SqliteStore::check_not_newer(SqliteConnection& conn) {
-  auto v = current_version(conn);
-  if (!v) return v.error();
-  if (*v > latest_schema_version())
-    return make_error(Errc::config,
-                      "database " + conn.path() + " has schema version " + std::to_string(*v) +
-                          ", newer than this nbhub understands (" +
-                          std::to_string(latest_schema_version()) +
-                          "): a newer nbhub has upgraded it. Run that version, or restore the "
-                          "backup taken before the upgrade");
-  return {};
-}
-
-Result<int> SqliteStore::schema_version() {
-  return read("schema_version", [&](SqliteConnection& c) { return current_version(c); });
-}
-
-Result<void> SqliteStore::apply(SqliteConnection& conn, Migration const& m) {
-  if (auto r = conn.exec(kSqliteDialect.render(m.sql)); !r) return r.error();
-  auto st = conn.prepare(
-      "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)");
-  if (!st) return st.error();
-  st->bind(1, std::int64_t{m.version}).bind(2, m.description).bind(3, to_db_time(clock_.now()));
-  return st->run();
-}
-
 Result<int> SqliteStore::migrate() {
   std::lock_guard lock(write_mu_);
   auto bootstrap = [&](SqliteConnection& c) { return c.exec(std::string(schema_version_ddl())); };

@@ -13,6 +13,7 @@
 // success survives kill -9 and power loss. busy_timeout covers only other processes.
 #include "core/clock.hpp"
 #include "store/migrations.hpp"
+#include "store/sql_dialect.hpp"
 #include "store/sql_store_queries.hpp"
 #include "store/sqlite_connection.hpp"
 #include "store/sqlite_transaction.hpp"
@@ -33,8 +34,6 @@ class SqliteStore final
   static Result<std::unique_ptr<SqliteStore>> open(std::string const& path, Clock const& clock,
                                                    StoreOptions const& options);
 
-  Result<int> schema_version() override;
-  int latest_schema_version() const override;
   Result<int> migrate() override;
 
  private:
@@ -42,9 +41,11 @@ class SqliteStore final
   friend class SqlStoreQueries<SqliteStore, SqliteConnection, SqliteStatement>;
 
   SqliteStore(Clock const& clock, std::span<const Migration> migrations)
-      : SqlStoreQueries(clock), migrations_(migrations) {}
+      : SqlStoreQueries(clock, migrations) {}
 
   // SQLite infers a parameter's type from the value bound to it.
+  static constexpr SqlDialect const& kDialect = kSqliteDialect;
+  static std::string describe(SqliteConnection const& c) { return c.path(); }
   static constexpr std::string_view kInt64Param = "?";
   // After a foreign-key failure (not_found from SqliteConnection::error), names the missing
   // row: the user, else the OAuth client. Runs inside the failed statement's transaction,
@@ -65,11 +66,7 @@ class SqliteStore final
   SqliteConnection& acquire_reader();  // blocks while all readers are busy
   void release_reader(SqliteConnection& conn);
 
-  Result<int> current_version(SqliteConnection& conn);
-  Result<void> check_not_newer(SqliteConnection& conn);
-  Result<void> apply(SqliteConnection& conn, Migration const& m);
 
-  std::span<const Migration> migrations_;
 
   std::mutex write_mu_;
   std::unique_ptr<SqliteConnection> writer_;  // guarded by write_mu_
