@@ -8,6 +8,7 @@ apt_packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libcjose-dev libjansson-dev libsqlite3-dev libpq-dev postgresql libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
+  libyaml-cpp-dev  # z2jh mode: the zero-to-jupyterhub chart's values.yaml
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   jupyterhub python3 curl ca-certificates nginx wrk
   docker.io  # dockerd for the Docker spawner tests (a private daemon per test process)

@@ -1,4 +1,5 @@
 // nbhub: a multi-user Jupyter notebook hub in one binary. See README.md.
+#include <cstdlib>
 #include <iostream>
 
 #include "app/db_command.hpp"
@@ -8,13 +9,46 @@
 #include "app/token_command.hpp"
 #include "config/cli.hpp"
 #include "config/load.hpp"
+#include "core/random.hpp"
+#include "store/crypt_keeper.hpp"
+
+namespace {
+
+// z2jh mode: the chart's secrets become the process's variables (config/z2jh.hpp), after the
+// auth_state keys were checked here, where a bad key can be named by its secret file.
+bool apply_z2jh(nbhub::config::Z2jhOutcome const& z, std::map<std::string, std::string>& env) {
+  using namespace nbhub;
+  std::cerr << "nbhub: z2jh mode: read the zero-to-jupyterhub chart's values instead of its "
+               "jupyterhub_config.py; derived:\n";
+  for (auto const& line : z.summary) std::cerr << "nbhub: z2jh:   " << line << "\n";
+  for (auto const& [name, value] : z.secret_env) {
+    auto const& source = z.secret_source.at(name);
+    if (name == "JUPYTERHUB_CRYPT_KEY") {
+      OpenSslRandom random;
+      if (auto keys = store::CryptKeeper::from_keys(source, value, random); !keys) {
+        std::cerr << "nbhub: " << keys.error().message << "\n";
+        return false;
+      }
+    }
+    // libpq reads PGPASSWORD from the process environment, as the chart's Python sets it.
+    if (name == "PGPASSWORD") ::setenv(name.c_str(), value.c_str(), 1);
+    env[name] = value;
+    std::cerr << "nbhub: z2jh:   " << name << " from " << source << "\n";
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace nbhub;
   auto cli = config::parse_cli(argc, argv);
   if (!cli) return config::usage_error(cli.error(), std::cerr);
+  for (auto const& w : cli->warnings) std::cerr << "warning: " << w << "\n";
   switch (cli->action) {
-    case config::CliInvocation::Action::version: return config::print_version(std::cout);
+    case config::CliInvocation::Action::version:
+      return cli->jupyterhub_mode ? config::print_jupyterhub_version(std::cout, std::cerr)
+                                  : config::print_version(std::cout);
     case config::CliInvocation::Action::help: return config::print_help(std::cout);
     case config::CliInvocation::Action::generate_config:
       return config::generate_config_command(*cli, std::cin, std::cout, std::cerr);
@@ -50,5 +84,6 @@ int main(int argc, char** argv) {
     std::cerr << "nbhub: not starting because of the configuration errors above\n";
     return 2;
   }
+  if (loaded.z2jh && !apply_z2jh(*loaded.z2jh, env)) return 2;
   return app::run_hub(loaded.hub, env);
 }

@@ -1,5 +1,7 @@
 #include "config/cli.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -7,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "config/config.hpp"
 #include "config/generate.hpp"
 #include "config/text.hpp"
 
@@ -74,7 +77,55 @@ Result<CliInvocation> parse_cli(int argc, char const* const* argv,
                                 std::span<const Subcommand> subcommands) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  if (argc > 0 && argv[0] && std::filesystem::path(argv[0]).filename() == "jupyterhub")
+    return parse_jupyterhub_cli(args);
   return parse_cli(args, subcommands);
+}
+
+namespace {
+
+// traitlets' --Class.trait=value (or --Class.trait value): a class name, a dot, a trait.
+bool is_trait_flag(std::string_view a) {
+  if (!a.starts_with("--") || a.size() < 5) return false;
+  auto name = a.substr(2, a.find('=') == std::string_view::npos ? std::string_view::npos
+                                                                 : a.find('=') - 2);
+  auto dot = name.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+  });
+}
+
+}  // namespace
+
+Result<CliInvocation> parse_jupyterhub_cli(std::vector<std::string> const& args) {
+  std::vector<std::string> kept, warnings;
+  bool upgrade_db = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    auto const& a = args[i];
+    if (a == "--upgrade-db") {
+      upgrade_db = true;
+    } else if (is_trait_flag(a)) {
+      // A value given as the next word belongs to the flag, unless it looks like a flag.
+      bool takes_next = a.find('=') == std::string::npos && i + 1 < args.size() &&
+                        !args[i + 1].starts_with("-");
+      auto name = a.substr(0, a.find('='));
+      warnings.push_back(fmt::format(
+          "jupyterhub: ignoring {}: nbhub reads traits from the config file, not from the command "
+          "line",
+          name));
+      if (takes_next) ++i;
+    } else {
+      kept.push_back(a);
+    }
+  }
+  // Subcommands of jupyterhub (upgrade-db, token, ...) are not nbhub's: no subcommand here.
+  auto inv = parse_cli(kept, {});
+  if (!inv) return inv;
+  inv->jupyterhub_mode = true;
+  inv->upgrade_db = upgrade_db;
+  inv->warnings = std::move(warnings);
+  return inv;
 }
 
 Result<CliInvocation> parse_cli(std::vector<std::string> const& args,
@@ -154,6 +205,13 @@ int print_help(std::ostream& out, std::span<const Subcommand> subcommands) {
 
 int print_version(std::ostream& out) {
   out << "nbhub " << NBHUB_VERSION << "\n";
+  return 0;
+}
+
+int print_jupyterhub_version(std::ostream& out, std::ostream& err) {
+  out << HubConfig{}.jupyterhub_version << "\n";
+  err << "nbhub " << NBHUB_VERSION << " (answering as jupyterhub; reports JupyterHub "
+      << HubConfig{}.jupyterhub_version << " to servers and tools)\n";
   return 0;
 }
 

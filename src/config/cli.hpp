@@ -9,6 +9,11 @@
 //   nbhub --generate-config [-f FILE] [--format toml|markdown] [-y/--answer-yes]
 //   nbhub --version | -h/--help
 //   nbhub SUBCOMMAND [ARGS...]
+//
+// Invoked as `jupyterhub` (argv[0], e.g. the /usr/local/bin/jupyterhub symlink of the z2jh
+// image, spec/kubernetes.md §5.2), the same flags plus JupyterHub's: --upgrade-db (nbhub
+// upgrades its schema at every start anyway), --version printing JupyterHub's version line, and
+// --Class.trait=value flags, which are dropped with a warning (the config file holds traits).
 #include <iosfwd>
 #include <optional>
 #include <span>
@@ -40,6 +45,9 @@ struct CliInvocation {
   bool debug = false;                    // --debug: log_level = debug (wins over --log-level)
 
   bool answer_yes = false;               // -y/--answer-yes: overwrite without asking
+  bool jupyterhub_mode = false;          // invoked as `jupyterhub`
+  bool upgrade_db = false;               // --upgrade-db (jupyterhub mode): accepted, a no-op
+  std::vector<std::string> warnings;     // flags dropped in jupyterhub mode, for stderr
   std::string generate_format = "toml";  // --format for --generate-config: toml | markdown
 
   // Action::subcommand: the first non-option word and everything after it.
@@ -60,12 +68,18 @@ std::span<const Subcommand> default_subcommands();
 // usage_error().
 Result<CliInvocation> parse_cli(std::vector<std::string> const& args,
                                 std::span<const Subcommand> subcommands = default_subcommands());
+// Picks jupyterhub mode from argv[0]'s basename.
 Result<CliInvocation> parse_cli(int argc, char const* const* argv,
                                 std::span<const Subcommand> subcommands = default_subcommands());
+// `args` of a `jupyterhub` invocation (without the program name).
+Result<CliInvocation> parse_jupyterhub_cli(std::vector<std::string> const& args);
 
 // The process exit code helpers main() returns.
 int print_help(std::ostream& out, std::span<const Subcommand> subcommands = default_subcommands());
 int print_version(std::ostream& out);                 // "nbhub 0.1.0"; returns 0
+// jupyterhub mode: JupyterHub's own line (just the version nbhub reports to servers and tools,
+// "3.0.0") on `out`, and which program answered on `err`. Returns 0.
+int print_jupyterhub_version(std::ostream& out, std::ostream& err);
 int usage_error(Error const& e, std::ostream& err);   // message + "--help" hint; returns 2
 
 // --generate-config: writes generate_config() (or the Markdown reference with --format markdown)

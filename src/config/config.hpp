@@ -136,6 +136,10 @@ struct ProxySettings {
   Seconds connect_timeout{5};
   Seconds idle_timeout{3600};  // idle websocket / keep-alive
   std::size_t buffer_bytes = 64 * 1024;
+  // An external configurable-http-proxy whose REST API nbhub keeps in step with its own route
+  // table (z2jh mode: the chart's `proxy-api` Service); "" = none. Token: CONFIGPROXY_AUTH_TOKEN.
+  std::string chp_api_url;
+  Seconds chp_check_interval{60};  // full reconcile and last_activity read (JupyterHub: 60 s)
 };
 
 // Built-in idle culling (what jupyterhub-idle-culler does as a service).

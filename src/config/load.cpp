@@ -49,9 +49,12 @@ std::map<std::string, std::string> current_environment() {
 Loaded load_from(std::optional<ConfigSource> const& source, CliInvocation const& cli,
                  std::map<std::string, std::string> const& env) {
   ConfigBuilder b;
+  std::optional<Z2jhOutcome> z2jh;
   if (source) {
     if (source->format == ConfigFormat::toml)
       load_toml(source->text, source->file, b);
+    else if (source->format == ConfigFormat::z2jh)
+      z2jh = load_z2jh(source->file, env, b);
     else
       import_pyconfig(source->text, source->file, env, b);
   }
@@ -61,7 +64,9 @@ Loaded load_from(std::optional<ConfigSource> const& source, CliInvocation const&
   apply_compat_env(env, b);
   read_secret_files(b);
   validate(b);
-  return Loaded{std::move(b.hub()), std::move(b.diagnostics()), source ? source->file : ""};
+  if (z2jh) z2jh->summary = z2jh_summary(b.hub());
+  return Loaded{std::move(b.hub()), std::move(b.diagnostics()), source ? source->file : "",
+                std::move(z2jh)};
 }
 
 Loaded load(CliInvocation const& cli, std::map<std::string, std::string> const& env) {
@@ -82,7 +87,10 @@ Loaded load(CliInvocation const& cli, std::map<std::string, std::string> const& 
         {*path, 0, "", fmt::format("cannot read the config file: {}", std::strerror(errno))});
     return out;
   }
-  return load_from(ConfigSource{*path, format_for(*path), text.str()}, cli, env);
+  auto format = format_for(*path);
+  if (format == ConfigFormat::jupyterhub_py && is_z2jh_config(*path, text.str()))
+    format = ConfigFormat::z2jh;
+  return load_from(ConfigSource{*path, format, text.str()}, cli, env);
 }
 
 }  // namespace nbhub::config

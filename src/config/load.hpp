@@ -18,6 +18,7 @@
 #include "config/cli.hpp"
 #include "config/config.hpp"
 #include "config/diagnostic.hpp"
+#include "config/z2jh.hpp"
 
 namespace nbhub::config {
 
@@ -25,13 +26,16 @@ struct Loaded {
   HubConfig hub;
   std::vector<Diagnostic> diagnostics;  // errors and warnings, every one found
   std::string config_file;              // the file read; "" when only defaults applied
+  // Set when the file was zero-to-jupyterhub's jupyterhub_config.py (config/z2jh.hpp): the
+  // secrets it hands the process and the summary to log.
+  std::optional<Z2jhOutcome> z2jh;
   bool ok() const;                      // no errors (warnings allowed)
 };
 
 // Reads cli.config_file, or default_config_file(current directory) when none was given.
 Loaded load(CliInvocation const& cli, std::map<std::string, std::string> const& env);
 
-enum class ConfigFormat { toml, jupyterhub_py };
+enum class ConfigFormat { toml, jupyterhub_py, z2jh };
 
 struct ConfigSource {
   std::string file;  // the name used in diagnostics
@@ -46,7 +50,8 @@ Loaded load_from(std::optional<ConfigSource> const& source, CliInvocation const&
 // "nbhub.toml" in `dir` if it exists, else "jupyterhub_config.py" if it exists, else nullopt.
 std::optional<std::string> default_config_file(std::filesystem::path const& dir);
 
-ConfigFormat format_for(std::string_view path);  // ".py" -> jupyterhub_py, else toml
+// ".py" -> jupyterhub_py, else toml. load() then picks z2jh for a z2jh config (is_z2jh_config).
+ConfigFormat format_for(std::string_view path);
 
 // The process environment as a map (for main: load(cli, current_environment())).
 std::map<std::string, std::string> current_environment();

@@ -114,6 +114,13 @@ std::string assign_string(Option const& opt, Value const& v, std::string& out, b
       if (!s.empty() && !is_http_url(s))
         return with_got(opt, "expected an http:// or https:// URL", v, python);
       break;
+    case Format::bind_url: {
+      auto u = boost::urls::parse_absolute_uri(s);
+      if (!u || to_lower(u->scheme()) != "http" || !u->has_authority() || !u->has_port())
+        return with_got(opt, "expected http://HOST:PORT (an empty HOST listens on all interfaces)",
+                        v, python);
+      break;
+    }
     case Format::base_url:
       if (s.empty() || s.front() != '/')
         return with_got(opt, "expected a path starting with '/'", v, python);
@@ -255,7 +262,8 @@ std::string Option::type_name() const {
         using T = std::remove_pointer_t<decltype(f)>;
         if constexpr (std::is_same_v<T, std::string>) {
           switch (format) {
-            case Format::url: return "URL";
+            case Format::url:
+            case Format::bind_url: return "URL";
             case Format::path: return "path";
             case Format::base_url: return "path";
             case Format::db_url: return "database URL";

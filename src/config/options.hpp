@@ -45,6 +45,7 @@ enum class Format {
   plain,
   path,
   url,        // "" (unset) or an absolute http:// or https:// URL with a host
+  bind_url,   // http://HOST:PORT; an empty host (http://:8081, as JupyterHub) = all interfaces
   base_url,   // starts with '/'; stored ending in '/'
   db_url,     // sqlite:///PATH, sqlite:// (in memory), postgresql://...
   choice,     // one of Option::choices, case-insensitive, stored lower-case

@@ -25,8 +25,10 @@ std::vector<Option> build_table() {
        "The URL users see (`https://hub.example.org`) when a TLS-terminating load balancer sits in "
        "front; redirect URLs are built from it instead of request headers.",
        HUB(public_url)},
-      {"hub_bind_url", {}, F::url, {},
-       "Where the hub API for single-user servers and services listens.", HUB(hub_bind_url)},
+      {"hub_bind_url", {}, F::bind_url, {},
+       "Where the hub API for single-user servers and services listens; `http://:8081` "
+       "listens on all interfaces, as in JupyterHub.",
+       HUB(hub_bind_url)},
       {"hub_connect_url", {}, F::url, {},
        "The hub API URL servers are told when they must reach it by another address "
        "(containers, pods); `\"\"` = `hub_bind_url`.",
@@ -143,6 +145,14 @@ std::vector<Option> build_table() {
        "Idle timeout of proxied connections and WebSockets.", HUB(proxy.idle_timeout)},
       {"proxy.buffer_bytes", {}, F::plain, {}, "Relay buffer per direction.",
        HUB(proxy.buffer_bytes)},
+      {"proxy.chp_api_url", {}, F::url, {},
+       "REST API of an external configurable-http-proxy to keep in step with nbhub's routes "
+       "(`http://proxy-api:8001`; token from `CONFIGPROXY_AUTH_TOKEN`). Set by z2jh mode; "
+       "`\"\"`: none.",
+       HUB(proxy.chp_api_url)},
+      {"proxy.chp_check_interval_seconds", {}, F::plain, {},
+       "How often the external proxy's routes are reconciled and its `last_activity` read.",
+       HUB(proxy.chp_check_interval)},
       // ---- [cull]: built-in idle culling (as jupyterhub-idle-culler) -------------------
       {"cull.enabled", {}, F::plain, {}, "Stop idle servers.", HUB(cull.enabled)},
       {"cull.timeout_seconds", {}, F::plain, {}, "Stop servers idle longer than this.",

@@ -24,7 +24,8 @@ struct Merged {
   std::string section;
   std::string trait;
   Value value;
-  int line = 0;  // the last statement that changed it
+  int line = 0;      // the last statement that changed it
+  std::string file;  // ... and its source, when not the imported file (py::Assignment::file)
 };
 
 bool contains(std::vector<std::string_view> const& v, std::string_view s) {
@@ -83,7 +84,8 @@ class Importer {
 
  private:
   Origin origin(Merged const& m) const {
-    return Origin{file_, m.line, m.section + "." + m.trait, Layer::file, true};
+    return Origin{m.file.empty() ? file_ : m.file, m.line, m.section + "." + m.trait, Layer::file,
+                  true};
   }
   Merged const* find(std::string_view section, std::string_view trait) const {
     for (auto const& m : merged_)
@@ -98,9 +100,11 @@ class Importer {
         return m.section == a.section && m.trait == a.trait;
       });
       bool fresh = it == merged_.end();
-      Merged m = fresh ? Merged{a.section, a.trait, Value::none(), a.line} : *it;
+      Merged m = fresh ? Merged{a.section, a.trait, Value::none(), a.line, a.file} : *it;
       m.line = a.line;
-      Origin where{file_, a.line, a.section + "." + a.trait, Layer::file, true};
+      m.file = a.file;
+      Origin where{a.file.empty() ? file_ : a.file, a.line, a.section + "." + a.trait, Layer::file,
+                   true};
       auto& cur = m.value;
       switch (a.op) {
         case Op::assign: cur = a.value; break;
@@ -534,6 +538,11 @@ void import_pyconfig(std::string_view text, std::string const& file,
   std::stable_sort(b.diagnostics().begin() + static_cast<std::ptrdiff_t>(first),
                    b.diagnostics().end(),
                    [](Diagnostic const& x, Diagnostic const& y) { return x.line < y.line; });
+}
+
+void import_assignments(std::vector<py::Assignment> const& assignments, std::string const& file,
+                        ConfigBuilder& b) {
+  Importer(file, b).run(assignments);
 }
 
 }  // namespace nbhub::config

@@ -9,13 +9,23 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/builder.hpp"
+#include "config/pyconfig_parser.hpp"
 
 namespace nbhub::config {
 
 // `env` answers os.environ lookups in the file. Values land in the file layer of `b`.
 void import_pyconfig(std::string_view text, std::string const& file,
                      std::map<std::string, std::string> const& env, ConfigBuilder& b);
+
+// The trait mapping alone, over assignments already read (py::parse) from one or more sources,
+// as if they were one file in this order: a later assignment wins, and authenticator_class and
+// spawner_class are taken from the merged result. z2jh mode (config/z2jh.hpp) feeds it the
+// chart's own settings, hub.config.*, jupyterhub_config.d/*.py and hub.extraConfig together.
+// `file` names assignments whose own `file` is empty.
+void import_assignments(std::vector<py::Assignment> const& assignments, std::string const& file,
+                        ConfigBuilder& b);
 
 }  // namespace nbhub::config

@@ -36,6 +36,9 @@ struct Assignment {
   Op op = Op::assign;
   Value value;
   std::string text;  // the expression as written ("" for secret traits), for messages
+  // Where it came from when several sources are read as one config (z2jh mode:
+  // "secret/values.yaml", "hub.extraConfig.00-custos"); "" = the file being imported.
+  std::string file;
 };
 
 struct ParseResult {

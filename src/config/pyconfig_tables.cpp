@@ -223,7 +223,12 @@ std::span<const std::string_view> known_spawner_traits(std::string_view section)
         "privileged", "profile_list", "pvc_name_template", "scheduler_name",
         "service_account", "services_enabled", "storage_access_modes", "storage_capacity",
         "storage_class", "storage_pvc_ensure", "supplemental_gids", "tolerations", "uid",
-        "user_namespace_template", "volume_mounts", "volumes", "working_dir"}},
+        "user_namespace_template", "volume_mounts", "volumes", "working_dir",
+        // set by z2jh's jupyterhub_config.py (spec/kubernetes.md §1.10-1.11)
+        "common_labels", "events_enabled", "extra_resource_guarantees", "extra_resource_limits",
+        "node_affinity_preferred", "node_affinity_required", "pod_affinity_preferred",
+        "pod_affinity_required", "pod_anti_affinity_preferred", "pod_anti_affinity_required",
+        "slug_scheme", "storage_extra_labels", "storage_selector"}},
   };
   auto it = traits.find(section);
   if (it == traits.end()) return {};
