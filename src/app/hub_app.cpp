@@ -40,7 +40,7 @@
 #include "proxy/proxy.hpp"
 #include "proxy/route_table.hpp"
 #include "spawn/docker_spawner.hpp"
-#include "spawn/unavailable_spawner.hpp"
+#include "spawn/kube_spawner.hpp"
 #include "spawn/local_spawner.hpp"
 #include "spawn/process.hpp"
 #include "spawn/spawn_queue.hpp"
@@ -223,18 +223,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     spawn::PosixProcessRunner runner(ioc.get_executor(), log);
     auto spawner_settings = config::apply_spawner_traits(cfg.spawner_settings, cfg.spawner_options);
     if (!spawner_settings) return fail(spawner_settings.error().message, 2);
-    // Not replaced by the local spawner: servers would run inside the hub's own container.
-    // Sign-in works; every spawn fails with this message.
-    std::optional<spawn::UnavailableSpawner> unavailable_spawner;
-    if (cfg.spawner == "kubernetes") {
-      unavailable_spawner.emplace(
-          "spawner.kind = \"kubernetes\" (KubeSpawner) is not built into nbhub yet: servers cannot be "
-          "started; use \"local\" or \"docker\" (NBHUB_SPAWNER_KIND overrides the config file)");
-      log.error("spawner.kind = \"kubernetes\" (KubeSpawner) is not built into nbhub yet: sign-in works, "
-                "every server start will fail; use \"local\" or \"docker\"");
-    }
     bool docker = cfg.spawner == "docker";
-    if (!docker && ::geteuid() == 0 && !spawner_settings->run_as_system_user &&
+    bool kubernetes = cfg.spawner == "kubernetes";
+    if (!docker && !kubernetes && ::geteuid() == 0 && !spawner_settings->run_as_system_user &&
         std::find(spawner_settings->args.begin(), spawner_settings->args.end(), "--allow-root") == spawner_settings->args.end()) {
       // jupyterhub-singleuser refuses to run as root unless told; nbhub running as root
       // without switching users would otherwise fail every spawn.
@@ -251,11 +242,34 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       docker_spawner = std::make_unique<spawn::DockerSpawner>(spawner_config(*spawner_settings), *dcfg, http, log);
       log.info("spawner: docker, image {}, network {}, socket {}", dcfg->image, dcfg->network_name, dcfg->socket_path);
     }
-    spawn::Spawner& spawner = unavailable_spawner ? static_cast<spawn::Spawner&>(*unavailable_spawner)
-                              : docker_spawner    ? static_cast<spawn::Spawner&>(*docker_spawner)
-                                                  : local_spawner;
+    // spawner.kind = "kubernetes" (or c.JupyterHub.spawner_class = KubeSpawner): pods through
+    // the API server, configured by the KubeSpawner.* traits, with an HTTP client of its own
+    // that trusts the cluster's CA.
+    auto queue_cfg = spawner_config(*spawner_settings);
+    std::unique_ptr<http::BeastHttpClient> kube_http;
+    std::unique_ptr<spawn::kube::KubeSpawner> kube_spawner;
+    if (kubernetes) {
+      spawn::kube::KubeConfig base;
+      base.start_timeout = spawner_settings->start_timeout;
+      base.jupyterhub_version = cfg.jupyterhub_version;
+      auto kcfg = spawn::kube::kube_config_from_traits(std::move(base), cfg.spawner_options, spawn::process_env_lookup());
+      if (!kcfg) return fail(kcfg.error().message, 2);
+      auto hc = cfg.http_client;
+      hc.ca_file = kcfg->api.ca_file;
+      hc.tls_verify = kcfg->api.verify_tls;
+      hc.request_timeout = kcfg->request_timeout;
+      hc.max_response_bytes = std::max<std::size_t>(hc.max_response_bytes, 64u << 20);  // pod lists
+      kube_http = std::make_unique<http::BeastHttpClient>(ioc, hc, log);
+      queue_cfg.start_timeout = spawn::kube::KubeSpawner::overall_start_timeout(*kcfg);
+      log.info("spawner: kubernetes, API {}, namespace {}, image {}", kcfg->api.url, kcfg->namespace_, kcfg->image);
+      kube_spawner = std::make_unique<spawn::kube::KubeSpawner>(spawner_config(*spawner_settings), std::move(*kcfg),
+                                                                *kube_http, ioc.get_executor(), log);
+    }
+    spawn::Spawner& spawner = kube_spawner     ? static_cast<spawn::Spawner&>(*kube_spawner)
+                              : docker_spawner ? static_cast<spawn::Spawner&>(*docker_spawner)
+                                               : local_spawner;
     hub::ServerManager* servers_ptr = nullptr;
-    spawn::SpawnQueue queue(spawner_config(*spawner_settings), spawner, http, clock, log,
+    spawn::SpawnQueue queue(queue_cfg, spawner, http, clock, log,
                             [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
     hub::ServersConfig scfg{.base_url = cfg.base_url, .hub_api_url = connect_url + cfg.base_url + "hub/api",
                             .public_url = cfg.public_url,
@@ -313,6 +327,16 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     };
     net::co_spawn(ioc, periodically(cfg.spawner_settings.poll_interval, [&]() { return servers.check_all(); }),
                   log_exception("server poll loop"));
+    // A spawner that sees a server die (a pod evicted, OOM-killed, deleted) asks for a poll
+    // now; requests while one is queued are folded into it.
+    std::atomic<bool> poll_queued{false};
+    spawner.set_exit_listener([&] {
+      if (poll_queued.exchange(true)) return;
+      net::co_spawn(ioc, [&]() -> net::awaitable<void> {
+        poll_queued = false;
+        co_await servers.check_all();
+      }, log_exception("server poll on exit"));
+    });
     if (cfg.auth.enable_auth_state && cfg.auth.auth_refresh_age.count() > 0)
       net::co_spawn(ioc, periodically(cfg.auth.auth_refresh_age, [&]() { return refresher.refresh_due(cfg.auth.auth_refresh_age); }),
                     log_exception("token refresh loop"));

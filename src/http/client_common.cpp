@@ -58,6 +58,18 @@ std::string ClientResponse::header(std::string_view name) const {
   return {};
 }
 
+boost::asio::awaitable<Result<ClientResponse>> HttpClient::stream(ClientRequest req,
+                                                                  ChunkHandler on_chunk,
+                                                                  StreamOptions opts) {
+  auto r = co_await send(std::move(req));
+  if (!r) co_return r;
+  if (r->status / 100 == 2 && !(opts.cancel && opts.cancel->cancelled())) {
+    on_chunk(r->body);
+    r->body.clear();
+  }
+  co_return r;
+}
+
 std::string form_encode(std::vector<std::pair<std::string, std::string>> const& fields) {
   std::string out;
   for (auto const& [k, v] : fields) {

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <deque>
 #include <limits>
@@ -360,6 +361,110 @@ net::awaitable<Outcome> attempt(std::shared_ptr<Connection> conn, std::shared_pt
   co_return co_await exchange(*conn->plain, *conn, *t, max_bytes, deadline);
 }
 
+// A streamed exchange (HttpClient::stream): the head as usual, then a 2xx body handed to
+// `on_chunk` piece by piece through a fixed buffer, each read bounded by the idle timeout.
+template <class Stream>
+net::awaitable<Result<ClientResponse>> stream_exchange(Stream& stream, Connection& conn,
+                                                       Target const& t, ChunkHandler& on_chunk,
+                                                       StreamOptions const& opts,
+                                                       std::size_t max_bytes,
+                                                       SteadyClock::time_point deadline) {
+  error_code ec;
+  auto next_deadline = [&] {
+    if (opts.idle_timeout.count() <= 0) return deadline;
+    return std::min(deadline, SteadyClock::now() + opts.idle_timeout);
+  };
+  auto cancelled = [&] { return opts.cancel && opts.cancel->cancelled(); };
+  auto read_error = [&](std::string const& when) -> Error {
+    if (SteadyClock::now() >= deadline)
+      return failure(t, Errc::unavailable, "timed out after " + describe(t.p.timeout));
+    if (ec == beast::error::timeout)
+      return failure(t, Errc::unavailable,
+                     "stalled: nothing received for " + describe(opts.idle_timeout) + " " + when);
+    return failure(t, Errc::unavailable, "connection lost " + when + ": " + ec.message());
+  };
+  conn.expires_at(deadline);
+  co_await bhttp::async_write(stream, t.req, net::redirect_error(kAwait, ec));
+  if (ec) co_return failure(t, Errc::unavailable, "sending failed: " + ec.message());
+
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> parser;
+  do {  // skipping interim 1xx responses
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(max_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser->body_limit(boost::none);  // a stream has no end we could know; the caller decides
+    conn.expires_at(next_deadline());
+    co_await bhttp::async_read_header(stream, conn.buffer, *parser, net::redirect_error(kAwait, ec));
+    if (ec) {
+      if (cancelled()) co_return failure(t, Errc::unavailable, "cancelled before a response");
+      if (ec == bhttp::error::header_limit)
+        co_return failure(t, Errc::bad_gateway,
+                          "response larger than " + std::to_string(max_bytes) + " bytes");
+      co_return read_error("before the response");
+    }
+  } while (parser->get().result_int() / 100 == 1 && parser->get().result_int() != 101);
+  auto& p = *parser;
+  ClientResponse resp;
+  resp.status = p.get().result_int();
+  for (auto const& f : p.get()) resp.headers.emplace_back(f.name_string(), f.value());
+  bool const streamed = resp.status / 100 == 2;
+  std::array<char, 16384> buf;
+  while (!p.is_done()) {
+    p.get().body().data = buf.data();
+    p.get().body().size = buf.size();
+    conn.expires_at(next_deadline());
+    co_await bhttp::async_read_some(stream, conn.buffer, p, net::redirect_error(kAwait, ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    std::size_t n = buf.size() - p.get().body().size;
+    if (n > 0) {
+      if (streamed) {
+        if (!on_chunk(std::string_view(buf.data(), n))) co_return resp;
+      } else if (resp.body.size() + n > max_bytes) {
+        co_return failure(t, Errc::bad_gateway,
+                          "response larger than " + std::to_string(max_bytes) + " bytes");
+      } else {
+        resp.body.append(buf.data(), n);
+      }
+    }
+    if (ec) {
+      if (cancelled()) co_return resp;
+      co_return read_error("in the middle of the body");
+    }
+  }
+  co_return resp;
+}
+
+net::awaitable<Result<ClientResponse>> stream_attempt(std::shared_ptr<Connection> conn,
+                                                      std::shared_ptr<Target const> t,
+                                                      std::shared_ptr<detail::ClientState> state,
+                                                      ChunkHandler on_chunk, StreamOptions opts,
+                                                      SteadyClock::time_point deadline) {
+  if (auto err = co_await connect(*conn, *t, state->cfg, deadline)) co_return std::move(*err);
+  conn->connected = true;
+  // cancel() from another thread closes the socket on the connection's strand; the pending
+  // read then completes with operation_aborted.
+  if (opts.cancel &&
+      !opts.cancel->set_hook([weak = std::weak_ptr<Connection>(conn)] {
+        if (auto c = weak.lock())
+          net::post(c->executor, [c] {
+            error_code ignored;
+            if (c->local) c->local->socket().close(ignored);
+            else c->lowest().socket().close(ignored);
+          });
+      }))
+    co_return failure(*t, Errc::unavailable, "cancelled before a response");
+  auto max_bytes = state->cfg.max_response_bytes;
+  Result<ClientResponse> r = Error{Errc::internal, "unreachable"};
+  if (conn->tls)
+    r = co_await stream_exchange(*conn->tls, *conn, *t, on_chunk, opts, max_bytes, deadline);
+  else if (conn->local)
+    r = co_await stream_exchange(*conn->local, *conn, *t, on_chunk, opts, max_bytes, deadline);
+  else
+    r = co_await stream_exchange(*conn->plain, *conn, *t, on_chunk, opts, max_bytes, deadline);
+  if (opts.cancel) opts.cancel->clear_hook();
+  co_return r;
+}
+
 }  // namespace
 
 BeastHttpClient::BeastHttpClient(net::any_io_executor ex, config::HttpClientConfig const& cfg,
@@ -437,6 +542,29 @@ net::awaitable<Result<ClientResponse>> BeastHttpClient::send(ClientRequest req) 
       }
       co_return std::move(out.result);
     }
+  } catch (std::exception const& e) {
+    co_return Error{Errc::internal, std::string("HTTP client: unexpected exception: ") + e.what()};
+  } catch (...) {
+    co_return Error{Errc::internal, "HTTP client: unexpected exception"};
+  }
+}
+
+net::awaitable<Result<ClientResponse>> BeastHttpClient::stream(ClientRequest req,
+                                                               ChunkHandler on_chunk,
+                                                               StreamOptions opts) {
+  try {
+    auto prepared = detail::prepare_request(
+        std::move(req), std::chrono::duration_cast<milliseconds>(state_->cfg.request_timeout));
+    if (!prepared) co_return prepared.error();
+    auto t = make_target(std::move(*prepared));
+    auto deadline = SteadyClock::now() + t->p.timeout;
+    log_.debug("http client: new streaming connection to {}", t->p.pool_key);
+    auto conn = std::make_shared<Connection>(net::make_strand(ex_),
+                                             t->p.tls ? state_->tls_ctx : nullptr,
+                                             !t->p.unix_socket.empty());
+    co_return co_await net::co_spawn(
+        conn->executor,
+        stream_attempt(conn, t, state_, std::move(on_chunk), std::move(opts), deadline), kAwait);
   } catch (std::exception const& e) {
     co_return Error{Errc::internal, std::string("HTTP client: unexpected exception: ") + e.what()};
   } catch (...) {

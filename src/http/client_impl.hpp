@@ -112,6 +112,8 @@ class BeastHttpClient final : public HttpClient {
   BeastHttpClient& operator=(BeastHttpClient const&) = delete;
 
   boost::asio::awaitable<Result<ClientResponse>> send(ClientRequest req) override;
+  boost::asio::awaitable<Result<ClientResponse>> stream(ClientRequest req, ChunkHandler on_chunk,
+                                                        StreamOptions opts) override;
 
   // Parked connections over all hosts.
   std::size_t idle_connections_for_test() const;

@@ -441,6 +441,59 @@ net::awaitable<void> ServerManager::adopt_all() {
     }
     log_.info("adopted running server {} at {}", prefix, row.url);
   }
+  co_await adopt_found();
+}
+
+net::awaitable<void> ServerManager::adopt_found() {
+  // Servers running without a record (spec kubernetes.md §4 #5: the hub died between creating
+  // a pod and recording it). One is adopted only when it still runs with a server token this
+  // hub issued for exactly that user and server; a server with any other token cannot sign
+  // anyone in, so it is stopped rather than left to hold its volume.
+  auto found = co_await spawner_.discover();
+  for (auto& f : found) {
+    if (live_for(f.user, f.server_name)) continue;
+    auto prefix = prefix_for(f.user, f.server_name);
+    std::optional<store::TokenRow> token;
+    if (!f.api_token.empty())
+      if (auto t = co_await tokens_.resolve(f.api_token); t) token = *t;
+    auto user_work = [this, name = f.user]() { return store_.get_user(name); };
+    auto user = co_await run_blocking(pool_, std::move(user_work));
+    bool valid = user && token && token->kind == "server" && token->user_id == user->id &&
+                 token->server_name.value_or("") == f.server_name;
+    if (!valid) {
+      log_.warn("found server {} at {} with no record and no valid token of its own; stopping it", prefix, f.url);
+      if (auto r = co_await spawner_.stop(f.state, false); !r)
+        log_.error("stopping the unrecorded server {}: {}", prefix, r.error().message);
+      continue;
+    }
+    store::ServerRow row{.user_id = user->id, .name = f.server_name, .url = f.url, .state = f.state,
+                         .started = clock_.now(), .pending = "spawn"};
+    auto record = [this, row]() { return store_.upsert_server(row); };
+    if (auto r = co_await run_blocking(pool_, std::move(record)); !r) {
+      log_.error("recording the found server {}: {}", prefix, r.error().message);
+      continue;
+    }
+    (void)spawner_.adopt(f.state);  // discover() states are the spawner's own
+    auto live = std::make_shared<Live>(ioc_);
+    live->user = f.user;
+    live->server_name = f.server_name;
+    live->user_id = user->id;
+    live->state = ServerState::pending;
+    live->url = f.url;
+    live->spawner_state = f.state;
+    {
+      std::lock_guard lock(mu_);
+      live_[key(f.user, f.server_name)] = live;
+      push_event(*live, 50, "Waiting for the server to answer (found running after an nbhub restart)");
+    }
+    log_.info("adopting server {} at {}, found running without a record", prefix, f.url);
+    net::co_spawn(ioc_, resume_spawn(f.user, row, live), [this, prefix](std::exception_ptr e) {
+      if (!e) return;
+      try { std::rethrow_exception(e); } catch (std::exception const& ex) {
+        log_.error("adopting {} ended by an exception: {}", prefix, ex.what());
+      }
+    });
+  }
 }
 
 net::awaitable<void> ServerManager::resume_spawn(std::string user_name, store::ServerRow row,
@@ -556,10 +609,12 @@ net::awaitable<void> ServerManager::check_all() {
     auto status = co_await spawner_.poll(state);
     if (!status) continue;
     auto prefix = prefix_for(live->user, live->server_name);
-    log_.warn("server {} exited with status {}", prefix, *status);
+    auto reason = co_await spawner_.exit_reason(state);
+    log_.warn("server {} exited with status {}{}", prefix, *status, reason.empty() ? "" : ": " + reason);
     (void)co_await stop(live->user, live->server_name);
     std::lock_guard lock(mu_);
-    live->last_error = fmt::format("Your server stopped unexpectedly (exit status {}).", *status);
+    live->last_error = fmt::format("Your server stopped unexpectedly (exit status {}){}", *status,
+                                   reason.empty() ? "." : ": " + reason + ".");
   }
 }
 

@@ -129,7 +129,13 @@ Result<RoutePtr> RouteTable::add(std::string_view prefix, std::string_view targe
   next->max_depth_ = std::max(next->max_depth_, depth(route->prefix()));
   if (route->is_default()) next->default_ = route.get();
   current_.store(std::move(next), std::memory_order_release);
+  if (observer_) observer_->route_added(route);
   return route;
+}
+
+void RouteTable::set_observer(RouteObserver* observer) {
+  std::lock_guard lock(write_mu_);
+  observer_ = observer;
 }
 
 bool RouteTable::remove(std::string_view prefix) {
@@ -146,6 +152,7 @@ bool RouteTable::remove(std::string_view prefix) {
     if (r->is_default()) next->default_ = r.get();
   }
   current_.store(std::move(next), std::memory_order_release);
+  if (observer_) observer_->route_removed(key);
   return true;
 }
 

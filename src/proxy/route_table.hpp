@@ -74,6 +74,17 @@ struct RouteActivity {
   Clock::SysTime last_activity;
 };
 
+// Told of every change to a RouteTable, in the order the changes were published (an external
+// proxy mirrors the table this way: proxy/chp_client.hpp). Called on the writer's thread while
+// the table's write lock is held: implementations only record or post the change, never block
+// or call back into the table.
+class RouteObserver {
+ public:
+  virtual ~RouteObserver() = default;
+  virtual void route_added(RoutePtr const& route) = 0;
+  virtual void route_removed(std::string const& prefix) = 0;
+};
+
 class RouteTable {
  public:
   // One immutable version of the table.
@@ -118,9 +129,13 @@ class RouteTable {
   std::vector<RoutePtr> inactive_since(Clock::SysTime before) const;
   Clock const& clock() const noexcept { return clock_; }
 
+  // At most one observer; nullptr removes it. It must outlive the table or be removed first.
+  void set_observer(RouteObserver* observer);
+
  private:
   Clock const& clock_;
   std::mutex write_mu_;  // serialises writers; readers never take it
+  RouteObserver* observer_ = nullptr;  // GUARDED_BY(write_mu_)
   std::atomic<SnapshotPtr> current_;
 };
 

@@ -20,8 +20,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "core/result.hpp"
@@ -120,6 +122,25 @@ class Spawner {
   // single-user server spends one to two CPU-seconds importing Python before it answers, so 80
   // started at once on two cores all miss http_timeout, while a few at a time all make it.
   virtual std::size_t start_limit() const { return 0; }
+
+  // Why a server that poll() reported as exited stopped, in words for its owner ("the pod
+  // was evicted: the node ran low on memory"); "" when the spawner cannot tell. Asked before
+  // stop(), which may erase the evidence.
+  virtual net::awaitable<std::string> exit_reason(boost::json::object state) { co_return ""; }
+
+  // Spawners that learn of an exit by themselves (a Kubernetes watch) call `listener` then,
+  // so the hub polls at once instead of at the next poll_interval. Called from any thread;
+  // set once, before the first start().
+  virtual void set_exit_listener(std::function<void()> listener) {}
+
+  // Servers this spawner finds running that the hub may not know (a Kubernetes pod with the
+  // hub's labels but no server record: the hub died between creating it and recording it).
+  struct Found {
+    std::string user, server_name, url;
+    boost::json::object state;
+    std::string api_token;  // the JUPYTERHUB_API_TOKEN it was started with ("" = unknown)
+  };
+  virtual net::awaitable<std::vector<Found>> discover() { co_return std::vector<Found>{}; }
 };
 
 }  // namespace nbhub::spawn
