@@ -441,7 +441,14 @@ net::awaitable<void> ServerManager::adopt_all() {
     }
     log_.info("adopted running server {} at {}", prefix, row.url);
   }
-  co_await adopt_found();
+  // Servers without a record are looked for in the background: that needs the spawner's
+  // backend (a Kubernetes list), which must not hold up the listeners.
+  net::co_spawn(ioc_, adopt_found(), [this](std::exception_ptr e) {
+    if (!e) return;
+    try { std::rethrow_exception(e); } catch (std::exception const& ex) {
+      log_.error("looking for unrecorded servers ended by an exception: {}", ex.what());
+    }
+  });
 }
 
 net::awaitable<void> ServerManager::adopt_found() {

@@ -40,7 +40,7 @@ std::chrono::seconds KubeSpawner::overall_start_timeout(KubeConfig const& k) {
 KubeSpawner::KubeSpawner(SpawnerConfig cfg, KubeConfig kube, http::HttpClient& http,
                          net::any_io_executor ex, spdlog::logger& log)
     : cfg_(std::move(cfg)), kube_(std::move(kube)), api_(kube_.api, http, kube_.request_timeout, log),
-      ex_(std::move(ex)), log_(log) {
+      ex_(std::move(ex)), log_(log), first_sync_deadline_(SteadyClock::now() + kube_.request_timeout * 3) {
   ReflectorOptions o;
   o.what = "pods in namespace " + kube_.namespace_;
   o.path = core_path(kube_.namespace_, "pods");
@@ -83,7 +83,9 @@ void KubeSpawner::on_pod_event(std::string const& type, json::object const& pod)
 
 net::awaitable<bool> KubeSpawner::ensure_synced() {
   if (pods_->synced()) co_return true;
-  co_return co_await pods_->wait_synced(SteadyClock::now() + kube_.request_timeout * 3);
+  // One grace period from start-up for the first list, shared by every caller: with the API
+  // server down, nbhub's start (which polls each recorded server) must not wait per server.
+  co_return co_await pods_->wait_synced(std::max(SteadyClock::now() + 1s, first_sync_deadline_));
 }
 
 net::awaitable<Result<std::string>> KubeSpawner::ensure_pvc(SpawnRequest const& req,

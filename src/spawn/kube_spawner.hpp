@@ -83,6 +83,7 @@ class KubeSpawner final : public Spawner {
   KubeApi api_;
   net::any_io_executor ex_;
   spdlog::logger& log_;
+  std::chrono::steady_clock::time_point const first_sync_deadline_;
   std::shared_ptr<Reflector> pods_;
   std::mutex mu_;
   std::function<void()> exit_listener_;  // GUARDED_BY(mu_)
