@@ -295,6 +295,7 @@ net::awaitable<Result<Started>> KubeSpawner::wait_running(SpawnRequest const& re
   std::string last_unschedulable, last_event;
   auto seen = pods_->version();
   auto last_direct_look = SteadyClock::now();  // the create has just been answered
+  bool pulled = false;  // the kubelet reported the image pulled (or the container created)
   for (;;) {
     if (cancelled(co_await net::this_coro::cancellation_state))
       co_return make_error(Errc::unavailable, "the spawn was cancelled");
@@ -319,10 +320,12 @@ net::awaitable<Result<Started>> KubeSpawner::wait_running(SpawnRequest const& re
         auto reason = e.if_contains("reason") && e.at("reason").is_string() ? std::string(e.at("reason").as_string()) : "";
         auto msg = e.if_contains("message") && e.at("message").is_string() ? std::string(e.at("message").as_string()) : "";
         auto type = e.if_contains("type") && e.at("type").is_string() ? std::string(e.at("type").as_string()) : "Normal";
-        if (reason == "Pulling" && phase != Phase::starting) {
+        // The pull has its own deadline: it may take long, and only while it runs.
+        if (reason == "Pulling" && !pulled) {
           phase = Phase::pulling;
           deadline = SteadyClock::now() + kube_.image_pull_timeout;
-        } else if ((reason == "Pulled" || reason == "Created" || reason == "Started") && phase != Phase::starting) {
+        } else if ((reason == "Pulled" || reason == "Created" || reason == "Started") && !pulled) {
+          pulled = true;
           phase = Phase::starting;
           deadline = SteadyClock::now() + kube_.start_timeout;
         }
@@ -351,7 +354,7 @@ net::awaitable<Result<Started>> KubeSpawner::wait_running(SpawnRequest const& re
       if (auto why = pod_failure(v); !why.empty())
         co_return make_error(Errc::unavailable, fmt::format("kubernetes: pod {}: {}", names.pod, why));
       if (v.scheduled && phase == Phase::scheduling) {
-        phase = Phase::starting;  // no pull event (image present, or events off)
+        phase = Phase::starting;  // until a Pulling event says otherwise
         deadline = SteadyClock::now() + kube_.start_timeout;
       }
       if (!v.unschedulable.empty() && v.unschedulable != last_unschedulable) {

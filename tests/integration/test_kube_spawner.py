@@ -69,7 +69,7 @@ def server_error(hub, c, name="alice", timeout=60):
 @unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
 class KubeSpawnerFlow(unittest.TestCase):
     def setUp(self):
-        self.rig = KubeRig(tls=True)
+        self.rig = KubeRig()
         self.addCleanup(self.rig.close)
         self.idp = TestIdp("generic")
         self.idp.start()

@@ -22,7 +22,7 @@ ALLOWED_VERBS = {"get", "list", "watch", "create", "delete"}
 
 
 class KubeRig:
-    def __init__(self, tls=False, **fake_args):
+    def __init__(self, tls=True, **fake_args):
         self.dir = tempfile.mkdtemp(prefix="nbhub-kube-")
         os.chmod(self.dir, 0o711)  # pods run as uid 1000 and must reach their HOME below it
         self.token_file = os.path.join(self.dir, "tokens")
