@@ -252,6 +252,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       spawn::kube::KubeConfig base;
       base.start_timeout = spawner_settings->start_timeout;
       base.jupyterhub_version = cfg.jupyterhub_version;
+      base.data_dir = cfg.data_dir;
       auto kcfg = spawn::kube::kube_config_from_traits(std::move(base), cfg.spawner_options, spawn::process_env_lookup());
       if (!kcfg) return fail(kcfg.error().message, 2);
       auto hc = cfg.http_client;

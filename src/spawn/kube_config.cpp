@@ -1,5 +1,7 @@
 #include "spawn/kube_config.hpp"
 
+#include "spawn/kube_kubeconfig.hpp"
+
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
@@ -139,6 +141,26 @@ Result<void> apply_api_access(KubeConfig& c, Reader const& r, EnvLookup const& e
       "/var/run/secrets/kubernetes.io/serviceaccount");
   std::string host;
   if (auto rr = r.text("k8s_api_host", host); !rr) return rr;
+  auto in_cluster = env("KUBERNETES_SERVICE_HOST").value_or("") != "";
+  if (host.empty() && !in_cluster) {
+    // Outside a pod: kubectl's kubeconfig (KUBECONFIG, else ~/.kube/config), as KubeSpawner's
+    // client falls back to.
+    auto path = env("KUBECONFIG").value_or("");
+    if (auto colon = path.find(':'); colon != std::string::npos) path = path.substr(0, colon);
+    if (path.empty())
+      if (auto home = env("HOME"); home && !home->empty() && std::ifstream(*home + "/.kube/config"))
+        path = *home + "/.kube/config";
+    if (!path.empty()) {
+      auto k = read_kubeconfig(path, env("NBHUB_K8S_CONTEXT").value_or(""),
+                               c.data_dir + "/kube");
+      if (!k) return k.error();
+      c.api = k->api;
+      if (!k->namespace_.empty()) c.namespace_ = k->namespace_;
+      if (auto rr = r.text("k8s_api_ssl_ca_cert", c.api.ca_file); !rr) return rr;
+      if (auto rr = r.boolean("k8s_api_verify_ssl", c.api.verify_tls); !rr) return rr;
+      return {};
+    }
+  }
   if (!host.empty()) {
     c.api.url = host;
   } else {
@@ -146,10 +168,10 @@ Result<void> apply_api_access(KubeConfig& c, Reader const& r, EnvLookup const& e
     auto p = env("KUBERNETES_SERVICE_PORT");
     if (!h || h->empty() || !p || p->empty())
       return make_error(Errc::config,
-                        "spawner.kind = \"kubernetes\": nbhub cannot reach the Kubernetes API: "
-                        "KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set (nbhub is "
-                        "not running in a pod); set KubeSpawner.k8s_api_host to the API server's "
-                        "URL, with a service-account token in NBHUB_K8S_SERVICE_ACCOUNT_DIR");
+                        "spawner.kind = \"kubernetes\": nbhub cannot reach the Kubernetes API: it is "
+                        "not running in a pod (KUBERNETES_SERVICE_HOST is not set) and there is no "
+                        "kubeconfig (KUBECONFIG or ~/.kube/config); set one of them, or "
+                        "KubeSpawner.k8s_api_host with a token in NBHUB_K8S_SERVICE_ACCOUNT_DIR");
     c.api.url = "https://" + (h->find(':') != std::string::npos ? "[" + *h + "]" : *h) + ":" + *p;
   }
   while (!c.api.url.empty() && c.api.url.back() == '/') c.api.url.pop_back();

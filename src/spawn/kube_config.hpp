@@ -93,10 +93,12 @@ struct KubeConfig {
   std::chrono::seconds watch_stall_timeout{150};
 
   std::string jupyterhub_version;  // hub.jupyter.org/jupyterhub-version
+  std::string data_dir = ".";      // nbhub's data_dir: a kubeconfig's inline CA is kept there
 };
 
 // Reads KubeSpawner.* (and Spawner.*) from `traits` on top of `base`, and the API access:
-// k8s_api_host / k8s_api_ssl_ca_cert / k8s_api_verify_ssl, else in-cluster
+// k8s_api_host / k8s_api_ssl_ca_cert / k8s_api_verify_ssl; else, outside a pod, a kubeconfig
+// (KUBECONFIG or ~/.kube/config; NBHUB_K8S_CONTEXT picks a context); else in-cluster
 // (KUBERNETES_SERVICE_HOST/PORT and the service-account directory, NBHUB_K8S_SERVICE_ACCOUNT_DIR
 // or /var/run/secrets/kubernetes.io/serviceaccount, whose `namespace` file is the default
 // namespace). Errors (config) name the trait and what was expected, or say how to give nbhub

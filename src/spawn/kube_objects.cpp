@@ -304,7 +304,7 @@ std::string pod_failure(PodView const& v) {
   if (!v.exists) return "the pod was deleted";
   if (v.pod_reason == "Evicted")
     return "the pod was evicted" + (v.pod_message.empty() ? "" : ": " + v.pod_message);
-  if (v.terminated_reason == "OOMKilled" && v.phase != "Running")
+  if (v.terminated_reason == "OOMKilled" && !v.running_container)
     return "the server ran out of memory (OOMKilled); ask for a larger memory limit";
   if (v.phase == "Failed" || v.phase == "Succeeded") {
     std::string why = v.terminated_reason.empty() ? v.pod_reason : v.terminated_reason;

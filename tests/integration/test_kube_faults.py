@@ -3,6 +3,7 @@
 a leftover pod, an image pull that outlasts its deadline, a crash at start, and the API server
 down for a minute. Each asserts the traffic from the fake's request log.
 """
+import os
 import shutil
 import tempfile
 import time
@@ -120,6 +121,25 @@ class KubeScenarios(unittest.TestCase):
         msg = server_error(hub, alice)
         self.assertIn("jupyter-alice", msg)
         self.assertRegex(msg, "StartError|exit code 128")
+        self.assertTrue(self.rig.wait_pod_gone("jupyter-alice"))
+        self.assert_role_only()
+
+    def test_kubeconfig_outside_a_pod_and_oom_while_running(self):
+        kc = self.rig.fake.kubeconfig(os.path.join(self.rig.dir, "kubeconfig"), namespace="jhub",
+                                      token_file=os.path.join(self.rig.sa_dir, "token"))
+        opts = {k: v for k, v in BASE_OPTIONS.items() if k != "KubeSpawner.namespace"}  # the context's
+        hub = Hub(hub_toml(self.idp.issuer, opts, "", self.hub_port), env={"KUBECONFIG": kc}, workdir=self.workdir)
+        hub.start()
+        self.addCleanup(hub.stop, False)
+        self.assertIn(f"API {self.rig.fake.url}, namespace jhub", hub.log())
+        alice = sign_in(hub, "alice", "alice-pw")
+        spawn_and_wait(hub, alice)
+        self.rig.fake.pod_fault("jhub", "jupyter-alice", "oom")
+        deadline = time.time() + 15
+        while time.time() < deadline and alice.get(hub.url("/hub/api/user")).json()["servers"]:
+            time.sleep(0.2)
+        self.assertFalse(alice.get(hub.url("/hub/api/user")).json()["servers"], hub_log(hub))
+        self.assertIn("out of memory (OOMKilled)", hub.log())
         self.assertTrue(self.rig.wait_pod_gone("jupyter-alice"))
         self.assert_role_only()
 
