@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "app/chp_mirror.hpp"
 #include "app/logging.hpp"
 #include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
@@ -320,6 +321,8 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // Servers that survived a restart (clean or kill -9) get their routes back before the
     // listeners open.
     net::co_spawn(ioc, servers.adopt_all(), net::use_future).get();
+    // z2jh mode: the chart's configurable-http-proxy gets the same routes (app/chp_mirror.hpp).
+    auto chp_mirror = start_chp_mirror(cfg, env, ioc.get_executor(), routes, http, log);
     auto log_exception = [&log](char const* what) {
       return [&log, what](std::exception_ptr e) {
         if (!e) return;
