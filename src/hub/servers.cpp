@@ -159,7 +159,14 @@ net::awaitable<ServerManager::Progress> ServerManager::wait_progress(std::string
   }
 }
 
-Result<ServerState> ServerManager::start(store::UserRow const& user, std::string const& server_name) {
+std::string ServerManager::options_form() const { return spawner_.options_form(); }
+
+Result<json::object> ServerManager::options_from_form(std::vector<std::pair<std::string, std::string>> const& form) const {
+  return spawner_.options_from_form(form);
+}
+
+Result<ServerState> ServerManager::start(store::UserRow const& user, std::string const& server_name,
+                                         json::object user_options) {
   if (!server_name.empty() && !cfg_.allow_named_servers)
     return Error{Errc::bad_request, "Named servers are not enabled on this hub (allow_named_servers)."};
   if (server_name.find('/') != std::string::npos || server_name.size() > 255)
@@ -182,7 +189,7 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
     live->finished = false;
     push_event(*live, 0, "Server requested");
   }
-  net::co_spawn(ioc_, run_spawn(user, server_name, live), [this, name = user.name](std::exception_ptr e) {
+  net::co_spawn(ioc_, run_spawn(user, server_name, live, std::move(user_options)), [this, name = user.name](std::exception_ptr e) {
     if (!e) return;
     try { std::rethrow_exception(e); } catch (std::exception const& ex) {
       log_.error("spawn of {}'s server ended by an exception: {}", name, ex.what());
@@ -192,7 +199,7 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
 }
 
 net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string server_name,
-                                              std::shared_ptr<Live> live) {
+                                              std::shared_ptr<Live> live, json::object user_options) {
   auto prefix = prefix_for(user.name, server_name);
   auto fail = [&](std::string why) {
     log_.warn("spawn of {} failed: {}", prefix, why);
@@ -241,6 +248,7 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
   req.server_name = server_name;
   req.service_prefix = prefix;
   req.admin = user.admin;
+  req.user_options = std::move(user_options);
   auto access_scopes = json_list(server_access_scopes(user.name, server_name));
   req.env = {
       {"JUPYTERHUB_API_TOKEN", *token},

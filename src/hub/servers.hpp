@@ -63,7 +63,11 @@ class ServerManager {
   // Starts the server unless it is already pending/ready. Returns at once; the spawn runs in
   // the background. Errors: conflict (stopping), bad_request (named servers off or bad
   // name), unavailable (limits).
-  Result<ServerState> start(store::UserRow const& user, std::string const& server_name);
+  Result<ServerState> start(store::UserRow const& user, std::string const& server_name,
+                            boost::json::object user_options = {});
+  // The spawner's options form ("" for none) and its reading of a posted form.
+  std::string options_form() const;
+  Result<boost::json::object> options_from_form(std::vector<std::pair<std::string, std::string>> const& form) const;
   // Stops it (and waits for the stop). Stopping a stopped server is not an error.
   boost::asio::awaitable<Result<void>> stop(std::string user, std::string server_name);
 
@@ -101,7 +105,8 @@ class ServerManager {
 
  private:
   struct Live;
-  boost::asio::awaitable<void> run_spawn(store::UserRow user, std::string server_name, std::shared_ptr<Live> live);
+  boost::asio::awaitable<void> run_spawn(store::UserRow user, std::string server_name, std::shared_ptr<Live> live,
+                                         boost::json::object user_options);
   // An adopted server that was still starting: wait for it, then route it or stop it.
   boost::asio::awaitable<void> adopt_found();  // the spawner's servers without a record
   boost::asio::awaitable<void> resume_spawn(std::string user_name, store::ServerRow row, std::shared_ptr<Live> live);

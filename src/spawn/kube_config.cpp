@@ -1,8 +1,10 @@
 #include "spawn/kube_config.hpp"
 
 #include "spawn/kube_kubeconfig.hpp"
+#include "spawn/kube_profiles.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include <fstream>
@@ -189,14 +191,10 @@ Result<void> apply_api_access(KubeConfig& c, Reader const& r, EnvLookup const& e
 
 }  // namespace
 
-Result<KubeConfig> kube_config_from_traits(KubeConfig c,
-                                           std::map<std::string, std::string> const& traits,
-                                           EnvLookup const& env) {
-  Reader r(traits);
-  if (auto rr = apply_api_access(c, r, env); !rr) return rr.error();
-  // z2jh sets it from POD_NAMESPACE; an explicit trait wins over the service account's file.
-  if (auto ns = env("POD_NAMESPACE"); ns && !ns->empty()) c.namespace_ = *ns;
+namespace {
 
+// Every KubeSpawner trait of kube_config.hpp from `r` onto `c`; the first error wins.
+Result<void> apply_traits(KubeConfig& c, Reader const& r) {
   std::vector<Result<void>> results;
   auto run = [&](Result<void> rr) { results.push_back(std::move(rr)); };
   run(r.text("namespace", c.namespace_));
@@ -299,7 +297,42 @@ Result<KubeConfig> kube_config_from_traits(KubeConfig c,
   if (c.watch_timeout.count() < 10) return bad("watch_timeout", "expected at least 10 seconds");
   if (c.watch_stall_timeout.count() < 2) return bad("watch_stall_timeout", "expected at least 2 seconds");
   if (c.namespace_.empty()) return bad("namespace", "must not be empty");
+  if (!c.profile_list.empty())
+    if (auto p = parse_profiles(c.profile_list); !p) return p.error();
+  return {};
+}
+
+std::map<std::string, std::string> as_traits(json::object const& overrides) {
+  std::map<std::string, std::string> out;
+  for (auto const& kv : overrides)
+    out["KubeSpawner." + std::string(kv.key())] =
+        kv.value().is_string() ? std::string(kv.value().as_string()) : json::serialize(kv.value());
+  return out;
+}
+
+}  // namespace
+
+Result<KubeConfig> kube_config_from_traits(KubeConfig c,
+                                           std::map<std::string, std::string> const& traits,
+                                           EnvLookup const& env) {
+  Reader r(traits);
+  if (auto rr = apply_api_access(c, r, env); !rr) return rr.error();
+  // z2jh sets it from POD_NAMESPACE; an explicit trait wins over the service account's file.
+  if (auto ns = env("POD_NAMESPACE"); ns && !ns->empty()) c.namespace_ = *ns;
+  if (auto rr = apply_traits(c, r); !rr) return rr.error();
   return c;
 }
+
+Result<KubeConfig> apply_kube_overrides(KubeConfig base, json::object const& overrides) {
+  auto traits = as_traits(overrides);
+  Reader r(traits);
+  if (auto rr = apply_traits(base, r); !rr) {
+    auto e = rr.error();
+    e.message = "the chosen profile's kubespawner_override: " + e.message;
+    return e;
+  }
+  return base;
+}
+
 
 }  // namespace nbhub::spawn::kube

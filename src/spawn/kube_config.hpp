@@ -107,4 +107,8 @@ Result<KubeConfig> kube_config_from_traits(KubeConfig base,
                                            std::map<std::string, std::string> const& traits,
                                            EnvLookup const& env);
 
+// KubeConfig with a profile's kubespawner_override applied (trait names as keys, values as
+// in jupyterhub_config.py). Errc::config names the trait.
+Result<KubeConfig> apply_kube_overrides(KubeConfig base, boost::json::object const& overrides);
+
 }  // namespace nbhub::spawn::kube

@@ -50,6 +50,15 @@ KubeSpawner::KubeSpawner(SpawnerConfig cfg, KubeConfig kube, http::HttpClient& h
   pods_ = Reflector::create(api_, std::move(o), log_);
   pods_->set_on_event([this](std::string const& type, json::object const& pod) { on_pod_event(type, pod); });
   pods_->start(ex_);
+  // Checked when the configuration was read (kube_config_from_traits).
+  if (auto p = parse_profiles(kube_.profile_list); p) profiles_ = std::move(*p);
+}
+
+std::string KubeSpawner::options_form() const { return profiles_.empty() ? "" : profiles_form(profiles_); }
+
+Result<json::object> KubeSpawner::options_from_form(std::vector<std::pair<std::string, std::string>> const& form) const {
+  if (profiles_.empty()) return json::object{};
+  return profile_user_options(profiles_, form);
 }
 
 KubeSpawner::~KubeSpawner() { pods_->stop(); }
@@ -88,10 +97,10 @@ net::awaitable<bool> KubeSpawner::ensure_synced() {
   co_return co_await pods_->wait_synced(std::max(SteadyClock::now() + 1s, first_sync_deadline_));
 }
 
-net::awaitable<Result<std::string>> KubeSpawner::ensure_pvc(SpawnRequest const& req,
+net::awaitable<Result<std::string>> KubeSpawner::ensure_pvc(KubeConfig const& k, SpawnRequest const& req,
                                                           ServerNames const& names,
                                                           ProgressSink& sink) {
-  auto const& ns = kube_.namespace_;
+  auto const& ns = k.namespace_;
   auto exists = [&](std::string const& name) -> net::awaitable<Result<bool>> {
     auto r = co_await api_.call("GET", core_path(ns, "persistentvolumeclaims", name));
     if (!r) co_return r.error();
@@ -104,7 +113,7 @@ net::awaitable<Result<std::string>> KubeSpawner::ensure_pvc(SpawnRequest const& 
   auto current = co_await exists(names.pvc);
   if (!current) co_return current.error();
   if (*current) co_return names.pvc;
-  auto legacy = legacy_pvc_name(kube_, req.user, req.server_name);
+  auto legacy = legacy_pvc_name(k, req.user, req.server_name);
   if (legacy != names.pvc) {
     auto old = co_await exists(legacy);
     if (!old) co_return old.error();
@@ -138,7 +147,7 @@ net::awaitable<Result<std::string>> KubeSpawner::ensure_pvc(SpawnRequest const& 
 
   sink.progress({5, "Creating your volume " + names.pvc});
   auto r = co_await api_.call("POST", core_path(ns, "persistentvolumeclaims"),
-                              json::value(pvc_manifest(kube_, req, names)));
+                              json::value(pvc_manifest(k, req, names)));
   if (!r) co_return r.error();
   if (r->ok() || r->status == 409) co_return names.pvc;
   if (r->status == 403) {
@@ -185,14 +194,24 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   // loop below sees the cancellation, so that the pod is deleted rather than an exception
   // thrown past the clean-up.
   co_await net::this_coro::throw_if_cancelled(false);
-  auto names = server_names(kube_, req.user, req.server_name);
+  // The profile the user chose (KubeSpawner's profile_list) overrides traits for this spawn.
+  std::optional<KubeConfig> chosen;
+  if (!profiles_.empty()) {
+    auto overrides = profile_overrides(profiles_, req.user_options);
+    if (!overrides) co_return overrides.error();
+    auto eff = apply_kube_overrides(kube_, *overrides);
+    if (!eff) co_return eff.error();
+    chosen = std::move(*eff);
+  }
+  KubeConfig const& k = chosen ? *chosen : kube_;
+  auto names = server_names(k, req.user, req.server_name);
   if (!names) co_return names.error();
   if (!co_await ensure_synced())
     co_return make_error(Errc::unavailable, "kubernetes: the API server at " + kube_.api.url +
                                                 " did not answer the pod list; see the hub log");
 
-  if (kube_.storage_pvc_ensure) {
-    auto pvc = co_await ensure_pvc(req, *names, sink);
+  if (k.storage_pvc_ensure) {
+    auto pvc = co_await ensure_pvc(k, req, *names, sink);
     if (!pvc) co_return pvc.error();
     names->pvc = *pvc;
   }
@@ -202,27 +221,27 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   SpawnerConfig env_cfg = cfg_;
   env_cfg.env_keep.clear();
   env_cfg.environment.clear();  // expanded with the Kubernetes name fields below
-  auto service_url = fmt::format("http://0.0.0.0:{}{}", kube_.port, req.service_prefix);
+  auto service_url = fmt::format("http://0.0.0.0:{}{}", k.port, req.service_prefix);
   auto env = build_environment(env_cfg, req, service_url,
                                [](std::string const&) { return std::optional<std::string>{}; });
   if (!env) co_return env.error();
-  (*env)["JUPYTER_IMAGE"] = kube_.image;
-  (*env)["JUPYTER_IMAGE_SPEC"] = kube_.image;
+  (*env)["JUPYTER_IMAGE"] = k.image;
+  (*env)["JUPYTER_IMAGE_SPEC"] = k.image;
   auto quantity_text = [](json::value const& v) {
     return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
   };
-  if (!kube_.mem_limit.is_null()) (*env)["MEM_LIMIT"] = quantity_text(kube_.mem_limit);
-  if (!kube_.mem_guarantee.is_null()) (*env)["MEM_GUARANTEE"] = quantity_text(kube_.mem_guarantee);
-  if (!kube_.cpu_limit.is_null()) (*env)["CPU_LIMIT"] = quantity_text(kube_.cpu_limit);
-  if (!kube_.cpu_guarantee.is_null()) (*env)["CPU_GUARANTEE"] = quantity_text(kube_.cpu_guarantee);
+  if (!k.mem_limit.is_null()) (*env)["MEM_LIMIT"] = quantity_text(k.mem_limit);
+  if (!k.mem_guarantee.is_null()) (*env)["MEM_GUARANTEE"] = quantity_text(k.mem_guarantee);
+  if (!k.cpu_limit.is_null()) (*env)["CPU_LIMIT"] = quantity_text(k.cpu_limit);
+  if (!k.cpu_guarantee.is_null()) (*env)["CPU_GUARANTEE"] = quantity_text(k.cpu_guarantee);
   NameFields f{req.user, req.server_name, kube_.namespace_, names->pod, names->pvc};
   json::object env_sources;
-  for (auto const& [k, v] : cfg_.environment) env_sources[k] = expand_name(v, f, kube_.slug_scheme);
-  for (auto const& kv : kube_.environment) env_sources[kv.key()] = expand_all(kv.value(), f, kube_.slug_scheme);
+  for (auto const& [name, value] : cfg_.environment) env_sources[name] = expand_name(value, f, k.slug_scheme);
+  for (auto const& kv : k.environment) env_sources[kv.key()] = expand_all(kv.value(), f, k.slug_scheme);
   for (auto const& kv : env_sources) env->erase(std::string(kv.key()));
   std::vector<std::string> command = cfg_.cmd;
   command.insert(command.end(), cfg_.args.begin(), cfg_.args.end());
-  auto body = pod_manifest(kube_, req, *names, *env, env_sources, command);
+  auto body = pod_manifest(k, req, *names, *env, env_sources, command);
 
   // A pod of that name from an earlier life: a terminating one is waited for, a live one
   // (the hub lost track of it) is replaced.
@@ -232,13 +251,13 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   }
 
   std::shared_ptr<Reflector> events;
-  if (kube_.events_enabled) {
+  if (k.events_enabled) {
     ReflectorOptions o;
     o.what = "events of pod " + names->pod;
     o.path = core_path(kube_.namespace_, "events");
     o.field_selector = "involvedObject.kind=Pod,involvedObject.name=" + names->pod;
-    o.watch_timeout = kube_.watch_timeout;
-    o.stall_timeout = kube_.watch_stall_timeout;
+    o.watch_timeout = k.watch_timeout;
+    o.stall_timeout = k.watch_stall_timeout;
     events = Reflector::create(api_, std::move(o), log_);
     events->start(ex_);
   }
@@ -270,7 +289,7 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   }
   log_.info("kubernetes: created pod {}/{} for {}", kube_.namespace_, names->pod, req.user);
 
-  auto started = co_await wait_running(req, *names, uid, events.get(), sink);
+  auto started = co_await wait_running(k, req, *names, uid, events.get(), sink);
   if (!started || cancelled(co_await net::this_coro::cancellation_state)) {
     // Never leave a pod behind (spec §4 #1). Cancellation may already be requested: the
     // clean-up must not be cut off by it.
@@ -284,12 +303,12 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   co_return started;
 }
 
-net::awaitable<Result<Started>> KubeSpawner::wait_running(SpawnRequest const& req, ServerNames const& names,
+net::awaitable<Result<Started>> KubeSpawner::wait_running(KubeConfig const& k, SpawnRequest const& req, ServerNames const& names,
                                                          std::string uid, Reflector* events,
                                                          ProgressSink& sink) {
   enum class Phase { scheduling, pulling, starting } phase = Phase::scheduling;
   auto now = SteadyClock::now();
-  auto deadline = now + kube_.schedule_timeout;
+  auto deadline = now + k.schedule_timeout;
   std::set<std::string> shown;  // event uids already reported
   int progress = 20;
   std::string last_unschedulable, last_event;
@@ -323,11 +342,11 @@ net::awaitable<Result<Started>> KubeSpawner::wait_running(SpawnRequest const& re
         // The pull has its own deadline: it may take long, and only while it runs.
         if (reason == "Pulling" && !pulled) {
           phase = Phase::pulling;
-          deadline = SteadyClock::now() + kube_.image_pull_timeout;
+          deadline = SteadyClock::now() + k.image_pull_timeout;
         } else if ((reason == "Pulled" || reason == "Created" || reason == "Started") && !pulled) {
           pulled = true;
           phase = Phase::starting;
-          deadline = SteadyClock::now() + kube_.start_timeout;
+          deadline = SteadyClock::now() + k.start_timeout;
         }
         progress = std::min(90, progress + (90 - progress) / 3);
         last_event = fmt::format("[{}] {}", type, msg.empty() ? reason : msg);
@@ -342,7 +361,7 @@ net::awaitable<Result<Started>> KubeSpawner::wait_running(SpawnRequest const& re
       }
       if (v.ready) {
         auto host = v.ip.find(':') != std::string::npos ? "[" + v.ip + "]" : v.ip;
-        auto url = fmt::format("http://{}:{}", host, kube_.port);
+        auto url = fmt::format("http://{}:{}", host, k.port);
         json::object state{{"pod_name", names.pod},          {"namespace", kube_.namespace_},
                            {"dns_name", names.pod + "." + kube_.namespace_ + ".svc.cluster.local"},
                            {"uid", v.uid},                   {"url", url},
@@ -355,7 +374,7 @@ net::awaitable<Result<Started>> KubeSpawner::wait_running(SpawnRequest const& re
         co_return make_error(Errc::unavailable, fmt::format("kubernetes: pod {}: {}", names.pod, why));
       if (v.scheduled && phase == Phase::scheduling) {
         phase = Phase::starting;  // until a Pulling event says otherwise
-        deadline = SteadyClock::now() + kube_.start_timeout;
+        deadline = SteadyClock::now() + k.start_timeout;
       }
       if (!v.unschedulable.empty() && v.unschedulable != last_unschedulable) {
         last_unschedulable = v.unschedulable;
@@ -370,9 +389,9 @@ net::awaitable<Result<Started>> KubeSpawner::wait_running(SpawnRequest const& re
         co_return make_error(Errc::unavailable, "kubernetes: pod " + names.pod + " was deleted while it started");
     }
     if (SteadyClock::now() >= deadline) {
-      std::string what = phase == Phase::scheduling ? "was not scheduled within " + secs(kube_.schedule_timeout)
-                         : phase == Phase::pulling   ? "could not pull its image within " + secs(kube_.image_pull_timeout)
-                                                     : "did not become ready within " + secs(kube_.start_timeout);
+      std::string what = phase == Phase::scheduling ? "was not scheduled within " + secs(k.schedule_timeout)
+                         : phase == Phase::pulling   ? "could not pull its image within " + secs(k.image_pull_timeout)
+                                                     : "did not become ready within " + secs(k.start_timeout);
       auto why = !last_unschedulable.empty() ? last_unschedulable : last_event;
       co_return make_error(Errc::unavailable, fmt::format("kubernetes: pod {} {}{}", names.pod, what,
                                                           why.empty() ? "" : " (last: " + why + ")"));

@@ -36,6 +36,7 @@
 #include "spawn/kube_api.hpp"
 #include "spawn/kube_config.hpp"
 #include "spawn/kube_objects.hpp"
+#include "spawn/kube_profiles.hpp"
 #include "spawn/kube_reflector.hpp"
 #include "spawn/spawner.hpp"
 #include "spawn/spawner_config.hpp"
@@ -60,6 +61,9 @@ class KubeSpawner final : public Spawner {
   net::awaitable<std::string> exit_reason(boost::json::object state) override;
   void set_exit_listener(std::function<void()> listener) override;
   net::awaitable<std::vector<Found>> discover() override;
+  std::string options_form() const override;
+  Result<boost::json::object> options_from_form(
+      std::vector<std::pair<std::string, std::string>> const& form) const override;
 
   // The time the whole of start() may take: scheduling + pull + start, for SpawnQueue.
   static std::chrono::seconds overall_start_timeout(KubeConfig const& k);
@@ -69,11 +73,13 @@ class KubeSpawner final : public Spawner {
 
  private:
   net::awaitable<bool> ensure_synced();
-  net::awaitable<Result<std::string>> ensure_pvc(SpawnRequest const& req, ServerNames const& names,
+  net::awaitable<Result<std::string>> ensure_pvc(KubeConfig const& k, SpawnRequest const& req,
+                                                 ServerNames const& names,
                                                  ProgressSink& sink);
   net::awaitable<Result<void>> delete_pod(std::string name, std::chrono::seconds grace,
                                           bool wait);
-  net::awaitable<Result<Started>> wait_running(SpawnRequest const& req, ServerNames const& names,
+  net::awaitable<Result<Started>> wait_running(KubeConfig const& k, SpawnRequest const& req,
+                                               ServerNames const& names,
                                                std::string uid, Reflector* events,
                                                ProgressSink& sink);
   void on_pod_event(std::string const& type, boost::json::object const& pod);
@@ -85,6 +91,7 @@ class KubeSpawner final : public Spawner {
   spdlog::logger& log_;
   std::chrono::steady_clock::time_point const first_sync_deadline_;
   std::shared_ptr<Reflector> pods_;
+  std::vector<Profile> profiles_;  // from kube_.profile_list; set in the constructor
   std::mutex mu_;
   std::function<void()> exit_listener_;  // GUARDED_BY(mu_)
   std::map<std::string, std::string> running_;  // GUARDED_BY(mu_): pod name -> uid, servers we run

@@ -48,6 +48,9 @@ struct SpawnRequest {
   std::map<std::string, std::string> env;
   std::string service_prefix;  // the server's base URL, "/user/alice/"; leading and trailing '/'
   bool admin = false;          // the owner is an admin (informational, for spawners that care)
+  // JupyterHub's user_options: what the spawn form or the API body chose ({"profile": "gpu"}).
+  // Unchecked input: the spawner validates it and answers Errc::bad_request.
+  boost::json::object user_options;
 };
 
 struct Started {
@@ -122,6 +125,16 @@ class Spawner {
   // single-user server spends one to two CPU-seconds importing Python before it answers, so 80
   // started at once on two cores all miss http_timeout, while a few at a time all make it.
   virtual std::size_t start_limit() const { return 0; }
+
+  // JupyterHub's Spawner.options_form: form fields (an HTML fragment, already escaped) the spawn
+  // page shows before starting; "" for none, and then a GET of /hub/spawn starts at once.
+  virtual std::string options_form() const { return ""; }
+  // JupyterHub's Spawner.options_from_form: the posted fields (name, value; repeated names
+  // kept in order) as user_options. Errc::bad_request names the field that is wrong.
+  virtual Result<boost::json::object> options_from_form(
+      std::vector<std::pair<std::string, std::string>> const& form) const {
+    return boost::json::object{};
+  }
 
   // Why a server that poll() reported as exited stopped, in words for its owner ("the pod
   // was evicted: the node ran low on memory"); "" when the spawner cannot tell. Asked before

@@ -1,5 +1,6 @@
 #include "web/server_pages.hpp"
 
+#include <boost/json/object.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -158,7 +159,8 @@ struct Pages {
   }
 
   // GET /hub/spawn[/{user}[/{server}]]: start (JupyterHub starts on GET when there is no
-  // options form), then to the server or its pending page.
+  // options form), then to the server or its pending page. With an options form (KubeSpawner's
+  // profile_list) GET shows the form and its POST starts with the chosen user_options.
   net::awaitable<Response> spawn(Context& ctx) const {
     Response go;
     auto c = co_await signed_in(ctx, go);
@@ -174,10 +176,34 @@ struct Pages {
       if (!row) co_return page(404, "Not found", error_body(404, fmt::format("There is no user called {}.", user), hub("home"), "Home"), *c);
       target = *row;
     }
-    auto r = d.servers.start(target, server);
+    boost::json::object options;
+    auto form_html = d.servers.options_form();
+    bool posted = ctx.req.method() == http::bhttp::verb::post;
+    auto state = d.servers.view(user, server).state;
+    if (!form_html.empty() && !posted && state == hub::ServerState::stopped) {
+      auto body = fmt::format(
+          R"(<section class="card narrow"><h1>Server options</h1><form method="post" action="{}" class="spawn-options">)"
+          R"(<input type="hidden" name="_xsrf" value="{}">{}<button class="button primary" type="submit">Start</button></form></section>)",
+          escape(spawn_url(user, server)), escape(d.auth.xsrf_for(c->session_hash)), form_html);
+      co_return page(200, "Server options", std::move(body), *c);
+    }
+    if (posted) {
+      std::vector<std::pair<std::string, std::string>> fields;
+      std::string xsrf;
+      for (auto const& [k, v] : parse_form(ctx.req.body())) {
+        if (k == "_xsrf") xsrf = v;
+        else fields.emplace_back(k, v);
+      }
+      if (!d.auth.xsrf_ok(ctx, *c, xsrf))
+        co_return page(403, "Not allowed", error_body(403, "This form expired or did not come from this hub. Go back, reload and try again.", spawn_url(user, server), "Back"), *c);
+      auto chosen = d.servers.options_from_form(fields);
+      if (!chosen) co_return page(400, "Cannot start", error_body(400, chosen.error().message, spawn_url(user, server), "Back"), *c);
+      options = std::move(*chosen);
+    }
+    auto r = d.servers.start(target, server, std::move(options));
     if (!r) co_return page(400, "Cannot start", error_body(400, r.error().message, hub("home"), "Home"), *c);
-    if (*r == hub::ServerState::ready) co_return http::redirect_response(d.servers.prefix_for(user, server));
-    co_return http::redirect_response(pending_url(user, server));
+    if (*r == hub::ServerState::ready) co_return http::redirect_response(d.servers.prefix_for(user, server), posted ? 303 : 302);
+    co_return http::redirect_response(pending_url(user, server), posted ? 303 : 302);
   }
 
   net::awaitable<Response> pending(Context& ctx) const {
@@ -248,6 +274,9 @@ void add_server_pages(http::Router& router, ServerRouteDeps const& deps) {
   router.get(h + "spawn", bind<&Pages::spawn>(p));
   router.get(h + "spawn/{user}", bind<&Pages::spawn>(p));
   router.get(h + "spawn/{user}/{server}", bind<&Pages::spawn>(p));
+  router.post(h + "spawn", bind<&Pages::spawn>(p));
+  router.post(h + "spawn/{user}", bind<&Pages::spawn>(p));
+  router.post(h + "spawn/{user}/{server}", bind<&Pages::spawn>(p));
   router.get(h + "spawn-pending/{user}", bind<&Pages::pending>(p));
   router.get(h + "spawn-pending/{user}/{server}", bind<&Pages::pending>(p));
   router.get(h + "user/{user}", bind<&Pages::user_redirect>(p));

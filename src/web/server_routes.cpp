@@ -253,8 +253,16 @@ struct Routes {
     auto lookup = [this, name]() { return d.store.get_user(name); };
     auto user = co_await hub::run_blocking(d.pool, std::move(lookup));
     if (!user) co_return api_error(user.error().code == Errc::not_found ? 404 : 503, user.error().message);
+    // JupyterHub: the request body, a JSON object, is the server's user_options.
+    json::object options;
+    if (!ctx.req.body().empty()) {
+      boost::system::error_code ec;
+      auto body = json::parse(ctx.req.body(), ec);
+      if (ec || !body.is_object()) co_return api_error(400, "The request body must be a JSON object of user options.");
+      options = std::move(body.as_object());
+    }
     auto before = d.servers.view(name, server_name).state;
-    auto r = d.servers.start(*user, server_name);
+    auto r = d.servers.start(*user, server_name, std::move(options));
     if (!r) {
       auto status = r.error().code == Errc::conflict ? 409u : r.error().code == Errc::bad_request ? 400u : r.error().code == Errc::unavailable ? 429u : 500u;
       co_return api_error(status, r.error().message);

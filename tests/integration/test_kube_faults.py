@@ -143,6 +143,33 @@ class KubeScenarios(unittest.TestCase):
         self.assertTrue(self.rig.wait_pod_gone("jupyter-alice"))
         self.assert_role_only()
 
+    def test_profile_list_form_picks_the_pod_image(self):
+        profiles = [{"display_name": "Default", "description": "The standard image"},
+                    {"display_name": "Data science", "slug": "ds",
+                     "kubespawner_override": {"image": "example.org/ds:1", "mem_limit": "2G"},
+                     "profile_options": {"flavor": {"display_name": "Flavor", "choices": {
+                         "py": {"display_name": "Python", "default": True},
+                         "r": {"display_name": "R", "kubespawner_override": {"image": "example.org/r:4"}}}}}}]
+        hub = self.hub({"KubeSpawner.profile_list": profiles})
+        alice = sign_in(hub, "alice", "alice-pw")
+        page = alice.get(hub.url("/hub/spawn"))
+        self.assertEqual(page.status, 200, "with a profile list, GET shows the form instead of starting")
+        self.assertIn('name="profile-option-ds--flavor"', page.text)
+        self.assertIsNone(self.rig.pod("jupyter-alice"))
+        import re
+        token = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+        r = alice.post(hub.url("/hub/spawn"), data={"_xsrf": token, "profile": "ds", "profile-option-ds--flavor": "r"})
+        self.assertEqual(r.status, 303, r.text[:300])
+        deadline = time.time() + 60
+        while time.time() < deadline and not alice.get(hub.url("/hub/api/user")).json().get("servers", {}).get("", {}).get("ready"):
+            time.sleep(0.2)
+        pod = self.rig.pod("jupyter-alice")
+        self.assertEqual(pod["spec"]["containers"][0]["image"], "example.org/r:4")
+        self.assertEqual(pod["spec"]["containers"][0]["resources"]["limits"]["memory"], 2 * 1024 ** 3)
+        r = alice.post(hub.url("/hub/spawn/alice/x"), data={"_xsrf": token, "profile": "huge"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("There is no server profile", r.text)
+
     def test_api_down_for_a_minute(self):
         hub = self.hub()
         alice = sign_in(hub, "alice", "alice-pw")
