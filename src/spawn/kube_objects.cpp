@@ -316,7 +316,11 @@ std::string pod_failure(PodView const& v) {
     return fmt::format("the server keeps exiting (exit code {}{}); it is restarted in a loop",
                        v.exit_code.value_or(-1), v.terminated_reason.empty() ? "" : ", " + v.terminated_reason);
   if (v.waiting_reason == "ImagePullBackOff" || v.waiting_reason == "ErrImageNeverPull" ||
-      v.waiting_reason == "InvalidImageName" || v.waiting_reason == "CreateContainerConfigError" ||
+      v.waiting_reason == "InvalidImageName")
+    return "its image cannot be pulled: " + v.waiting_reason +
+           (v.waiting_message.empty() ? "" : " (" + v.waiting_message + ")") +
+           "; check the image name and tag, and the image pull secrets";
+  if (v.waiting_reason == "CreateContainerConfigError" ||
       v.waiting_reason == "CreateContainerError" || v.waiting_reason == "StartError")
     return "the container cannot start: " + v.waiting_reason +
            (v.waiting_message.empty() ? "" : " (" + v.waiting_message + ")");

@@ -128,6 +128,13 @@ td.actions>*{display:inline-block;margin:.1rem .15rem}
 .actions form{display:inline}
 div.actions{display:flex;gap:.75rem;flex-wrap:wrap}
 .pager{display:flex;gap:1rem;justify-content:flex-end;margin-top:.75rem}
+fieldset.profiles{border:0;padding:0;margin:0 0 .5rem}
+fieldset.profiles legend{font-weight:600;margin-bottom:.25rem}
+.profile{display:grid;grid-template-columns:auto 1fr;column-gap:.6rem;align-items:start;border:1px solid var(--border);border-radius:.35rem;padding:.6rem .75rem;margin:.5rem 0}
+.profile input[type=radio]{margin:.3rem 0 0}
+.profile>label{margin:0}
+.profile>label span{font-weight:400;color:var(--muted)}
+.profile>label[for^=profile-option],.profile>select{grid-column:2}
 ul.groups{padding-left:1.2rem}
 code{font-family:ui-monospace,monospace;background:#eef1f4;padding:0 .25rem;border-radius:.2rem}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);border:0}
