@@ -462,8 +462,10 @@ net::awaitable<void> ServerManager::adopt_all() {
 net::awaitable<void> ServerManager::adopt_found() {
   // Servers running without a record (spec kubernetes.md §4 #5: the hub died between creating
   // a pod and recording it). One is adopted only when it still runs with a server token this
-  // hub issued for exactly that user and server; a server with any other token cannot sign
-  // anyone in, so it is stopped rather than left to hold its volume.
+  // hub issued for exactly that user and server. One with any other token cannot sign anyone
+  // in to this hub; it may be another hub's (two hubs sharing a namespace and labels), so it
+  // is stopped only when the spawner's policy says so. A later spawn of the same server
+  // replaces it anyway.
   auto found = co_await spawner_.discover();
   for (auto& f : found) {
     if (live_for(f.user, f.server_name)) continue;
@@ -476,6 +478,11 @@ net::awaitable<void> ServerManager::adopt_found() {
     bool valid = user && token && token->kind == "server" && token->user_id == user->id &&
                  token->server_name.value_or("") == f.server_name;
     if (!valid) {
+      if (!f.stop_if_unusable) {
+        log_.warn("found server {} at {} with no record and no valid token of its own (another hub's?); "
+                  "leaving it alone", prefix, f.url);
+        continue;
+      }
       log_.warn("found server {} at {} with no record and no valid token of its own; stopping it", prefix, f.url);
       if (auto r = co_await spawner_.stop(f.state, false); !r)
         log_.error("stopping the unrecorded server {}: {}", prefix, r.error().message);

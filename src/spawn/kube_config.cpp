@@ -279,9 +279,10 @@ Result<void> apply_traits(KubeConfig& c, Reader const& r) {
   run(r.seconds("delete_grace_period", c.delete_grace_period));
   run(r.list("profile_list", c.profile_list));
   if (auto o = r.raw("orphan_pods")) {
-    if (*o == "adopt") c.adopt_orphans = true;
-    else if (*o == "ignore") c.adopt_orphans = false;
-    else run(bad("orphan_pods", "expected \"adopt\" or \"ignore\""));
+    if (*o == "adopt") { c.adopt_orphans = true; c.delete_orphans = false; }
+    else if (*o == "delete") { c.adopt_orphans = true; c.delete_orphans = true; }
+    else if (*o == "ignore") { c.adopt_orphans = false; c.delete_orphans = false; }
+    else run(bad("orphan_pods", "expected \"adopt\", \"delete\" or \"ignore\""));
   }
   run(r.seconds("start_timeout", c.start_timeout));
   run(r.seconds("schedule_timeout", c.schedule_timeout));

@@ -9,8 +9,10 @@
 //   KubeSpawner.image_pull_timeout  seconds an image pull may take once it began (600)
 //   KubeSpawner.watch_timeout       timeoutSeconds of each long watch (300; KubeSpawner: 10)
 //   KubeSpawner.watch_stall_timeout a watch silent this long is reopened (150)
-//   KubeSpawner.orphan_pods         "adopt" (default) or "ignore": labelled pods with no
-//                                   server record found at start-up (hub/servers.cpp)
+//   KubeSpawner.orphan_pods         labelled pods with no server record found at start-up
+//                                   (hub/servers.cpp): "adopt" (default) those running with
+//                                   this hub's token for that server and leave the others;
+//                                   "delete" adopt and delete the others; "ignore" neither
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -83,7 +85,8 @@ struct KubeConfig {
   bool events_enabled = true;
   std::chrono::seconds delete_grace_period{1};
   boost::json::array profile_list;
-  bool adopt_orphans = true;
+  bool adopt_orphans = true;    // orphan_pods "adopt" or "delete"
+  bool delete_orphans = false;  // orphan_pods "delete": unusable ones (a foreign token) too
 
   std::chrono::seconds start_timeout{300};
   std::chrono::seconds schedule_timeout{0};  // 0 = start_timeout

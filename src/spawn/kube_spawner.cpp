@@ -478,6 +478,7 @@ net::awaitable<std::vector<Spawner::Found>> KubeSpawner::discover() {
     auto v = view_pod(pod);
     if (!v.ready) continue;
     Found f;
+    f.stop_if_unusable = kube_.delete_orphans;
     f.user = std::string(user->as_string());
     if (auto s = ann->as_object().if_contains(kServerAnnotation); s && s->is_string())
       f.server_name = std::string(s->as_string());

@@ -152,6 +152,8 @@ class Spawner {
     std::string user, server_name, url;
     boost::json::object state;
     std::string api_token;  // the JUPYTERHUB_API_TOKEN it was started with ("" = unknown)
+    // When it cannot be adopted (its token is not this hub's): stop it, or leave it alone.
+    bool stop_if_unusable = false;
   };
   virtual net::awaitable<std::vector<Found>> discover() { co_return std::vector<Found>{}; }
 };

@@ -186,7 +186,7 @@ class KubeSpawnerFlow(unittest.TestCase):
         code, body = self.rig.api("POST", "/api/v1/namespaces/jhub/pods", stray)
         self.assertEqual(code, 201, body)
 
-        hub = self.hub()
+        hub = self.hub({"KubeSpawner.orphan_pods": "delete"})
         deadline = time.time() + 30
         while time.time() < deadline and "server /user/bob/ ready" not in hub.log():
             time.sleep(0.2)
