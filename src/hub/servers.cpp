@@ -409,29 +409,15 @@ net::awaitable<void> ServerManager::adopt_all() {
       (void)co_await run_blocking(pool_, std::move(forget));
       continue;
     }
+    if (was_spawning) {
+      log_.info("adopted pending server {} at {}; waiting for it to answer", prefix, row.url);
+      wait_in_background(rec.user_name, row, "Waiting for the server to answer (adopted after an nbhub restart)");
+      continue;
+    }
     auto live = std::make_shared<Live>(ioc_);
     live->user = rec.user_name;
     live->server_name = row.name;
     live->user_id = row.user_id;
-    if (was_spawning) {
-      // Wait for it again, in the background; it becomes ready (routed) or is stopped.
-      live->state = ServerState::pending;
-      live->url = row.url;
-      live->spawner_state = row.state;
-      {
-        std::lock_guard lock(mu_);
-        live_[key(rec.user_name, row.name)] = live;
-        push_event(*live, 50, "Waiting for the server to answer (adopted after an nbhub restart)");
-      }
-      log_.info("adopted pending server {} at {}; waiting for it to answer", prefix, row.url);
-      net::co_spawn(ioc_, resume_spawn(rec.user_name, row, live), [this, prefix](std::exception_ptr e) {
-        if (!e) return;
-        try { std::rethrow_exception(e); } catch (std::exception const& ex) {
-          log_.error("adopted spawn of {} ended by an exception: {}", prefix, ex.what());
-        }
-      });
-      continue;
-    }
     live->state = ServerState::ready;
     live->url = row.url;
     live->spawner_state = row.state;
@@ -496,26 +482,32 @@ net::awaitable<void> ServerManager::adopt_found() {
       continue;
     }
     (void)spawner_.adopt(f.state);  // discover() states are the spawner's own
-    auto live = std::make_shared<Live>(ioc_);
-    live->user = f.user;
-    live->server_name = f.server_name;
-    live->user_id = user->id;
-    live->state = ServerState::pending;
-    live->url = f.url;
-    live->spawner_state = f.state;
-    {
-      std::lock_guard lock(mu_);
-      live_[key(f.user, f.server_name)] = live;
-      push_event(*live, 50, "Waiting for the server to answer (found running after an nbhub restart)");
-    }
     log_.info("adopting server {} at {}, found running without a record", prefix, f.url);
-    net::co_spawn(ioc_, resume_spawn(f.user, row, live), [this, prefix](std::exception_ptr e) {
-      if (!e) return;
-      try { std::rethrow_exception(e); } catch (std::exception const& ex) {
-        log_.error("adopting {} ended by an exception: {}", prefix, ex.what());
-      }
-    });
+    wait_in_background(f.user, row, "Waiting for the server to answer (found running after an nbhub restart)");
   }
+}
+
+void ServerManager::wait_in_background(std::string const& user_name, store::ServerRow const& row,
+                                       std::string const& why) {
+  auto live = std::make_shared<Live>(ioc_);
+  live->user = user_name;
+  live->server_name = row.name;
+  live->user_id = row.user_id;
+  live->state = ServerState::pending;
+  live->url = row.url;
+  live->spawner_state = row.state;
+  {
+    std::lock_guard lock(mu_);
+    live_[key(user_name, row.name)] = live;
+    push_event(*live, 50, why);
+  }
+  // It becomes ready (routed) or is stopped.
+  net::co_spawn(ioc_, resume_spawn(user_name, row, live), [this, prefix = prefix_for(user_name, row.name)](std::exception_ptr e) {
+    if (!e) return;
+    try { std::rethrow_exception(e); } catch (std::exception const& ex) {
+      log_.error("waiting for server {} ended by an exception: {}", prefix, ex.what());
+    }
+  });
 }
 
 net::awaitable<void> ServerManager::resume_spawn(std::string user_name, store::ServerRow row,

@@ -249,6 +249,12 @@ Result<void> apply_traits(KubeConfig& c, Reader const& r) {
   run(r.list("volume_mounts", c.volume_mounts));
   run(r.list("init_containers", c.init_containers));
   run(r.list("extra_containers", c.extra_containers));
+  run(r.list("node_affinity_preferred", c.node_affinity_preferred));
+  run(r.list("node_affinity_required", c.node_affinity_required));
+  run(r.list("pod_affinity_preferred", c.pod_affinity_preferred));
+  run(r.list("pod_affinity_required", c.pod_affinity_required));
+  run(r.list("pod_anti_affinity_preferred", c.pod_anti_affinity_preferred));
+  run(r.list("pod_anti_affinity_required", c.pod_anti_affinity_required));
   run(r.object("lifecycle_hooks", c.lifecycle_hooks));
   run(r.object("extra_pod_config", c.extra_pod_config));
   run(r.object("extra_container_config", c.extra_container_config));

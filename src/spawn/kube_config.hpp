@@ -68,6 +68,9 @@ struct KubeConfig {
   boost::json::array tolerations;
   std::string scheduler_name, priority_class_name;
   boost::json::array volumes, volume_mounts, init_containers, extra_containers;
+  // spec.affinity, as KubeSpawner's make_pod assembles it from these lists.
+  boost::json::array node_affinity_preferred, node_affinity_required, pod_affinity_preferred,
+      pod_affinity_required, pod_anti_affinity_preferred, pod_anti_affinity_required;
   boost::json::object lifecycle_hooks, extra_pod_config, extra_container_config;
   boost::json::value mem_limit, mem_guarantee, cpu_limit, cpu_guarantee;  // null = unset
   boost::json::object extra_resource_limits, extra_resource_guarantees;

@@ -207,6 +207,22 @@ json::object pod_manifest(KubeConfig const& cfg, SpawnRequest const& req, Server
   if (!cfg.scheduler_name.empty()) spec["schedulerName"] = cfg.scheduler_name;
   if (!cfg.priority_class_name.empty()) spec["priorityClassName"] = cfg.priority_class_name;
   if (!cfg.init_containers.empty()) spec["initContainers"] = expand(cfg.init_containers);
+  json::object affinity;
+  auto terms = [](json::array const& preferred, json::array const& required, bool node) {
+    json::object a;
+    if (!preferred.empty()) a["preferredDuringSchedulingIgnoredDuringExecution"] = preferred;
+    if (!required.empty())
+      a["requiredDuringSchedulingIgnoredDuringExecution"] =
+          node ? json::value(json::object{{"nodeSelectorTerms", required}}) : json::value(required);
+    return a;
+  };
+  if (auto a = terms(cfg.node_affinity_preferred, cfg.node_affinity_required, true); !a.empty())
+    affinity["nodeAffinity"] = std::move(a);
+  if (auto a = terms(cfg.pod_affinity_preferred, cfg.pod_affinity_required, false); !a.empty())
+    affinity["podAffinity"] = std::move(a);
+  if (auto a = terms(cfg.pod_anti_affinity_preferred, cfg.pod_anti_affinity_required, false); !a.empty())
+    affinity["podAntiAffinity"] = std::move(a);
+  if (!affinity.empty()) spec["affinity"] = std::move(affinity);
   update_model(spec, expand(cfg.extra_pod_config).as_object());
 
   return json::object{

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/html_escape.hpp"
+
 namespace nbhub::spawn::kube {
 
 namespace json = boost::json;
@@ -20,20 +22,7 @@ std::string slugify(std::string_view name) {
   return out;
 }
 
-std::string escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string escape(std::string_view s) { return html_escape(s); }
 
 std::string str(json::object const& o, std::string_view key) {
   auto v = o.if_contains(key);

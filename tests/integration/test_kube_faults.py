@@ -4,15 +4,13 @@ a leftover pod, an image pull that outlasts its deadline, a crash at start, and 
 down for a minute. Each asserts the traffic from the fake's request log.
 """
 import os
+import re
 import shutil
-import tempfile
 import time
 import unittest
 
-from harness.hub import Hub
-from harness.idp import TestIdp
-from harness.kube import ALLOWED_VERBS, BASE_OPTIONS, KubeRig, hub_toml
-from harness.session import follow, free_port, sign_in
+from harness.kube import KubeHubTest
+from harness.session import follow, sign_in
 from test_kube_spawner import hub_log, server_error, spawn_and_wait, start
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
@@ -29,30 +27,9 @@ def claim(name, annotations=None):
 
 
 @unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
-class KubeScenarios(unittest.TestCase):
-    def setUp(self):
-        self.rig = KubeRig()
-        self.addCleanup(self.rig.close)
-        self.idp = TestIdp("generic")
-        self.idp.start()
-        self.addCleanup(self.idp.stop)
-        self.workdir = tempfile.mkdtemp(prefix="nbhub-kube-hub-")
-        self.addCleanup(shutil.rmtree, self.workdir, True)
-        self.hub_port = free_port()
-
-    def hub(self, options=None, extra=""):
-        opts = dict(BASE_OPTIONS, **(options or {}))
-        h = Hub(hub_toml(self.idp.issuer, opts, extra, self.hub_port), env=self.rig.env, workdir=self.workdir)
-        h.start()
-        self.addCleanup(h.stop, False)
-        return h
-
+class KubeScenarios(KubeHubTest):
     def creates(self, resource):
         return [r for r in self.rig.hub_requests() if r["verb"] == "create" and r["resource"] == resource]
-
-    def assert_role_only(self):
-        verbs = {r["verb"] for r in self.rig.hub_requests()}
-        self.assertTrue(verbs <= ALLOWED_VERBS, verbs - ALLOWED_VERBS)
 
     def test_named_server_gets_its_own_pod_and_legacy_claim_is_reused(self):
         # KubeSpawner < 7 (chart 1.2.0) named this server's claim claim-{username}{servername}.
@@ -127,10 +104,8 @@ class KubeScenarios(unittest.TestCase):
     def test_kubeconfig_outside_a_pod_and_oom_while_running(self):
         kc = self.rig.fake.kubeconfig(os.path.join(self.rig.dir, "kubeconfig"), namespace="jhub",
                                       token_file=os.path.join(self.rig.sa_dir, "token"))
-        opts = {k: v for k, v in BASE_OPTIONS.items() if k != "KubeSpawner.namespace"}  # the context's
-        hub = Hub(hub_toml(self.idp.issuer, opts, "", self.hub_port), env={"KUBECONFIG": kc}, workdir=self.workdir)
-        hub.start()
-        self.addCleanup(hub.stop, False)
+        # No namespace trait: the context's is used. No in-cluster variables: the kubeconfig is read.
+        hub = self.hub({"KubeSpawner.namespace": None}, env={"KUBECONFIG": kc})
         self.assertIn(f"API {self.rig.fake.url}, namespace jhub", hub.log())
         alice = sign_in(hub, "alice", "alice-pw")
         spawn_and_wait(hub, alice)
@@ -156,7 +131,6 @@ class KubeScenarios(unittest.TestCase):
         self.assertEqual(page.status, 200, "with a profile list, GET shows the form instead of starting")
         self.assertIn('name="profile-option-ds--flavor"', page.text)
         self.assertIsNone(self.rig.pod("jupyter-alice"))
-        import re
         token = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
         r = alice.post(hub.url("/hub/spawn"), data={"_xsrf": token, "profile": "ds", "profile-option-ds--flavor": "r"})
         self.assertEqual(r.status, 303, r.text[:300])

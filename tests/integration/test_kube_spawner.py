@@ -8,14 +8,11 @@ import os
 import re
 import shutil
 import sqlite3
-import tempfile
 import time
 import unittest
 
-from harness.hub import Hub
-from harness.idp import TestIdp
-from harness.kube import ALLOWED_VERBS, BASE_OPTIONS, KubeRig, hub_toml
-from harness.session import cookie_header, follow, free_port, sign_in, xsrf
+from harness.kube import KubeHubTest
+from harness.session import cookie_header, follow, sign_in, xsrf
 from harness.websocket import WebSocket, run_code
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
@@ -67,31 +64,7 @@ def server_error(hub, c, name="alice", timeout=60):
 
 
 @unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
-class KubeSpawnerFlow(unittest.TestCase):
-    def setUp(self):
-        self.rig = KubeRig()
-        self.addCleanup(self.rig.close)
-        self.idp = TestIdp("generic")
-        self.idp.start()
-        self.addCleanup(self.idp.stop)
-        self.workdir = tempfile.mkdtemp(prefix="nbhub-kube-hub-")
-        self.hub_port = free_port()
-        self.addCleanup(shutil.rmtree, self.workdir, True)
-
-    def hub(self, options=None, extra=""):
-        opts = dict(BASE_OPTIONS, **(options or {}))
-        h = Hub(hub_toml(self.idp.issuer, opts, extra, self.hub_port), env=self.rig.env, workdir=self.workdir)
-        h.start()
-        self.addCleanup(h.stop, False)
-        return h
-
-    def assert_role_only(self, since=0):
-        reqs = self.rig.hub_requests(since)
-        verbs = {r["verb"] for r in reqs}
-        self.assertTrue(verbs <= ALLOWED_VERBS, f"verbs outside z2jh's hub Role: {verbs - ALLOWED_VERBS}")
-        self.assertFalse([r for r in reqs if r["code"] == 403], "a request the Role refused")
-        return reqs
-
+class KubeSpawnerFlow(KubeHubTest):
     def test_sign_in_pod_kernel_restart_keeps_it_stop_deletes_pod(self):
         hub = self.hub({"KubeSpawner.storage_pvc_ensure": "true", "KubeSpawner.storage_capacity": "1Gi",
                         "KubeSpawner.volumes": [{"name": "volume-{user_server}",

@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.browserless import Client, login_at_idp
 from harness.hub import Hub, run_nbhub
 from harness.idp import TestIdp, tests_dir
+from harness.kube import KubeRig
 from harness.login import (CLIENT_ID, CLIENT_SECRET, CUSTOS_CLIENT_ID, CUSTOS_SECRET, DEFAULT_403,
                            PASSWORDS, LoginCase, begin, login, page_text, wait_for_log)
 
@@ -127,14 +128,32 @@ class CustosJupyterhubConfigTest(PyConfigCase):
         cls.idp = TestIdp(mode="custos")
         cls.idp.start()
         cls.addClassCleanup(cls.idp.stop)
+        # The file names KubeSpawner: nbhub runs as in a hub pod, with a (fake) API server.
+        cls.kube = KubeRig()
+        cls.addClassCleanup(cls.kube.close)
 
-    def test_custos_login(self):
-        port = free_port()
-        text = replace_all(sample("custos_jupyterhub_config.py"), [
+    def config_text(self, port):
+        return replace_all(sample("custos_jupyterhub_config.py"), [
             ('"https://jupyter.example.org/hub/oauth_callback"', f'"http://127.0.0.1:{port}/hub/oauth_callback"'),
             ('"custos-6nwoqodstpe5mvcq09lh-10000101"', f'"{CUSTOS_CLIENT_ID}"'),
         ])
-        hub = self.start_hub(text, port, env={
+
+    def test_without_kubernetes_api_access_start_up_says_what_to_set(self):
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "jupyterhub_config.py").write_text(self.config_text(free_port()))
+            r = run_nbhub(["-f", "jupyterhub_config.py"], cwd=d, env={
+                "CUSTOS_CLIENT_SECRET": CUSTOS_SECRET, "CUSTOS_HOST": self.idp.issuer,
+                "NBHUB_AUTH_PROVIDER_DEFAULT_CUSTOS_IAM_HOST": self.idp.issuer,
+                "NBHUB_HUB_BIND_URL": "http://127.0.0.1:0", "KUBECONFIG": "", "HOME": d})
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("cannot reach the Kubernetes API", r.stdout + r.stderr)
+        self.assertIn("KUBECONFIG", r.stdout + r.stderr)
+        self.assertNotIn(CUSTOS_SECRET, r.stdout + r.stderr)
+
+    def test_custos_login(self):
+        port = free_port()
+        hub = self.start_hub(self.config_text(port), port, env={
+            **self.kube.env,
             "CUSTOS_CLIENT_SECRET": CUSTOS_SECRET,
             "CUSTOS_HOST": self.idp.issuer,
             "NBHUB_AUTH_PROVIDER_DEFAULT_CUSTOS_IAM_HOST": self.idp.issuer,

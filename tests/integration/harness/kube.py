@@ -6,9 +6,11 @@ the environment nbhub reads in a pod. `hub_toml(issuer, options)` is nbhub's con
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
+import unittest
 import urllib.request
 
 TESTS_DIR = os.environ.get("NBHUB_TESTS_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -116,3 +118,37 @@ BASE_OPTIONS = {
     "KubeSpawner.extra_labels": {"hub.jupyter.org/network-access-hub": "true"},
     "KubeSpawner.watch_stall_timeout": "5",
 }
+
+
+class KubeHubTest(unittest.TestCase):
+    """A test with the fake API server (`self.rig`), the test IdP (`self.idp`) and nbhub started
+    by `self.hub(options, extra)` in one work dir, with a fixed hub API port: pods keep the hub
+    API URL they were started with across nbhub restarts."""
+
+    def setUp(self):
+        from harness.idp import TestIdp
+        from harness.session import free_port
+        self.rig = KubeRig()
+        self.addCleanup(self.rig.close)
+        self.idp = TestIdp("generic")
+        self.idp.start()
+        self.addCleanup(self.idp.stop)
+        self.workdir = tempfile.mkdtemp(prefix="nbhub-kube-hub-")
+        self.addCleanup(shutil.rmtree, self.workdir, True)
+        self.hub_port = free_port()
+
+    def hub(self, options=None, extra="", env=None):
+        from harness.hub import Hub
+        opts = {k: v for k, v in dict(BASE_OPTIONS, **(options or {})).items() if v is not None}  # None: drop
+        h = Hub(hub_toml(self.idp.issuer, opts, extra, self.hub_port), env=env or self.rig.env, workdir=self.workdir)
+        h.start()
+        self.addCleanup(h.stop, False)
+        return h
+
+    def assert_role_only(self, since=0):
+        """No verb outside z2jh's hub Role and nothing the Role refused; returns the requests."""
+        reqs = self.rig.hub_requests(since)
+        verbs = {r["verb"] for r in reqs}
+        self.assertTrue(verbs <= ALLOWED_VERBS, f"verbs outside z2jh's hub Role: {verbs - ALLOWED_VERBS}")
+        self.assertFalse([r for r in reqs if r["code"] == 403 and r.get("fault") is None], "a request the Role refused")
+        return reqs

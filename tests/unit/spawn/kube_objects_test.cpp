@@ -59,6 +59,22 @@ TEST(KubePodManifest, CarriesKubeSpawnerLabelsAnnotationsAndArgs) {
   EXPECT_EQ(pvc.at("spec").at("resources").at("requests").at("storage"), "10Gi");
 }
 
+TEST(KubePodManifest, AffinityAsKubeSpawnerAssemblesIt) {
+  KubeConfig cfg;
+  cfg.node_affinity_preferred = json::parse(R"([{"weight": 100, "preference": {"matchExpressions":
+      [{"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}]}}])").as_array();
+  cfg.node_affinity_required = json::parse(R"([{"matchExpressions": [{"key": "gpu", "operator": "Exists"}]}])").as_array();
+  SpawnRequest req{"alice", "", {}, "/user/alice/"};
+  auto names = server_names(cfg, "alice", "");
+  ASSERT_TRUE(names);
+  auto pod = pod_manifest(cfg, req, *names, {}, {}, {});
+  auto const& na = pod.at("spec").at("affinity").at("nodeAffinity");
+  EXPECT_EQ(na.at("preferredDuringSchedulingIgnoredDuringExecution").at(0).at("weight"), 100);
+  EXPECT_EQ(na.at("requiredDuringSchedulingIgnoredDuringExecution").at("nodeSelectorTerms").at(0)
+                .at("matchExpressions").at(0).at("key"), "gpu");
+  EXPECT_FALSE(pod.at("spec").at("affinity").as_object().contains("podAffinity"));
+}
+
 TEST(KubePodManifest, RefusesATemplateThatMakesNoPodName) {
   KubeConfig cfg;
   cfg.pod_name_template = "Jupyter_{username}";
