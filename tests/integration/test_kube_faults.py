@@ -3,15 +3,17 @@
 a leftover pod, an image pull that outlasts its deadline, a crash at start, and the API server
 down for a minute. Each asserts the traffic from the fake's request log.
 """
+import json
 import os
 import re
 import shutil
+import sqlite3
 import time
 import unittest
 
 from harness.kube import KubeHubTest
 from harness.session import follow, sign_in
-from test_kube_spawner import hub_log, server_error, spawn_and_wait, start
+from test_kube_spawner import hub_log, server_error, spawn_and_wait, start, stop
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
 CLAIMS = "/api/v1/namespaces/jhub/persistentvolumeclaims"
@@ -143,6 +145,28 @@ class KubeScenarios(KubeHubTest):
         r = alice.post(hub.url("/hub/spawn/alice/x"), data={"_xsrf": token, "profile": "huge"})
         self.assertEqual(r.status, 400)
         self.assertIn("There is no server profile", r.text)
+
+    def test_kubespawner_7_state_is_adopted(self):
+        """A server row holding exactly what KubeSpawner 7 keeps in JupyterHub's spawners.state
+        (pod_name, namespace, dns_name, pvc_name, kubespawner_version; no uid or url of nbhub's)
+        is adopted by pod name after a restart."""
+        hub = self.hub(STORAGE)
+        alice = sign_in(hub, "alice", "alice-pw")
+        spawn_and_wait(hub, alice)
+        self.assertEqual(follow(alice, hub, alice.get(hub.url("/user/alice/tree"))).status, 200)
+        hub.stop(cleanup=False)
+        db = sqlite3.connect(os.path.join(self.workdir, "nbhub.sqlite"))
+        ks7 = {"kubespawner_version": "7.0.0", "pod_name": "jupyter-alice", "namespace": "jhub",
+               "dns_name": "jupyter-alice.jhub.svc.cluster.local", "pvc_name": "claim-alice"}
+        db.execute("UPDATE servers SET state = ? WHERE name = ''", (json.dumps(ks7),))
+        db.commit()
+        db.close()
+        hub = self.hub(STORAGE)
+        self.assertIn("adopted running server /user/alice/", hub.log())
+        self.assertEqual(alice.get(hub.url("/user/alice/api/status")).status, 200)
+        # And the pod it names is the one stopped.
+        stop(hub, alice)
+        self.assertTrue(self.rig.wait_pod_gone("jupyter-alice"))
 
     def test_api_down_for_a_minute(self):
         hub = self.hub()

@@ -218,12 +218,14 @@ class ServerLifecycle(unittest.TestCase):
         self.assertIn(b"allow_named_servers", body)
 
     def test_idle_server_is_culled_and_active_one_kept(self):
-        hub = self.hub("[spawner]\npoll_interval_seconds = 1\n"
+        # Generous spawn timeouts: under ctest -j the machine is busy (fuzzers, other hubs), and
+        # this test is about culling, not about how fast a server starts.
+        hub = self.hub("[spawner]\npoll_interval_seconds = 1\nhttp_timeout_seconds = 120\n"
                        "[cull]\nenabled = true\ntimeout_seconds = 4\nevery_seconds = 1\n")
         idle_token = make_user(hub, "ida")
         busy_token = make_user(hub, "bea")
-        idle = start_and_wait(hub, "ida", idle_token)
-        busy = start_and_wait(hub, "bea", busy_token)
+        idle = start_and_wait(hub, "ida", idle_token, timeout=150)
+        busy = start_and_wait(hub, "bea", busy_token, timeout=150)
         self.note_servers(hub)
         deadline = time.time() + 30
         culled = False
