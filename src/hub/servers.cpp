@@ -474,6 +474,11 @@ net::awaitable<void> ServerManager::adopt_found() {
         log_.error("stopping the unrecorded server {}: {}", prefix, r.error().message);
       continue;
     }
+    if (f.url.empty()) {
+      log_.info("found server {} with no record, still without an address; not adopted (starting it again "
+                "replaces it)", prefix);
+      continue;
+    }
     store::ServerRow row{.user_id = user->id, .name = f.server_name, .url = f.url, .state = f.state,
                          .started = clock_.now(), .pending = "spawn"};
     auto record = [this, row]() { return store_.upsert_server(row); };

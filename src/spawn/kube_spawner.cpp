@@ -476,14 +476,17 @@ net::awaitable<std::vector<Spawner::Found>> KubeSpawner::discover() {
     auto user = ann && ann->is_object() ? ann->as_object().if_contains(kUserAnnotation) : nullptr;
     if (!mine || !user || !user->is_string()) continue;
     auto v = view_pod(pod);
-    if (!v.ready) continue;
+    // Starting or failing pods count too: an unusable one must not escape the policy because
+    // it was not ready yet. Only a pod with an IP can be adopted (the hub needs its URL).
+    if (v.terminating) continue;
     Found f;
     f.stop_if_unusable = kube_.delete_orphans;
     f.user = std::string(user->as_string());
     if (auto s = ann->as_object().if_contains(kServerAnnotation); s && s->is_string())
       f.server_name = std::string(s->as_string());
     auto name = meta(pod, "name");
-    f.url = fmt::format("http://{}:{}", v.ip.find(':') != std::string::npos ? "[" + v.ip + "]" : v.ip, kube_.port);
+    if (!v.ip.empty())
+      f.url = fmt::format("http://{}:{}", v.ip.find(':') != std::string::npos ? "[" + v.ip + "]" : v.ip, kube_.port);
     f.state = json::object{{"pod_name", name}, {"namespace", kube_.namespace_}, {"uid", v.uid}, {"url", f.url},
                            {"kubespawner_version", kKubeSpawnerCompat}};
     // The token it runs with, from its own spec: the hub adopts it only if that token is

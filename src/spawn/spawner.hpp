@@ -149,7 +149,7 @@ class Spawner {
   // Servers this spawner finds running that the hub may not know (a Kubernetes pod with the
   // hub's labels but no server record: the hub died between creating it and recording it).
   struct Found {
-    std::string user, server_name, url;
+    std::string user, server_name, url;  // url "" while it has no address yet
     boost::json::object state;
     std::string api_token;  // the JUPYTERHUB_API_TOKEN it was started with ("" = unknown)
     // When it cannot be adopted (its token is not this hub's): stop it, or leave it alone.
