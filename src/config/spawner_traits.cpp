@@ -13,14 +13,6 @@ Error bad(std::string const& key, std::string_view expected) {
   return Error{Errc::config, fmt::format("spawner_options.\"{}\": expected {}", key, expected)};
 }
 
-// A string trait is stored as its text; anything else as JSON.
-json::value as_json(std::string const& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec) return json::value(text);
-  return v;
-}
-
 Result<std::vector<std::string>> string_list(std::string const& key, json::value const& v) {
   std::vector<std::string> out;
   if (v.is_string()) {  // c.Spawner.cmd = "jupyterhub-singleuser"
@@ -43,6 +35,13 @@ Result<Seconds> seconds(std::string const& key, json::value const& v) {
 
 }  // namespace
 
+json::value trait_value(std::string const& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec) return json::value(text);
+  return v;
+}
+
 Result<SpawnerSettings> apply_spawner_traits(SpawnerSettings s,
                                              std::map<std::string, std::string> const& traits) {
   for (auto const& [key, text] : traits) {
@@ -51,7 +50,7 @@ Result<SpawnerSettings> apply_spawner_traits(SpawnerSettings s,
     auto cls = key.substr(0, dot);
     auto trait = key.substr(dot + 1);
     if (cls != "Spawner" && cls != "LocalProcessSpawner" && cls != "SimpleLocalProcessSpawner") continue;
-    auto v = as_json(text);
+    auto v = trait_value(text);
     if (trait == "cmd" || trait == "args" || trait == "env_keep") {
       auto list = string_list(key, v);
       if (!list) return list.error();

@@ -3,6 +3,8 @@
 // "Class.trait" → value text, JSON for non-strings) applied to nbhub's spawner settings:
 // c.Spawner.cmd/args/environment/notebook_dir/default_url/start_timeout/http_timeout/
 // poll_interval/env_keep, on Spawner or on the spawner class (LocalProcessSpawner, ...).
+#include <boost/json/value.hpp>
+
 #include <map>
 #include <string>
 
@@ -10,6 +12,10 @@
 #include "core/result.hpp"
 
 namespace nbhub::config {
+
+// A trait's value as kept in spawner_options: JSON when the text parses as JSON, else the
+// text itself as a string (string traits are stored as their plain text).
+boost::json::value trait_value(std::string const& text);
 
 // Errors name the trait and what was expected; unknown traits are left for other spawners.
 Result<SpawnerSettings> apply_spawner_traits(SpawnerSettings base,

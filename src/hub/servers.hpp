@@ -107,11 +107,11 @@ class ServerManager {
   struct Live;
   boost::asio::awaitable<void> run_spawn(store::UserRow user, std::string server_name, std::shared_ptr<Live> live,
                                          boost::json::object user_options);
-  // An adopted server that was still starting: wait for it, then route it or stop it.
   boost::asio::awaitable<void> adopt_found();  // the spawner's servers without a record
   // A server that runs but has not been seen answering: track it as pending, and wait for it
   // (resume_spawn) in the background.
   void wait_in_background(std::string const& user_name, store::ServerRow const& row, std::string const& why);
+  // An adopted server that was still starting: wait for it, then route it or stop it.
   boost::asio::awaitable<void> resume_spawn(std::string user_name, store::ServerRow row, std::shared_ptr<Live> live);
   std::shared_ptr<Live> live_for(std::string const& user, std::string const& server_name) const;
   void push_event(Live& live, int progress, std::string message, bool ready = false, bool failed = false);

@@ -26,11 +26,6 @@ std::optional<json::object> parse_object(std::string const& text) {
   return std::move(v.as_object());
 }
 
-std::string state_string(json::object const& state, std::string_view key) {
-  if (auto v = state.if_contains(key); v && v->is_string()) return std::string(v->as_string());
-  return "";
-}
-
 // Keeps the last `max_lines` lines of `text`.
 std::string last_lines(std::string const& text, std::size_t max_lines) {
   std::size_t pos = text.size(), lines = 0;

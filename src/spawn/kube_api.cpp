@@ -7,8 +7,6 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
-#include <fstream>
-#include <sstream>
 
 namespace nbhub::spawn::kube {
 
@@ -119,15 +117,11 @@ Result<std::string> KubeApi::bearer(bool force_reload) {
   // Freshness of a file, not hub time: the steady clock is enough here.
   auto now = std::chrono::steady_clock::now();
   if (force_reload || token_.empty() || now - token_read_ > std::chrono::minutes(1)) {
-    std::ifstream in(access_.token_file);
-    if (!in)
+    auto t = read_trimmed_file(access_.token_file);
+    if (!t)
       return make_error(Errc::unavailable, "kubernetes: cannot read the service-account token " +
                                                access_.token_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto t = ss.str();
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    token_ = std::move(t);
+    token_ = std::move(*t);
     token_read_ = now;
   }
   return token_;

@@ -1,5 +1,7 @@
 #include "spawn/kube_config.hpp"
 
+#include "config/spawner_traits.hpp"
+#include "config/text.hpp"
 #include "spawn/kube_kubeconfig.hpp"
 #include "spawn/kube_profiles.hpp"
 
@@ -20,23 +22,6 @@ Error bad(std::string const& trait, std::string const& what) {
   return make_error(Errc::config, "KubeSpawner." + trait + ": " + what);
 }
 
-// A trait's value: JSON when it parses, the plain text otherwise (strings are kept as text).
-json::value as_json(std::string const& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec) return json::value(text);
-  return v;
-}
-
-std::optional<std::string> read_small_file(std::string const& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 class Reader {
  public:
@@ -46,7 +31,7 @@ class Reader {
   std::optional<json::value> get(std::string const& name) const {
     for (auto const* cls : {"KubeSpawner.", "Spawner."}) {
       auto it = traits_.find(cls + name);
-      if (it != traits_.end()) return as_json(it->second);
+      if (it != traits_.end()) return config::trait_value(it->second);
     }
     return std::nullopt;
   }
@@ -61,7 +46,7 @@ class Reader {
   Result<void> text(std::string const& name, std::string& out) const {
     auto r = raw(name);
     if (!r) return {};
-    auto v = as_json(*r);
+    auto v = config::trait_value(*r);
     if (v.is_null()) out.clear();  // None
     else if (v.is_string()) out = std::string(v.as_string());
     else if (v.is_object() || v.is_array()) return bad(name, "expected a string");
@@ -185,7 +170,7 @@ Result<void> apply_api_access(KubeConfig& c, Reader const& r, EnvLookup const& e
   if (std::ifstream(ca)) c.api.ca_file = ca;
   if (auto rr = r.text("k8s_api_ssl_ca_cert", c.api.ca_file); !rr) return rr;
   if (auto rr = r.boolean("k8s_api_verify_ssl", c.api.verify_tls); !rr) return rr;
-  if (auto ns = read_small_file(sa_dir + "/namespace"); ns && !ns->empty()) c.namespace_ = *ns;
+  if (auto ns = read_trimmed_file(sa_dir + "/namespace"); ns && !ns->empty()) c.namespace_ = *ns;
   return {};
 }
 
@@ -318,6 +303,14 @@ std::map<std::string, std::string> as_traits(json::object const& overrides) {
 }
 
 }  // namespace
+
+std::optional<std::string> read_trimmed_file(std::string const& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return std::string(config::trim(ss.str()));
+}
 
 Result<KubeConfig> kube_config_from_traits(KubeConfig c,
                                            std::map<std::string, std::string> const& traits,

@@ -113,6 +113,10 @@ Result<KubeConfig> kube_config_from_traits(KubeConfig base,
                                            std::map<std::string, std::string> const& traits,
                                            EnvLookup const& env);
 
+// A service-account file (token, namespace) without its surrounding whitespace; nullopt when
+// it cannot be read.
+std::optional<std::string> read_trimmed_file(std::string const& path);
+
 // KubeConfig with a profile's kubespawner_override applied (trait names as keys, values as
 // in jupyterhub_config.py). Errc::config names the trait.
 Result<KubeConfig> apply_kube_overrides(KubeConfig base, boost::json::object const& overrides);

@@ -78,9 +78,8 @@ Result<std::vector<Profile>> parse_profiles(json::array const& list) {
         p.options.push_back(std::move(opt));
       }
     }
-    for (auto const& ov : {&p.override_})
-      if (ov->contains("namespace"))
-        return make_error(Errc::config, where + ".kubespawner_override.namespace: a profile cannot move servers to another namespace here");
+    if (p.override_.contains("namespace"))
+      return make_error(Errc::config, where + ".kubespawner_override.namespace: a profile cannot move servers to another namespace here");
     out.push_back(std::move(p));
   }
   return out;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <set>
 
+#include "spawn/readiness.hpp"  // describe_duration
 #include "spawn/spawn_env.hpp"
 
 namespace nbhub::spawn::kube {
@@ -21,15 +22,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-std::string state_string(json::object const& state, std::string_view key) {
-  if (auto v = state.if_contains(key); v && v->is_string()) return std::string(v->as_string());
-  return "";
-}
-
 bool cancelled(net::cancellation_state const& cs) { return cs.cancelled() != net::cancellation_type::none; }
-
-// "12.3 s" for messages.
-std::string secs(std::chrono::seconds s) { return fmt::format("{} s", s.count()); }
 
 }  // namespace
 
@@ -182,7 +175,7 @@ net::awaitable<Result<void>> KubeSpawner::delete_pod(std::string name, std::chro
     if (g && g->status == 404) co_return Result<void>{};
     co_return make_error(Errc::unavailable,
                          fmt::format("kubernetes: pod {} was still terminating {} after it was deleted", name,
-                                     secs(grace + 60s)));
+                                     describe_duration(grace + 60s)));
   }
   co_return Result<void>{};
 }
@@ -389,9 +382,9 @@ net::awaitable<Result<Started>> KubeSpawner::wait_running(KubeConfig const& k, S
         co_return make_error(Errc::unavailable, "kubernetes: pod " + names.pod + " was deleted while it started");
     }
     if (SteadyClock::now() >= deadline) {
-      std::string what = phase == Phase::scheduling ? "was not scheduled within " + secs(k.schedule_timeout)
-                         : phase == Phase::pulling   ? "could not pull its image within " + secs(k.image_pull_timeout)
-                                                     : "did not become ready within " + secs(k.start_timeout);
+      std::string what = phase == Phase::scheduling ? "was not scheduled within " + describe_duration(k.schedule_timeout)
+                         : phase == Phase::pulling   ? "could not pull its image within " + describe_duration(k.image_pull_timeout)
+                                                     : "did not become ready within " + describe_duration(k.start_timeout);
       auto why = !last_unschedulable.empty() ? last_unschedulable : last_event;
       co_return make_error(Errc::unavailable, fmt::format("kubernetes: pod {} {}{}", names.pod, what,
                                                           why.empty() ? "" : " (last: " + why + ")"));

@@ -25,6 +25,7 @@
 #include <optional>
 #include <vector>
 #include <string>
+#include <string_view>
 
 #include "core/result.hpp"
 
@@ -57,6 +58,12 @@ struct Started {
   std::string url;            // where the hub reaches the server, "http://127.0.0.1:PORT", no path
   boost::json::object state;  // persist it; LocalSpawner: pid, pgid, port, started_at, ...
 };
+
+// A string field of a spawner's state, "" when absent or not a string.
+inline std::string state_string(boost::json::object const& state, std::string_view key) {
+  if (auto v = state.if_contains(key); v && v->is_string()) return std::string(v->as_string());
+  return "";
+}
 
 // One progress event, as in JupyterHub's progress stream (spec §4.5).
 struct SpawnProgress {
