@@ -73,6 +73,9 @@ Result<std::vector<Profile>> parse_profiles(json::array const& list) {
           ProfileChoice c{std::string(ck.key()), str(co, "display_name"), flag(co, "default"), {}};
           if (c.display_name.empty()) c.display_name = c.key;
           if (auto ov = co.if_contains("kubespawner_override"); ov && ov->is_object()) c.override_ = ov->as_object();
+          if (c.override_.contains("namespace"))
+            return make_error(Errc::config, owhere + ".choices." + c.key +
+                                                ".kubespawner_override.namespace: a profile cannot move servers to another namespace here");
           opt.choices.push_back(std::move(c));
         }
         p.options.push_back(std::move(opt));

@@ -75,5 +75,17 @@ TEST(KubeProfiles, BadListsNameTheEntry) {
   EXPECT_NE(p.error().message.find("profile_list[1]"), std::string::npos);
 }
 
+TEST(KubeProfiles, NoOverrideMayChangeTheNamespace) {
+  // The pod watch and the claims live in one namespace; a choice moving only some objects
+  // elsewhere would split a server across namespaces.
+  auto profile = parse_profiles(json::parse(R"([{"display_name": "a", "kubespawner_override": {"namespace": "x"}}])").as_array());
+  ASSERT_FALSE(profile);
+  EXPECT_NE(profile.error().message.find("profile_list[0].kubespawner_override.namespace"), std::string::npos);
+  auto choice = parse_profiles(json::parse(R"([{"display_name": "a", "profile_options": {"o": {"choices":
+      {"c": {"kubespawner_override": {"namespace": "x"}}}}}}])").as_array());
+  ASSERT_FALSE(choice);
+  EXPECT_NE(choice.error().message.find("profile_options.o.choices.c.kubespawner_override.namespace"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace nbhub::spawn::kube
