@@ -190,7 +190,8 @@ int run_proxy_command(std::vector<std::string> const& args) {
     config::HttpLimits limits;
     limits.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
         milliseconds(std::max(1000L, f.keep_alive_timeout_ms)));
-    http::ListenerOptions public_opts{.limits = limits, .name = "proxy", .interceptor = &proxy};
+    http::ListenerOptions public_opts{
+        .limits = limits, .name = "proxy", .interceptor = &proxy, .single_thread = f.threads == 1};
     http::ListenerOptions api_opts{.limits = config::HttpLimits{}, .name = "proxy API"};
     auto public_listener =
         std::make_shared<http::Listener>(ioc, public_router, public_opts, *logs.access, log);

@@ -72,8 +72,9 @@ net::awaitable<void> Listener::accept_loop() {
   auto self = shared_from_this();
   for (;;) {
     boost::system::error_code ec;
-    auto sock = co_await acceptor_.async_accept(net::make_strand(ioc_),
-                                                net::redirect_error(net::use_awaitable, ec));
+    auto exec = opts_.single_thread ? net::any_io_executor(ioc_.get_executor())
+                                    : net::any_io_executor(net::make_strand(ioc_));
+    auto sock = co_await acceptor_.async_accept(exec, net::redirect_error(net::use_awaitable, ec));
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       log_.warn("{} listener: accept failed: {}", opts_.name, ec.message());
@@ -85,8 +86,8 @@ net::awaitable<void> Listener::accept_loop() {
                 opts_.name, open_connections_.load(), id);
       continue;  // the socket closes here
     }
-    auto exec = sock.get_executor();  // the connection's own strand
-    net::co_spawn(exec, serve(std::move(sock), id), [this, self, id](std::exception_ptr e) {
+    // The connection's own strand (or the single thread's executor).
+    net::co_spawn(sock.get_executor(), serve(std::move(sock), id), [this, self, id](std::exception_ptr e) {
       if (!e) return;
       try { std::rethrow_exception(e); } catch (std::exception const& ex) {
         log_.error("conn={} ended by an exception: {}", id, ex.what());

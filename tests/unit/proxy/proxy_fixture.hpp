@@ -270,10 +270,11 @@ inline ProxyConfig test_config() {
   return c;
 }
 
-// The proxy behind a real listener, with a router standing in for the hub.
+// The proxy behind a real listener, with a router standing in for the hub. With `threads`
+// = 1 the listener runs as `nbhub proxy --threads 1` does: no strand per connection.
 class ProxyHarness {
  public:
-  explicit ProxyHarness(ProxyConfig cfg = test_config(), Clock const* clock = nullptr)
+  explicit ProxyHarness(ProxyConfig cfg = test_config(), Clock const* clock = nullptr, int threads = 2)
       : clock_(clock ? *clock : system_clock_),
         access_sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)),
         access_("access", access_sink_),
@@ -287,10 +288,11 @@ class ProxyHarness {
     http::ListenerOptions opts;
     opts.interceptor = &proxy_;
     opts.name = "test";
+    opts.single_thread = threads == 1;
     listener_ = std::make_shared<http::Listener>(ioc_, router_, opts, access_, log_);
     listener_->bind("127.0.0.1", 0);
     listener_->start();
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
   }
   ~ProxyHarness() {
     ioc_.stop();

@@ -148,6 +148,29 @@ TEST(ProxyHttp, KeepAliveReusesOneUpstreamConnection) {
   EXPECT_EQ(h.proxy().pool().idle_count(), 1u);
 }
 
+// `nbhub proxy --threads 1`: connections share the one thread without strands. Requests on
+// interleaved keep-alive connections, with bodies both ways, must not cross.
+TEST(ProxyHttp, SingleThreadServesInterleavedConnections) {
+  ProxyHarness h(test_config(), nullptr, 1);
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  std::vector<tcp::socket> conns;
+  for (int i = 0; i < 4; ++i) conns.push_back(h.connect());
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+      bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/user/alice/echo", 11};
+      req.body() = "round " + std::to_string(round) + " conn " + std::to_string(i);
+      auto res = h.request(conns[i], req);
+      ASSERT_EQ(res.result_int(), 200);
+      EXPECT_TRUE(res.keep_alive());
+      EXPECT_EQ(h.backend().last().body_prefix, req.body());
+    }
+  }
+  EXPECT_EQ(h.proxy().pool().connects(), 1u);  // one at a time: one upstream connection
+  auto unclaimed = h.get("/hub/home");
+  EXPECT_EQ(unclaimed.result_int(), 404);
+  EXPECT_NE(unclaimed.body().find("served by the hub router"), std::string::npos);
+}
+
 TEST(ProxyHttp, UpstreamDownAnswers503JsonForApiRequests) {
   ProxyHarness h;
   auto port = closed_port();

@@ -45,6 +45,21 @@ TEST(ProxyWebSocket, EchoesTextAndBinaryMessages) {
   EXPECT_NE(line.find("route=/user/alice"), std::string::npos) << line;
 }
 
+TEST(ProxyWebSocket, TunnelsOnASingleThread) {
+  ProxyHarness h(test_config(), nullptr, 1);
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  websocket::stream<tcp::socket> a(h.connect()), b(h.connect());
+  a.handshake("hub.example:8000", "/user/alice/api/kernels/k1/channels");
+  b.handshake("hub.example:8000", "/user/alice/api/kernels/k2/channels");
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(echo(a, "a" + std::to_string(i), true), "a" + std::to_string(i));
+    EXPECT_EQ(echo(b, "b" + std::to_string(i), false), "b" + std::to_string(i));
+  }
+  EXPECT_EQ(h.proxy().stats().tunnels_open.load(), 2);
+  a.close(websocket::close_code::normal);
+  b.close(websocket::close_code::normal);
+}
+
 TEST(ProxyWebSocket, OpenTunnelOutlivesItsRoute) {
   ProxyHarness h;
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
