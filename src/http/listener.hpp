@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "http/deadline.hpp"
 #include "http/interceptor.hpp"
 #include "http/router.hpp"
 
@@ -57,6 +58,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   spdlog::logger& access_;
   spdlog::logger& log_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  DeadlineReaper reaper_;  // request-head deadlines (idle_timeout, request_timeout)
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<std::size_t> open_connections_{0};
 };

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-#include "proxy/deadline.hpp"
+#include "http/deadline.hpp"
 #include "proxy/forwarded_headers.hpp"
 #include "proxy/websocket_tunnel.hpp"
 
@@ -186,7 +186,8 @@ net::awaitable<void> Proxy::tunnel(tcp::socket& client, beast::flat_buffer& buff
 
 net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                   http::HeadParser& head, http::ClientView client) {
-  auto const started = SteadyClock::now();
+  // Read only for the access line: at warn level nothing per request asks for the time.
+  auto const started = access_.should_log(spdlog::level::info) ? SteadyClock::now() : SteadyClock::time_point{};
   stats_.requests.fetch_add(1, std::memory_order_relaxed);
   RoutePtr route;
   {
@@ -196,7 +197,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
     if (r && (!r->is_default() || cfg_.claim_default_route)) route = r->shared_from_this();
   }
   if (!route) co_return co_await not_found(stream, head, client.conn_id, started);
-  route->touch(clock_.now());
+  route->touch(clock_.coarse_now());
 
   auto const& h = head.get();
   bool const websocket = beast::websocket::is_upgrade(h);
@@ -209,7 +210,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
   HeadBuffer out_head(buf.get() + cfg_.buffer_bytes, kHeadScratchBytes);
   write_upstream_request(req.get(), *route, cfg_, client, peer, websocket, out_head);
   auto exec = stream.get_executor();
-  Deadline deadline(reaper_);
+  http::Deadline deadline(reaper_);
   bool const retryable = idempotent(req.get().method()) && req.is_done();
 
   UpstreamPtr up;

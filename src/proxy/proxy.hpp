@@ -31,7 +31,7 @@
 #include "http/interceptor.hpp"
 #include "http/message.hpp"
 #include "proxy/buffer_cache.hpp"
-#include "proxy/deadline.hpp"
+#include "http/deadline.hpp"
 #include "proxy/proxy_config.hpp"
 #include "proxy/proxy_stats.hpp"
 #include "proxy/relay.hpp"
@@ -106,7 +106,7 @@ class Proxy final : public http::Interceptor {
   spdlog::logger& access_;
   spdlog::logger& log_;
   ProxyStats stats_;
-  DeadlineReaper reaper_;
+  http::DeadlineReaper reaper_;
   UpstreamPool pool_;
   BufferCache buffers_;  // cfg_.buffer_bytes each
   Relay relay_;

@@ -23,8 +23,8 @@ using Failure = ExchangeOutcome::Failure;
 namespace {
 
 constexpr auto kAwait = net::use_awaitable;
-constexpr auto kClient = Deadline::Side::client;
-constexpr auto kUpstream = Deadline::Side::upstream;
+constexpr auto kClient = http::Deadline::Side::client;
+constexpr auto kUpstream = http::Deadline::Side::upstream;
 
 bool expected_close(error_code const& ec) {
   return ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
@@ -37,7 +37,7 @@ void fail(ExchangeOutcome& out, Failure f, std::string_view what, error_code con
 }
 
 // An operation the deadline cut short reports a timeout, whatever the socket said.
-error_code timed(Deadline const& d, error_code ec) {
+error_code timed(http::Deadline const& d, error_code ec) {
   return ec && d.expired() ? error_code(beast::error::timeout) : ec;
 }
 
@@ -56,7 +56,7 @@ Failure upstream_failure(error_code const& ec) {
 net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat_buffer& cbuf,
                                                 RequestParser& req, HeadBuffer& head, bool expect_continue,
                                                 bool client_keep_alive, bool websocket, UpstreamPtr& up_ptr,
-                                                Route const& route, char* chunk, Deadline& deadline) {
+                                                Route const& route, char* chunk, http::Deadline& deadline) {
   ExchangeOutcome out;
   auto& up = *up_ptr;
   error_code ec;
@@ -325,7 +325,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
     }
     out.response_started = true;
     // A long download is activity too (CHP counts every chunk); touch() keeps it cheap.
-    route.touch(clock_.now());
+    route.touch(clock_.coarse_now());
     if (last) break;
   }
   co_return out;

@@ -9,7 +9,7 @@
 //
 // Executor: call on the client connection's strand. I/O goes to the plain sockets (the
 // listener's tcp_stream timers stay off: the listener disables them before handing over),
-// and one Deadline bounds every read and write: response_header_timeout for the response
+// and one Deadline (http/deadline.hpp) bounds every read and write: response_header_timeout for the response
 // head, stall_timeout for each other operation. The references passed to `exchange` must
 // outlive the awaited call (the caller awaits it directly).
 //
@@ -28,7 +28,7 @@
 #include <string>
 
 #include "core/clock.hpp"
-#include "proxy/deadline.hpp"
+#include "http/deadline.hpp"
 #include "proxy/head_writer.hpp"
 #include "proxy/proxy_config.hpp"
 #include "proxy/proxy_stats.hpp"
@@ -78,7 +78,7 @@ class Relay {
                                                    boost::beast::flat_buffer& client_buffer,
                                                    RequestParser& req, HeadBuffer& head, bool expect_continue,
                                                    bool client_keep_alive, bool websocket, UpstreamPtr& up,
-                                                   Route const& route, char* chunk, Deadline& deadline);
+                                                   Route const& route, char* chunk, http::Deadline& deadline);
 
  private:
   ProxyConfig const& cfg_;

@@ -1,5 +1,7 @@
 #include "proxy/upstream_pool.hpp"
 
+#include "core/clock.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -8,7 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
-#include "proxy/deadline.hpp"
+#include "http/deadline.hpp"
 
 #include <sys/socket.h>
 
@@ -84,7 +86,7 @@ struct UpstreamPool::State : std::enable_shared_from_this<State> {
   bool armed = false;                                             // GUARDED_BY(mu)
 };
 
-UpstreamPool::UpstreamPool(net::any_io_executor ex, ProxyConfig const& cfg, DeadlineReaper& reaper)
+UpstreamPool::UpstreamPool(net::any_io_executor ex, ProxyConfig const& cfg, http::DeadlineReaper& reaper)
     : ex_(ex),
       reaper_(reaper),
       buffer_limit_(std::max(cfg.buffer_bytes, cfg.header_limit_bytes)),
@@ -108,7 +110,7 @@ UpstreamPtr UpstreamPool::take(std::string const& key, bool check) {
       it->second.pop_back();
       --state_->count;
     }
-    auto idle = SteadyClock::now() - c->idle_since;
+    auto idle = coarse_steady_now() - c->idle_since;
     if (idle >= state_->idle_timeout) continue;
     // A connection parked a moment ago is almost never closed yet, and a request that fails
     // on one is retried when that is safe (Proxy::serve); the peek is for the rest.
@@ -121,7 +123,7 @@ UpstreamPtr UpstreamPool::take(std::string const& key, bool check) {
 
 void UpstreamPool::put(UpstreamPtr c) {
   if (!c || !c->socket.is_open() || c->buffer.size() != 0) return;
-  c->idle_since = SteadyClock::now();
+  c->idle_since = coarse_steady_now();
   std::lock_guard lock(state_->mu);
   auto& q = state_->idle[c->key];
   if (q.size() >= state_->max_idle) return;  // `c` is closed as it goes out of scope
@@ -141,9 +143,9 @@ net::awaitable<ConnectResult> UpstreamPool::connect(Target target, net::any_io_e
   // Beast reads at most the free capacity per call: reserve it once, keep it while parked.
   conn->buffer.reserve(buffer_limit_);
   auto& sock = conn->socket;
-  Deadline deadline(reaper_);
+  http::Deadline deadline(reaper_);
   deadline.watch(nullptr, &sock);
-  deadline.start(connect_timeout_, Deadline::Side::upstream);
+  deadline.start(connect_timeout_, http::Deadline::Side::upstream);
   boost::system::error_code ec;
   auto addr = net::ip::make_address(target.host, ec);
   if (!ec) {

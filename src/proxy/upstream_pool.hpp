@@ -26,7 +26,7 @@
 #include <memory>
 #include <string>
 
-#include "proxy/deadline.hpp"
+#include "http/deadline.hpp"
 #include "proxy/proxy_config.hpp"
 #include "proxy/route_table.hpp"
 
@@ -53,7 +53,7 @@ class UpstreamPool {
  public:
   // `ex` (an io_context executor) owns the sockets and runs the idle sweep timer; `reaper`
   // bounds connects and must outlive the pool.
-  UpstreamPool(boost::asio::any_io_executor ex, ProxyConfig const& cfg, DeadlineReaper& reaper);
+  UpstreamPool(boost::asio::any_io_executor ex, ProxyConfig const& cfg, http::DeadlineReaper& reaper);
   ~UpstreamPool();  // closes parked connections
   UpstreamPool(UpstreamPool const&) = delete;
   UpstreamPool& operator=(UpstreamPool const&) = delete;
@@ -78,7 +78,7 @@ class UpstreamPool {
 
  private:
   boost::asio::any_io_executor ex_;
-  DeadlineReaper& reaper_;
+  http::DeadlineReaper& reaper_;
   std::size_t buffer_limit_;
   std::chrono::milliseconds connect_timeout_;
   std::shared_ptr<State> state_;

@@ -1,5 +1,7 @@
 #include "proxy/websocket_tunnel.hpp"
 
+#include "core/clock.hpp"
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -54,22 +56,22 @@ net::awaitable<void> WebSocketTunnel::pump(tcp::socket& from, tcp::socket& to,
     auto n = co_await net::async_write(to, leftover.data(), net::redirect_error(net::use_awaitable, ec));
     leftover.consume(n);
     counter += n;
-    last_io_ = SteadyClock::now();
+    last_io_ = coarse_steady_now();
   }
   while (!ec && !stopping_) {
     auto n = co_await from.async_read_some(net::buffer(buf, cfg_.tunnel_buffer_bytes),
                                            net::redirect_error(net::use_awaitable, ec));
     if (ec) break;
-    last_io_ = SteadyClock::now();
+    last_io_ = coarse_steady_now();
     stats_.note_buffered(n);
-    route_.touch(clock_.now());
+    route_.touch(clock_.coarse_now());
     // Most writes complete at once; only the rest waits (and stalls this direction's reads).
     Buffers bufs;
     bufs[0] = net::buffer(buf, n);
     auto sent = send_now(to.native_handle(), bufs, ec);
     if (!ec && sent < n) {
       co_await net::async_write(to, suffix(bufs, sent), net::redirect_error(net::use_awaitable, ec));
-      last_io_ = SteadyClock::now();
+      last_io_ = coarse_steady_now();
     }
     counter += n;
   }

@@ -1,4 +1,6 @@
-#include "proxy/deadline.hpp"
+#include "http/deadline.hpp"
+
+#include "core/clock.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -7,7 +9,7 @@
 
 #include <mutex>
 
-namespace nbhub::proxy {
+namespace nbhub::http {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -26,7 +28,7 @@ struct DeadlineReaper::State : std::enable_shared_from_this<State> {
   void reap() {
     std::lock_guard lock(mu);
     ticking = false;
-    auto now = Clock::now().time_since_epoch().count();
+    auto now = coarse_steady_now().time_since_epoch().count();
     for (auto* d = head; d; d = d->next_) {
       if (d->due_.load(std::memory_order_relaxed) > now || d->expired_.load(std::memory_order_relaxed))
         continue;
@@ -91,13 +93,17 @@ bool Deadline::start(Clock::duration d, Side side) {
     std::lock_guard lock(st_->mu);
     enlist();
   }
-  due_.store((Clock::now() + d).time_since_epoch().count(), std::memory_order_relaxed);
+  due_.store((coarse_steady_now() + d).time_since_epoch().count(), std::memory_order_relaxed);
   return true;
 }
 
-void Deadline::idle() {
+void Deadline::disarm() noexcept {
   due_.store(Clock::time_point::max().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+void Deadline::idle() {
+  disarm();
   watch(nullptr, nullptr);
 }
 
-}  // namespace nbhub::proxy
+}  // namespace nbhub::http

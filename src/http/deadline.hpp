@@ -1,12 +1,13 @@
 #pragma once
-// Deadlines for proxied exchanges without a timer per exchange. Beast's tcp_stream arms,
-// cancels and dispatches a timer for every read and write, and even one timer per exchange
-// (arm, cancel, a handler through the strand) showed in profiles. Here an operation only
-// stores its due time in an atomic; one reaper per proxy wakes every `tick` while exchanges
-// are registered and shuts down the sockets of those past due. Timeouts therefore fire
-// between due and due + tick; the tick is a quarter of the shortest configured timeout
-// (10 ms to 1 s). Only the socket of the late operation is shut down, so that a client still
-// gets its 504 when the upstream is the slow side.
+// Deadlines for socket operations without a timer per operation: the proxy's exchanges and
+// the listener's request heads. Beast's tcp_stream arms, cancels and dispatches a timer for
+// every read and write, and even one timer per exchange (arm, cancel, a handler through the
+// strand) showed in profiles. Here an operation only stores its due time in an atomic, read
+// from the coarse monotonic clock (core/clock.hpp); one reaper wakes every `tick` while
+// deadlines are registered and shuts down the sockets of those past due. Timeouts therefore
+// fire between due and due + tick (+ one kernel tick); owners choose a tick of a quarter of
+// their shortest timeout (10 ms to 1 s). Only the socket of the late operation is shut down,
+// so that a client still gets its 504 when the upstream is the slow side.
 //
 // Shutting down (shutdown(2), from the reaper's thread) rather than cancelling: Asio socket
 // objects are not thread-safe, the kernel's shutdown is, and it makes the pending and every
@@ -22,7 +23,7 @@
 #include <chrono>
 #include <memory>
 
-namespace nbhub::proxy {
+namespace nbhub::http {
 
 class DeadlineReaper {
  public:
@@ -55,6 +56,8 @@ class Deadline {
   // Call before each operation on `side`: it must finish within `d`, or that side's socket is
   // shut down. False when the deadline has already expired (do not start the operation).
   bool start(Clock::duration d, Side side);
+  // No operation is pending; the sockets stay watched for the next `start`.
+  void disarm() noexcept;
   // No operation is pending and none is watched until the next `watch`.
   void idle();
   bool expired() const noexcept { return expired_.load(std::memory_order_acquire); }
@@ -74,4 +77,4 @@ class Deadline {
   Deadline* next_ = nullptr;
 };
 
-}  // namespace nbhub::proxy
+}  // namespace nbhub::http

@@ -1,0 +1,160 @@
+// The listener's request-head reading over real loopback sockets: keep-alive and pipelining,
+// the idle and request deadlines (enforced by the DeadlineReaper, not a timer per read), the
+// head size limit, and a close in the middle of a head.
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "http/listener.hpp"
+#include "http/router.hpp"
+
+namespace nbhub::http {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+
+class ListenerTest : public ::testing::Test {
+ protected:
+  void start(config::HttpLimits limits) {
+    router_.get("/hello", [](Context&) -> net::awaitable<Response> { co_return json_response(200, R"({"hi":1})"); });
+    listener_ = std::make_shared<Listener>(ioc_, router_, ListenerOptions{.limits = limits, .name = "test"}, log_, log_);
+    listener_->bind("127.0.0.1", 0);
+    listener_->start();
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void TearDown() override {
+    ioc_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  tcp::socket connect() {
+    tcp::socket s(client_ioc_);
+    s.connect({net::ip::make_address("127.0.0.1"), listener_->port()});
+    return s;
+  }
+  // Everything the server sends until it closes (or `limit` elapses: then "TIMEOUT").
+  static std::string read_to_close(tcp::socket& s, std::chrono::milliseconds limit = 5s) {
+    s.non_blocking(false);
+    timeval tv{static_cast<time_t>(limit.count() / 1000), static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      auto n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+      if (n > 0) {
+        out.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return out + "TIMEOUT";
+      return out;
+    }
+  }
+  static std::size_t count(std::string const& s, std::string_view what) {
+    std::size_t n = 0;
+    for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+    return n;
+  }
+
+  net::io_context ioc_{1};
+  net::io_context client_ioc_;
+  spdlog::logger log_{"test", std::make_shared<spdlog::sinks::null_sink_mt>()};
+  Router router_;
+  std::shared_ptr<Listener> listener_;
+  std::thread thread_;
+};
+
+TEST_F(ListenerTest, PipelinedRequestsOnOneConnectionAreAllAnswered) {
+  start({});
+  auto s = connect();
+  std::string two = "GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  net::write(s, net::buffer(two));
+  auto got = read_to_close(s);
+  EXPECT_EQ(count(got, "HTTP/1.1 200 OK"), 2u) << got;
+  EXPECT_EQ(got.find("TIMEOUT"), std::string::npos);
+}
+
+TEST_F(ListenerTest, HeadArrivingByteByByteIsParsed) {
+  start({});
+  auto s = connect();
+  std::string req = "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  for (char c : req) {
+    net::write(s, net::buffer(&c, 1));
+    std::this_thread::sleep_for(1ms);
+  }
+  auto got = read_to_close(s);
+  EXPECT_NE(got.find("HTTP/1.1 200 OK"), std::string::npos) << got;
+}
+
+TEST_F(ListenerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
+  config::HttpLimits l;
+  l.idle_timeout = 1s;
+  start(l);
+  auto s = connect();
+  net::write(s, net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")));
+  auto t0 = std::chrono::steady_clock::now();
+  auto got = read_to_close(s, 10s);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_NE(got.find("200 OK"), std::string::npos);
+  EXPECT_EQ(got.find("TIMEOUT"), std::string::npos) << "the idle connection was never closed";
+  EXPECT_GE(waited, 900ms);
+  EXPECT_LT(waited, 5s);
+}
+
+TEST_F(ListenerTest, HeadThatNeverEndsIsCutAtRequestTimeout) {
+  config::HttpLimits l;
+  l.idle_timeout = 60s;  // the request deadline, not the idle one, applies once bytes arrived
+  l.request_timeout = 1s;
+  start(l);
+  auto s = connect();
+  net::write(s, net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: a\r\n")));
+  auto t0 = std::chrono::steady_clock::now();
+  auto got = read_to_close(s, 10s);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(got, "") << "no response to half a head, only the close";
+  EXPECT_LT(waited, 5s);
+}
+
+TEST_F(ListenerTest, OversizedHeadGets431) {
+  config::HttpLimits l;
+  l.header_limit_bytes = 1024;
+  start(l);
+  auto s = connect();
+  std::string req = "GET /hello HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(4000, 'x') + "\r\n\r\n";
+  boost::system::error_code ec;
+  net::write(s, net::buffer(req), ec);  // the server may close before taking it all
+  auto got = read_to_close(s);
+  EXPECT_NE(got.find("HTTP/1.1 431"), std::string::npos) << got;
+}
+
+TEST_F(ListenerTest, HalfCloseInsideAHeadGets400AndTheClose) {
+  start({});
+  auto s = connect();
+  net::write(s, net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHo")));
+  s.shutdown(tcp::socket::shutdown_send);
+  auto got = read_to_close(s);
+  EXPECT_NE(got.find("HTTP/1.1 400"), std::string::npos) << got;
+  EXPECT_EQ(got.find("TIMEOUT"), std::string::npos);
+}
+
+TEST_F(ListenerTest, MalformedHeadGets400) {
+  start({});
+  auto s = connect();
+  net::write(s, net::buffer(std::string_view("GET /hello HTTP/1.1\r\nBad Header\r\n\r\n")));
+  auto got = read_to_close(s);
+  EXPECT_NE(got.find("HTTP/1.1 400"), std::string::npos) << got;
+}
+
+}  // namespace
+}  // namespace nbhub::http
