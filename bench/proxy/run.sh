@@ -15,7 +15,7 @@ DURATION=${DURATION:-10}        # seconds per wrk / WebSocket measurement
 CONNECTIONS=${CONNECTIONS:-32}  # wrk -c and WebSocket connections
 THREADS=${THREADS:-1}           # nbhub proxy --threads; nginx runs worker_processes 1
 WS_BYTES=${WS_BYTES:-128}       # WebSocket message size
-ROUNDS=${ROUNDS:-2}             # runs per case and proxy; the best counts
+ROUNDS=${ROUNDS:-5}             # runs per case and proxy; the median counts
 
 for tool in nginx wrk node; do
   command -v "$tool" >/dev/null || { echo "bench/proxy: $tool is not installed" >&2; exit 2; }
@@ -145,15 +145,20 @@ measure_ws() {
   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); c=int(sys.argv[2])*1e6/int(sys.argv[3])
 print("%.0f %.2f %.1f" % (d["per_second"], d["p99_ms"], c / d["round_trips"]))' "$out" $((t1 - t0)) "$tck"
 }
-# The best of ROUNDS runs (by throughput), alternating the two proxies so that both see the
-# same background load.
-best() {  # best FN NBHUB_URL NGINX_URL -> two lines: nbhub's, nginx's
-  local a="" b="" r x
+# The median of ROUNDS runs, column by column, alternating the two proxies so that both see
+# the same background load. (Three busy processes share two cores here: a single run's p99
+# swings by 10x when the scheduler parks one of them, so no single run is quoted.)
+median_cols() { python3 -c 'import sys, statistics as st
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+print(" ".join("%g" % st.median(c) for c in zip(*rows)))'; }
+medians() {  # medians FN NBHUB_URL NGINX_URL -> two lines: nbhub's, nginx's
+  local a=() b=() r
   for ((r = 0; r < ROUNDS; r++)); do
-    x=$("$1" "$nbhub_pid" "$2"); [[ -z $a || ${x%% *} -gt ${a%% *} ]] && a=$x
-    x=$("$1" "$nginx_worker" "$3"); [[ -z $b || ${x%% *} -gt ${b%% *} ]] && b=$x
+    a+=("$("$1" "$nbhub_pid" "$2")")
+    b+=("$("$1" "$nginx_worker" "$3")")
   done
-  printf '%s\n%s\n' "$a" "$b"
+  printf '%s\n' "${a[@]}" | median_cols
+  printf '%s\n' "${b[@]}" | median_cols
 }
 row() {
   local a_rps a_p99 a_cpu b_rps b_p99 b_cpu
@@ -164,15 +169,15 @@ row() {
 
 nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
 echo "bench/proxy on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); nbhub --threads $THREADS vs nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker)"
-echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; WebSocket: $CONNECTIONS connections, ${WS_BYTES}-byte echo round trips for ${DURATION}s; best of $ROUNDS"
+echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; WebSocket: $CONNECTIONS connections, ${WS_BYTES}-byte echo round trips for ${DURATION}s; median of $ROUNDS runs"
 printf '%-16s %9s %9s %6s   %9s %9s %6s   %8s %8s\n' case "nbhub/s" "nginx/s" ratio "nbhub p99" "nginx p99" ratio \
   "nbhub µs" "nginx µs"
 for f in 1k 100k; do
-  mapfile -t res < <(best measure "http://127.0.0.1:$nbhub_port/user/bench/$f.bin" \
+  mapfile -t res < <(medians measure "http://127.0.0.1:$nbhub_port/user/bench/$f.bin" \
                                   "http://127.0.0.1:$nginx_proxy/user/bench/$f.bin")
   row "HTTP GET $f" "${res[0]}" "${res[1]}"
 done
-mapfile -t res < <(best measure_ws "ws://127.0.0.1:$nbhub_port/user/ws/echo" "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
+mapfile -t res < <(medians measure_ws "ws://127.0.0.1:$nbhub_port/user/ws/echo" "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
 row "WebSocket echo" "${res[0]}" "${res[1]}"
 echo "(µs: each proxy's own CPU time per request or round trip; lower is better)"
 read -r d_rps d_p99 _ <<<"$(measure "$(pgrep -P "$backend_pid" | head -1)" "http://127.0.0.1:$backend/user/bench/1k.bin")"

@@ -2,7 +2,7 @@
 
 #include "core/clock.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -26,59 +26,88 @@ WebSocketTunnel::WebSocketTunnel(tcp::socket& client, tcp::socket& upstream, Pro
       route_(route),
       clock_(clock),
       stats_(stats),
-      timer_(client.get_executor()),
+      ex_(client.get_executor()),
+      upstream_shares_executor_(upstream.get_executor() == ex_),
+      timer_(ex_),
       buffers_(std::make_unique_for_overwrite<char[]>(2 * cfg.tunnel_buffer_bytes)),
       last_io_(SteadyClock::now()) {}
 
 net::awaitable<WebSocketTunnel::Result> WebSocketTunnel::run(boost::beast::flat_buffer& client_leftover,
                                                              boost::beast::flat_buffer& upstream_leftover) {
-  using namespace net::experimental::awaitable_operators;
   // Small frames after large ones must not wait for delayed ACKs (Nagle).
   error_code ignored;
   client_.set_option(tcp::no_delay(true), ignored);
   stats_.tunnels_opened.fetch_add(1, std::memory_order_relaxed);
   stats_.tunnels_open.fetch_add(1, std::memory_order_relaxed);
-  // The pumps never throw (errors are values), so `&&` waits for all three.
-  co_await (pump(client_, upstream_, client_leftover, buffers_.get(), result_.bytes_up) &&
-            pump(upstream_, client_, upstream_leftover, buffers_.get() + cfg_.tunnel_buffer_bytes,
-                 result_.bytes_down) &&
-            watchdog());
+  Direction up{client_, upstream_, client_leftover, buffers_.get(), result_.bytes_up};
+  Direction down{upstream_, client_, upstream_leftover, buffers_.get() + cfg_.tunnel_buffer_bytes,
+                 result_.bytes_down};
+  start(up);
+  start(down);
+  co_await watchdog();  // returns once both directions have ended: `up` and `down` are unused then
   stats_.tunnels_open.fetch_sub(1, std::memory_order_relaxed);
   result_.end = end_;
   co_return result_;
 }
 
-net::awaitable<void> WebSocketTunnel::pump(tcp::socket& from, tcp::socket& to,
-                                           boost::beast::flat_buffer& leftover, char* buf,
-                                           std::uint64_t& counter) {
-  error_code ec;
-  if (leftover.size() != 0) {
-    auto n = co_await net::async_write(to, leftover.data(), net::redirect_error(net::use_awaitable, ec));
-    leftover.consume(n);
-    counter += n;
-    last_io_ = coarse_steady_now();
+template <class Op, class Handler>
+void WebSocketTunnel::on_strand(tcp::socket& io, Op op, Handler handler) {
+  // A socket on the client's executor completes there by itself; only an upstream socket of
+  // a multi-threaded listener (on the bare io_context) needs its handlers bound to the strand.
+  // Binding always would copy the type-erased executor several times per message.
+  if (&io == &client_ || upstream_shares_executor_) {
+    op(std::move(handler));
+  } else {
+    op(net::bind_executor(ex_, std::move(handler)));
   }
-  while (!ec && !stopping_) {
-    auto n = co_await from.async_read_some(net::buffer(buf, cfg_.tunnel_buffer_bytes),
-                                           net::redirect_error(net::use_awaitable, ec));
-    if (ec) break;
-    last_io_ = coarse_steady_now();
-    stats_.note_buffered(n);
-    route_.touch(clock_.coarse_now());
-    // Most writes complete at once; only the rest waits (and stalls this direction's reads).
-    Buffers bufs;
-    bufs[0] = net::buffer(buf, n);
-    auto sent = send_now(to.native_handle(), bufs, ec);
-    if (!ec && sent < n) {
-      co_await net::async_write(to, suffix(bufs, sent), net::redirect_error(net::use_awaitable, ec));
-      last_io_ = coarse_steady_now();
-    }
-    counter += n;
-  }
+}
+
+void WebSocketTunnel::start(Direction& d) {
+  if (d.leftover.size() == 0) return read(d);
+  on_strand(
+      d.to, [&](auto h) { net::async_write(d.to, d.leftover.data(), std::move(h)); },
+      [this, &d](error_code ec, std::size_t n) {
+        d.leftover.consume(n);
+        d.counter += n;
+        last_io_ = coarse_steady_now();
+        if (ec) return finish(d, ec);
+        read(d);
+      });
+}
+
+void WebSocketTunnel::read(Direction& d) {
+  if (stopping_) return finish(d, net::error::operation_aborted);
+  on_strand(
+      d.from, [&](auto h) { d.from.async_read_some(net::buffer(d.buf, cfg_.tunnel_buffer_bytes), std::move(h)); },
+      [this, &d](error_code ec, std::size_t n) { on_read(d, ec, n); });
+}
+
+void WebSocketTunnel::on_read(Direction& d, error_code ec, std::size_t n) {
+  if (ec) return finish(d, ec);
+  last_io_ = coarse_steady_now();
+  stats_.note_buffered(n);
+  route_.touch(clock_.coarse_now());
+  d.counter += n;
+  // Most writes complete at once; only the rest waits (and stalls this direction's reads).
+  Buffers bufs;
+  bufs[0] = net::buffer(d.buf, n);
+  auto sent = send_now(d.to.native_handle(), bufs, ec);
+  if (ec) return finish(d, ec);
+  if (sent == n) return read(d);
+  on_strand(
+      d.to, [&](auto h) { net::async_write(d.to, suffix(bufs, sent), std::move(h)); },
+      [this, &d](error_code ec, std::size_t) {
+        last_io_ = coarse_steady_now();
+        if (ec) return finish(d, ec);
+        read(d);
+      });
+}
+
+void WebSocketTunnel::finish(Direction& d, error_code ec) {
   if (ec == net::error::eof && !stopping_) {
     // A clean close: pass the FIN on and give the other direction close_grace to finish.
     error_code ignored;
-    to.shutdown(tcp::socket::shutdown_send, ignored);
+    d.to.shutdown(tcp::socket::shutdown_send, ignored);
     grace_until_ = std::min(grace_until_, SteadyClock::now() + cfg_.close_grace);
   } else {
     // Resets and aborts are how browsers and kernels usually leave (STYLE.md §6.8).

@@ -9,7 +9,13 @@
 // handshake); when a pump fails, both sockets are cancelled. The watchdog closes a tunnel
 // with no bytes either way for idle_timeout, and also bounds a stalled write.
 //
+// The pumps are plain completion handlers, not coroutines: a kernel message crosses the
+// tunnel in one read and one send, and the coroutine machinery (awaitable handlers, the
+// cancellation slots of `&&`) cost as much user time per message as nginx spends in all.
+// `run` awaits the watchdog, which returns once both pumps have ended.
+//
 // Activity: every chunk touches the route (Route::touch stores at most once a second).
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -46,8 +52,20 @@ class WebSocketTunnel {
 
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
-  boost::asio::awaitable<void> pump(boost::asio::ip::tcp::socket& from, boost::asio::ip::tcp::socket& to,
-                                    boost::beast::flat_buffer& leftover, char* buf, std::uint64_t& counter);
+  struct Direction {
+    boost::asio::ip::tcp::socket& from;
+    boost::asio::ip::tcp::socket& to;
+    boost::beast::flat_buffer& leftover;  // sent first
+    char* buf;                            // tunnel_buffer_bytes
+    std::uint64_t& counter;
+  };
+  void start(Direction& d);
+  void read(Direction& d);
+  void on_read(Direction& d, boost::system::error_code ec, std::size_t n);
+  void finish(Direction& d, boost::system::error_code ec);  // this direction has ended
+  // Starts `op(handler)` with the handler running on the client's strand.
+  template <class Op, class Handler>
+  void on_strand(boost::asio::ip::tcp::socket& io, Op op, Handler handler);
   boost::asio::awaitable<void> watchdog();
   void stop();  // ends both directions now
 
@@ -57,6 +75,8 @@ class WebSocketTunnel {
   Route const& route_;
   Clock const& clock_;
   ProxyStats& stats_;
+  boost::asio::any_io_executor ex_;  // the client connection's strand: every handler runs there
+  bool const upstream_shares_executor_;  // one thread: no strands, every socket on the io_context
   boost::asio::steady_timer timer_;
   std::unique_ptr<char[]> buffers_;  // two halves of tunnel_buffer_bytes
   SteadyTime last_io_;
