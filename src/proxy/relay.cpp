@@ -137,8 +137,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
   std::optional<UpstreamResponseParser> rp;
   for (;;) {
     rp.emplace(head, version, websocket);
-    rp->header_limit(static_cast<std::uint32_t>(cfg_.header_limit_bytes));
-    rp->body_limit(boost::none);
+    rp->header_limit(cfg_.header_limit_bytes);
     if (head_request) rp->skip(true);
     if (!deadline.start(cfg_.response_header_timeout, kUpstream)) ec = beast::error::timeout;
     // http::async_read_header's loop, written out: its composed operations cost two extra
@@ -287,7 +286,17 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
       }
       if (need_read) {
         if (!deadline.start(cfg_.stall_timeout, kUpstream)) ec = beast::error::timeout;
-        if (!ec) co_await bhttp::async_read_some(up.socket, up.buffer, *rp, net::redirect_error(kAwait, ec));
+        auto room = up.buffer.max_size() - up.buffer.size();
+        std::size_t got = 0;
+        if (!ec) got = co_await up.socket.async_read_some(up.buffer.prepare(room), net::redirect_error(kAwait, ec));
+        up.buffer.commit(got);
+        if (ec == net::error::eof) {
+          ec = {};
+          rp->put_eof(ec);  // ends a body delimited by the close; anything else was cut short
+        } else if (!ec) {
+          up.buffer.consume(rp->put(up.buffer.data(), ec));
+          if (ec == bhttp::error::need_more) ec = {};
+        }
       }
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {

@@ -9,9 +9,9 @@
 //
 // Executor: call on the client connection's strand. I/O goes to the plain sockets (the
 // listener's tcp_stream timers stay off: the listener disables them before handing over),
-// and one Deadline (http/deadline.hpp) bounds every read and write: response_header_timeout for the response
-// head, stall_timeout for each other operation. The references passed to `exchange` must
-// outlive the awaited call (the caller awaits it directly).
+// and one Deadline (http/deadline.hpp) bounds every read and write: response_header_timeout
+// for the response head, stall_timeout for each other operation. The references passed to
+// `exchange` must outlive the awaited call (the caller awaits it directly).
 //
 // Framing towards the client follows the client's HTTP version: an upstream body delimited
 // by connection close is re-chunked for HTTP/1.1 clients; a chunked body is sent raw, with
