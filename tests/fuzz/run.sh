@@ -10,7 +10,7 @@ out=${NBHUB_FUZZ_BUILD:-$root/build/fuzz}
 seconds=${1:-${FUZZ_SECONDS:-15}}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(next_url cookies jws jwks)
+[ ${#targets[@]} -gt 0 ] || targets=(next_url cookies jws jwks upstream_response)
 
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (scripts/install-deps.sh installs it)" >&2; exit 2; }
 launcher=()
