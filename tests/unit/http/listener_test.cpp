@@ -61,6 +61,18 @@ class ListenerTest : public ::testing::Test {
       return out;
     }
   }
+  // Sends `bytes` on a new connection, then reads until the server closes it.
+  struct Closed {
+    std::string got;
+    std::chrono::steady_clock::duration waited;
+  };
+  Closed send_and_wait_for_close(std::string_view bytes) {
+    auto s = connect();
+    net::write(s, net::buffer(bytes));
+    auto t0 = std::chrono::steady_clock::now();
+    auto got = read_to_close(s, 10s);
+    return {got, std::chrono::steady_clock::now() - t0};
+  }
   static std::size_t count(std::string const& s, std::string_view what) {
     std::size_t n = 0;
     for (auto p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
@@ -101,11 +113,7 @@ TEST_F(ListenerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
   config::HttpLimits l;
   l.idle_timeout = 1s;
   start(l);
-  auto s = connect();
-  net::write(s, net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")));
-  auto t0 = std::chrono::steady_clock::now();
-  auto got = read_to_close(s, 10s);
-  auto waited = std::chrono::steady_clock::now() - t0;
+  auto [got, waited] = send_and_wait_for_close("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_NE(got.find("200 OK"), std::string::npos);
   EXPECT_EQ(got.find("TIMEOUT"), std::string::npos) << "the idle connection was never closed";
   EXPECT_GE(waited, 900ms);
@@ -117,11 +125,7 @@ TEST_F(ListenerTest, HeadThatNeverEndsIsCutAtRequestTimeout) {
   l.idle_timeout = 60s;  // the request deadline, not the idle one, applies once bytes arrived
   l.request_timeout = 1s;
   start(l);
-  auto s = connect();
-  net::write(s, net::buffer(std::string_view("GET /hello HTTP/1.1\r\nHost: a\r\n")));
-  auto t0 = std::chrono::steady_clock::now();
-  auto got = read_to_close(s, 10s);
-  auto waited = std::chrono::steady_clock::now() - t0;
+  auto [got, waited] = send_and_wait_for_close("GET /hello HTTP/1.1\r\nHost: a\r\n");
   EXPECT_EQ(got, "") << "no response to half a head, only the close";
   EXPECT_LT(waited, 5s);
 }
