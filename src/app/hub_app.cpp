@@ -150,13 +150,24 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     OpenSslRandom random;
     auto threads = std::max(2u, std::thread::hardware_concurrency());
     net::io_context ioc(static_cast<int>(threads));
+    // The public port (the proxy) has threads of its own, so that proxied bytes never queue
+    // behind hub work. With one, its sockets are only ever used on that thread: Asio's
+    // per-socket reactor locks are left out (the scheduler keeps its lock, since hub threads
+    // post the results of hub requests to it).
+    auto const proxy_threads = static_cast<unsigned>(cfg.proxy.threads);
+    net::io_context proxy_ioc(proxy_threads == 1 ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO
+                                                 : static_cast<int>(proxy_threads));
     net::thread_pool blocking(2);
     auto work = net::make_work_guard(ioc);
+    auto proxy_work = net::make_work_guard(proxy_ioc);
     std::vector<std::thread> io_threads;
     for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&] { ioc.run(); });
+    for (unsigned i = 0; i < proxy_threads; ++i) io_threads.emplace_back([&] { proxy_ioc.run(); });
     auto join = [&] {
       work.reset();
+      proxy_work.reset();
       ioc.stop();
+      proxy_ioc.stop();
       for (auto& t : io_threads) t.join();
       blocking.join();
     };
@@ -205,11 +216,12 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (!hub_bind) return fail(hub_bind.error().message, 2);
     http::Router router;
     proxy::RouteTable routes(clock);
-    proxy::Proxy proxy(ioc.get_executor(), proxy_config(cfg), routes, clock, *logs.access, log);
+    proxy::Proxy proxy(proxy_ioc.get_executor(), proxy_config(cfg), routes, clock, *logs.access, log);
     http::ListenerOptions lo{.limits = cfg.http, .trusted_proxies = cfg.trusted_proxies,
                              .public_https = cfg.public_url.starts_with("https://"),
-                             .interceptor = &proxy};
-    auto listener = std::make_shared<http::Listener>(ioc, router, lo, *logs.access, log);
+                             .interceptor = &proxy, .single_thread = proxy_threads == 1,
+                             .handler_executor = ioc.get_executor()};
+    auto listener = std::make_shared<http::Listener>(proxy_ioc, router, lo, *logs.access, log);
     listener->bind(cfg.ip, cfg.port);
     http::ListenerOptions hub_lo{.limits = cfg.http, .name = "hub API"};
     auto hub_listener = std::make_shared<http::Listener>(ioc, router, hub_lo, *logs.access, log);

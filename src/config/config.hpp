@@ -136,6 +136,9 @@ struct ProxySettings {
   Seconds connect_timeout{5};
   Seconds idle_timeout{3600};  // idle websocket / keep-alive
   std::size_t buffer_bytes = 64 * 1024;
+  // Threads serving the public port (proxied traffic; hub pages and API requests are read
+  // there and handled on the hub's own threads). One is fastest up to what a core carries.
+  std::size_t threads = 1;
   // An external configurable-http-proxy whose REST API nbhub keeps in step with its own route
   // table (z2jh mode: the chart's `proxy-api` Service); "" = none. Token: CONFIGPROXY_AUTH_TOKEN.
   std::string chp_api_url;

@@ -85,6 +85,8 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, "cull.every_seconds"), "must be more than 0 when cull.enabled is true");
   if (hub.proxy.buffer_bytes == 0)
     b.error(at(b, -1, "proxy.buffer_bytes"), "must be more than 0");
+  if (hub.proxy.threads == 0 || hub.proxy.threads > 256)
+    b.error(at(b, -1, "proxy.threads"), "must be between 1 and 256");
   if (!hub.http_client.tls_verify)
     b.warn(at(b, -1, "http_client.tls_verify"),
            "TLS certificates of outbound calls are not verified; use only for testing");

@@ -272,7 +272,13 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
     auto req = body_parser->release();
     auto started = std::chrono::steady_clock::now();
     auto client = client_view(req, peer, opts_, id);
-    auto res = co_await dispatch(req, client);
+    // (An if, not ?: with co_await in both arms: GCC 12 miscompiles that.)
+    Response res;
+    if (opts_.handler_executor) {
+      res = co_await net::co_spawn(*opts_.handler_executor, dispatch(req, client), net::use_awaitable);
+    } else {
+      res = co_await dispatch(req, client);
+    }
     res.version(req.version());
     res.keep_alive(req.keep_alive());
     if (req.method() == bhttp::verb::head) {

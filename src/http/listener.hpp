@@ -3,12 +3,14 @@
 // bounded parser per request (header and body limits, read/idle deadlines from config), routes
 // to handlers and writes an access log line per request. Built on Boost.Beast + Asio C++20
 // coroutines (the Beast "server-flex-awaitable" structure).
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,11 @@ struct ListenerOptions {
   // connections go without a strand each (a strand costs a lock, a queue and a type-erased
   // executor per completion; a third of the proxy's user-space time in profiles).
   bool single_thread = false;
+  // Where router handlers run, when not on the connection's own executor: the hub keeps its
+  // public port on a proxy thread of its own and hands requests for hub pages and the API to
+  // its other threads (handlers may wait on the store or the IdP; proxied bytes must not wait
+  // behind them). The connection's socket stays with the listener's io_context throughout.
+  std::optional<boost::asio::any_io_executor> handler_executor;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
