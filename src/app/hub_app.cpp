@@ -151,12 +151,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto threads = std::max(2u, std::thread::hardware_concurrency());
     net::io_context ioc(static_cast<int>(threads));
     // The public port (the proxy) has threads of its own, so that proxied bytes never queue
-    // behind hub work. With one, its sockets are only ever used on that thread: Asio's
-    // per-socket reactor locks are left out (the scheduler keeps its lock, since hub threads
-    // post the results of hub requests to it).
+    // behind hub work; hub threads post the results of hub requests back to it.
     auto const proxy_threads = static_cast<unsigned>(cfg.proxy.threads);
-    net::io_context proxy_ioc(proxy_threads == 1 ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO
-                                                 : static_cast<int>(proxy_threads));
+    net::io_context proxy_ioc(http::io_concurrency_hint(proxy_threads));
     net::thread_pool blocking(2);
     auto work = net::make_work_guard(ioc);
     auto proxy_work = net::make_work_guard(proxy_ioc);

@@ -161,10 +161,7 @@ int run_proxy_command(std::vector<std::string> const& args) {
   if (secret.empty()) log.warn("REST API is not authenticated (CONFIGPROXY_AUTH_TOKEN is not set)");
 
   try {
-    // One thread: Asio's per-socket reactor locks guard nothing (every socket is used on the
-    // thread that runs the io_context), and they cost ~900 instructions per proxied request.
-    // The scheduler keeps its lock: the resolver's thread posts completions to it.
-    net::io_context ioc(f.threads == 1 ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO : static_cast<int>(f.threads));
+    net::io_context ioc(http::io_concurrency_hint(f.threads));
     SystemClock clock;
     proxy::RouteTable routes(clock);
     if (!f.default_target.empty()) {

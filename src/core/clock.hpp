@@ -25,7 +25,7 @@ class SystemClock final : public Clock {
 };
 
 // steady_clock::now() to within one kernel tick (1 to 10 ms), several times cheaper: for
-// deadlines that are checked by a periodic sweep anyway (proxy/deadline.hpp). Same epoch as
+// deadlines that are checked by a periodic sweep anyway (http/deadline.hpp). Same epoch as
 // steady_clock (CLOCK_MONOTONIC), so the two compare.
 std::chrono::steady_clock::time_point coarse_steady_now() noexcept;
 

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace nbhub::http {
@@ -50,6 +51,10 @@ struct DeadlineReaper::State : std::enable_shared_from_this<State> {
 
 DeadlineReaper::DeadlineReaper(net::any_io_executor ex, Clock::duration tick)
     : st_(std::make_shared<State>(std::move(ex), tick)) {}
+
+DeadlineReaper::Clock::duration DeadlineReaper::tick_for(Clock::duration shortest) noexcept {
+  return std::clamp<Clock::duration>(shortest / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+}
 
 DeadlineReaper::~DeadlineReaper() {
   std::lock_guard lock(st_->mu);

@@ -5,7 +5,7 @@
 // strand) showed in profiles. Here an operation only stores its due time in an atomic, read
 // from the coarse monotonic clock (core/clock.hpp); one reaper wakes every `tick` while
 // deadlines are registered and shuts down the sockets of those past due. Timeouts therefore
-// fire between due and due + tick (+ one kernel tick); owners choose a tick of a quarter of
+// fire between due and due + tick (+ one kernel tick); `tick_for` gives owners a quarter of
 // their shortest timeout (10 ms to 1 s). Only the socket of the late operation is shut down,
 // so that a client still gets its 504 when the upstream is the slow side.
 //
@@ -30,6 +30,9 @@ class DeadlineReaper {
   using Clock = std::chrono::steady_clock;
   // `ex` runs the reaper's timer (any io_context executor).
   DeadlineReaper(boost::asio::any_io_executor ex, Clock::duration tick);
+  // The tick for an owner whose shortest timeout is `shortest`: a quarter of it, so that a
+  // deadline fires at most 25% late, within 10 ms to 1 s.
+  static Clock::duration tick_for(Clock::duration shortest) noexcept;
   ~DeadlineReaper();
   DeadlineReaper(DeadlineReaper const&) = delete;
   DeadlineReaper& operator=(DeadlineReaper const&) = delete;

@@ -9,7 +9,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -23,27 +22,20 @@
 #include <chrono>
 #include <optional>
 
+#include "http/read_head.hpp"
+
 namespace nbhub::http {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-namespace {
-
-// A quarter of the shorter head timeout, so that a deadline fires at most 25% late.
-std::chrono::steady_clock::duration reaper_tick(config::HttpLimits const& l) {
-  std::chrono::steady_clock::duration shortest = std::min(l.idle_timeout, l.request_timeout);
-  return std::clamp<std::chrono::steady_clock::duration>(shortest / 4, std::chrono::milliseconds(10),
-                                                         std::chrono::seconds(1));
-}
-
-}  // namespace
-
 Listener::Listener(net::io_context& ioc, Router const& router, ListenerOptions opts,
                    spdlog::logger& access_log, spdlog::logger& log)
     : ioc_(ioc), router_(router), opts_(std::move(opts)), access_(access_log), log_(log),
-      acceptor_(net::make_strand(ioc)), reaper_(ioc.get_executor(), reaper_tick(opts_.limits)) {}
+      acceptor_(net::make_strand(ioc)),
+      reaper_(ioc.get_executor(), DeadlineReaper::tick_for(std::min<DeadlineReaper::Clock::duration>(
+                                      opts_.limits.idle_timeout, opts_.limits.request_timeout))) {}
 
 void Listener::bind(std::string const& ip, std::uint16_t port) {
   boost::system::error_code ec;
@@ -162,49 +154,6 @@ ClientView client_view(Fields const& req, std::string const& peer, ListenerOptio
   return c;
 }
 
-// Reads one request head into `head` with plain reads on the socket: Beast's async_read_header
-// on a tcp_stream costs three layers of composed operations and a timer armed and cancelled
-// per request, which showed as a sixth of the proxy's user-space time. `deadline` bounds the
-// wait: `idle` until the first byte of the request, `request` from then on. Errors as Beast's
-// read: end_of_stream for a close between requests, partial_message within a head, the
-// parser's limits, beast::error::timeout.
-net::awaitable<boost::system::error_code> read_head(tcp::socket& sock, beast::flat_buffer& buffer, HeadParser& head,
-                                                    Deadline& deadline, std::chrono::steady_clock::duration idle,
-                                                    std::chrono::steady_clock::duration request) {
-  boost::system::error_code ec;
-  bool started = buffer.size() != 0;
-  if (!deadline.start(started ? request : idle, Deadline::Side::client)) co_return beast::error::timeout;
-  for (;;) {
-    if (buffer.size() != 0) {
-      buffer.consume(head.put(buffer.data(), ec));
-      if (ec != bhttp::error::need_more) break;  // the head is complete, or malformed or too large
-      ec = {};
-    }
-    auto n = co_await sock.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)),
-                                           net::redirect_error(net::use_awaitable, ec));
-    buffer.commit(n);
-    if (ec == net::error::eof) {
-      ec = {};
-      if (!head.got_some() && buffer.size() == 0) {
-        ec = bhttp::error::end_of_stream;
-        break;
-      }
-      if (buffer.size() != 0) buffer.consume(head.put(buffer.data(), ec));
-      if (!ec || ec == bhttp::error::need_more) head.put_eof(ec);
-      if (!ec && !head.is_header_done()) ec = bhttp::error::partial_message;
-      break;
-    }
-    if (ec) break;
-    if (!started) {
-      started = true;
-      if (!deadline.start(request, Deadline::Side::client)) ec = beast::error::timeout;
-    }
-  }
-  deadline.disarm();
-  if (ec && deadline.expired()) ec = beast::error::timeout;
-  co_return ec;
-}
-
 Response limit_response(boost::system::error_code ec) {
   if (ec == bhttp::error::header_limit)
     return json_error(431, "Request header too large (http.header_limit_bytes).");
@@ -236,7 +185,9 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
 
     // Waiting for the next request on a kept-alive connection uses the idle deadline; once
     // bytes arrive, the whole request must be read within the request deadline.
-    ec = co_await read_head(stream.socket(), buffer, head, head_deadline, lim.idle_timeout, lim.request_timeout);
+    ec = co_await read_head(stream.socket(), buffer, head, head_deadline, Deadline::Side::client, lim.idle_timeout,
+                            lim.request_timeout);
+    head_deadline.disarm();
     if (!ec && opts_.interceptor && opts_.interceptor->claims(head)) {
       auto client = client_view(head.get(), peer, opts_, id);
       bool again = co_await opts_.interceptor->serve(stream, buffer, head, std::move(client));

@@ -40,6 +40,14 @@ struct ListenerOptions {
   std::optional<boost::asio::any_io_executor> handler_executor;
 };
 
+// The concurrency hint for an io_context that runs `threads` threads for single_thread-style
+// listeners: with one thread, every socket is used on that thread only, so Asio's per-socket
+// reactor locks are left out (~900 instructions per proxied request); the scheduler keeps its
+// lock for completions posted from other threads (the resolver's, the hub's).
+inline int io_concurrency_hint(unsigned threads) {
+  return threads == 1 ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO : static_cast<int>(threads);
+}
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // The router and logger must outlive the listener.

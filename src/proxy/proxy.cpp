@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "core/html_escape.hpp"
 #include "http/deadline.hpp"
 #include "proxy/forwarded_headers.hpp"
 #include "proxy/websocket_tunnel.hpp"
@@ -27,29 +28,6 @@ namespace {
 // head moves to the heap (HeadBuffer).
 constexpr std::size_t kHeadScratchBytes = 8 * 1024;
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string_view reason(unsigned status) {
   switch (status) {
     case 502:
@@ -59,13 +37,6 @@ std::string_view reason(unsigned status) {
     default:
       return "Service Unavailable";
   }
-}
-
-// A quarter of the shortest timeout, so that a deadline fires at most 25% late.
-std::chrono::steady_clock::duration reaper_tick(ProxyConfig const& c) {
-  auto shortest = std::min({c.connect_timeout, c.response_header_timeout, c.stall_timeout});
-  return std::clamp<std::chrono::steady_clock::duration>(shortest / 4, std::chrono::milliseconds(10),
-                                                         std::chrono::seconds(1));
 }
 
 bool idempotent(bhttp::verb v) {
@@ -95,7 +66,8 @@ Proxy::Proxy(net::any_io_executor ex, ProxyConfig cfg, RouteTable& routes, Clock
       clock_(clock),
       access_(access_log),
       log_(log),
-      reaper_(ex, reaper_tick(cfg_)),
+      reaper_(ex, http::DeadlineReaper::tick_for(
+                        std::min({cfg_.connect_timeout, cfg_.response_header_timeout, cfg_.stall_timeout}))),
       pool_(std::move(ex), cfg_, reaper_),
       buffers_(cfg_.buffer_bytes + kHeadScratchBytes, 64),
       relay_(cfg_, stats_, clock_, pool_),

@@ -28,10 +28,10 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "http/deadline.hpp"
 #include "http/interceptor.hpp"
 #include "http/message.hpp"
 #include "proxy/buffer_cache.hpp"
-#include "http/deadline.hpp"
 #include "proxy/proxy_config.hpp"
 #include "proxy/proxy_stats.hpp"
 #include "proxy/relay.hpp"

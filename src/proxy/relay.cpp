@@ -9,6 +9,7 @@
 
 #include <optional>
 
+#include "http/read_head.hpp"
 #include "proxy/forwarded_headers.hpp"
 #include "proxy/upstream_response_parser.hpp"
 
@@ -139,35 +140,8 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
     rp.emplace(head, version, websocket);
     rp->header_limit(cfg_.header_limit_bytes);
     if (head_request) rp->skip(true);
-    if (!deadline.start(cfg_.response_header_timeout, kUpstream)) ec = beast::error::timeout;
-    // http::async_read_header's loop, written out: its composed operations cost two extra
-    // layers of handlers and executor copies per read, which showed in profiles.
-    while (!ec && !rp->is_header_done()) {
-      if (up.buffer.size() != 0) {
-        up.buffer.consume(rp->put(up.buffer.data(), ec));
-        if (ec != bhttp::error::need_more) break;  // done, or a malformed or oversized head
-        ec = {};
-      }
-      auto room = up.buffer.max_size() - up.buffer.size();
-      if (room == 0) {
-        ec = bhttp::error::header_limit;
-        break;
-      }
-      auto n = co_await up.socket.async_read_some(up.buffer.prepare(room), net::redirect_error(kAwait, ec));
-      up.buffer.commit(n);
-      if (ec == net::error::eof) {
-        // As Beast's read: a close before any byte is end_of_stream, within a head a
-        // partial message.
-        ec = {};
-        if (rp->got_some() || up.buffer.size() != 0) {
-          if (up.buffer.size() != 0) up.buffer.consume(rp->put(up.buffer.data(), ec));
-          if (!ec || ec == bhttp::error::need_more) rp->put_eof(ec);
-        } else {
-          ec = bhttp::error::end_of_stream;
-        }
-        if (!ec && !rp->is_header_done()) ec = bhttp::error::partial_message;
-      }
-    }
+    ec = co_await http::read_head(up.socket, up.buffer, *rp, deadline, kUpstream, cfg_.response_header_timeout,
+                                  cfg_.response_header_timeout);
     if (ec) break;
     auto s = rp->status();
     if (s < 100 || s >= 200 || s == 101) break;
