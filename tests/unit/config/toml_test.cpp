@@ -206,6 +206,16 @@ TEST(TomlConfig, PortOutOfRange) {
               ElementsAre("nbhub.toml:1: port: expected an integer from 0 to 65535, got 70000"));
 }
 
+TEST(TomlConfig, ProxyThreadsOutsideOneTo256AreRefused) {
+  for (auto const* text : {"[proxy]\nthreads = 0\n", "[proxy]\nthreads = 257\n"}) {
+    auto l = load_toml_text(text);
+    EXPECT_FALSE(l.ok()) << text;
+    EXPECT_THAT(errors(l), ElementsAre("nbhub.toml:2: proxy.threads: must be between 1 and 256")) << text;
+  }
+  auto ok = load_toml_text("[proxy]\nthreads = 4\n");
+  EXPECT_TRUE(ok.ok());
+}
+
 TEST(TomlConfig, DatesAndNonTablesAreErrors) {
   auto l = load_toml_text("port = 1979-05-27\nhttp = 5\n");
   EXPECT_THAT(errors(l),
