@@ -3,6 +3,7 @@
 #
 #   bench/proxy/run.sh                    # uses build/nbhub
 #   NBHUB_BIN=build-x/nbhub DURATION=5 bench/proxy/run.sh
+#   CASES=ws ROUNDS=3 bench/proxy/run.sh  # only the WebSocket echo
 #
 # Everything listens on 127.0.0.1 and is stopped on exit. Needs nginx, wrk and node (with
 # tests/node_modules installed).
@@ -16,6 +17,7 @@ CONNECTIONS=${CONNECTIONS:-32}  # wrk -c and WebSocket connections
 THREADS=${THREADS:-1}           # nbhub proxy --threads; nginx runs worker_processes 1
 WS_BYTES=${WS_BYTES:-128}       # WebSocket message size
 ROUNDS=${ROUNDS:-5}             # runs per case and proxy; the median counts
+CASES=${CASES:-1k 100k ws}      # which cases to run: 1k, 100k (HTTP GET) and ws (echo)
 
 for tool in nginx wrk node; do
   command -v "$tool" >/dev/null || { echo "bench/proxy: $tool is not installed" >&2; exit 2; }
@@ -172,13 +174,16 @@ echo "bench/proxy on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadav
 echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; WebSocket: $CONNECTIONS connections, ${WS_BYTES}-byte echo round trips for ${DURATION}s; median of $ROUNDS runs"
 printf '%-16s %9s %9s %6s   %9s %9s %6s   %8s %8s\n' case "nbhub/s" "nginx/s" ratio "nbhub p99" "nginx p99" ratio \
   "nbhub µs" "nginx µs"
-for f in 1k 100k; do
+for f in $CASES; do
+  [[ $f == ws ]] && continue
   mapfile -t res < <(medians measure "http://127.0.0.1:$nbhub_port/user/bench/$f.bin" \
                                   "http://127.0.0.1:$nginx_proxy/user/bench/$f.bin")
   row "HTTP GET $f" "${res[0]}" "${res[1]}"
 done
-mapfile -t res < <(medians measure_ws "ws://127.0.0.1:$nbhub_port/user/ws/echo" "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
-row "WebSocket echo" "${res[0]}" "${res[1]}"
+if [[ " $CASES " == *" ws "* ]]; then
+  mapfile -t res < <(medians measure_ws "ws://127.0.0.1:$nbhub_port/user/ws/echo" "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
+  row "WebSocket echo" "${res[0]}" "${res[1]}"
+fi
 echo "(µs: each proxy's own CPU time per request or round trip; lower is better)"
 read -r d_rps d_p99 _ <<<"$(measure "$(pgrep -P "$backend_pid" | head -1)" "http://127.0.0.1:$backend/user/bench/1k.bin")"
 echo "(backend direct, no proxy, 1k: $d_rps req/s, p99 ${d_p99}ms; load average now $(cut -d' ' -f1-3 /proc/loadavg))"

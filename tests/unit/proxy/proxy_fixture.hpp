@@ -275,7 +275,8 @@ inline ProxyConfig test_config() {
 class ProxyHarness {
  public:
   explicit ProxyHarness(ProxyConfig cfg = test_config(), Clock const* clock = nullptr, int threads = 2)
-      : clock_(clock ? *clock : system_clock_),
+      : ioc_(http::io_concurrency_hint(static_cast<unsigned>(threads))),
+        clock_(clock ? *clock : system_clock_),
         access_sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)),
         access_("access", access_sink_),
         log_("proxy", std::make_shared<spdlog::sinks::null_sink_mt>()),

@@ -2,6 +2,8 @@
 // echo server.
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "proxy_fixture.hpp"
 
 namespace nbhub::proxy::test {
@@ -100,6 +102,54 @@ TEST(ProxyWebSocket, IdleTunnelIsClosed) {
   ws.read(b, ec);  // nothing is sent: the proxy closes the idle tunnel
   EXPECT_TRUE(ec);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+TEST(ProxyWebSocket, BurstsOnASingleThreadAllArrive) {
+  // One thread: the tunnel marks sockets drained after short reads (http/drained_read.hpp).
+  // Bursts of messages of mixed sizes, some larger than the tunnel's buffer, make reads end
+  // short and full in every order; a lost wake-up would stall a connection.
+  ProxyHarness h(test_config(), nullptr, 1);
+  ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
+  std::vector<std::unique_ptr<websocket::stream<tcp::socket>>> conns;
+  for (int i = 0; i < 3; ++i) {
+    conns.push_back(std::make_unique<websocket::stream<tcp::socket>>(h.connect()));
+    conns.back()->binary(true);
+    conns.back()->handshake("hub.example:8000", "/user/alice/api/kernels/k" + std::to_string(i) + "/channels");
+  }
+  auto const bound = h.proxy().config().tunnel_buffer_bytes;
+  auto client = std::async(std::launch::async, [&] {
+    std::size_t echoed = 0;
+    for (int round = 0; round < 60; ++round) {
+      for (std::size_t c = 0; c < conns.size(); ++c) {
+        std::vector<std::string> burst;
+        for (int k = 0; k < 1 + (round + static_cast<int>(c)) % 6; ++k) {
+          std::size_t size = (round * 7919 + k * 104729 + c * 31) % (bound + bound / 2) + 1;
+          burst.emplace_back(size, static_cast<char>('a' + (round + k) % 26));
+          conns[c]->write(net::buffer(burst.back()));
+        }
+        for (auto const& msg : burst) {
+          beast::flat_buffer b;
+          conns[c]->read(b);
+          if (beast::buffers_to_string(b.data()) != msg) return echoed;
+          ++echoed;
+        }
+      }
+    }
+    return echoed;
+  });
+  if (client.wait_for(60s) != std::future_status::ready) {
+    for (auto& c : conns) {  // unblock the client thread, then fail
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(*c).shutdown(tcp::socket::shutdown_both, ignored);
+    }
+    client.wait();
+    FAIL() << "a tunnel stalled";
+  }
+  std::size_t expected = 0;
+  for (int round = 0; round < 60; ++round)
+    for (int c = 0; c < 3; ++c) expected += 1 + (round + c) % 6;
+  EXPECT_EQ(client.get(), expected);
+  for (auto& c : conns) c->close(websocket::close_code::normal);
 }
 
 }  // namespace
