@@ -22,9 +22,6 @@ struct ClientView {
   std::string host;     // Host the browser used
   bool secure = false;  // the browser came over https
   std::uint64_t conn_id = 0;
-  // Reads on this connection's socket, and on upstream sockets opened on its executor, may
-  // be marked drained (http/drained_read.hpp): the listener runs on one thread, no strands.
-  bool drained_reads = false;
 };
 
 class Interceptor {

@@ -22,7 +22,6 @@
 #include <chrono>
 #include <optional>
 
-#include "http/drained_read.hpp"
 #include "http/read_head.hpp"
 
 namespace nbhub::http {
@@ -35,7 +34,6 @@ Listener::Listener(net::io_context& ioc, Router const& router, ListenerOptions o
                    spdlog::logger& access_log, spdlog::logger& log)
     : ioc_(ioc), router_(router), opts_(std::move(opts)), access_(access_log), log_(log),
       acceptor_(net::make_strand(ioc)),
-      drained_reads_(opts_.single_thread && drained_reads_sound(ioc.get_executor())),
       reaper_(ioc.get_executor(), DeadlineReaper::tick_for(std::min<DeadlineReaper::Clock::duration>(
                                       opts_.limits.idle_timeout, opts_.limits.request_timeout))) {}
 
@@ -188,11 +186,10 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
     // Waiting for the next request on a kept-alive connection uses the idle deadline; once
     // bytes arrive, the whole request must be read within the request deadline.
     ec = co_await read_head(stream.socket(), buffer, head, head_deadline, Deadline::Side::client, lim.idle_timeout,
-                            lim.request_timeout, drained_reads_);
+                            lim.request_timeout);
     head_deadline.disarm();
     if (!ec && opts_.interceptor && opts_.interceptor->claims(head)) {
       auto client = client_view(head.get(), peer, opts_, id);
-      client.drained_reads = drained_reads_;
       bool again = co_await opts_.interceptor->serve(stream, buffer, head, std::move(client));
       if (!again) break;
       continue;

@@ -73,7 +73,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   spdlog::logger& access_;
   spdlog::logger& log_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  bool const drained_reads_;  // single_thread on an io_context where drained_read.hpp is sound
   DeadlineReaper reaper_;  // request-head deadlines (idle_timeout, request_timeout)
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<std::size_t> open_connections_{0};

@@ -19,22 +19,18 @@
 #include <boost/beast/http/error.hpp>
 
 #include "http/deadline.hpp"
-#include "http/drained_read.hpp"
 
 namespace nbhub::http {
 
 // The wait for the first byte is bounded by `wait` (a kept-alive connection's idle timeout),
 // the rest of the head by `head` from the first byte on; bytes already in `buffer` count as
 // a first byte. The deadline is left armed: the caller's next operation re-arms or disarms it.
-// With `drained_reads` (drained_read.hpp's conditions hold for `sock`), a read that leaves
-// room in the buffer marks the socket drained: the connection's next read, usually for the
-// next request or response, waits for epoll instead of failing a recv() first.
 template <class Parser>
 boost::asio::awaitable<boost::system::error_code> read_head(boost::asio::ip::tcp::socket& sock,
                                                             boost::beast::flat_buffer& buffer, Parser& parser,
                                                             Deadline& deadline, Deadline::Side side,
                                                             Deadline::Clock::duration wait,
-                                                            Deadline::Clock::duration head, bool drained_reads) {
+                                                            Deadline::Clock::duration head) {
   namespace bhttp = boost::beast::http;
   boost::system::error_code ec;
   bool started = buffer.size() != 0;
@@ -53,7 +49,6 @@ boost::asio::awaitable<boost::system::error_code> read_head(boost::asio::ip::tcp
     auto n = co_await sock.async_read_some(buffer.prepare(room),
                                            boost::asio::redirect_error(boost::asio::use_awaitable, ec));
     buffer.commit(n);
-    if (drained_reads && !ec && n < room) mark_read_drained(sock);  // still inside the read's completion
     if (ec == boost::asio::error::eof) {
       ec = {};
       if (!parser.got_some() && buffer.size() == 0) {

@@ -149,8 +149,8 @@ net::awaitable<bool> Proxy::not_found(beast::tcp_stream& stream, http::HeadParse
 }
 
 net::awaitable<void> Proxy::tunnel(tcp::socket& client, beast::flat_buffer& buffer, UpstreamPtr up,
-                                   RoutePtr route, std::uint64_t conn, bool drained_reads) {
-  WebSocketTunnel tunnel(client, up->socket, cfg_, *route, clock_, stats_, drained_reads);
+                                   RoutePtr route, std::uint64_t conn) {
+  WebSocketTunnel tunnel(client, up->socket, cfg_, *route, clock_, stats_);
   auto r = co_await tunnel.run(buffer, up->buffer);
   if (r.end == WebSocketTunnel::End::error)
     log_.debug("conn={} tunnel on {} ended by an error", conn, route->prefix());
@@ -203,7 +203,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
     }
     deadline.watch(&client_sock, &up->socket);
     out = co_await relay_.exchange(client_sock, buffer, req, out_head, expect_continue, client_keep_alive,
-                                   websocket, up, *route, buf.get(), deadline, client.drained_reads);
+                                   websocket, up, *route, buf.get(), deadline);
     // A pooled connection the upstream had just closed: try once more on a new one, unless
     // the upstream may have acted on a non-idempotent request.
     if (out.stale && attempt == 0 && !out.body_started &&
@@ -215,7 +215,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
 
   if (out.upgraded) {
     buf.reset();
-    co_await tunnel(client_sock, buffer, std::move(up), route, client.conn_id, client.drained_reads);
+    co_await tunnel(client_sock, buffer, std::move(up), route, client.conn_id);
     log_access(req.get(), 101, started, route->prefix(), client.conn_id);
     co_return false;
   }

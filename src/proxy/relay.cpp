@@ -9,7 +9,6 @@
 
 #include <optional>
 
-#include "http/drained_read.hpp"
 #include "http/read_head.hpp"
 #include "proxy/forwarded_headers.hpp"
 #include "proxy/upstream_response_parser.hpp"
@@ -58,7 +57,7 @@ Failure upstream_failure(error_code const& ec) {
 net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat_buffer& cbuf,
                                                 RequestParser& req, HeadBuffer& head, bool expect_continue,
                                                 bool client_keep_alive, bool websocket, UpstreamPtr& up_ptr,
-                                                Route const& route, char* chunk, http::Deadline& deadline, bool drained_reads) {
+                                                Route const& route, char* chunk, http::Deadline& deadline) {
   ExchangeOutcome out;
   auto& up = *up_ptr;
   error_code ec;
@@ -142,7 +141,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
     rp->header_limit(cfg_.header_limit_bytes);
     if (head_request) rp->skip(true);
     ec = co_await http::read_head(up.socket, up.buffer, *rp, deadline, kUpstream, cfg_.response_header_timeout,
-                                  cfg_.response_header_timeout, drained_reads);
+                                  cfg_.response_header_timeout);
     if (ec) break;
     auto s = rp->status();
     if (s < 100 || s >= 200 || s == 101) break;
@@ -264,7 +263,6 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
         auto room = up.buffer.max_size() - up.buffer.size();
         std::size_t got = 0;
         if (!ec) got = co_await up.socket.async_read_some(up.buffer.prepare(room), net::redirect_error(kAwait, ec));
-        if (drained_reads && !ec && got < room) http::mark_read_drained(up.socket);  // in the read's completion
         up.buffer.commit(got);
         if (ec == net::error::eof) {
           ec = {};

@@ -73,14 +73,12 @@ class Relay {
   // `websocket` marks as an upgrade stops after relaying a 101 head. As soon as the upstream's
   // side of a keep-alive exchange is complete (before the last bytes go to the client), `up`
   // is parked in the pool and unwatched by `deadline`, so that the client's next request, on
-  // this or another connection, finds it there. `drained_reads`: http::ClientView's, for the
-  // upstream's reads.
+  // this or another connection, finds it there.
   boost::asio::awaitable<ExchangeOutcome> exchange(boost::asio::ip::tcp::socket& client,
                                                    boost::beast::flat_buffer& client_buffer,
                                                    RequestParser& req, HeadBuffer& head, bool expect_continue,
                                                    bool client_keep_alive, bool websocket, UpstreamPtr& up,
-                                                   Route const& route, char* chunk, http::Deadline& deadline,
-                                                   bool drained_reads);
+                                                   Route const& route, char* chunk, http::Deadline& deadline);
 
  private:
   ProxyConfig const& cfg_;

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 
-#include "http/drained_read.hpp"
 #include "proxy/head_writer.hpp"
 
 namespace nbhub::proxy {
@@ -20,7 +19,7 @@ using boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
 WebSocketTunnel::WebSocketTunnel(tcp::socket& client, tcp::socket& upstream, ProxyConfig const& cfg,
-                                 Route const& route, Clock const& clock, ProxyStats& stats, bool drained_reads)
+                                 Route const& route, Clock const& clock, ProxyStats& stats)
     : client_(client),
       upstream_(upstream),
       cfg_(cfg),
@@ -29,7 +28,6 @@ WebSocketTunnel::WebSocketTunnel(tcp::socket& client, tcp::socket& upstream, Pro
       stats_(stats),
       ex_(client.get_executor()),
       upstream_shares_executor_(upstream.get_executor() == ex_),
-      drained_reads_(drained_reads && upstream_shares_executor_),
       timer_(ex_),
       buffers_(std::make_unique_for_overwrite<char[]>(2 * cfg.tunnel_buffer_bytes)),
       last_io_(SteadyClock::now()) {}
@@ -86,8 +84,6 @@ void WebSocketTunnel::read(Direction& d) {
 
 void WebSocketTunnel::on_read(Direction& d, error_code ec, std::size_t n) {
   if (ec) return finish(d, ec);
-  // Only here, in the completion of the short read itself (see http/drained_read.hpp).
-  if (drained_reads_ && n < cfg_.tunnel_buffer_bytes) http::mark_read_drained(d.from);
   last_io_ = coarse_steady_now();
   stats_.note_buffered(n);
   route_.touch(clock_.coarse_now());

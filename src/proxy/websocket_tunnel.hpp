@@ -14,10 +14,6 @@
 // cancellation slots of `&&`) cost as much user time per message as nginx spends in all.
 // `run` awaits the watchdog, which returns once both pumps have ended.
 //
-// On a single-threaded proxy a read that returned less than the buffer marks its socket
-// drained (http/drained_read.hpp): the next read waits for epoll, as nginx's does, instead
-// of first trying a recv() that fails with EAGAIN.
-//
 // Activity: every chunk touches the route (Route::touch stores at most once a second).
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -46,10 +42,8 @@ class WebSocketTunnel {
   };
 
   // Both sockets must be bound to the strand `run` is awaited on and outlive it.
-  // `drained_reads`: http::ClientView's (the listener's single thread, no strands).
   WebSocketTunnel(boost::asio::ip::tcp::socket& client, boost::asio::ip::tcp::socket& upstream,
-                  ProxyConfig const& cfg, Route const& route, Clock const& clock, ProxyStats& stats,
-                  bool drained_reads);
+                  ProxyConfig const& cfg, Route const& route, Clock const& clock, ProxyStats& stats);
 
   // Runs until both directions have ended. `client_leftover` and `upstream_leftover` are
   // bytes already read past the handshake heads; they are sent first.
@@ -83,7 +77,6 @@ class WebSocketTunnel {
   ProxyStats& stats_;
   boost::asio::any_io_executor ex_;  // the client connection's strand: every handler runs there
   bool const upstream_shares_executor_;  // one thread: no strands, every socket on the io_context
-  bool const drained_reads_;             // http::mark_read_drained is sound for both sockets
   boost::asio::steady_timer timer_;
   std::unique_ptr<char[]> buffers_;  // two halves of tunnel_buffer_bytes
   SteadyTime last_io_;
