@@ -58,10 +58,17 @@ std::size_t send_now(int fd, Buffers const& bufs, boost::system::error_code& ec)
     ++count;
   }
   if (count == 0) return 0;
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
-  auto n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  ssize_t n;
+  if (count == 1) {
+    // Most sends (every tunnel message, most body chunks): send() skips sendmsg()'s copy
+    // and check of a msghdr and an iovec array in the kernel.
+    n = ::send(fd, iov[0].iov_base, iov[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } else {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+    n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
   if (n >= 0) return static_cast<std::size_t>(n);
   if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
     ec = boost::system::error_code(errno, boost::system::system_category());
