@@ -22,6 +22,9 @@ struct ClientView {
   std::string host;     // Host the browser used
   bool secure = false;  // the browser came over https
   std::uint64_t conn_id = 0;
+  // The listener's io_context runs on one thread and this connection has no strand: what
+  // serves it may share per-thread state with other connections (proxy/tunnel_loop.hpp).
+  bool single_thread = false;
 };
 
 class Interceptor {

@@ -190,6 +190,7 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
     head_deadline.disarm();
     if (!ec && opts_.interceptor && opts_.interceptor->claims(head)) {
       auto client = client_view(head.get(), peer, opts_, id);
+      client.single_thread = opts_.single_thread;
       bool again = co_await opts_.interceptor->serve(stream, buffer, head, std::move(client));
       if (!again) break;
       continue;

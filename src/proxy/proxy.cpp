@@ -149,8 +149,8 @@ net::awaitable<bool> Proxy::not_found(beast::tcp_stream& stream, http::HeadParse
 }
 
 net::awaitable<void> Proxy::tunnel(tcp::socket& client, beast::flat_buffer& buffer, UpstreamPtr up,
-                                   RoutePtr route, std::uint64_t conn) {
-  WebSocketTunnel tunnel(client, up->socket, cfg_, *route, clock_, stats_);
+                                   RoutePtr route, std::uint64_t conn, bool single_thread) {
+  WebSocketTunnel tunnel(client, up->socket, cfg_, *route, clock_, stats_, single_thread);
   auto r = co_await tunnel.run(buffer, up->buffer);
   if (r.end == WebSocketTunnel::End::error)
     log_.debug("conn={} tunnel on {} ended by an error", conn, route->prefix());
@@ -215,7 +215,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
 
   if (out.upgraded) {
     buf.reset();
-    co_await tunnel(client_sock, buffer, std::move(up), route, client.conn_id);
+    co_await tunnel(client_sock, buffer, std::move(up), route, client.conn_id, client.single_thread);
     log_access(req.get(), 101, started, route->prefix(), client.conn_id);
     co_return false;
   }

@@ -98,7 +98,7 @@ class Proxy final : public http::Interceptor {
   boost::asio::awaitable<bool> not_found(boost::beast::tcp_stream& stream, http::HeadParser& head,
                                          std::uint64_t conn, SteadyTime started);
   boost::asio::awaitable<void> tunnel(boost::asio::ip::tcp::socket& client, boost::beast::flat_buffer& buffer,
-                                      UpstreamPtr up, RoutePtr route, std::uint64_t conn);
+                                      UpstreamPtr up, RoutePtr route, std::uint64_t conn, bool single_thread);
 
   ProxyConfig const cfg_;
   RouteTable& routes_;

@@ -2,16 +2,21 @@
 // A WebSocket connection after its 101: bytes copied both ways between the client and the
 // upstream, no frame parsing (the single-user server speaks WebSocket; we only carry it).
 //
-// Two pumps and a watchdog share the client connection's strand (STYLE.md §6.2): each pump
-// has one read and one write in flight at most, through its own fixed buffer
-// (tunnel_buffer_bytes), so a slow reader stalls the other side's reads. When one side closes
-// cleanly its FIN is passed on and the other side gets close_grace to finish (the close
-// handshake); when a pump fails, both sockets are cancelled. The watchdog closes a tunnel
-// with no bytes either way for idle_timeout, and also bounds a stalled write.
+// Two pumps, one per direction, and a watchdog. Each pump has one read and one send in
+// flight at most, through its own fixed buffer (tunnel_buffer_bytes), so a slow reader
+// stalls the other side's reads. When one side closes cleanly its FIN is passed on and the
+// other side gets close_grace to finish (the close handshake); when a pump fails, both
+// sockets are shut down. The watchdog closes a tunnel with no bytes either way for
+// idle_timeout, and also bounds a stalled send.
 //
-// The pumps are plain completion handlers, not coroutines: a kernel message crosses the
-// tunnel in one read and one send, and the coroutine machinery (awaitable handlers, the
-// cancellation slots of `&&`) cost as much user time per message as nginx spends in all.
+// How the pumps wait for their sockets:
+// - On a single-threaded proxy (the default) both sockets leave Asio's reactor for the
+//   thread's TunnelLoop (tunnel_loop.hpp), which reads and sends as nginx does: a message
+//   costs one recv() and one send(), with no operation objects or scheduler queue.
+// - With several threads, the pumps are Asio completion handlers on the client
+//   connection's strand (STYLE.md §6.2). They are plain handlers, not coroutines: the
+//   coroutine machinery (awaitable handlers, the cancellation slots of `&&`) cost as much
+//   user time per message as nginx spends in all.
 // `run` awaits the watchdog, which returns once both pumps have ended.
 //
 // Activity: every chunk touches the route (Route::touch stores at most once a second).
@@ -42,8 +47,11 @@ class WebSocketTunnel {
   };
 
   // Both sockets must be bound to the strand `run` is awaited on and outlive it.
+  // `single_thread`: http::ClientView's; the tunnel then runs on the thread's TunnelLoop and
+  // leaves both sockets closed.
   WebSocketTunnel(boost::asio::ip::tcp::socket& client, boost::asio::ip::tcp::socket& upstream,
-                  ProxyConfig const& cfg, Route const& route, Clock const& clock, ProxyStats& stats);
+                  ProxyConfig const& cfg, Route const& route, Clock const& clock, ProxyStats& stats,
+                  bool single_thread);
 
   // Runs until both directions have ended. `client_leftover` and `upstream_leftover` are
   // bytes already read past the handshake heads; they are sent first.
@@ -52,20 +60,30 @@ class WebSocketTunnel {
 
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
-  struct Direction {
+  struct Direction {  // the pumps on Asio's reactor
     boost::asio::ip::tcp::socket& from;
     boost::asio::ip::tcp::socket& to;
     boost::beast::flat_buffer& leftover;  // sent first
     char* buf;                            // tunnel_buffer_bytes
     std::uint64_t& counter;
   };
+  // The pumps on the TunnelLoop (websocket_tunnel.cpp).
+  struct Side;
+  struct Pipe;
+  struct Looped;
+
+  boost::asio::awaitable<void> run_on_loop(boost::beast::flat_buffer& client_leftover,
+                                           boost::beast::flat_buffer& upstream_leftover);
+  void pump(Pipe& p);
   void start(Direction& d);
   void read(Direction& d);
   void on_read(Direction& d, boost::system::error_code ec, std::size_t n);
-  void finish(Direction& d, boost::system::error_code ec);  // this direction has ended
+  // A direction has ended; a clean end (eof) passes the FIN on to `to_fd`.
+  void finish(boost::system::error_code ec, int to_fd);
   // Starts `op(handler)` with the handler running on the client's strand.
   template <class Op, class Handler>
   void on_strand(boost::asio::ip::tcp::socket& io, Op op, Handler handler);
+  void note_io(std::size_t n);
   boost::asio::awaitable<void> watchdog();
   void stop();  // ends both directions now
 
@@ -77,8 +95,10 @@ class WebSocketTunnel {
   ProxyStats& stats_;
   boost::asio::any_io_executor ex_;  // the client connection's strand: every handler runs there
   bool const upstream_shares_executor_;  // one thread: no strands, every socket on the io_context
+  bool const on_loop_;                   // the pumps run on the thread's TunnelLoop
   boost::asio::steady_timer timer_;
   std::unique_ptr<char[]> buffers_;  // two halves of tunnel_buffer_bytes
+  Looped* looped_ = nullptr;         // while run_on_loop runs
   SteadyTime last_io_;
   SteadyTime grace_until_ = SteadyTime::max();
   int pumps_done_ = 0;

@@ -304,6 +304,7 @@ class ProxyHarness {
   Backend& backend() { return backend_; }
   RouteTable& routes() { return routes_; }
   Proxy& proxy() { return proxy_; }
+  net::io_context& io() { return ioc_; }  // the proxy's (and the backend's) io_context
   std::vector<std::string> access_lines() { return access_sink_->last_formatted(); }
   // The access line is written after the response has gone out: wait (bounded) for it.
   std::string access_line_with(std::string const& text) {
