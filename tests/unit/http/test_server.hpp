@@ -151,10 +151,15 @@ class TestServer {
       co_await s.async_handshake(tnet::ssl::stream_base::server,
                                  tnet::redirect_error(tnet::use_awaitable, ec));
       if (!ec) co_await session(s, id);
+      s.next_layer().close(ec);
     } else {
       co_await session(sock, id);
+      tbeast::error_code ignored;
+      sock.close(ignored);
     }
     {
+      // Counted once the socket is closed: wait_closed() then means the FIN is on its way
+      // (counting before the close let a client peek at the connection before the FIN).
       std::lock_guard lock(mu_);
       ++closed_;
     }
