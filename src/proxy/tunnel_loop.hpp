@@ -49,7 +49,6 @@ class TunnelLoop : public boost::asio::execution_context::service {
   // Stops watching `fd` (before it is closed); events already collected for `e` in the batch
   // being delivered are dropped, so `e` may be destroyed once this returns.
   void remove(int fd, Endpoint& e) noexcept;
-  std::size_t registered() const noexcept { return registered_; }
 
  private:
   void shutdown() override;

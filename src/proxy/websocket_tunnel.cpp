@@ -100,7 +100,7 @@ WebSocketTunnel::WebSocketTunnel(tcp::socket& client, tcp::socket& upstream, Pro
       stats_(stats),
       ex_(client.get_executor()),
       upstream_shares_executor_(upstream.get_executor() == ex_),
-      on_loop_(single_thread && upstream_shares_executor_ && single_io_context(ex_) != nullptr),
+      loop_context_(single_thread && upstream_shares_executor_ ? single_io_context(ex_) : nullptr),
       timer_(ex_),
       buffers_(std::make_unique_for_overwrite<char[]>(2 * cfg.tunnel_buffer_bytes)),
       last_io_(SteadyClock::now()) {}
@@ -112,7 +112,7 @@ net::awaitable<WebSocketTunnel::Result> WebSocketTunnel::run(boost::beast::flat_
   client_.set_option(tcp::no_delay(true), ignored);
   stats_.tunnels_opened.fetch_add(1, std::memory_order_relaxed);
   stats_.tunnels_open.fetch_add(1, std::memory_order_relaxed);
-  if (on_loop_) {
+  if (loop_context_) {
     co_await run_on_loop(client_leftover, upstream_leftover);
   } else {
     Direction up{client_, upstream_, client_leftover, buffers_.get(), result_.bytes_up};
@@ -131,7 +131,7 @@ net::awaitable<WebSocketTunnel::Result> WebSocketTunnel::run(boost::beast::flat_
 
 net::awaitable<void> WebSocketTunnel::run_on_loop(boost::beast::flat_buffer& client_leftover,
                                                   boost::beast::flat_buffer& upstream_leftover) {
-  auto& loop = net::use_service<TunnelLoop>(*single_io_context(ex_));
+  auto& loop = net::use_service<TunnelLoop>(*loop_context_);
   Looped l{*this,
            loop,
            {},
@@ -205,11 +205,9 @@ void WebSocketTunnel::pump(Pipe& p) {
       continue;
     }
     if (static_cast<std::size_t>(n) < cap && !p.from.peer_closed) p.from.readable = false;
-    auto got = static_cast<std::size_t>(n);
-    stats_.note_buffered(got);
-    route_.touch(clock_.coarse_now());
+    note_read(static_cast<std::size_t>(n));
     p.pending = p.buf;
-    p.pending_size = got;
+    p.pending_size = static_cast<std::size_t>(n);
   }
 }
 
@@ -249,9 +247,7 @@ void WebSocketTunnel::read(Direction& d) {
 
 void WebSocketTunnel::on_read(Direction& d, error_code ec, std::size_t n) {
   if (ec) return finish(ec, d.to.native_handle());
-  last_io_ = coarse_steady_now();
-  stats_.note_buffered(n);
-  route_.touch(clock_.coarse_now());
+  note_read(n);
   d.counter += n;
   // Most writes complete at once; only the rest waits (and stalls this direction's reads).
   Buffers bufs;
@@ -269,6 +265,12 @@ void WebSocketTunnel::on_read(Direction& d, error_code ec, std::size_t n) {
 }
 
 // --- Both --------------------------------------------------------------------------------
+
+void WebSocketTunnel::note_read(std::size_t n) {
+  last_io_ = coarse_steady_now();
+  stats_.note_buffered(n);
+  route_.touch(clock_.coarse_now());
+}
 
 void WebSocketTunnel::finish(error_code ec, int to_fd) {
   if (ec == net::error::eof && !stopping_) {

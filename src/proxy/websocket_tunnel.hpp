@@ -83,7 +83,7 @@ class WebSocketTunnel {
   // Starts `op(handler)` with the handler running on the client's strand.
   template <class Op, class Handler>
   void on_strand(boost::asio::ip::tcp::socket& io, Op op, Handler handler);
-  void note_io(std::size_t n);
+  void note_read(std::size_t n);  // activity and stats for bytes read from either side
   boost::asio::awaitable<void> watchdog();
   void stop();  // ends both directions now
 
@@ -95,7 +95,8 @@ class WebSocketTunnel {
   ProxyStats& stats_;
   boost::asio::any_io_executor ex_;  // the client connection's strand: every handler runs there
   bool const upstream_shares_executor_;  // one thread: no strands, every socket on the io_context
-  bool const on_loop_;                   // the pumps run on the thread's TunnelLoop
+  // The single-threaded io_context whose TunnelLoop runs the pumps; null: Asio's pumps.
+  boost::asio::io_context* const loop_context_;
   boost::asio::steady_timer timer_;
   std::unique_ptr<char[]> buffers_;  // two halves of tunnel_buffer_bytes
   Looped* looped_ = nullptr;         // while run_on_loop runs
