@@ -137,7 +137,11 @@ TEST_F(LocalSpawnerTest, StopSendsSigtermWhenSigintIsIgnored) {
   auto& s = make_spawner();
   auto st = start(s, request());
   ASSERT_TRUE(st);
-  std::this_thread::sleep_for(100ms);  // until the trap is set
+  // Until the shell has set the trap and become `sleep` (a fixed pause was too short on a
+  // busy machine: the INT came first and ended the shell at once).
+  auto comm = "/proc/" + std::to_string(pid_of(st->state)) + "/comm";
+  for (int i = 0; i < 500 && slurp(comm) != "sleep\n"; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(slurp(comm), "sleep\n");
   auto t0 = std::chrono::steady_clock::now();
   auto stopped = run_sync(ioc_, s.stop(st->state, false));
   ASSERT_TRUE(stopped) << stopped.error().message;
@@ -154,7 +158,11 @@ TEST_F(LocalSpawnerTest, StopEscalatesToSigkillWhenIntAndTermAreIgnored) {
   auto& s = make_spawner();
   auto st = start(s, request());
   ASSERT_TRUE(st);
-  std::this_thread::sleep_for(100ms);  // until the trap is set
+  // Until the shell has set the trap and become `sleep` (a fixed pause was too short on a
+  // busy machine: the INT came first and ended the shell at once).
+  auto comm = "/proc/" + std::to_string(pid_of(st->state)) + "/comm";
+  for (int i = 0; i < 500 && slurp(comm) != "sleep\n"; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(slurp(comm), "sleep\n");
   auto t0 = std::chrono::steady_clock::now();
   auto stopped = run_sync(ioc_, s.stop(st->state, false));
   ASSERT_TRUE(stopped) << stopped.error().message;
