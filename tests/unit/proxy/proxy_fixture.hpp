@@ -2,6 +2,8 @@
 // Real sockets on loopback for the proxy tests: a Beast backend (HTTP with streaming bodies,
 // and a WebSocket echo) and the proxy behind a real http::Listener, all on one io_context run
 // by two background threads; the test thread talks to them with blocking Beast clients.
+#include <gtest/gtest.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -358,5 +360,16 @@ class ProxyHarness {
   std::shared_ptr<http::Listener> listener_;
   std::vector<std::thread> threads_;
 };
+
+// For tests that run in both of the proxy's modes: on one thread, as `nbhub proxy --threads 1`
+// and the hub's default (no strands; WebSocket tunnels on the thread's TunnelLoop), and on
+// two (Asio's reactor, a strand per connection).
+class ProxyModes : public ::testing::TestWithParam<int> {
+ protected:
+  int threads() const { return GetParam(); }
+};
+inline std::string mode_name(::testing::TestParamInfo<int> const& info) {
+  return info.param == 1 ? "OneThread" : "Strands";
+}
 
 }  // namespace nbhub::proxy::test

@@ -11,8 +11,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(ProxyHttp, ForwardsGetWithFullPathHostAndForwardedHeaders) {
-  ProxyHarness h;
+class ProxyHttp : public ProxyModes {};
+INSTANTIATE_TEST_SUITE_P(Threads, ProxyHttp, ::testing::Values(1, 2), mode_name);
+
+TEST_P(ProxyHttp, ForwardsGetWithFullPathHostAndForwardedHeaders) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {{"user", "alice"}}));
   auto s = h.connect();
   bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/user/alice/api/contents?token=abc", 11};
@@ -36,16 +39,16 @@ TEST(ProxyHttp, ForwardsGetWithFullPathHostAndForwardedHeaders) {
   EXPECT_EQ(line.find("token"), std::string::npos) << line;
 }
 
-TEST(ProxyHttp, PrependsTargetPath) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, PrependsTargetPath) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/services/cull", h.backend().url("/svc/"), {}));
   auto res = h.get("/services/cull/health?x=1");
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(h.backend().last().target, "/svc/services/cull/health?x=1");
 }
 
-TEST(ProxyHttp, PostBodyReachesUpstream) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, PostBodyReachesUpstream) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/user/alice/api/sessions", 11};
@@ -62,8 +65,8 @@ TEST(ProxyHttp, PostBodyReachesUpstream) {
   EXPECT_EQ(seen.body_hash, fnv1a(kFnvSeed, body.data(), body.size()));
 }
 
-TEST(ProxyHttp, RelaysChunkedResponse) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, RelaysChunkedResponse) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto res = h.get("/user/alice/chunked");
   EXPECT_EQ(res.result_int(), 200);
@@ -71,8 +74,8 @@ TEST(ProxyHttp, RelaysChunkedResponse) {
   EXPECT_TRUE(res.chunked());
 }
 
-TEST(ProxyHttp, RechunksABodyDelimitedByClose) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, RechunksABodyDelimitedByClose) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/user/alice/close", 11};
@@ -84,8 +87,8 @@ TEST(ProxyHttp, RechunksABodyDelimitedByClose) {
   EXPECT_EQ(res.body(), "hello");
 }
 
-TEST(ProxyHttp, DropsHopByHopFieldsOfTheResponse) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, DropsHopByHopFieldsOfTheResponse) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto res = h.get("/user/alice/hop");
   EXPECT_EQ(res.body(), "hop");
@@ -95,8 +98,8 @@ TEST(ProxyHttp, DropsHopByHopFieldsOfTheResponse) {
   EXPECT_TRUE(res.keep_alive());
 }
 
-TEST(ProxyHttp, Http10ClientGetsAChunkedBodyRaw) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, Http10ClientGetsAChunkedBodyRaw) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   std::string req = "GET /user/alice/chunked HTTP/1.0\r\nHost: hub.example\r\n\r\n";
@@ -114,8 +117,8 @@ TEST(ProxyHttp, Http10ClientGetsAChunkedBodyRaw) {
   EXPECT_TRUE(all.ends_with("\r\n\r\nhello, world")) << all;
 }
 
-TEST(ProxyHttp, HeadResponseHasNoBody) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, HeadResponseHasNoBody) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   bhttp::request<bhttp::empty_body> req{bhttp::verb::head, "/user/alice/hello", 11};
@@ -132,8 +135,8 @@ TEST(ProxyHttp, HeadResponseHasNoBody) {
   EXPECT_EQ(res.body(), "hello");
 }
 
-TEST(ProxyHttp, KeepAliveReusesOneUpstreamConnection) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, KeepAliveReusesOneUpstreamConnection) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   for (int i = 0; i < 3; ++i) {
@@ -148,10 +151,10 @@ TEST(ProxyHttp, KeepAliveReusesOneUpstreamConnection) {
   EXPECT_EQ(h.proxy().pool().idle_count(), 1u);
 }
 
-// `nbhub proxy --threads 1`: connections share the one thread without strands. Requests on
-// interleaved keep-alive connections, with bodies both ways, must not cross.
-TEST(ProxyHttp, SingleThreadServesInterleavedConnections) {
-  ProxyHarness h(test_config(), nullptr, 1);
+// Requests on interleaved keep-alive connections, with bodies both ways, must not cross; with
+// one thread the connections share it without strands (`nbhub proxy --threads 1`).
+TEST_P(ProxyHttp, InterleavedConnectionsDoNotCross) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   std::vector<tcp::socket> conns;
   for (int i = 0; i < 4; ++i) conns.push_back(h.connect());
@@ -171,8 +174,8 @@ TEST(ProxyHttp, SingleThreadServesInterleavedConnections) {
   EXPECT_NE(unclaimed.body().find("served by the hub router"), std::string::npos);
 }
 
-TEST(ProxyHttp, UpstreamDownAnswers503JsonForApiRequests) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, UpstreamDownAnswers503JsonForApiRequests) {
+  ProxyHarness h(test_config(), nullptr, threads());
   auto port = closed_port();
   ASSERT_TRUE(h.routes().add("/user/bob", "http://127.0.0.1:" + std::to_string(port), {{"user", "bob"}}));
   auto res = h.get("/user/bob/api/kernels");
@@ -189,8 +192,8 @@ TEST(ProxyHttp, UpstreamDownAnswers503JsonForApiRequests) {
   EXPECT_EQ(h.proxy().stats().upstream_errors.load(), 2u);
 }
 
-TEST(ProxyHttp, ErrorResponderReplacesThePage) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, ErrorResponderReplacesThePage) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(
       h.routes().add("/user/bob", "http://127.0.0.1:" + std::to_string(closed_port()), {{"user", "bob"}}));
   h.proxy().set_error_responder([](UpstreamError e) -> net::awaitable<http::Response> {
@@ -202,8 +205,9 @@ TEST(ProxyHttp, ErrorResponderReplacesThePage) {
   EXPECT_EQ(res.body(), "hub page for bob at /user/bob/tree?x=1");
 }
 
-TEST(ProxyHttp, SlowUpstreamAnswers504) {
-  ProxyHarness h;  // response_header_timeout is 1 s, /slow answers after 2 s
+TEST_P(ProxyHttp, SlowUpstreamAnswers504) {
+  // response_header_timeout is 1 s, /slow answers after 2 s
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto t0 = std::chrono::steady_clock::now();
   auto res = h.get("/user/alice/api/slow");
@@ -211,11 +215,11 @@ TEST(ProxyHttp, SlowUpstreamAnswers504) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1900ms);
 }
 
-TEST(ProxyHttp, HubModeClaimsOnlyConfiguredPrefixes) {
+TEST_P(ProxyHttp, HubModeClaimsOnlyConfiguredPrefixes) {
   auto cfg = test_config();
   cfg.claim_default_route = false;
   cfg.claim_prefixes = {"/user/", "/services/"};
-  ProxyHarness h(cfg);
+  ProxyHarness h(cfg, nullptr, threads());
   ASSERT_TRUE(h.routes().add("/", h.backend().url(), {{"hub", true}}));
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   ASSERT_TRUE(h.routes().add("/extra", h.backend().url(), {}));
@@ -226,18 +230,18 @@ TEST(ProxyHttp, HubModeClaimsOnlyConfiguredPrefixes) {
   EXPECT_NE(h.get("/extra/x").body().find("hub router"), std::string::npos);
 }
 
-TEST(ProxyHttp, RoutesWithEscapedNamesMatchDecoded) {
-  ProxyHarness h;
+TEST_P(ProxyHttp, RoutesWithEscapedNamesMatchDecoded) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/a@b", h.backend().url(), {}));
   auto res = h.get("/user/a%40b/lab");
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(h.backend().last().target, "/user/a%40b/lab");  // forwarded as received
 }
 
-TEST(ProxyHttp, RecordsActivityOnTheRoute) {
+TEST_P(ProxyHttp, RecordsActivityOnTheRoute) {
   FakeClock clock{FakeClock::SysTime(std::chrono::seconds(1'700'000'000))};
   auto t0 = clock.now();
-  ProxyHarness h(test_config(), &clock);
+  ProxyHarness h(test_config(), &clock, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {{"user", "alice"}}));
   clock.advance(10s);
   ASSERT_EQ(h.get("/user/alice/hello").result_int(), 200);

@@ -8,6 +8,10 @@ namespace nbhub::proxy::test {
 namespace {
 
 using namespace std::chrono_literals;
+
+class ProxyStream : public ProxyModes {};
+INSTANTIATE_TEST_SUITE_P(Threads, ProxyStream, ::testing::Values(1, 2), mode_name);
+
 constexpr std::uint64_t k64MiB = 64ull * 1024 * 1024;
 
 // Reads a response head byte-wise-enough: returns the bytes after "\r\n\r\n" already read.
@@ -25,9 +29,9 @@ std::string read_head(tcp::socket& s, std::string& head) {
   }
 }
 
-TEST(ProxyStream, SlowClientStallsUpstreamAndBuffersStayBounded) {
+TEST_P(ProxyStream, SlowClientStallsUpstreamAndBuffersStayBounded) {
   auto cfg = test_config();
-  ProxyHarness h(cfg);
+  ProxyHarness h(cfg, nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   s.set_option(net::socket_base::receive_buffer_size(64 * 1024));
@@ -68,10 +72,10 @@ TEST(ProxyStream, SlowClientStallsUpstreamAndBuffersStayBounded) {
   EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(), bound);
 }
 
-TEST(ProxyStream, StalledClientIsCutOffAfterStallTimeout) {
+TEST_P(ProxyStream, StalledClientIsCutOffAfterStallTimeout) {
   auto cfg = test_config();
   cfg.stall_timeout = std::chrono::milliseconds(300);
-  ProxyHarness h(cfg);
+  ProxyHarness h(cfg, nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   s.set_option(net::socket_base::receive_buffer_size(64 * 1024));
@@ -85,9 +89,9 @@ TEST(ProxyStream, StalledClientIsCutOffAfterStallTimeout) {
   EXPECT_LT(h.backend().big_bytes_sent(), k64MiB);
 }
 
-TEST(ProxyStream, LargeUploadIsStreamed) {
+TEST_P(ProxyStream, LargeUploadIsStreamed) {
   auto cfg = test_config();
-  ProxyHarness h(cfg);
+  ProxyHarness h(cfg, nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   std::string req =
@@ -112,8 +116,8 @@ TEST(ProxyStream, LargeUploadIsStreamed) {
   EXPECT_LE(h.proxy().stats().peak_buffered_bytes.load(), bound);
 }
 
-TEST(ProxyStream, ChunkedUploadIsReframed) {
-  ProxyHarness h;
+TEST_P(ProxyStream, ChunkedUploadIsReframed) {
+  ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/user/alice", h.backend().url(), {}));
   auto s = h.connect();
   std::string req =

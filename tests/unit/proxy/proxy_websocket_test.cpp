@@ -17,14 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Every test runs with the proxy on one thread (the tunnels on its TunnelLoop) and on two
-// (Asio's reactor, a strand per connection).
-class ProxyWebSocket : public ::testing::TestWithParam<int> {
- protected:
-  int threads() const { return GetParam(); }
-};
-INSTANTIATE_TEST_SUITE_P(Threads, ProxyWebSocket, ::testing::Values(1, 2),
-                         [](auto const& info) { return info.param == 1 ? "TunnelLoop" : "Strands"; });
+class ProxyWebSocket : public ProxyModes {};
+INSTANTIATE_TEST_SUITE_P(Threads, ProxyWebSocket, ::testing::Values(1, 2), mode_name);
 
 std::string echo(websocket::stream<tcp::socket>& ws, std::string const& msg, bool text) {
   ws.text(text);
