@@ -153,7 +153,7 @@ print("%.0f %.2f %.1f" % (d["per_second"], d["p99_ms"], c / d["round_trips"]))' 
 median_cols() { python3 -c 'import sys, statistics as st
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 print(" ".join("%g" % st.median(c) for c in zip(*rows)))'; }
-medians() {  # medians FN NBHUB_URL NGINX_URL -> two lines: nbhub's, nginx's
+medians() {  # medians FN NBHUB_URL NGINX_URL -> three lines: nbhub's, nginx's, the rounds' ratios
   local a=() b=() r
   for ((r = 0; r < ROUNDS; r++)); do
     a+=("$("$1" "$nbhub_pid" "$2")")
@@ -161,30 +161,34 @@ medians() {  # medians FN NBHUB_URL NGINX_URL -> two lines: nbhub's, nginx's
   done
   printf '%s\n' "${a[@]}" | median_cols
   printf '%s\n' "${b[@]}" | median_cols
+  # Each round's nbhub/nginx throughput ratio, lowest to highest: how far one run can be trusted.
+  paste -d' ' <(printf '%s\n' "${a[@]}") <(printf '%s\n' "${b[@]}") |
+    awk '{ printf "%.2f\n", $1 / $4 }' | sort -n | paste -sd' '
 }
 row() {
   local a_rps a_p99 a_cpu b_rps b_p99 b_cpu
   read -r a_rps a_p99 a_cpu <<<"$2"; read -r b_rps b_p99 b_cpu <<<"$3"
-  printf '%-16s %9s %9s %6.2f   %7sms %7sms %6.2f   %8s %8s\n' "$1" "$a_rps" "$b_rps" \
-    "$(bc -l <<<"$a_rps / $b_rps")" "$a_p99" "$b_p99" "$(bc -l <<<"$a_p99 / $b_p99")" "$a_cpu" "$b_cpu"
+  printf '%-16s %9s %9s %6.2f   %7sms %7sms %6.2f   %8s %8s   %s\n' "$1" "$a_rps" "$b_rps" \
+    "$(bc -l <<<"$a_rps / $b_rps")" "$a_p99" "$b_p99" "$(bc -l <<<"$a_p99 / $b_p99")" "$a_cpu" "$b_cpu" "$4"
 }
 
 nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
 echo "bench/proxy on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); nbhub --threads $THREADS vs nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker)"
 echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; WebSocket: $CONNECTIONS connections, ${WS_BYTES}-byte echo round trips for ${DURATION}s; median of $ROUNDS runs"
-printf '%-16s %9s %9s %6s   %9s %9s %6s   %8s %8s\n' case "nbhub/s" "nginx/s" ratio "nbhub p99" "nginx p99" ratio \
-  "nbhub µs" "nginx µs"
+printf '%-16s %9s %9s %6s   %9s %9s %6s   %8s %8s   %s\n' case "nbhub/s" "nginx/s" ratio "nbhub p99" "nginx p99" ratio \
+  "nbhub µs" "nginx µs" "ratio per round"
 for f in $CASES; do
   [[ $f == ws ]] && continue
   mapfile -t res < <(medians measure "http://127.0.0.1:$nbhub_port/user/bench/$f.bin" \
                                   "http://127.0.0.1:$nginx_proxy/user/bench/$f.bin")
-  row "HTTP GET $f" "${res[0]}" "${res[1]}"
+  row "HTTP GET $f" "${res[0]}" "${res[1]}" "${res[2]}"
 done
 if [[ " $CASES " == *" ws "* ]]; then
   mapfile -t res < <(medians measure_ws "ws://127.0.0.1:$nbhub_port/user/ws/echo" "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
-  row "WebSocket echo" "${res[0]}" "${res[1]}"
+  row "WebSocket echo" "${res[0]}" "${res[1]}" "${res[2]}"
 fi
-echo "(µs: each proxy's own CPU time per request or round trip; lower is better)"
+echo "(µs: each proxy's own CPU time per request or round trip; lower is better."
+echo " ratio per round: each round's nbhub/nginx requests/s, lowest first)"
 read -r d_rps d_p99 _ <<<"$(measure "$(pgrep -P "$backend_pid" | head -1)" "http://127.0.0.1:$backend/user/bench/1k.bin")"
 echo "(backend direct, no proxy, 1k: $d_rps req/s, p99 ${d_p99}ms; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 if grep -q . "$work/logs/nbhub.log"; then echo "nbhub log:"; tail -5 "$work/logs/nbhub.log"; fi
