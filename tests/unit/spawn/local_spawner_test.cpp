@@ -20,6 +20,15 @@ class LocalSpawnerTest : public SpawnFixture {
   config::HttpClientConfig http_cfg_;
 };
 
+// Whether `pid`, a shell that sets a trap and then execs sleep, has become `sleep` within 5 s:
+// only then is the trap known to be set (a fixed pause was too short on a busy machine, where
+// the signal came first and ended the shell at once).
+bool became_sleep(pid_t pid) {
+  auto comm = "/proc/" + std::to_string(pid) + "/comm";
+  for (int i = 0; i < 500 && slurp(comm) != "sleep\n"; ++i) std::this_thread::sleep_for(10ms);
+  return slurp(comm) == "sleep\n";
+}
+
 TEST_F(LocalSpawnerTest, MissingCommandFailsAtStartNamingIt) {
   cfg_.cmd = {"nbhub-no-such-command"};
   auto& s = make_spawner();
@@ -137,11 +146,7 @@ TEST_F(LocalSpawnerTest, StopSendsSigtermWhenSigintIsIgnored) {
   auto& s = make_spawner();
   auto st = start(s, request());
   ASSERT_TRUE(st);
-  // Until the shell has set the trap and become `sleep` (a fixed pause was too short on a
-  // busy machine: the INT came first and ended the shell at once).
-  auto comm = "/proc/" + std::to_string(pid_of(st->state)) + "/comm";
-  for (int i = 0; i < 500 && slurp(comm) != "sleep\n"; ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_EQ(slurp(comm), "sleep\n");
+  ASSERT_TRUE(became_sleep(pid_of(st->state)));
   auto t0 = std::chrono::steady_clock::now();
   auto stopped = run_sync(ioc_, s.stop(st->state, false));
   ASSERT_TRUE(stopped) << stopped.error().message;
@@ -158,11 +163,7 @@ TEST_F(LocalSpawnerTest, StopEscalatesToSigkillWhenIntAndTermAreIgnored) {
   auto& s = make_spawner();
   auto st = start(s, request());
   ASSERT_TRUE(st);
-  // Until the shell has set the trap and become `sleep` (a fixed pause was too short on a
-  // busy machine: the INT came first and ended the shell at once).
-  auto comm = "/proc/" + std::to_string(pid_of(st->state)) + "/comm";
-  for (int i = 0; i < 500 && slurp(comm) != "sleep\n"; ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_EQ(slurp(comm), "sleep\n");
+  ASSERT_TRUE(became_sleep(pid_of(st->state)));
   auto t0 = std::chrono::steady_clock::now();
   auto stopped = run_sync(ioc_, s.stop(st->state, false));
   ASSERT_TRUE(stopped) << stopped.error().message;
