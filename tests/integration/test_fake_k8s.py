@@ -387,7 +387,8 @@ class AuthFaultsAndLog(unittest.TestCase):
         t = threading.Thread(target=lambda: frozen.extend(self.c.watch(
             "/api/v1/namespaces/jhub/pods?resourceVersion=0&watch=true&timeoutSeconds=1")))
         t.start()
-        wait_for(lambda: self.fake.watches(), what="the frozen watch to open")
+        wait_for(lambda: any("timeoutSeconds=1" in w["path"] for w in self.fake.watches()),
+                 what="the frozen watch to open")
         self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("unseen"))
         t.join(5)
         self.assertEqual(frozen, [])
@@ -402,7 +403,10 @@ class AuthFaultsAndLog(unittest.TestCase):
                 errors.append(e)
         t = threading.Thread(target=reader)
         t.start()
-        wait_for(lambda: self.fake.watches(), what="the watch to open")
+        # Wait for this very watch: the frozen one above may still be listed for a moment after
+        # its client saw the closing chunk, and a drop sent before this watch opens misses it.
+        wait_for(lambda: any("timeoutSeconds=30" in w["path"] for w in self.fake.watches()),
+                 what="the watch to open")
         sw.ok("POST", "/__fake/watches/drop", {})
         t.join(5)
         self.assertFalse(t.is_alive())
