@@ -4,6 +4,7 @@
 #   bench/proxy/run.sh                    # uses build/nbhub
 #   NBHUB_BIN=build-x/nbhub DURATION=5 bench/proxy/run.sh
 #   CASES=ws ROUNDS=3 bench/proxy/run.sh  # only the WebSocket echo
+#   CASES=control bench/proxy/run.sh      # only the noise floor: nginx against a second nginx
 #
 # Everything listens on 127.0.0.1 and is stopped on exit. Needs nginx, wrk and node (with
 # tests/node_modules installed).
@@ -17,7 +18,7 @@ CONNECTIONS=${CONNECTIONS:-32}  # wrk -c and WebSocket connections
 THREADS=${THREADS:-1}           # nbhub proxy --threads; nginx runs worker_processes 1
 WS_BYTES=${WS_BYTES:-128}       # WebSocket message size
 ROUNDS=${ROUNDS:-5}             # runs per case and proxy; the median counts
-CASES=${CASES:-1k 100k ws}      # which cases to run: 1k, 100k (HTTP GET) and ws (echo)
+CASES=${CASES:-1k 100k ws control}  # 1k, 100k (HTTP GET), ws (echo), control (see below)
 
 for tool in nginx wrk node; do
   command -v "$tool" >/dev/null || { echo "bench/proxy: $tool is not installed" >&2; exit 2; }
@@ -43,7 +44,7 @@ wait_port() {
   echo "bench/proxy: nothing listens on port $1" >&2; exit 1
 }
 
-backend=$(free_port); ws_backend=$(free_port); nginx_proxy=$(free_port)
+backend=$(free_port); ws_backend=$(free_port); nginx_proxy=$(free_port); control_proxy=$(free_port)
 nbhub_port=$(free_port); nbhub_api=$(free_port)
 
 # Files served by the backend, under the path both proxies forward unchanged.
@@ -100,12 +101,17 @@ sed -i "s/ERRLOG/proxy.log/" "$work/proxy.conf"
 
 nginx -c "$work/backend.conf" -p "$work" & backend_pid=$!; pids+=($!)
 nginx -c "$work/proxy.conf" -p "$work" & nginx_pid=$!; pids+=($!)
+# The control: a second nginx, configured as the first, measured in nbhub's place. Its ratio
+# to the first is what this machine's noise alone makes of two equal proxies.
+sed -e "s/listen 127.0.0.1:$nginx_proxy;/listen 127.0.0.1:$control_proxy;/" -e "s#$work/proxy.pid#$work/control.pid#" \
+  -e "s/proxy.log/control.log/" "$work/proxy.conf" >"$work/control.conf"
+nginx -c "$work/control.conf" -p "$work" & control_pid=$!; pids+=($!)
 node "$here/ws_echo.mjs" server "$ws_backend" >"$work/logs/ws.log" & pids+=($!)
 token=bench-$RANDOM$RANDOM
 CONFIGPROXY_AUTH_TOKEN=$token "$NBHUB_BIN" proxy --ip 127.0.0.1 --port "$nbhub_port" \
   --api-ip 127.0.0.1 --api-port "$nbhub_api" --log-level warn --threads "$THREADS" \
   2>"$work/logs/nbhub.log" & nbhub_pid=$!; pids+=($!)
-for p in $backend $ws_backend $nginx_proxy $nbhub_port $nbhub_api; do wait_port "$p"; done
+for p in $backend $ws_backend $nginx_proxy $control_proxy $nbhub_port $nbhub_api; do wait_port "$p"; done
 
 add_route() {
   curl -fsS -X POST -H "Authorization: token $token" -d "{\"target\": \"$2\"}" \
@@ -153,11 +159,12 @@ print("%.0f %.2f %.1f" % (d["per_second"], d["p99_ms"], c / d["round_trips"]))' 
 median_cols() { python3 -c 'import sys, statistics as st
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 print(" ".join("%g" % st.median(c) for c in zip(*rows)))'; }
-medians() {  # medians FN NBHUB_URL NGINX_URL -> three lines: nbhub's, nginx's, the rounds' ratios
+# medians FN PID URL NGINX_URL -> three lines: PID's medians, nginx's, the rounds' ratios
+medians() {
   local a=() b=() r
   for ((r = 0; r < ROUNDS; r++)); do
-    a+=("$("$1" "$nbhub_pid" "$2")")
-    b+=("$("$1" "$nginx_worker" "$3")")
+    a+=("$("$1" "$2" "$3")")
+    b+=("$("$1" "$nginx_worker" "$4")")
   done
   printf '%s\n' "${a[@]}" | median_cols
   printf '%s\n' "${b[@]}" | median_cols
@@ -173,22 +180,30 @@ row() {
 }
 
 nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
+control_worker=$(pgrep -P "$control_pid" | head -1)
 echo "bench/proxy on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); nbhub --threads $THREADS vs nginx $(nginx -v 2>&1 | sed 's/.*\///') (1 worker)"
 echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; WebSocket: $CONNECTIONS connections, ${WS_BYTES}-byte echo round trips for ${DURATION}s; median of $ROUNDS runs"
 printf '%-16s %9s %9s %6s   %9s %9s %6s   %8s %8s   %s\n' case "nbhub/s" "nginx/s" ratio "nbhub p99" "nginx p99" ratio \
   "nbhub µs" "nginx µs" "ratio per round"
 for f in $CASES; do
-  [[ $f == ws ]] && continue
-  mapfile -t res < <(medians measure "http://127.0.0.1:$nbhub_port/user/bench/$f.bin" \
+  [[ $f == ws || $f == control ]] && continue
+  mapfile -t res < <(medians measure "$nbhub_pid" "http://127.0.0.1:$nbhub_port/user/bench/$f.bin" \
                                   "http://127.0.0.1:$nginx_proxy/user/bench/$f.bin")
   row "HTTP GET $f" "${res[0]}" "${res[1]}" "${res[2]}"
 done
 if [[ " $CASES " == *" ws "* ]]; then
-  mapfile -t res < <(medians measure_ws "ws://127.0.0.1:$nbhub_port/user/ws/echo" "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
+  mapfile -t res < <(medians measure_ws "$nbhub_pid" "ws://127.0.0.1:$nbhub_port/user/ws/echo" \
+                                     "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
   row "WebSocket echo" "${res[0]}" "${res[1]}" "${res[2]}"
 fi
+if [[ " $CASES " == *" control "* ]]; then
+  mapfile -t res < <(medians measure "$control_worker" "http://127.0.0.1:$control_proxy/user/bench/1k.bin" \
+                                  "http://127.0.0.1:$nginx_proxy/user/bench/1k.bin")
+  row "control (1k)" "${res[0]}" "${res[1]}" "${res[2]}"
+fi
 echo "(µs: each proxy's own CPU time per request or round trip; lower is better."
-echo " ratio per round: each round's nbhub/nginx requests/s, lowest first)"
+echo " ratio per round: each round's nbhub/nginx requests/s, lowest first;"
+echo " control: a second, identical nginx in nbhub's columns, so its ratios are this machine's noise)"
 read -r d_rps d_p99 _ <<<"$(measure "$(pgrep -P "$backend_pid" | head -1)" "http://127.0.0.1:$backend/user/bench/1k.bin")"
 echo "(backend direct, no proxy, 1k: $d_rps req/s, p99 ${d_p99}ms; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 if grep -q . "$work/logs/nbhub.log"; then echo "nbhub log:"; tail -5 "$work/logs/nbhub.log"; fi
