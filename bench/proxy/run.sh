@@ -168,7 +168,7 @@ medians() {
   done
   printf '%s\n' "${a[@]}" | median_cols
   printf '%s\n' "${b[@]}" | median_cols
-  # Each round's nbhub/nginx throughput ratio, lowest to highest: how far one run can be trusted.
+  # Each round's throughput ratio to nginx, lowest to highest: how far one run can be trusted.
   paste -d' ' <(printf '%s\n' "${a[@]}") <(printf '%s\n' "${b[@]}") |
     awk '{ printf "%.2f\n", $1 / $4 }' | sort -n | paste -sd' '
 }
