@@ -28,6 +28,7 @@
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "http/client_impl.hpp"
+#include "http/io_loop.hpp"
 #include "http/listener.hpp"
 #include "hub/cookie_secret.hpp"
 #include "hub/login_service.hpp"
@@ -159,7 +160,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto proxy_work = net::make_work_guard(proxy_ioc);
     std::vector<std::thread> io_threads;
     for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&] { ioc.run(); });
-    for (unsigned i = 0; i < proxy_threads; ++i) io_threads.emplace_back([&] { proxy_ioc.run(); });
+    // One proxy thread polls briefly before it sleeps (http/io_loop.hpp); several just run.
+    auto const busy_poll = std::chrono::microseconds(proxy_threads == 1 ? cfg.proxy.busy_poll_microseconds : 0);
+    for (unsigned i = 0; i < proxy_threads; ++i)
+      io_threads.emplace_back([&] { http::run_io_context(proxy_ioc, busy_poll); });
     auto join = [&] {
       work.reset();
       proxy_work.reset();

@@ -19,6 +19,7 @@
 #include "app/logging.hpp"
 #include "core/clock.hpp"
 #include "http/client_impl.hpp"
+#include "http/io_loop.hpp"
 #include "http/listener.hpp"
 #include "http/router.hpp"
 #include "proxy/proxy.hpp"
@@ -41,6 +42,7 @@ struct ProxyFlags {
   std::vector<std::string> custom_headers;
   long timeout_ms = 0, proxy_timeout_ms = 0, keep_alive_timeout_ms = 5000;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  long busy_poll_us = 50;  // as the hub's proxy.busy_poll_microseconds
   bool no_x_forward = false, no_prepend_path = false, no_include_prefix = false;
   // Accepted for compatibility; see describe().
   std::vector<std::string> refused, ignored;
@@ -70,6 +72,10 @@ void describe(CLI::App& app, ProxyFlags& f) {
   app.add_flag("--no-include-prefix", f.no_include_prefix,
                "Don't include the routing prefix in proxied requests");
   app.add_option("--threads", f.threads, "nbhub: I/O threads (default: one per core)");
+  app.add_option("--busy-poll-us", f.busy_poll_us,
+                 "nbhub: with --threads 1, poll up to this long (adaptively) before sleeping; 0: never "
+                 "(default 50)")
+      ->check(CLI::Range(0, 10000));
   for (auto name :
        {"--ssl-key", "--ssl-cert", "--ssl-ca", "--ssl-dhparam", "--api-ssl-key", "--api-ssl-cert",
         "--api-ssl-ca", "--client-ssl-key", "--client-ssl-cert", "--client-ssl-ca", "--storage-backend"}) {
@@ -217,7 +223,9 @@ int run_proxy_command(std::vector<std::string> const& args) {
     });
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < f.threads; ++i) threads.emplace_back([&] { ioc.run(); });
-    ioc.run();
+    // A single thread polls briefly before it sleeps (http/io_loop.hpp); several just run.
+    http::run_io_context(ioc, f.threads == 1 ? std::chrono::microseconds(f.busy_poll_us)
+                                             : std::chrono::microseconds::zero());
     for (auto& t : threads) t.join();
   } catch (std::exception const& e) {
     std::cerr << "nbhub proxy: " << e.what() << "\n";

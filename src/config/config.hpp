@@ -139,6 +139,9 @@ struct ProxySettings {
   // Threads serving the public port (proxied traffic; hub pages and API requests are read
   // there and handled on the hub's own threads). One is fastest up to what a core carries.
   std::size_t threads = 1;
+  // With one thread: how long at most it polls for the next event before it sleeps (adapted
+  // to the load, http/io_loop.hpp); zero: never.
+  std::size_t busy_poll_microseconds = 50;
   // An external configurable-http-proxy whose REST API nbhub keeps in step with its own route
   // table (z2jh mode: the chart's `proxy-api` Service); "" = none. Token: CONFIGPROXY_AUTH_TOKEN.
   std::string chp_api_url;

@@ -150,6 +150,11 @@ std::vector<Option> build_table() {
        "handles them on its own threads). One carries about 60,000 small requests/s; more "
        "help only with cores to spare.",
        HUB(proxy.threads)},
+      {"proxy.busy_poll_microseconds", {}, F::plain, {},
+       "With one proxy thread: how long at most it polls for the next event before it sleeps, "
+       "grown and shrunk with the load (a quiet hub does not poll). Saves the wake-up latency of "
+       "a virtual machine's halted CPU; 0: never poll.",
+       HUB(proxy.busy_poll_microseconds)},
       {"proxy.chp_api_url", {}, F::url, {},
        "REST API of an external configurable-http-proxy to keep in step with nbhub's routes "
        "(`http://proxy-api:8001`; token from `CONFIGPROXY_AUTH_TOKEN`). Set by z2jh mode; "

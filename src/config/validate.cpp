@@ -87,6 +87,8 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, "proxy.buffer_bytes"), "must be more than 0");
   if (hub.proxy.threads == 0 || hub.proxy.threads > 256)
     b.error(at(b, -1, "proxy.threads"), "must be between 1 and 256");
+  if (hub.proxy.busy_poll_microseconds > 10000)
+    b.error(at(b, -1, "proxy.busy_poll_microseconds"), "must be at most 10000 (10 ms)");
   if (!hub.http_client.tls_verify)
     b.warn(at(b, -1, "http_client.tls_verify"),
            "TLS certificates of outbound calls are not verified; use only for testing");

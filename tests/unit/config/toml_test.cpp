@@ -216,6 +216,16 @@ TEST(TomlConfig, ProxyThreadsOutsideOneTo256AreRefused) {
   EXPECT_TRUE(ok.ok());
 }
 
+TEST(TomlConfig, ProxyBusyPollIsBounded) {
+  auto l = load_toml_text("[proxy]\nbusy_poll_microseconds = 20000\n");
+  EXPECT_THAT(errors(l),
+              ElementsAre("nbhub.toml:2: proxy.busy_poll_microseconds: must be at most 10000 (10 ms)"));
+  auto off = load_toml_text("[proxy]\nbusy_poll_microseconds = 0\n");
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off.hub.proxy.busy_poll_microseconds, 0u);
+  EXPECT_EQ(load_toml_text("").hub.proxy.busy_poll_microseconds, 50u);
+}
+
 TEST(TomlConfig, DatesAndNonTablesAreErrors) {
   auto l = load_toml_text("port = 1979-05-27\nhttp = 5\n");
   EXPECT_THAT(errors(l),
