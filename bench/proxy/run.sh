@@ -5,6 +5,7 @@
 #   NBHUB_BIN=build-x/nbhub DURATION=5 bench/proxy/run.sh
 #   CASES=ws ROUNDS=3 bench/proxy/run.sh  # only the WebSocket echo
 #   CASES=control bench/proxy/run.sh      # only the noise floor: nginx against a second nginx
+#   CASES=nopoll bench/proxy/run.sh       # only nbhub without busy polling (--busy-poll-us 0)
 #
 # Everything listens on 127.0.0.1 and is stopped on exit. Needs nginx, wrk and node (with
 # tests/node_modules installed).
@@ -18,7 +19,7 @@ CONNECTIONS=${CONNECTIONS:-32}  # wrk -c and WebSocket connections
 THREADS=${THREADS:-1}           # nbhub proxy --threads; nginx runs worker_processes 1
 WS_BYTES=${WS_BYTES:-128}       # WebSocket message size
 ROUNDS=${ROUNDS:-5}             # runs per case and proxy; the median counts
-CASES=${CASES:-1k 100k ws control}  # 1k, 100k (HTTP GET), ws (echo), control (see below)
+CASES=${CASES:-1k 100k ws control nopoll}  # 1k, 100k (HTTP GET), ws (echo), control, nopoll (below)
 
 for tool in nginx wrk node; do
   command -v "$tool" >/dev/null || { echo "bench/proxy: $tool is not installed" >&2; exit 2; }
@@ -45,7 +46,7 @@ wait_port() {
 }
 
 backend=$(free_port); ws_backend=$(free_port); nginx_proxy=$(free_port); control_proxy=$(free_port)
-nbhub_port=$(free_port); nbhub_api=$(free_port)
+nbhub_port=$(free_port); nbhub_api=$(free_port); nopoll_port=$(free_port); nopoll_api=$(free_port)
 
 # Files served by the backend, under the path both proxies forward unchanged.
 mkdir -p "$work/www/user/bench" "$work/logs"
@@ -111,14 +112,23 @@ token=bench-$RANDOM$RANDOM
 CONFIGPROXY_AUTH_TOKEN=$token "$NBHUB_BIN" proxy --ip 127.0.0.1 --port "$nbhub_port" \
   --api-ip 127.0.0.1 --api-port "$nbhub_api" --log-level warn --threads "$THREADS" \
   2>"$work/logs/nbhub.log" & nbhub_pid=$!; pids+=($!)
-for p in $backend $ws_backend $nginx_proxy $control_proxy $nbhub_port $nbhub_api; do wait_port "$p"; done
+# nopoll: the same nbhub without busy polling before it sleeps (http/io_loop.hpp), measured
+# against nginx like nbhub, so that each run shows what the polling is worth.
+CONFIGPROXY_AUTH_TOKEN=$token "$NBHUB_BIN" proxy --ip 127.0.0.1 --port "$nopoll_port" \
+  --api-ip 127.0.0.1 --api-port "$nopoll_api" --log-level warn --threads "$THREADS" --busy-poll-us 0 \
+  2>"$work/logs/nopoll.log" & nopoll_pid=$!; pids+=($!)
+for p in $backend $ws_backend $nginx_proxy $control_proxy $nbhub_port $nbhub_api $nopoll_port $nopoll_api; do
+  wait_port "$p"
+done
 
-add_route() {
-  curl -fsS -X POST -H "Authorization: token $token" -d "{\"target\": \"$2\"}" \
-    "http://127.0.0.1:$nbhub_api/api/routes$1"
+add_route() {  # API_PORT PREFIX TARGET
+  curl -fsS -X POST -H "Authorization: token $token" -d "{\"target\": \"$3\"}" \
+    "http://127.0.0.1:$1/api/routes$2"
 }
-add_route /user/bench "http://127.0.0.1:$backend"
-add_route /user/ws "http://127.0.0.1:$ws_backend"
+for api in $nbhub_api $nopoll_api; do
+  add_route "$api" /user/bench "http://127.0.0.1:$backend"
+  add_route "$api" /user/ws "http://127.0.0.1:$ws_backend"
+done
 for url in "http://127.0.0.1:$nbhub_port/user/bench/1k.bin" "http://127.0.0.1:$nginx_proxy/user/bench/1k.bin"; do
   cmp -s <(curl -fsS "$url") "$work/www/user/bench/1k.bin" || { echo "bench/proxy: $url serves the wrong bytes" >&2; exit 1; }
 done
@@ -186,7 +196,7 @@ echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; WebSocket: $CONNECTIONS connections
 printf '%-16s %9s %9s %6s   %9s %9s %6s   %8s %8s   %s\n' case "nbhub/s" "nginx/s" ratio "nbhub p99" "nginx p99" ratio \
   "nbhub µs" "nginx µs" "ratio per round"
 for f in $CASES; do
-  [[ $f == ws || $f == control ]] && continue
+  [[ $f == ws || $f == control || $f == nopoll ]] && continue
   mapfile -t res < <(medians measure "$nbhub_pid" "http://127.0.0.1:$nbhub_port/user/bench/$f.bin" \
                                   "http://127.0.0.1:$nginx_proxy/user/bench/$f.bin")
   row "HTTP GET $f" "${res[0]}" "${res[1]}" "${res[2]}"
@@ -201,9 +211,15 @@ if [[ " $CASES " == *" control "* ]]; then
                                   "http://127.0.0.1:$nginx_proxy/user/bench/1k.bin")
   row "control (1k)" "${res[0]}" "${res[1]}" "${res[2]}"
 fi
+if [[ " $CASES " == *" nopoll "* ]]; then
+  mapfile -t res < <(medians measure "$nopoll_pid" "http://127.0.0.1:$nopoll_port/user/bench/1k.bin" \
+                                  "http://127.0.0.1:$nginx_proxy/user/bench/1k.bin")
+  row "no polling (1k)" "${res[0]}" "${res[1]}" "${res[2]}"
+fi
 echo "(µs: each proxy's own CPU time per request or round trip; lower is better."
 echo " ratio per round: each round's nbhub/nginx requests/s, lowest first;"
-echo " control: a second, identical nginx in nbhub's columns, so its ratios are this machine's noise)"
+echo " control: a second, identical nginx in nbhub's columns, so its ratios are this machine's noise;"
+echo " no polling: nbhub --busy-poll-us 0, so its ratio shows what polling before sleeping is worth)"
 read -r d_rps d_p99 _ <<<"$(measure "$(pgrep -P "$backend_pid" | head -1)" "http://127.0.0.1:$backend/user/bench/1k.bin")"
 echo "(backend direct, no proxy, 1k: $d_rps req/s, p99 ${d_p99}ms; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 if grep -q . "$work/logs/nbhub.log"; then echo "nbhub log:"; tail -5 "$work/logs/nbhub.log"; fi
