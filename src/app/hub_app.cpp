@@ -161,7 +161,8 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     std::vector<std::thread> io_threads;
     for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&] { ioc.run(); });
     // One proxy thread polls briefly before it sleeps (http/io_loop.hpp); several just run.
-    auto const busy_poll = std::chrono::microseconds(proxy_threads == 1 ? cfg.proxy.busy_poll_microseconds : 0);
+    auto const busy_poll =
+        std::chrono::microseconds(proxy_threads == 1 ? cfg.proxy.busy_poll_microseconds : 0);
     for (unsigned i = 0; i < proxy_threads; ++i)
       io_threads.emplace_back([&] { http::run_io_context(proxy_ioc, busy_poll); });
     auto join = [&] {
