@@ -206,16 +206,15 @@ if [[ " $CASES " == *" ws "* ]]; then
                                      "ws://127.0.0.1:$nginx_proxy/user/ws/echo")
   row "WebSocket echo" "${res[0]}" "${res[1]}" "${res[2]}"
 fi
-if [[ " $CASES " == *" control "* ]]; then
-  mapfile -t res < <(medians measure "$control_worker" "http://127.0.0.1:$control_proxy/user/bench/1k.bin" \
+# row_1k CASE LABEL PID PORT: another proxy in nbhub's columns, 1 KiB against the same nginx.
+row_1k() {
+  [[ " $CASES " == *" $1 "* ]] || return 0
+  mapfile -t res < <(medians measure "$3" "http://127.0.0.1:$4/user/bench/1k.bin" \
                                   "http://127.0.0.1:$nginx_proxy/user/bench/1k.bin")
-  row "control (1k)" "${res[0]}" "${res[1]}" "${res[2]}"
-fi
-if [[ " $CASES " == *" nopoll "* ]]; then
-  mapfile -t res < <(medians measure "$nopoll_pid" "http://127.0.0.1:$nopoll_port/user/bench/1k.bin" \
-                                  "http://127.0.0.1:$nginx_proxy/user/bench/1k.bin")
-  row "no polling (1k)" "${res[0]}" "${res[1]}" "${res[2]}"
-fi
+  row "$2" "${res[0]}" "${res[1]}" "${res[2]}"
+}
+row_1k control "control (1k)" "$control_worker" "$control_proxy"
+row_1k nopoll "no polling (1k)" "$nopoll_pid" "$nopoll_port"
 echo "(µs: each proxy's own CPU time per request or round trip; lower is better."
 echo " ratio per round: each round's nbhub/nginx requests/s, lowest first;"
 echo " control: a second, identical nginx in nbhub's columns, so its ratios are this machine's noise;"

@@ -164,7 +164,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto const busy_poll =
         std::chrono::microseconds(proxy_threads == 1 ? cfg.proxy.busy_poll_microseconds : 0);
     for (unsigned i = 0; i < proxy_threads; ++i)
-      io_threads.emplace_back([&] { http::run_io_context(proxy_ioc, busy_poll); });
+      io_threads.emplace_back([&proxy_ioc, busy_poll] { http::run_io_context(proxy_ioc, busy_poll); });
     auto join = [&] {
       work.reset();
       proxy_work.reset();

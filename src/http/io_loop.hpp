@@ -34,8 +34,6 @@ class PollWindow {
   // would have covered grow the window, longer ones halve it.
   void idle_ended(Duration idle) noexcept;
 
-  Duration max() const noexcept { return max_; }
-
  private:
   Duration max_;
   Duration window_{0};
