@@ -54,3 +54,11 @@ class KubernetesWithoutApiAccess(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ProxyCommandFlags(unittest.TestCase):
+    def test_busy_poll_beyond_its_bound_is_refused_with_the_range(self):
+        with tempfile.TemporaryDirectory() as work:
+            r = run_nbhub(["proxy", "--ip", "127.0.0.1", "--port", "0", "--busy-poll-us", "20000"], cwd=work)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--busy-poll-us: Value 20000 not in range 0 to 10000", r.stdout + r.stderr)
