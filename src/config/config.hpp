@@ -121,6 +121,9 @@ struct SpawnerSettings {
   std::string notebook_dir;
   std::string default_url;   // e.g. "/lab"
   Seconds start_timeout{60};
+  // How long a start through the REST API waits for the server before it answers 202
+  // (JupyterHub's slow_spawn_timeout): 201 means the server is ready for use.
+  Seconds slow_spawn_timeout{10};
   Seconds http_timeout{30};
   Seconds poll_interval{30};
   std::size_t concurrent_spawn_limit = 100;
@@ -176,6 +179,10 @@ struct HubConfig {
   std::string spawner = "local";  // local | docker | kubernetes (see the spawner issue)
   std::map<std::string, std::string> spawner_options;  // imported spawner traits, kept for later
   bool shutdown_on_logout = false;  // stop the user's servers when they log out
+  // After sign-in, and at /hub/ for a signed-in user: start and open their server (true, as
+  // JupyterHub) or show /hub/home.
+  bool redirect_to_server = true;
+  std::string default_url;  // JupyterHub.default_url: where /hub/ and sign-in without `next` go
   // JupyterHub's `services` and `load_roles`, kept as JSON text (an array) until the services
   // and roles issues read them.
   std::string services_json = "[]";

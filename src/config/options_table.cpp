@@ -59,6 +59,14 @@ std::vector<Option> build_table() {
       {"ssl_key", {}, F::path, {}, "TLS private key (PEM) for the public listener.", HUB(ssl_key)},
       {"shutdown_on_logout", {}, F::plain, {},
        "Stop the user's servers when they log out.", HUB(shutdown_on_logout)},
+      {"redirect_to_server", {}, F::plain, {},
+       "After sign-in (and at `/hub/`), start the user's server and open it, as JupyterHub does; "
+       "`false` shows the home page instead.",
+       HUB(redirect_to_server)},
+      {"default_url", {}, F::plain, {},
+       "Where `/hub/` and a sign-in without `next` lead (JupyterHub's `default_url`), e.g. "
+       "`/hub/home`; `\"\"` = as `redirect_to_server` says. A path on this hub.",
+       HUB(default_url)},
       {"services", {}, F::json, {},
        "JupyterHub `services`, as an array of tables (kept for the services feature).",
        HUB(services_json)},
@@ -115,6 +123,10 @@ std::vector<Option> build_table() {
        HUB(spawner_settings.default_url)},
       {"spawner.start_timeout_seconds", {}, F::plain, {},
        "How long a server may take to start.", HUB(spawner_settings.start_timeout)},
+      {"spawner.slow_spawn_timeout_seconds", {}, F::plain, {},
+       "How long a start through the REST API waits for the server: 201 when it is ready by "
+       "then, else 202 (JupyterHub's `slow_spawn_timeout`).",
+       HUB(spawner_settings.slow_spawn_timeout)},
       {"spawner.http_timeout_seconds", {}, F::plain, {},
        "How long a started server may take to answer HTTP.", HUB(spawner_settings.http_timeout)},
       {"spawner.poll_interval_seconds", {}, F::plain, {}, "How often servers are polled.",

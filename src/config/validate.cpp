@@ -79,6 +79,10 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, "ssl_cert"),
             "nbhub does not terminate TLS itself yet: put a load balancer or nginx in front of it for "
             "https, remove ssl_cert/ssl_key, and set public_url = \"https://...\" and trusted_proxies");
+  // A path on this hub: an absolute URL here would be an open redirect target for everyone.
+  if (!hub.default_url.empty() && (hub.default_url.front() != '/' || hub.default_url.starts_with("//")))
+    b.error(at(b, -1, "default_url"),
+            fmt::format("{} is not a path on this hub; give a path such as \"/hub/home\"", dquoted(hub.default_url)));
   if (hub.hub_bind_url.empty())
     b.error(at(b, -1, "hub_bind_url"), "required: where the hub API listens");
   if (hub.cull.enabled && hub.cull.every.count() == 0)

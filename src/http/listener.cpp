@@ -10,9 +10,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
@@ -162,6 +164,42 @@ Response limit_response(boost::system::error_code ec) {
   return json_error(400, "Malformed HTTP request.");
 }
 
+// Writes `head` with chunked transfer coding, then each piece of `body` as a chunk, then the
+// last chunk; to an HTTP/1.0 client, the pieces as they are and then the close ends the body.
+// Each write must finish within `timeout`; the pieces are produced on `exec` when given (where
+// the handler ran). Returns the first write's error, if any.
+net::awaitable<boost::system::error_code> write_streamed(beast::tcp_stream& stream, Response& head, BodyStream& body,
+                                                         std::chrono::seconds timeout,
+                                                         std::optional<net::any_io_executor> const& exec) {
+  boost::system::error_code ec;
+  bool const chunked = head.version() >= 11;
+  if (chunked) head.chunked(true);
+  else head.keep_alive(false);
+  bhttp::response_serializer<bhttp::string_body> sr{head};
+  stream.expires_after(timeout);
+  co_await bhttp::async_write_header(stream, sr, net::redirect_error(net::use_awaitable, ec));
+  while (!ec) {
+    std::optional<std::string> piece;
+    if (exec) {
+      piece = co_await net::co_spawn(*exec, body.next(), net::use_awaitable);
+    } else {
+      piece = co_await body.next();
+    }
+    stream.expires_after(timeout);
+    if (!piece) {
+      if (chunked) co_await net::async_write(stream, bhttp::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
+      break;
+    }
+    if (piece->empty()) continue;
+    if (chunked) {
+      co_await net::async_write(stream, bhttp::make_chunk(net::buffer(*piece)), net::redirect_error(net::use_awaitable, ec));
+    } else {
+      co_await net::async_write(stream, net::buffer(*piece), net::redirect_error(net::use_awaitable, ec));
+    }
+  }
+  co_return ec;
+}
+
 }  // namespace
 
 net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
@@ -225,23 +263,28 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
     auto started = std::chrono::steady_clock::now();
     auto client = client_view(req, peer, opts_, id);
     // (An if, not ?: with co_await in both arms: GCC 12 miscompiles that.)
-    Response res;
+    Reply reply;
     if (opts_.handler_executor) {
-      res = co_await net::co_spawn(*opts_.handler_executor, dispatch(req, client), net::use_awaitable);
+      reply = co_await net::co_spawn(*opts_.handler_executor, dispatch(req, client), net::use_awaitable);
     } else {
-      res = co_await dispatch(req, client);
+      reply = co_await dispatch(req, client);
     }
+    auto& res = reply.res;
     res.version(req.version());
     res.keep_alive(req.keep_alive());
-    if (req.method() == bhttp::verb::head) {
-      auto n = res.body().size();
-      res.body().clear();
-      res.content_length(n);
+    if (reply.stream && req.method() != bhttp::verb::head) {
+      ec = co_await write_streamed(stream, res, *reply.stream, lim.request_timeout, opts_.handler_executor);
     } else {
-      res.prepare_payload();
+      if (req.method() == bhttp::verb::head) {
+        auto n = res.body().size();
+        res.body().clear();
+        if (!reply.stream) res.content_length(n);  // a stream's length is not known
+      } else {
+        res.prepare_payload();
+      }
+      stream.expires_after(lim.request_timeout);
+      co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
     }
-    stream.expires_after(lim.request_timeout);
-    co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
     stream.expires_never();  // the next head is read from the socket, an interceptor uses it raw
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     // The query string is never logged: it can carry OAuth codes and state.
@@ -254,9 +297,9 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-net::awaitable<Response> Listener::dispatch(Request const& req, ClientView const& client) {
+net::awaitable<Listener::Reply> Listener::dispatch(Request const& req, ClientView const& client) {
   auto parsed = boost::urls::parse_origin_form(req.target());
-  if (!parsed) co_return json_error(400, "The request target is not a valid path.");
+  if (!parsed) co_return Reply{json_error(400, "The request target is not a valid path.")};
   Context ctx{.req = req};
   ctx.raw_target = std::string(req.target());
   ctx.path = parsed->path();
@@ -275,19 +318,20 @@ net::awaitable<Response> Listener::dispatch(Request const& req, ClientView const
   } else if (found.match == Router::Match::wrong_method) {
     auto res = json_error(405, "Method not allowed here.");
     res.set(bhttp::field::allow, found.allowed);
-    co_return res;
+    co_return Reply{std::move(res)};
   } else {
     handler = router_.fallback();
   }
-  if (!handler) co_return json_error(404, "Not found.");
+  if (!handler) co_return Reply{json_error(404, "Not found.")};
   try {
-    co_return co_await (*handler)(ctx);
+    auto res = co_await (*handler)(ctx);
+    co_return Reply{std::move(res), std::move(ctx.body_stream)};
   } catch (std::exception const& e) {
     // Handlers return errors as values; an exception here is a bug, never a secret leak.
     log_.error("conn={} {} {}: unhandled exception: {}", id, std::string_view(req.method_string()),
                ctx.path, e.what());
   }
-  co_return json_error(500, "Internal error; the hub log has details.");
+  co_return Reply{json_error(500, "Internal error; the hub log has details.")};
 }
 
 }  // namespace nbhub::http

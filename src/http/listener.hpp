@@ -65,7 +65,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket sock, std::uint64_t id);
-  boost::asio::awaitable<Response> dispatch(Request const& req, ClientView const& client);
+  struct Reply {
+    Response res;
+    std::shared_ptr<BodyStream> stream;  // the body, when it follows over time
+  };
+  boost::asio::awaitable<Reply> dispatch(Request const& req, ClientView const& client);
 
   boost::asio::io_context& ioc_;
   Router const& router_;

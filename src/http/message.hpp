@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,15 @@ namespace bhttp = boost::beast::http;
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
+// A body sent while it is produced (a text/event-stream that lasts as long as a spawn): the
+// listener writes the response head with chunked transfer coding, then each piece next()
+// gives, until it gives nullopt. next() may wait; a piece may be empty of events (a keep-alive).
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+};
+
 struct Context {
   Request const& req;
   std::string path;                 // percent-decoded path, without the query
@@ -29,6 +39,9 @@ struct Context {
   std::uint64_t conn_id = 0;
   bool secure = false;              // the browser reached us over https (directly or via a trusted proxy)
   std::string host;                 // Host the browser used (X-Forwarded-Host from a trusted proxy)
+  // Set by a handler whose body follows the head over time (the returned Response is then
+  // only the head); the listener drives it.
+  std::shared_ptr<BodyStream> body_stream;
 
   std::string header(std::string_view name) const;
   std::optional<std::string> cookie(std::string_view name) const;

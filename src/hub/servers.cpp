@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "core/html_escape.hpp"
 #include "hub/blocking.hpp"
 #include "hub/scopes.hpp"
 #include "hub/tokens.hpp"
@@ -57,6 +59,20 @@ struct ServerManager::Live {
 namespace {
 std::string key(std::string_view user, std::string_view server) { return fmt::format("{}/{}", user, server); }
 std::string esc(std::string_view s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
+// A name in a server's URL, as JupyterHub's url_escape_path (quote with safe='@~'): e-mail-like
+// user names keep their '@' (/user/alice@example.org/), everything else non-unreserved is
+// percent-encoded (UTF-8).
+std::string esc_path(std::string_view s) {
+  static constexpr auto kSafe = boost::urls::unreserved_chars + '@';
+  return boost::urls::encode(s, kSafe);
+}
+// The proxy route of a server's URL prefix: the proxy matches decoded request paths, so
+// /user/j%C3%BCrgen/ is routed as "/user/jürgen" (and a browser's /user/jürgen/ reaches it too).
+std::string route_key(std::string_view prefix) {
+  if (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
+  auto pct = boost::urls::make_pct_string_view(prefix);
+  return pct ? pct->decode() : std::string(prefix);
+}
 // One spawn's writes of its server row, in order. The "started" write is posted from the
 // progress sink (which must not block) and may run after a later write; `settled` makes it a
 // no-op then.
@@ -88,8 +104,8 @@ std::string ServerManager::client_id_for(std::string_view user, std::string_view
 }
 
 std::string ServerManager::prefix_for(std::string_view user, std::string_view server_name) const {
-  auto p = cfg_.base_url + "user/" + esc(user) + "/";
-  if (!server_name.empty()) p += esc(server_name) + "/";
+  auto p = cfg_.base_url + "user/" + esc_path(user) + "/";
+  if (!server_name.empty()) p += esc_path(server_name) + "/";
   return p;
 }
 
@@ -100,13 +116,17 @@ std::shared_ptr<ServerManager::Live> ServerManager::live_for(std::string const& 
   return it == live_.end() ? nullptr : it->second;
 }
 
+json::object ServerManager::ready_event(std::string_view user, std::string_view server_name) const {
+  auto url = prefix_for(user, server_name);
+  auto link = html_escape(url);
+  return {{"progress", 100}, {"ready", true}, {"message", fmt::format("Server ready at {}", url)},
+          {"html_message", fmt::format(R"(Server ready at <a href="{0}">{0}</a>)", link)}, {"url", url}};
+}
+
 void ServerManager::push_event(Live& live, int progress, std::string message, bool ready, bool failed) {
   // Caller holds mu_.
   json::object e{{"progress", progress}, {"message", message}};
-  if (ready) {
-    e["ready"] = true;
-    e["url"] = prefix_for(live.user, live.server_name);
-  }
+  if (ready) e = ready_event(live.user, live.server_name);
   if (failed) e["failed"] = true;
   live.events.push_back(std::move(e));
   if (ready || failed) live.finished = true;
@@ -324,7 +344,7 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
     co_return;
   }
   auto const* started = &spawned->started;
-  if (auto added = routes_.add(prefix.substr(0, prefix.size() - 1), started->url,
+  if (auto added = routes_.add(route_key(prefix), started->url,
                                json::object{{"user", user.name}, {"server_name", server_name}});
       !added) {
     (void)co_await spawner_.stop(started->state, true);  // unroutable: never leave it running
@@ -344,7 +364,7 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
   std::lock_guard lock(mu_);
   live->state = ServerState::ready;
   live->started = now;
-  push_event(*live, 100, fmt::format("Server ready at {}", prefix), true);
+  push_event(*live, 100, "", true);
   log_.info("server {} ready at {}", prefix, started->url);
 }
 
@@ -363,7 +383,7 @@ net::awaitable<Result<void>> ServerManager::stop(std::string user, std::string s
     user_id = live->user_id;
   }
   auto prefix = prefix_for(user, server_name);
-  routes_.remove(prefix.substr(0, prefix.size() - 1));
+  routes_.remove(route_key(prefix));
   auto stopped = co_await spawner_.stop(state, false);
   if (!stopped) log_.warn("stopping {}: {}", prefix, stopped.error().message);
   auto cleanup = [this, user_id, server_name, client = client_id_for(user, server_name)]() {
@@ -423,7 +443,7 @@ net::awaitable<void> ServerManager::adopt_all() {
     live->spawner_state = row.state;
     live->started = row.started;
     live->finished = true;
-    if (auto added = routes_.add(prefix.substr(0, prefix.size() - 1), row.url,
+    if (auto added = routes_.add(route_key(prefix), row.url,
                                  json::object{{"user", rec.user_name}, {"server_name", row.name}});
         !added) {
       log_.error("cannot route adopted server {}: {}", prefix, added.error().message);
@@ -521,7 +541,7 @@ net::awaitable<void> ServerManager::resume_spawn(std::string user_name, store::S
   spawn::Started started{row.url, row.state};  // named: GCC 12 destroys temporaries in co_await twice
   auto ready = co_await queue_.await_ready(std::move(started), prefix);
   if (ready) {
-    auto added = routes_.add(prefix.substr(0, prefix.size() - 1), row.url,
+    auto added = routes_.add(route_key(prefix), row.url,
                              json::object{{"user", user_name}, {"server_name", row.name}});
     if (added) {
       auto now = clock_.now();
@@ -535,7 +555,7 @@ net::awaitable<void> ServerManager::resume_spawn(std::string user_name, store::S
       std::lock_guard lock(mu_);
       live->state = ServerState::ready;
       live->started = now;
-      push_event(*live, 100, fmt::format("Server ready at {}", prefix), true);
+      push_event(*live, 100, "", true);
       log_.info("server {} ready at {}", prefix, row.url);
       co_return;
     }

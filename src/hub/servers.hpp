@@ -100,6 +100,9 @@ class ServerManager {
   using PreSpawnHook = std::function<boost::asio::awaitable<Result<std::map<std::string, std::string>>>(store::UserRow const&)>;
   void set_pre_spawn_hook(PreSpawnHook hook) { pre_spawn_ = std::move(hook); }
 
+  // JupyterHub's last progress event of a spawn that succeeded.
+  boost::json::object ready_event(std::string_view user, std::string_view server_name) const;
+
   static std::string client_id_for(std::string_view user, std::string_view server_name);
   std::string prefix_for(std::string_view user, std::string_view server_name) const;
 

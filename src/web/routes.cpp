@@ -100,16 +100,27 @@ struct Hub {
     return hub("login") + "?next=" + url_encode(ctx.raw_target);
   }
 
+  // Where a signed-in user goes when no `next` says (JupyterHub's get_next_url): default_url,
+  // else their server through /hub/spawn (which starts it, shows its progress or opens it),
+  // else the home page.
+  std::string landing(std::string const& next) const {
+    if (!next.empty()) return next;
+    if (!d.cfg.default_url.empty()) return d.cfg.default_url;
+    return d.cfg.redirect_to_server ? hub("spawn") : hub("home");
+  }
+
   // --- handlers --------------------------------------------------------------------------
 
   net::awaitable<Response> root(Context& ctx) const {
+    // JupyterHub's RootHandler: default_url wins for everyone, signed in or not.
+    if (!d.cfg.default_url.empty()) co_return http::redirect_response(d.cfg.default_url);
     auto user = co_await current_user(ctx);
-    co_return http::redirect_response(user ? hub("home") : hub("login"));
+    co_return http::redirect_response(user ? landing("") : hub("login"));
   }
 
   net::awaitable<Response> login(Context& ctx) const {
     auto next = checked_next(ctx);
-    if (auto user = co_await current_user(ctx)) co_return http::redirect_response(next.empty() ? hub("home") : next);
+    if (auto user = co_await current_user(ctx)) co_return http::redirect_response(landing(next));
     auto const& providers = d.flow.providers();
     auto href = [&](std::string const& name) {
       auto h = hub("oauth_login") + "?provider=" + url_encode(name);
@@ -152,7 +163,7 @@ struct Hub {
       res.insert(http::bhttp::field::set_cookie, clear_state);
       co_return res;
     }
-    auto res = http::redirect_response(next.empty() ? hub("home") : next);
+    auto res = http::redirect_response(landing(next));
     auto opts = cookie_opts(ctx, hub());
     opts.max_age = d.cfg.auth.cookie_max_age;
     res.insert(http::bhttp::field::set_cookie, clear_state);

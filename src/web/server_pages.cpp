@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.hpp"
+#include "core/next_url.hpp"
+#include "hub/scopes.hpp"
 #include "hub/blocking.hpp"
 #include "store/store.hpp"
 #include "hub/servers.hpp"
@@ -21,6 +23,9 @@ using http::Context;
 using http::Response;
 
 namespace {
+
+// How long /hub/spawn waits for a server before it shows the progress page (JupyterHub: 1 s).
+constexpr std::chrono::milliseconds kWebSpawnWait{1000};
 
 constexpr std::string_view kPendingScript = R"JS(// Follows the spawn's progress event stream and goes to the server when it is ready.
 (function () {
@@ -60,6 +65,18 @@ struct Pages {
     auto u = hub("spawn-pending/") + url_encode(user);
     if (!server.empty()) u += "/" + url_encode(server);
     return u;
+  }
+
+  // A `next` that passed the redirect gate, or "".
+  std::string checked_next(Context const& ctx) const {
+    auto raw = ctx.query_param("next");
+    if (!raw || raw->empty()) return "";
+    auto ok = validate_next_url(*raw, {base});
+    return ok ? *ok : std::string{};
+  }
+  static std::string with_next(std::string url, std::string const& next) {
+    if (!next.empty()) url += "?next=" + url_encode(next);
+    return url;
   }
 
   bool may_use(Caller const& c, std::string const& user) const {
@@ -184,7 +201,7 @@ struct Pages {
       auto body = fmt::format(
           R"(<section class="card narrow"><h1>Server options</h1><form method="post" action="{}" class="spawn-options">)"
           R"(<input type="hidden" name="_xsrf" value="{}">{}<button class="button primary" type="submit">Start</button></form></section>)",
-          escape(spawn_url(user, server)), escape(d.auth.xsrf_for(c->session_hash)), form_html);
+          escape(with_next(spawn_url(user, server), checked_next(ctx))), escape(d.auth.xsrf_for(c->session_hash)), form_html);
       co_return page(200, "Server options", std::move(body), *c);
     }
     if (posted) {
@@ -200,10 +217,20 @@ struct Pages {
       if (!chosen) co_return page(400, "Cannot start", error_body(400, chosen.error().message, spawn_url(user, server), "Back"), *c);
       options = std::move(*chosen);
     }
+    auto next = checked_next(ctx);
+    unsigned const status = posted ? 303 : 302;
     auto r = d.servers.start(target, server, std::move(options));
     if (!r) co_return page(400, "Cannot start", error_body(400, r.error().message, hub("home"), "Home"), *c);
-    if (*r == hub::ServerState::ready) co_return http::redirect_response(d.servers.prefix_for(user, server), posted ? 303 : 302);
-    co_return http::redirect_response(pending_url(user, server), posted ? 303 : 302);
+    // As JupyterHub: wait a moment, so a server that starts at once opens without the
+    // progress page; a spawn that failed that fast is an error page, not a redirect loop.
+    if (*r == hub::ServerState::pending) co_await d.servers.wait_progress(user, server, 1u << 30, kWebSpawnWait);
+    auto v = d.servers.view(user, server);
+    if (v.state == hub::ServerState::ready)
+      co_return http::redirect_response(next.empty() ? d.servers.prefix_for(user, server) : next, status);
+    if (v.state == hub::ServerState::stopped && !v.last_error.empty())
+      co_return page(500, "Server failed to start",
+                     error_body(500, "The server could not start: " + v.last_error, spawn_url(user, server), "Try again"), *c);
+    co_return http::redirect_response(with_next(pending_url(user, server), next), status);
   }
 
   net::awaitable<Response> pending(Context& ctx) const {
@@ -215,7 +242,8 @@ struct Pages {
     if (!may_use(*c, user))
       co_return page(403, "Not allowed", error_body(403, "You may not see this server.", hub("home"), "Home"), *c);
     auto v = d.servers.view(user, server);
-    auto target = d.servers.prefix_for(user, server);
+    auto next = checked_next(ctx);
+    auto target = next.empty() ? d.servers.prefix_for(user, server) : next;
     if (v.state == hub::ServerState::ready) co_return http::redirect_response(target);
     if (v.state == hub::ServerState::stopped) {
       auto msg = v.last_error.empty() ? std::string("The server is not running.") : "The server could not start: " + v.last_error;
@@ -234,27 +262,90 @@ struct Pages {
     co_return page(200, "Starting", body, *c);
   }
 
-  // /hub/user/{name}/...: reached when the proxy has no route for the server (spec §5.1).
+  // /hub/user/{name}/...: reached when the proxy has no route for the server (spec §5.1,
+  // JupyterHub's UserUrlHandler). Browsers and tokens alike: an API client that asks a server
+  // still starting gets JSON it can act on, never a sign-in page.
   net::awaitable<Response> user_redirect(Context& ctx) const {
     auto const& user = ctx.params[0];
     auto rest = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
-    auto v = d.servers.view(user, "");
-    auto target = d.servers.prefix_for(user, "") + rest;
+    auto caller = co_await d.auth.resolve(ctx);
+    if (!caller) co_return http::redirect_response(hub("login") + "?next=" + url_encode(ctx.raw_target));
+    auto server = server_in_path(user, rest);
+    if (!hub::has_scope(caller->scope_set, "access:servers", {.user = user, .server = server}))
+      co_return not_allowed(*caller, fmt::format("You may not open {}'s server.", user));
+    auto v = d.servers.view(user, server);
+    // The same path and query under /user/: the raw target keeps their encoding.
+    auto under_hub = url_prefix(d.cfg.base_url) + "hub/";
+    auto target = ctx.raw_target.starts_with(under_hub) ? base + ctx.raw_target.substr(under_hub.size())
+                                                        : d.servers.prefix_for(user, server);
     if (v.state == hub::ServerState::ready) co_return http::redirect_response(target);
-    if (v.state == hub::ServerState::pending) co_return http::redirect_response(pending_url(user, ""), 303);
-    bool api_like = rest.starts_with("api/") || ctx.header("Accept").find("application/json") != std::string::npos;
-    if (api_like) {
-      auto res = http::json_error(424, fmt::format("{}'s server is not running.", user));
-      res.set("X-JupyterHub-Version", d.jupyterhub_version);
-      co_return res;
-    }
-    auto c = co_await d.auth.from_cookie(ctx);
-    if (!c) co_return http::redirect_response(hub("login") + "?next=" + url_encode(ctx.raw_target));
+    if (prefers_json(ctx.header("Accept")) || has_segment(rest, "api")) co_return not_running_json(ctx, user, server);
+    if (v.state == hub::ServerState::pending || !v.last_error.empty())
+      co_return http::redirect_response(with_next(pending_url(user, server), ctx.raw_target), 303);
     std::string body = fmt::format(R"(<section class="card narrow"><h1>Server not running</h1><p>{}'s server is not running.</p>)", escape(user));
-    if (may_use(*c, user))
-      body += fmt::format(R"(<a class="button primary" href="{}?next={}">Start the server</a>)", escape(spawn_url(user, "")), escape(url_encode(target)));
+    body += fmt::format(R"(<a class="button primary" href="{}">Start the server</a>)", escape(with_next(spawn_url(user, server), ctx.raw_target)));
     body += "</section>";
-    co_return page(424, "Server not running", body, *c);
+    co_return page(424, "Server not running", body, *caller);
+  }
+
+  // Any other method there: JupyterHub assumes an API call to a server that is not running.
+  net::awaitable<Response> user_redirect_other(Context& ctx) const {
+    auto const& user = ctx.params[0];
+    co_return not_running_json(ctx, user, "");
+  }
+
+  Response not_allowed(Caller const& c, std::string message) const {
+    if (!c.via_cookie) return http::json_error(403, message);
+    return page(403, "Not allowed", error_body(403, message, hub("home"), "Home"), c);
+  }
+
+  // JupyterHub's answer to an API request for a server that is not running: 424 and where to
+  // start it.
+  Response not_running_json(Context const& ctx, std::string const& user, std::string const& server) const {
+    auto path = ctx.raw_target.substr(0, ctx.raw_target.find('?'));
+    auto under_hub = url_prefix(d.cfg.base_url) + "hub";
+    if (path.starts_with(under_hub)) path = path.substr(under_hub.size());
+    auto res = http::json_error(424, fmt::format("JupyterHub server no longer running at {}. Restart the server at {}://{}{}",
+                                                 path, ctx.scheme(), ctx.host, spawn_url(user, server)));
+    res.set("X-JupyterHub-Version", d.jupyterhub_version);
+    return res;
+  }
+
+  // With named servers, /hub/user/alice/gpu/... is alice's server "gpu" when she has one.
+  std::string server_in_path(std::string const& user, std::string const& rest) const {
+    if (!d.cfg.spawner_settings.allow_named_servers || rest.empty()) return "";
+    auto first = rest.substr(0, rest.find('/'));
+    auto views = d.servers.views_for(user);
+    return !first.empty() && views.contains(first) ? first : std::string{};
+  }
+
+  static bool has_segment(std::string_view path, std::string_view seg) {
+    for (auto s : http::split_path(path))
+      if (s == seg) return true;
+    return false;
+  }
+
+  // JupyterHub's get_accepted_mimetype(Accept, ["application/json", "text/html"]) ==
+  // "application/json": of the two, JSON has the higher q (the earlier one on a tie).
+  static bool prefers_json(std::string_view accept) {
+    double json_q = -1, html_q = -1;
+    int json_pos = -1, html_pos = -1, pos = 0;
+    while (!accept.empty()) {
+      auto item = accept.substr(0, accept.find(','));
+      accept.remove_prefix(std::min(accept.size(), item.size() + 1));
+      auto type = item.substr(0, item.find(';'));
+      while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
+      while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+      double q = 1;
+      if (auto at = item.find("q="); at != std::string_view::npos) {
+        try { q = std::stod(std::string(item.substr(at + 2))); } catch (...) { q = 0; }
+      }
+      if (type == "application/json" && json_pos < 0) { json_q = q; json_pos = pos; }
+      if (type == "text/html" && html_pos < 0) { html_q = q; html_pos = pos; }
+      ++pos;
+    }
+    if (json_pos < 0 || json_q <= 0) return false;
+    return html_pos < 0 || json_q > html_q || (json_q == html_q && json_pos < html_pos);
   }
 };
 
@@ -281,6 +372,11 @@ void add_server_pages(http::Router& router, ServerRouteDeps const& deps) {
   router.get(h + "spawn-pending/{user}/{server}", bind<&Pages::pending>(p));
   router.get(h + "user/{user}", bind<&Pages::user_redirect>(p));
   router.get(h + "user/{user}/*", bind<&Pages::user_redirect>(p));
+  using http::bhttp::verb;
+  for (auto method : {verb::post, verb::put, verb::patch, verb::delete_}) {
+    router.add(method, h + "user/{user}", bind<&Pages::user_redirect_other>(p));
+    router.add(method, h + "user/{user}/*", bind<&Pages::user_redirect_other>(p));
+  }
   router.get(h + "static/spawn-pending.js", [](Context&) -> net::awaitable<Response> {
     auto res = http::text_response(200, std::string(kPendingScript), "text/javascript; charset=utf-8");
     res.set(http::bhttp::field::cache_control, "public, max-age=3600");

@@ -268,11 +268,13 @@ struct Routes {
       co_return api_error(status, r.error().message);
     }
     if (before == hub::ServerState::ready) co_return api_error(400, fmt::format("{}'s server is already running", name));
-    // JupyterHub answers 201 when ready quickly and 202 while the spawn goes on.
-    auto progress = co_await d.servers.wait_progress(name, server_name, 1u << 30, std::chrono::milliseconds(1000));
-    auto ready = d.servers.view(name, server_name).state == hub::ServerState::ready;
-    (void)progress;  // only waited on
-    co_return api(http::json_response(ready ? 201 : 202, ""));
+    // JupyterHub waits up to slow_spawn_timeout: 201 means ready for use, 202 still starting;
+    // a spawn that failed by then is an error, as its exception is in JupyterHub.
+    co_await d.servers.wait_progress(name, server_name, 1u << 30, d.cfg.spawner_settings.slow_spawn_timeout);
+    auto v = d.servers.view(name, server_name);
+    if (v.state == hub::ServerState::stopped && !v.last_error.empty())
+      co_return api_error(500, fmt::format("Spawn failed: {}", v.last_error));
+    co_return api(http::json_response(v.state == hub::ServerState::ready ? 201 : 202, ""));
   }
 
   net::awaitable<Response> stop_server(Context& ctx) const {
@@ -289,9 +291,11 @@ struct Routes {
     co_return api(http::json_response(204, ""));
   }
 
-  // GET .../server/progress: text/event-stream. Each response carries the events after the
-  // client's Last-Event-ID and ends once new events arrived (or after a while); EventSource
-  // reconnects at once (`retry: 50`) and resumes, so the page sees progress live.
+  // GET .../server/progress: JupyterHub's text/event-stream (spec §4.5). It stays open and
+  // sends each event as the spawn makes it, a blank line every 8 s between them, and ends after
+  // the last one: `ready` (with the server's url) or `failed`. Readers take the end of the
+  // stream as the end of the spawn. Events carry ids, so an EventSource that lost the
+  // connection resumes after Last-Event-ID.
   net::awaitable<Response> progress(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
@@ -299,18 +303,65 @@ struct Routes {
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
     if (!co_await may(*caller, "read:servers", name, server_name))
       co_return api_error(403, "You may not read this server's progress.");
-    std::size_t seen = 0;
-    if (auto last = ctx.header("Last-Event-ID"); !last.empty()) {
-      try { seen = std::stoul(last); } catch (...) { seen = 0; }
+    auto v = d.servers.view(name, server_name);
+    auto res = api(http::text_response(200, "", "text/event-stream"));
+    res.set(http::bhttp::field::cache_control, "no-cache");
+    res.set("X-Accel-Buffering", "no");  // nginx in front: pass events on at once
+    auto event = [](json::object const& e) { return fmt::format("data: {}\n\n", json::serialize(e)); };
+    switch (v.state) {
+      case hub::ServerState::ready:
+        res.body() = event(d.servers.ready_event(name, server_name));
+        co_return res;
+      case hub::ServerState::pending: {
+        std::size_t seen = 0;
+        if (auto last = ctx.header("Last-Event-ID"); !last.empty()) {
+          try { seen = std::stoul(last); } catch (...) { seen = 0; }
+        }
+        ctx.body_stream = std::make_shared<ProgressStream>(d.servers, name, server_name, seen);
+        co_return res;
+      }
+      case hub::ServerState::stopped:
+        if (!v.last_error.empty()) {
+          res.body() = event({{"progress", 100}, {"failed", true}, {"message", "Spawn failed: " + v.last_error}});
+          co_return res;
+        }
+        break;
+      case hub::ServerState::stopping:
+        break;
     }
-    auto p = co_await d.servers.wait_progress(name, server_name, seen, std::chrono::seconds(20));
-    std::string body = "retry: 50\n\n";
-    for (std::size_t i = seen; i < p.events.size(); ++i)
-      body += fmt::format("id: {}\ndata: {}\n\n", i + 1, json::serialize(p.events[i]));
-    auto res = http::text_response(200, std::move(body), "text/event-stream");
-    if (p.finished && seen >= p.events.size()) res.result(http::bhttp::status::no_content);  // stops EventSource
-    co_return api(std::move(res));
+    if (!server_name.empty() && !d.servers.views_for(name).contains(server_name))
+      co_return api_error(404, fmt::format("{} has no server named {}", name, server_name));
+    co_return api_error(400, fmt::format("{}'s server is not starting", name));
   }
+
+  // The events of one spawn, each sent as it happens (see progress()).
+  class ProgressStream final : public http::BodyStream {
+   public:
+    ProgressStream(hub::ServerManager& servers, std::string user, std::string server, std::size_t seen)
+        : servers_(servers), user_(std::move(user)), server_(std::move(server)), seen_(seen) {}
+
+    net::awaitable<std::optional<std::string>> next() override {
+      if (done_) co_return std::nullopt;
+      auto p = co_await servers_.wait_progress(user_, server_, seen_, kKeepAlive);
+      if (p.events.size() < seen_) co_return std::nullopt;  // a new spawn replaced the one followed
+      std::string out;
+      for (; seen_ < p.events.size(); ++seen_)
+        out += fmt::format("id: {}\ndata: {}\n\n", seen_ + 1, json::serialize(p.events[seen_]));
+      done_ = p.finished;
+      if (out.empty()) {
+        if (done_) co_return std::nullopt;
+        out = "\n\n";  // keep-alive, as JupyterHub: proxies in between keep the stream open
+      }
+      co_return out;
+    }
+
+   private:
+    static constexpr std::chrono::seconds kKeepAlive{8};
+    hub::ServerManager& servers_;
+    std::string user_, server_;
+    std::size_t seen_;
+    bool done_ = false;
+  };
 };
 
 template <auto Method>

@@ -1,8 +1,8 @@
 // Browser journey through nbhub's pages with Debian's chromium (playwright-core), driven by
 // tests/integration/test_pages_browser.py, which starts the test IdP and nbhub.
 //   HUB_URL=http://127.0.0.1:PORT/jh/  SHOTS=/dir  [SINGLEUSER=1]  node journey.mjs
-// Signs alice in through the IdP, (optionally) starts her server and reaches the notebook
-// page, creates and revokes a token, signs out; signs bob (admin) in, adds a user, stops
+// Signs alice in through the IdP from the hub's root and (with a server) lands in her notebook
+// without a click, creates and revokes a token, signs out; signs bob (admin) in, adds a user, stops
 // alice's server, signs out. Every page is also checked at 390 px width (no horizontal
 // scroll) and screenshotted at 1280 and 390 px; a failure saves a screenshot too.
 import { chromium } from 'playwright-core';
@@ -43,12 +43,15 @@ async function submit(selector) {
   await Promise.all([page.waitForNavigation(), page.click(selector)]);
 }
 
-async function signIn(user, password) {
+// Signs in starting from HUB + start (the hub's home page by default, which the sign-in
+// returns to; '' is the hub's root, from where JupyterHub's redirect_to_server takes the person
+// on to their server).
+async function signIn(user, password, start = 'hub/home') {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
-  await page.goto(HUB + 'hub/home');
-  check(page.url().includes('/hub/login'), `anonymous home should go to login, got ${page.url()}`);
+  await page.goto(HUB + start);
+  check(page.url().includes('/hub/login'), `anonymous ${HUB + start} should go to login, got ${page.url()}`);
   await shoot('login');
   await page.click('a.button.primary');
   for (let i = 0; i < 5 && !page.url().startsWith(HUB); i++) {
@@ -75,16 +78,24 @@ async function signOut(context) {
 
 try {
   // --- alice ----------------------------------------------------------------------------------
-  let ctx = await signIn('alice', 'alice-pw');
+  // From the hub's address to the notebook with no click after the IdP's sign-in form: the
+  // hub starts the server, shows its progress and opens it (JupyterHub's redirect_to_server).
+  let ctx = await signIn('alice', 'alice-pw', WITH_SERVER ? '' : 'hub/home');
+  if (WITH_SERVER) {
+    await page.waitForURL(/\/user\/alice\/(tree|lab)/, { timeout: 90000 });
+    await page.waitForLoadState('load');
+    await page.screenshot({ path: path.join(SHOTS, 'notebook-1280.png') });
+    // The hub's logo in the notebook's header loads (singleuser pages link <hub>/hub/logo).
+    const logo = await page.evaluate(() => {
+      const img = [...document.images].find((i) => i.src.includes('/hub/logo'));
+      return img ? { src: img.src, ok: img.complete && img.naturalWidth > 0 } : null;
+    });
+    check(logo && logo.ok, `the notebook page shows no hub logo or a broken one: ${JSON.stringify(logo)}`);
+  }
   await page.goto(HUB + 'hub/home');
   check(await page.locator('h1', { hasText: 'Welcome, alice' }).count() === 1, 'home page without welcome');
   await shoot('home');
   if (WITH_SERVER) {
-    await submit('text=Start your server');
-    await page.waitForURL(/\/user\/alice\//, { timeout: 90000 });
-    await page.waitForLoadState('load');
-    check(/\/user\/alice\/(tree|lab)/.test(page.url()), `did not reach the notebook page: ${page.url()}`);
-    await page.screenshot({ path: path.join(SHOTS, 'notebook-1280.png') });
     // A named server from the home page, then stopped there.
     await page.goto(HUB + 'hub/home');
     await page.fill('#server-name', 'gpu');

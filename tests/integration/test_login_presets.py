@@ -101,7 +101,7 @@ class AutoLoginTest(LoginCase):
         # Signed in: the login page now sends the browser on instead of to the IdP.
         r = c.get(self.hub.url("/hub/login"))
         self.assertEqual(r.status, 302)
-        self.assertEqual(r.headers["Location"], "/hub/home")
+        self.assertEqual(r.headers["Location"], "/hub/spawn")
 
     def test_hub_root_sends_strangers_to_login(self):
         r = Client().get(self.hub.url("/hub/"))
@@ -147,10 +147,10 @@ class AwkwardBaseUrlTest(LoginCase):
         cb = login_at_idp(c, r.location, "alice", "alice-pw")
         self.assertTrue(cb.startswith(self.hub.url(b + "hub/oauth_callback?")), cb)
         r = c.get(cb)
-        self.assertLoginRedirect(self.hub, r, b + "hub/home")
+        self.assertLoginRedirect(self.hub, r, b + "hub/spawn")
         self.assertIn(f"Path={b}hub/;", set_cookies(r)["nbhub-hub-login"])
         self.assertLoggedInAs(self.hub, c, "alice", base=b)
-        home = c.follow(c.get(self.hub.url(b)))
+        home = c.follow(c.get(self.hub.url(b + "hub/home")))
         self.assertEqual(home.status, 200)
         self.assertIn("Welcome, alice", page_text(home))
 

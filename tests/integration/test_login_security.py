@@ -244,7 +244,8 @@ class IdTokenTest(SecurityCase):
 
 class NextUrlTest(SecurityCase):
     """`next` survives the login only as a same-origin path under the hub; everything else
-    lands on /hub/home. Payloads: tests/data/open-redirect-payloads.txt plus a few more."""
+    lands where a sign-in without next goes (/hub/spawn). Payloads: tests/data/open-redirect-payloads.txt
+    plus a few more."""
 
     EXTRA = ["//evil", "/\\evil", "https:", "https://evil.example", "%2F%2Fevil", "/%2F%2Fevil",
              "/hub/%0d%0aSet-Cookie:%20x=y", "/hub/\r\nSet-Cookie: x=y", "/hub/\nLocation: //evil",
@@ -276,12 +277,12 @@ class NextUrlTest(SecurityCase):
     def test_payload_file_is_not_empty(self):
         self.assertGreater(len(self.payloads()), 20)
 
-    def test_hostile_next_lands_on_home(self):
+    def test_hostile_next_lands_on_the_default(self):
         encoded = [(p, urllib.parse.quote(p, safe="")) for p in self.payloads() + self.EXTRA]
         for payload, raw in encoded + [(p, p) for p in self.RAW]:
             with self.subTest(payload=payload, raw=raw):
                 r = self.login_with_next(raw)
-                self.assertLoginRedirect(self.hub, r, "/hub/home")
+                self.assertLoginRedirect(self.hub, r, "/hub/spawn")
 
     def test_refusal_is_logged_with_the_reason(self):
         self.login_with_next(urllib.parse.quote("//evil.example", safe=""))

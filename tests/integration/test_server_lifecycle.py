@@ -160,8 +160,9 @@ class ServerLifecycle(unittest.TestCase):
         self.assertIn(s, (202, 204))
 
     def test_kill_9_while_starting_adopts_the_pending_server(self):
-        # The server answers 3 s after it was started: nbhub dies in between.
-        slow = '[spawner]\ncmd = ["/bin/sh", "-c", "sleep 3; exec jupyterhub-singleuser \\"$@\\"", "sh"]\n'
+        # The server answers 3 s after it was started (the API start answers 202 after 1 s):
+        # nbhub dies in between.
+        slow = '[spawner]\nslow_spawn_timeout_seconds = 1\ncmd = ["/bin/sh", "-c", "sleep 3; exec jupyterhub-singleuser \\"$@\\"", "sh"]\n'
         api_port = free_port()
         hub = self.hub(slow, api_port)
         token = make_user(hub, "pat")

@@ -163,8 +163,9 @@ class LoginCase(unittest.TestCase):
         r = api_user(hub, client, base)
         self.assertEqual(r.status, 403, r.text)
 
-    def assertLoginRedirect(self, hub: Hub, resp: Response, location: str = "/hub/home"):
-        """The callback worked: 302 to `location` with a fresh session cookie."""
+    def assertLoginRedirect(self, hub: Hub, resp: Response, location: str = "/hub/spawn"):
+        """The callback worked: 302 to `location` (by default /hub/spawn, which starts and opens
+        the server: JupyterHub's redirect_to_server) with a fresh session cookie."""
         self.assertEqual(resp.status, 302, f"{page_text(resp)}\nhub log:\n{hub.log()[-3000:]}")
         self.assertEqual(resp.headers["Location"], location)
         self.assertIn("nbhub-hub-login", set_cookies(resp))

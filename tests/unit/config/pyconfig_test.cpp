@@ -493,5 +493,25 @@ TEST(PyConfigMapping, EnvironmentLayersStillApplyOverAnImport) {
   EXPECT_EQ(p.token_url, "https://idp.example.org/t");
 }
 
+// Issue 18: where people land after sign-in, and how long an API start waits, as JupyterHub.
+TEST(PyConfigMapping, LandingAndSlowSpawnTraits) {
+  auto defaults = load_py_text("c.JupyterHub.admin_access = False\n");
+  EXPECT_TRUE(defaults.hub.redirect_to_server);
+  EXPECT_EQ(defaults.hub.default_url, "");
+  EXPECT_EQ(defaults.hub.spawner_settings.slow_spawn_timeout, std::chrono::seconds(10));
+  auto l = load_py_text(R"(c.JupyterHub.redirect_to_server = False
+c.JupyterHub.default_url = '/hub/home'
+c.JupyterHub.slow_spawn_timeout = 30
+)");
+  EXPECT_THAT(errors(l), IsEmpty());
+  EXPECT_THAT(other_warnings(l), IsEmpty());
+  EXPECT_FALSE(l.hub.redirect_to_server);
+  EXPECT_EQ(l.hub.default_url, "/hub/home");
+  EXPECT_EQ(l.hub.spawner_settings.slow_spawn_timeout, std::chrono::seconds(30));
+  // Anything but a path on this hub would send every visitor of /hub/ elsewhere.
+  auto bad = load_py_text("c.JupyterHub.default_url = 'https://elsewhere.example/'\n");
+  EXPECT_THAT(errors(bad), ElementsAre(HasSubstr("default_url: \"https://elsewhere.example/\" is not a path on this hub")));
+}
+
 }  // namespace
 }  // namespace nbhub::config

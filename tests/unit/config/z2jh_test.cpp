@@ -433,5 +433,13 @@ TEST(JupyterhubCli, AcceptsTheChartsArgsAndDropsTraitFlags) {
   EXPECT_FALSE(parse_cli(2, nbhub));  // nbhub itself still refuses them
 }
 
+TEST(Z2jhMode, RedirectToServerFromHubValues) {
+  EXPECT_TRUE(Pod(kValues440).load().hub.redirect_to_server);  // the chart leaves it unset
+  Pod pod(replaced(kValues440, "  baseUrl: /\n", "  baseUrl: /\n  redirectToServer: false\n"));
+  auto l = pod.load();
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  EXPECT_FALSE(l.hub.redirect_to_server);
+}
+
 }  // namespace
 }  // namespace nbhub::config

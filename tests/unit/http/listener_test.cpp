@@ -7,6 +7,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -25,10 +28,31 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
+// Gives its pieces one by one, each after 20 ms, then the end.
+class Pieces final : public BodyStream {
+ public:
+  explicit Pieces(std::vector<std::string> pieces) : pieces_(std::move(pieces)) {}
+  net::awaitable<std::optional<std::string>> next() override {
+    net::steady_timer pause(co_await net::this_coro::executor, 20ms);
+    co_await pause.async_wait(net::use_awaitable);
+    if (at_ == pieces_.size()) co_return std::nullopt;
+    co_return pieces_[at_++];
+  }
+
+ private:
+  std::vector<std::string> pieces_;
+  std::size_t at_ = 0;
+};
+
 class ListenerTest : public ::testing::Test {
  protected:
   void start(config::HttpLimits limits) {
     router_.get("/hello", [](Context&) -> net::awaitable<Response> { co_return json_response(200, R"({"hi":1})"); });
+    // A body of three pieces, each produced after a pause (the shape of a progress stream).
+    router_.get("/stream", [](Context& ctx) -> net::awaitable<Response> {
+      ctx.body_stream = std::make_shared<Pieces>(std::vector<std::string>{"data: 1\n\n", "", "data: 2\n\n"});
+      co_return text_response(200, "", "text/event-stream");
+    });
     listener_ = std::make_shared<Listener>(ioc_, router_, ListenerOptions{.limits = limits, .name = "test"}, log_, log_);
     listener_->bind("127.0.0.1", 0);
     listener_->start();
@@ -158,6 +182,36 @@ TEST_F(ListenerTest, MalformedHeadGets400) {
   net::write(s, net::buffer(std::string_view("GET /hello HTTP/1.1\r\nBad Header\r\n\r\n")));
   auto got = read_to_close(s);
   EXPECT_NE(got.find("HTTP/1.1 400"), std::string::npos) << got;
+}
+
+}  // namespace
+}  // namespace nbhub::http
+
+namespace nbhub::http {
+namespace {
+
+TEST_F(ListenerTest, StreamedBodyIsSentChunkedAndTheConnectionStaysUsable) {
+  start({});
+  auto s = connect();
+  std::string two = "GET /stream HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  net::write(s, net::buffer(two));
+  auto got = read_to_close(s);
+  EXPECT_NE(got.find("Transfer-Encoding: chunked"), std::string::npos) << got;
+  // Each piece is its own chunk (the empty one is skipped: a zero-size chunk would end the body),
+  // then the last chunk, then the next response on the same connection.
+  auto body = got.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  EXPECT_EQ(got.substr(body + 4, got.find("HTTP/1.1 200", body) - body - 4), "9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n") << got;
+  EXPECT_EQ(count(got, "HTTP/1.1 200 OK"), 2u) << got;
+}
+
+TEST_F(ListenerTest, StreamedBodyToHttp10EndsWithTheConnection) {
+  start({});
+  auto s = connect();
+  net::write(s, net::buffer(std::string_view("GET /stream HTTP/1.0\r\n\r\n")));
+  auto got = read_to_close(s);
+  EXPECT_EQ(got.find("chunked"), std::string::npos) << got;
+  EXPECT_EQ(got.substr(got.find("\r\n\r\n") + 4), "data: 1\n\ndata: 2\n\n") << got;
 }
 
 }  // namespace
