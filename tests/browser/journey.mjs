@@ -84,6 +84,12 @@ try {
   if (WITH_SERVER) {
     await page.waitForURL(/\/user\/alice\/(tree|lab)/, { timeout: 90000 });
     await page.waitForLoadState('load');
+    // Her file browser shows her own (empty) home, none of the hub's files.
+    await page.waitForFunction(() => /notebook list is empty|list_item/.test(document.querySelector('#notebook_list')?.innerHTML || ''),
+      null, { timeout: 20000 });
+    const files = await page.locator('#notebook_list').innerText();
+    for (const secret of ['nbhub.sqlite', 'nbhub.toml', 'cookie_secret', 'server-logs'])
+      check(!files.includes(secret), `alice's file browser lists the hub's ${secret}: ${files}`);
     await page.screenshot({ path: path.join(SHOTS, 'notebook-1280.png') });
     // The hub's logo in the notebook's header loads (singleuser pages link <hub>/hub/logo).
     const logo = await page.evaluate(() => {
