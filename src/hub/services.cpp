@@ -129,7 +129,8 @@ Result<void> ServiceRegistry::register_oauth_clients(store::Store& store) const 
 Result<void> ServiceRegistry::add_routes(proxy::RouteTable& routes) const {
   for (auto const& s : services_) {
     if (s.url.empty()) continue;
-    auto r = routes.add(s.prefix, s.url, boost::json::object{{"service", s.name}, {"jupyterhub", true}});
+    auto r = routes.add(proxy::route_key_for_url_path(s.prefix), s.url,
+                        boost::json::object{{"service", s.name}, {"jupyterhub", true}});
     if (!r) return Error{Errc::config, "services: service \"" + s.name + "\": " + r.error().message};
   }
   return {};

@@ -11,13 +11,6 @@ namespace beast = boost::beast;
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The raw path with its first `segments` segments removed ("/user/alice/lab?x", 2 -> "/lab?x").
 std::string_view strip_segments(std::string_view target, std::size_t segments) {
   std::size_t i = 0;
@@ -32,23 +25,60 @@ std::string_view strip_segments(std::string_view target, std::size_t segments) {
   return target.substr(i);
 }
 
+// The port the browser used: from Host when it names one (not inside IPv6 brackets).
+std::string_view port_of(std::string_view host, bool secure) {
+  auto colon = host.rfind(':');
+  if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
+    auto port = host.substr(colon + 1);
+    if (!port.empty() && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return port;
+  }
+  return secure ? "443" : "80";
+}
+
+// The client's X-Forwarded-* fields, for ProxyConfig::Forwarded::appended. Views into the
+// request's fields; a repeated field is joined with ", ", as node joins repeated headers.
+struct PriorForwarded {
+  struct Value {
+    std::string_view first;
+    std::string joined;  // only for a repeated field
+    int count = 0;
+    void add(std::string_view v) {
+      if (count++ == 0) {
+        first = v;
+        return;
+      }
+      if (count == 2) joined = first;
+      joined += ", ";
+      joined += v;
+    }
+    std::string_view get() const noexcept { return count > 1 ? std::string_view(joined) : first; }
+  };
+  Value for_, port, proto, host;
+
+  // Records `f` and returns true when it is one of the four.
+  bool take(bhttp::fields::value_type const& f) {
+    constexpr std::string_view kPrefix = "x-forwarded-";
+    auto name = f.name_string();
+    if (name.size() <= kPrefix.size() || !beast::iequals(name.substr(0, kPrefix.size()), kPrefix)) return false;
+    auto rest = name.substr(kPrefix.size());
+    Value* v = beast::iequals(rest, "for")     ? &for_
+               : beast::iequals(rest, "port")  ? &port
+               : beast::iequals(rest, "proto") ? &proto
+               : beast::iequals(rest, "host")  ? &host
+                                               : nullptr;
+    if (!v) return false;
+    v->add(f.value());
+    return true;
+  }
+};
+
 }  // namespace
 
 std::string_view decoded_path(std::string_view target, std::string& scratch) {
   auto path = target.substr(0, target.find('?'));
   if (path.find('%') == std::string_view::npos) return path;
-  scratch.clear();
-  scratch.reserve(path.size());
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    int hi, lo;
-    if (path[i] == '%' && i + 2 < path.size() && (hi = hex_value(path[i + 1])) >= 0 &&
-        (lo = hex_value(path[i + 2])) >= 0) {
-      scratch.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      scratch.push_back(path[i]);  // a stray '%' stays as it is, as decodeURIComponent would not
-    }
-  }
+  percent_decode(path, scratch);  // a stray '%' stays, where decodeURIComponent would throw
   return scratch;
 }
 
@@ -98,24 +128,47 @@ void write_upstream_request(bhttp::request_header<>& req, Route const& route, Pr
 
   strip_hop_by_hop(req, websocket);
   req.erase(bhttp::field::expect);
+  for (auto const& [name, value] : cfg.custom_headers) req.erase(name);
+  bool const appended = cfg.x_forward && cfg.forwarded == ProxyConfig::Forwarded::appended;
+  // The views taken below (xff, prior) stay valid: nothing is erased or inserted after them.
   std::string_view xff;
-  if (cfg.x_forward) {
+  if (cfg.x_forward && !appended) {
     req.erase("X-Forwarded-Proto");
     req.erase("X-Forwarded-Host");
     req.erase("X-Forwarded-Port");
-    // Written last, after the other fields: the existing value's storage stays valid until
-    // then because nothing is erased or inserted after this point.
     xff = req["X-Forwarded-For"];
   }
-  for (auto const& [name, value] : cfg.custom_headers) req.erase(name);
+  PriorForwarded prior;
   for (auto const& field : req) {
-    if (cfg.x_forward && beast::iequals(field.name_string(), "X-Forwarded-For")) continue;
+    if (appended) {
+      if (prior.take(field)) continue;  // written below, with ours appended
+    } else if (cfg.x_forward && beast::iequals(field.name_string(), "X-Forwarded-For")) {
+      continue;
+    }
     out += field.name_string();
     out += ": ";
     out += field.value();
     out += "\r\n";
   }
-  if (cfg.x_forward) {
+  if (appended) {
+    std::string_view host = req[bhttp::field::host];
+    auto add = [&out](std::string_view name, std::string_view before, std::string_view ours) {
+      out += name;
+      out += before;
+      if (!before.empty()) out += ',';
+      out += ours;
+      out += "\r\n";
+    };
+    add("X-Forwarded-For: ", prior.for_.get(), peer_ip);
+    add("X-Forwarded-Port: ", prior.port.get(), port_of(host, client.secure));
+    add("X-Forwarded-Proto: ", prior.proto.get(),
+        websocket ? (client.secure ? "wss" : "ws") : (client.secure ? "https" : "http"));
+    if (!websocket) {
+      auto fhost = prior.host.get();
+      if (fhost.empty()) fhost = host;
+      if (!fhost.empty()) add("X-Forwarded-Host: ", "", fhost);
+    }
+  } else if (cfg.x_forward) {
     out += "X-Forwarded-For: ";
     if (!xff.empty()) {
       out += xff;
@@ -128,15 +181,8 @@ void write_upstream_request(bhttp::request_header<>& req, Route const& route, Pr
       out += client.host;
       out += "\r\n";
     }
-    // The port the browser used: from Host when it names one (not inside IPv6 brackets).
-    std::string_view host = client.host;
-    auto colon = host.rfind(':');
     out += "X-Forwarded-Port: ";
-    if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
-      out += host.substr(colon + 1);
-    } else {
-      out += client.secure ? "443" : "80";
-    }
+    out += port_of(client.host, client.secure);
     out += "\r\n";
   }
   for (auto const& [name, value] : cfg.custom_headers) {

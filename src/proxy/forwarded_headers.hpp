@@ -28,12 +28,14 @@ std::string_view decoded_path(std::string_view target, std::string& scratch);
 void strip_hop_by_hop(bhttp::fields& f, bool keep_upgrade);
 
 // Writes the head of `req` as it goes to the route's upstream, into `out`: the target for the
-// route (prepend_path, include_prefix), hop-by-hop fields dropped, X-Forwarded-For with the
-// peer appended (as CHP and nginx's $proxy_add_x_forwarded_for do: upstreams read the last
-// entry), X-Forwarded-Proto, -Host and -Port replaced by what the listener established (it
-// already applied trusted_proxies), then the custom headers. Host stays as the browser sent
-// it; Expect is dropped (the proxy answers 100-continue itself). `req`'s fields are edited in
-// place (only removals, which allocate nothing); its target is left as received.
+// route (prepend_path, include_prefix), hop-by-hop fields dropped, X-Forwarded-* as
+// cfg.forwarded says (proxy_config.hpp): with `established`, X-Forwarded-For with the peer
+// appended (as CHP and nginx's $proxy_add_x_forwarded_for do: upstreams read the last entry)
+// and X-Forwarded-Proto, -Host and -Port replaced by what the listener established (it
+// already applied trusted_proxies); with `appended`, as CHP. Then the custom headers. Host
+// stays as the browser sent it (CHP's changeOrigin is off by default); Expect is dropped (the
+// proxy answers 100-continue itself). `req`'s fields are edited in place (only removals,
+// which allocate nothing); its target is left as received.
 void write_upstream_request(bhttp::request_header<>& req, Route const& route, ProxyConfig const& cfg,
                             http::ClientView const& client, std::string_view peer_ip, bool websocket,
                             HeadBuffer& out);

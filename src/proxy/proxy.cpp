@@ -177,6 +177,19 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
   bool const client_keep_alive = head.keep_alive();
   std::string const peer = cfg_.x_forward ? peer_address(stream, h, client) : std::string();
   RequestParser req{std::move(head)};
+  if (auto const& why = route->target().unrelayable; !why.empty()) [[unlikely]] {
+    // Stored through the CHP API (route_table.hpp); the body was not read.
+    log_.warn("conn={} {}: target {} cannot be relayed: {}", client.conn_id, route->prefix(),
+              route->target().url, why);
+    bool again = co_await respond_failure(
+        stream, req, *route, client, 502,
+        fmt::format("The proxy cannot relay requests to the server for {}; the proxy's log says why. "
+                    "Tell your hub administrator.",
+                    route->prefix()),
+        websocket, false);
+    log_access(req.get(), 502, started, route->prefix(), client.conn_id);
+    co_return again;
+  }
   auto& client_sock = stream.socket();
   auto buf = buffers_.get();
   HeadBuffer out_head(buf.get() + cfg_.buffer_bytes, kHeadScratchBytes);

@@ -12,7 +12,8 @@
 //
 // Errors. Nothing is thrown from `serve`. Before a response has started, upstream failures
 // are answered through the error responder: 503 when the upstream refuses or drops the
-// connection, 504 on a connect or response-head timeout, 502 for a malformed response. After
+// connection, 504 on a connect or response-head timeout, 502 for a malformed response or a
+// route whose target cannot be relayed to (Target::unrelayable, e.g. https). After
 // the response has started, a failure can only close the client connection. A request whose
 // route vanished between `claims` and `serve` gets 404.
 //

@@ -51,6 +51,20 @@ struct ProxyConfig {
   // proxy` keeps CHP's /_chp_healthz even under a default route.
   std::vector<std::string> unclaimed_paths;
 
+  // How X-Forwarded-* reach the upstream (with x_forward).
+  enum class Forwarded {
+    // The hub's proxy: -Proto, -Host and -Port say what the listener established (it applied
+    // trusted_proxies, so a browser cannot claim another host); -For gets the peer appended.
+    established,
+    // `nbhub proxy`, as CHP (node-http-proxy's xfwd): -For, -Port and -Proto get the peer, the
+    // port from Host and http/https (ws/wss for a WebSocket) appended with ","; -Host keeps
+    // what the client sent, else takes Host (not on WebSockets). JupyterHub trusts these
+    // through its own settings (forwarded_host_header, tornado's xheaders), so they must
+    // arrive as the client sent them.
+    appended,
+  };
+  Forwarded forwarded = Forwarded::established;
+
   // CHP compatibility switches (--no-x-forward, --no-prepend-path, --no-include-prefix).
   bool x_forward = true;       // add X-Forwarded-For/-Proto/-Host/-Port
   bool prepend_path = true;    // target http://h:p/base forwards /base + original path

@@ -56,6 +56,32 @@ std::string normalize_prefix(std::string_view prefix) {
   return out;
 }
 
+void percent_decode(std::string_view in, std::string& out) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  out.clear();
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    int hi, lo;
+    if (in[i] == '%' && i + 2 < in.size() && (hi = hex(in[i + 1])) >= 0 && (lo = hex(in[i + 2])) >= 0) {
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(in[i]);  // a stray '%' stays as it is
+    }
+  }
+}
+
+std::string route_key_for_url_path(std::string_view encoded_path) {
+  std::string decoded;
+  percent_decode(encoded_path, decoded);
+  return normalize_prefix(decoded);
+}
+
 Route::Route(std::string prefix, Target target, boost::json::object data, Clock::SysTime added)
     : prefix_(std::move(prefix)),
       target_(std::move(target)),
@@ -118,9 +144,13 @@ std::vector<RoutePtr> RouteTable::Snapshot::routes() const {
 RouteTable::RouteTable(Clock const& clock) : clock_(clock), current_(std::make_shared<Snapshot const>()) {}
 
 Result<RoutePtr> RouteTable::add(std::string_view prefix, std::string_view target_url,
-                                 boost::json::object data) {
+                                 boost::json::object data, UnrelayableTarget unrelayable) {
   auto target = parse_target(target_url);
-  if (!target) return target.error();
+  if (!target) {
+    if (unrelayable == UnrelayableTarget::refuse) return target.error();
+    auto why = std::move(target.error().message);
+    target = Target{.url = std::string(target_url), .unrelayable = std::move(why)};
+  }
   auto key = normalize_prefix(prefix);
   RoutePtr route = std::make_shared<Route>(key, std::move(*target), std::move(data), clock_.now());
   std::lock_guard lock(write_mu_);

@@ -29,21 +29,40 @@
 namespace nbhub::proxy {
 
 // Where a route sends requests: http://host[:port][/path]. https and http+unix targets are
-// not relayed yet and are refused when the route is added.
+// not relayed yet: the hub's own routes refuse them, while the CHP REST API stores them (as
+// CHP stores any string) with `unrelayable` saying why requests on them get 502.
 struct Target {
   std::string url;   // as given
   std::string host;  // without IPv6 brackets
   std::uint16_t port = 80;
   std::string path;  // "" or "/base" (no trailing slash): prepended to forwarded paths
   std::string key;   // "host:port", the upstream pool's key
+  std::string unrelayable;  // "" for a target the proxy relays to; else why not (and the rest is empty)
 };
 
 // Errc::bad_request with a message naming the URL when it cannot be a target.
 Result<Target> parse_target(std::string_view url);
 
+// What RouteTable::add does with a target that parse_target refuses.
+enum class UnrelayableTarget {
+  refuse,  // the hub's routes: an error for the caller
+  store,   // the CHP REST API: CHP stores any target string, so a client that registers one
+           // (JupyterHub's test suite adds https://localhost:1234) gets 201 and sees it listed;
+           // requests on that route are answered 502
+};
+
 // "/" + prefix without trailing slashes ("" and "/" are the default route "/"). Used for
 // route keys on add/remove/get; CHP's cleanPath.
 std::string normalize_prefix(std::string_view prefix);
+
+// The route key for a URL path as it appears in URLs, percent-encoded ("/user/alice%40x.org/"
+// -> "/user/alice@x.org"): keys are compared with decoded request paths, so whoever builds a
+// prefix from escaped parts (the hub's /user/<escaped name>/) adds it through this, as CHP
+// decodes the path of POST /api/routes/<path>.
+std::string route_key_for_url_path(std::string_view encoded_path);
+
+// %XX escapes decoded into `out` (replacing its content); a '%' that starts no escape is kept.
+void percent_decode(std::string_view in, std::string& out);
 
 class Route : public std::enable_shared_from_this<Route> {
  public:
@@ -115,8 +134,9 @@ class RouteTable {
   explicit RouteTable(Clock const& clock);
 
   // Adds or replaces the route for `prefix` (normalised). Errors: Errc::bad_request for a
-  // target parse_target refuses. Any thread.
-  Result<RoutePtr> add(std::string_view prefix, std::string_view target_url, boost::json::object data);
+  // target parse_target refuses, unless `unrelayable` says to store it. Any thread.
+  Result<RoutePtr> add(std::string_view prefix, std::string_view target_url, boost::json::object data,
+                       UnrelayableTarget unrelayable = UnrelayableTarget::refuse);
   // False when there was no such route. Tunnels already open on it carry on; new requests
   // no longer match it. Any thread.
   bool remove(std::string_view prefix);

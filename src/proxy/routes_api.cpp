@@ -139,9 +139,13 @@ http::Response RoutesApi::add(http::Context const& ctx, std::string const& path)
   std::string url(target->as_string());
   obj.erase("target");
   obj.erase("last_activity");
-  auto added = routes_.add(path, url, std::move(obj));
+  // CHP validates nothing but the type: a target nbhub cannot relay to is stored and listed,
+  // and requests on its route are answered 502 (proxy.hpp).
+  auto added = routes_.add(path, url, std::move(obj), UnrelayableTarget::store);
   if (!added) return http::json_error(400, added.error().message);
   log_.info("Adding route {} -> {}", (*added)->prefix(), url);
+  if (auto const& why = (*added)->target().unrelayable; !why.empty())
+    log_.warn("Route {}: requests will be answered 502: {}", (*added)->prefix(), why);
   auto res = http::json_response(201, "");
   res.erase(boost::beast::http::field::content_type);
   return res;
@@ -168,7 +172,11 @@ void RoutesApi::install(http::Router& router) {
     return ctx.params.empty() ? std::string("/") : "/" + ctx.params.back();
   };
   router.get("/api/routes", guard([this](http::Context& ctx) { return list(ctx); }));
-  router.get("/api/routes/*", guard([this, tail](http::Context& ctx) { return get_one(tail(ctx)); }));
+  // CHP answers GET /api/routes/ (an empty or "/" path) with the whole table, not the "/" route.
+  router.get("/api/routes/*", guard([this, tail](http::Context& ctx) {
+               auto path = tail(ctx);
+               return path == "/" ? list(ctx) : get_one(path);
+             }));
   router.post("/api/routes/*", guard([this, tail](http::Context& ctx) { return add(ctx, tail(ctx)); }));
   router.add(boost::beast::http::verb::delete_, "/api/routes/*",
              guard([this, tail](http::Context& ctx) { return remove(tail(ctx)); }));

@@ -3,8 +3,10 @@
 // ConfigurableHTTPProxy (or any CHP client) can drive nbhub's proxy:
 //
 //   GET    /api/routes[?inactive_since=ISO8601]  200 {"<prefix>": {"target", "last_activity", ...data}}
-//   GET    /api/routes/<path>                    200 that route's object, 404 if none
-//   POST   /api/routes/<path>  {"target": ...}   201; other keys are stored verbatim as data
+//   GET    /api/routes/<path>                    200 that route's object, 404 if none ("/": the table)
+//   POST   /api/routes/<path>  {"target": ...}   201; other keys are stored verbatim as data, and
+//                                                 any target string is stored (unrelayable ones
+//                                                 answer 502 when used, route_table.hpp)
 //   DELETE /api/routes/<path>                    204, 404 if none
 //
 // Paths are decoded and normalised (leading '/', no trailing '/') as CHP does. Every call

@@ -39,6 +39,52 @@ TEST_P(ProxyHttp, ForwardsGetWithFullPathHostAndForwardedHeaders) {
   EXPECT_EQ(line.find("token"), std::string::npos) << line;
 }
 
+// Issue 18: `nbhub proxy` (Forwarded::appended) passes the client's X-Forwarded-Host on and
+// appends to -For/-Proto/-Port, as CHP; Host is the browser's in both modes.
+TEST_P(ProxyHttp, ChpModeKeepsTheClientsForwardedHost) {
+  auto cfg = test_config();
+  cfg.forwarded = ProxyConfig::Forwarded::appended;
+  ProxyHarness h(cfg, nullptr, threads());
+  ASSERT_TRUE(h.routes().add("/hub", h.backend().url(), {}));
+  auto s = h.connect();
+  bhttp::request<bhttp::string_body> req{bhttp::verb::get, "/hub/api/users", 11};
+  req.set(bhttp::field::host, "127.0.0.1:8000");
+  req.set("X-Forwarded-Host", "fake.example");
+  req.set("X-Forwarded-Proto", "https");
+  auto res = h.request(s, std::move(req));
+  EXPECT_EQ(res.result_int(), 200);
+  auto seen = h.backend().last();
+  EXPECT_EQ(seen.header("host"), "127.0.0.1:8000");
+  EXPECT_EQ(seen.header("x-forwarded-host"), "fake.example");
+  EXPECT_EQ(seen.header("x-forwarded-proto"), "https,http");
+  EXPECT_EQ(seen.header("x-forwarded-for"), "127.0.0.1");
+  EXPECT_EQ(seen.header("x-forwarded-port"), "8000");
+}
+
+// Issue 18: a route the CHP API stored with a target nbhub cannot relay to answers 502.
+TEST_P(ProxyHttp, UnrelayableTargetAnswers502) {
+  ProxyHarness h(test_config(), nullptr, threads());
+  ASSERT_TRUE(h.routes().add("/user/x", "https://127.0.0.1:1", {}, UnrelayableTarget::store));
+  auto res = h.get("/user/x/api/status", "application/json");
+  EXPECT_EQ(res.result_int(), 502);
+  EXPECT_NE(res.body().find("/user/x"), std::string::npos) << res.body();
+}
+
+// Issue 18: users named like e-mail addresses or with non-ASCII letters, routed under the
+// prefixes the hub builds (escaped names, route_key_for_url_path).
+TEST_P(ProxyHttp, RoutesEscapedUserNames) {
+  ProxyHarness h(test_config(), nullptr, threads());
+  auto& routes = h.routes();
+  ASSERT_TRUE(routes.add(route_key_for_url_path("/user/alice%40example.org/"), h.backend().url("/a"), {}));
+  ASSERT_TRUE(routes.add(route_key_for_url_path("/user/j%C3%BCrgen/"), h.backend().url("/j"), {}));
+  EXPECT_EQ(h.get("/user/alice%40example.org/api/status").result_int(), 200);
+  EXPECT_EQ(h.backend().last().target, "/a/user/alice%40example.org/api/status");
+  EXPECT_EQ(h.get("/user/alice@example.org/lab").result_int(), 200);
+  EXPECT_EQ(h.backend().last().target, "/a/user/alice@example.org/lab");
+  EXPECT_EQ(h.get("/user/j%C3%BCrgen/lab").result_int(), 200);
+  EXPECT_EQ(h.backend().last().target, "/j/user/j%C3%BCrgen/lab");
+}
+
 TEST_P(ProxyHttp, PrependsTargetPath) {
   ProxyHarness h(test_config(), nullptr, threads());
   ASSERT_TRUE(h.routes().add("/services/cull", h.backend().url("/svc/"), {}));

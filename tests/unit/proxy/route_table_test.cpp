@@ -105,6 +105,43 @@ TEST(RouteTable, ParsesTargets) {
   EXPECT_NE(bad.error().message.find("ftp://nope"), std::string::npos);
 }
 
+// Issue 18: the CHP REST API stores targets nbhub cannot relay to (CHP stores any string);
+// the hub's own routes still refuse them.
+TEST(RouteTable, StoresUnrelayableTargetsOnlyWhenAsked) {
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  EXPECT_FALSE(t.add("/has/@", "https://localhost:1234", {}));
+  auto r = t.add("/has/@", "https://localhost:1234", {}, UnrelayableTarget::store);
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)->target().url, "https://localhost:1234");
+  EXPECT_NE((*r)->target().unrelayable.find("https"), std::string::npos);
+  EXPECT_EQ(t.snapshot()->find("/has/@/x"), r->get());
+  auto ok = t.add("/user/a", "http://127.0.0.1:1", {}, UnrelayableTarget::store);
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE((*ok)->target().unrelayable.empty());
+}
+
+// Issue 18: the hub builds /user/<escaped name>/; requests are matched decoded, so the key
+// must be decoded too, or alice@example.org and jürgen never reach their servers.
+TEST(RouteTable, KeysForEscapedUrlPathsMatchDecodedRequests) {
+  EXPECT_EQ(route_key_for_url_path("/user/alice%40example.org/"), "/user/alice@example.org");
+  EXPECT_EQ(route_key_for_url_path("/user/j%C3%BCrgen/"), "/user/jürgen");
+  EXPECT_EQ(route_key_for_url_path("/@/space%20word/user/x/"), "/@/space word/user/x");
+  EXPECT_EQ(route_key_for_url_path("/user/100%/"), "/user/100%");  // a stray '%' stays
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add(route_key_for_url_path("/user/alice%40example.org/"), "http://127.0.0.1:1", {}));
+  ASSERT_TRUE(t.add(route_key_for_url_path("/user/j%C3%BCrgen/"), "http://127.0.0.1:2", {}));
+  std::string scratch;
+  auto const* a = t.snapshot()->find(decoded_path("/user/alice%40example.org/lab?x=%40", scratch));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->target().port, 1);
+  auto const* j = t.snapshot()->find(decoded_path("/user/j%c3%bcrgen/api/kernels", scratch));
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->target().port, 2);
+  EXPECT_FALSE(t.snapshot()->find(decoded_path("/user/alice%2540example.org/", scratch)));
+}
+
 TEST(RouteTable, ActivityIsStampedAtMostOncePerSecondAndOnlyForward) {
   FakeClock clock{kEpoch};
   RouteTable t{clock};
@@ -244,6 +281,59 @@ TEST(ForwardedHeaders, WritesTheUpstreamHead) {
   EXPECT_EQ(run(plain, "/user/alice/"),
             "GET /base/user/alice/ HTTP/1.1\r\nHost: hub.example:8443\r\nX-Forwarded-For: 203.0.113.7\r\n"
             "X-Forwarded-Proto: gopher\r\nX-Custom: yes\r\n\r\n");
+}
+
+// Issue 18: `nbhub proxy` sends X-Forwarded-* as CHP (node-http-proxy with xfwd): the
+// client's X-Forwarded-Host survives (JupyterHub's forwarded_host_header reads it for its
+// same-origin check), -For/-Port/-Proto get ours appended with ",", and Host is kept.
+TEST(ForwardedHeaders, AppendsLikeChpInChpMode) {
+  Route r{"/hub", *parse_target("http://127.0.0.1:1"), {}, kEpoch};
+  http::ClientView client{"127.0.0.1", "127.0.0.1:8000", false, 1};
+  ProxyConfig cfg;
+  cfg.forwarded = ProxyConfig::Forwarded::appended;
+  auto run = [&](bool websocket, auto&& fill) {
+    bhttp::request_header<> h;
+    h.method(bhttp::verb::get);
+    h.target("/hub/api/users");
+    h.set(bhttp::field::host, "127.0.0.1:8000");
+    fill(h);
+    char scratch[512];
+    HeadBuffer out(scratch, sizeof scratch);
+    write_upstream_request(h, r, cfg, client, "127.0.0.1", websocket, out);
+    return std::string(out.view());
+  };
+  auto head = run(false, [](auto& h) {
+    h.set("X-Forwarded-Host", "fake.example");
+    h.set("X-Forwarded-Proto", "https");
+    h.set("X-Scheme", "https");
+    h.set("X-Forwarded-For", "203.0.113.7");
+    h.insert("X-Forwarded-For", "198.51.100.1");
+  });
+  EXPECT_EQ(head,
+            "GET /hub/api/users HTTP/1.1\r\n"
+            "Host: 127.0.0.1:8000\r\n"
+            "X-Scheme: https\r\n"
+            "X-Forwarded-For: 203.0.113.7, 198.51.100.1,127.0.0.1\r\n"
+            "X-Forwarded-Port: 8000\r\n"
+            "X-Forwarded-Proto: https,http\r\n"
+            "X-Forwarded-Host: fake.example\r\n"
+            "\r\n");
+  EXPECT_EQ(run(false, [](auto&) {}),
+            "GET /hub/api/users HTTP/1.1\r\n"
+            "Host: 127.0.0.1:8000\r\n"
+            "X-Forwarded-For: 127.0.0.1\r\n"
+            "X-Forwarded-Port: 8000\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "X-Forwarded-Host: 127.0.0.1:8000\r\n"
+            "\r\n");
+  // WebSockets: ws/wss, and no X-Forwarded-Host added (node-http-proxy's ws pass).
+  auto ws = run(true, [](auto& h) {
+    h.set(bhttp::field::connection, "Upgrade");
+    h.set(bhttp::field::upgrade, "websocket");
+  });
+  EXPECT_NE(ws.find("X-Forwarded-Proto: ws\r\n"), std::string::npos) << ws;
+  EXPECT_EQ(ws.find("X-Forwarded-Host"), std::string::npos) << ws;
+  EXPECT_NE(ws.find("Host: 127.0.0.1:8000\r\n"), std::string::npos) << ws;
 }
 
 }  // namespace
