@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "app/logging.hpp"
@@ -108,22 +109,46 @@ std::pair<std::string, std::string> split_header(std::string const& h) {
   return {h.substr(0, colon), value};
 }
 
-// CHP's --error-target: the error page comes from another server (JupyterHub's /hub/error).
-// Falls back to the built-in page when that server fails too.
+// CHP's --error-target: error pages come from another server (JupyterHub's /hub/error), as
+// GET <base>/<status>?url=<the request's target>. Nothing when that server fails too.
+net::awaitable<std::optional<http::Response>> fetch_error_page(http::HttpClient& client, std::string base,
+                                                               unsigned status, std::string target,
+                                                               std::string accept) {
+  http::ClientRequest req;
+  req.url = fmt::format("{}/{}?url={}", base, status, boost::urls::encode(target, boost::urls::unreserved_chars));
+  req.headers.emplace_back("Accept", std::move(accept));
+  auto got = co_await client.send(std::move(req));
+  if (!got) co_return std::nullopt;
+  http::Response res{static_cast<http::bhttp::status>(status), 11};
+  auto type = got->header("content-type");
+  res.set(http::bhttp::field::content_type, type.empty() ? "text/html" : type);
+  res.body() = std::move(got->body);
+  co_return res;
+}
+
+std::string without_trailing_slashes(std::string s) {
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
 proxy::ErrorResponder error_target_responder(http::HttpClient& client, std::string base) {
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return [&client, base](proxy::UpstreamError e) -> net::awaitable<http::Response> {
-    http::ClientRequest req;
-    req.url = fmt::format("{}/{}?url={}", base, e.status,
-                          boost::urls::encode(e.request.target(), boost::urls::unreserved_chars));
-    req.headers.emplace_back("Accept", std::string(e.request[http::bhttp::field::accept]));
-    auto got = co_await client.send(std::move(req));
-    if (!got) co_return proxy::Proxy::default_error_response(e);
-    http::Response res{static_cast<http::bhttp::status>(e.status), 11};
-    auto type = got->header("content-type");
-    res.set(http::bhttp::field::content_type, type.empty() ? "text/html" : type);
-    res.body() = std::move(got->body);
-    co_return res;
+  return [&client, base = without_trailing_slashes(std::move(base))](
+             proxy::UpstreamError e) -> net::awaitable<http::Response> {
+    auto page = co_await fetch_error_page(client, base, e.status, std::string(e.request.target()),
+                                          std::string(e.request[http::bhttp::field::accept]));
+    co_return page ? std::move(*page) : proxy::Proxy::default_error_response(e);
+  };
+}
+
+// A request no route matches: 404, from the error target when there is one (as CHP).
+http::Handler not_found_handler(http::HttpClient& client, std::string error_target) {
+  return [&client, base = without_trailing_slashes(std::move(error_target))](
+             http::Context& ctx) -> net::awaitable<http::Response> {
+    if (!base.empty()) {
+      auto page = co_await fetch_error_page(client, base, 404, ctx.raw_target, ctx.header("accept"));
+      if (page) co_return std::move(*page);
+    }
+    co_return http::json_error(404, "No route for this path.");
   };
 }
 
@@ -156,6 +181,7 @@ int run_proxy_command(std::vector<std::string> const& args) {
   cfg.claim_default_route = true;  // CHP proxies everything it has a route for
   cfg.unclaimed_paths = {"/_chp_healthz"};
   cfg.x_forward = !f.no_x_forward;
+  cfg.forwarded = proxy::ProxyConfig::Forwarded::appended;  // as CHP: the hub behind decides whom to trust
   cfg.prepend_path = !f.no_prepend_path;
   cfg.include_prefix = !f.no_include_prefix;
   if (f.timeout_ms > 0) cfg.stall_timeout = milliseconds(f.timeout_ms);
@@ -186,9 +212,7 @@ int run_proxy_command(std::vector<std::string> const& args) {
     public_router.get("/_chp_healthz", [](http::Context&) -> net::awaitable<http::Response> {
       co_return http::json_response(200, R"({"status": "OK"})");
     });
-    public_router.fallback([](http::Context&) -> net::awaitable<http::Response> {
-      co_return http::json_error(404, "No route for this path.");
-    });
+    public_router.fallback(not_found_handler(client, f.error_target));
     http::Router api_router;
     proxy::RoutesApi api(routes, secret, log);
     api.install(api_router);
