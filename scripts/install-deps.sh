@@ -13,6 +13,8 @@ apt_packages=(
   jupyterhub python3 curl ca-certificates nginx wrk
   docker.io  # dockerd for the Docker spawner tests (a private daemon per test process)
   python3-kubernetes
+  # JupyterHub 3.0's own test suite, run against nbhub proxy (tests/integration/test_jupyterhub_suite.py)
+  python3-pytest python3-pytest-asyncio python3-pytest-timeout
 )
 if [[ "${NBHUB_BROWSER_TESTS:-1}" == 1 ]]; then apt_packages+=(chromium); fi
 
