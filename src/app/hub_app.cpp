@@ -205,7 +205,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     log.info("database {} at schema version {}", store::redact_postgres_url(cfg.db_url), *version);
 
     http::BeastHttpClient http(ioc, cfg.http_client, log);
-    jwt::JwksCache jwks(http, clock, {.log = logs.hub});
+    jwt::JwksCache jwks(http, clock, {.unknown_kid_refetch_interval = cfg.auth.jwks_refetch_interval, .log = logs.hub});
     auto providers = resolve_providers(cfg, ioc, http, log);
     if (!providers) return fail(providers.error().message, 2);
 

@@ -100,7 +100,7 @@ int run_token_command(config::HubConfig const& cfg, std::vector<std::string> con
     for (auto const& p : providers) any_bearer |= p.bearer_tokens;
     if (!any_bearer)
       std::cout << "note: no provider has bearer_tokens = true, so nbhub's REST API accepts no bearer JWT\n";
-    jwt::JwksCache jwks(http, clock, {.log = log});
+    jwt::JwksCache jwks(http, clock, {.unknown_kid_refetch_interval = cfg.auth.jwks_refetch_interval, .log = log});
     std::map<std::string, std::string> username_map = cfg.auth.username_map;
     hub::BearerAuth bearer(providers, username_map, jwks, clock, *log);
     auto r = wait(ioc, bearer.authenticate(token));

@@ -345,6 +345,7 @@ net::awaitable<Result<json::object>> LoginFlow::validate_id_token(ProviderConfig
   if (!nonce.empty()) exp.nonce = nonce;
   exp.allowed_algs = p.id_token_algs;
   exp.leeway = p.leeway;
+  exp.require_sub = true;
   exp.token_name = "ID token";
   jwt::Validator validator(jwks_, clock_);
   auto claims = co_await validator.validate(id_token, exp, jwks_url);

@@ -103,6 +103,9 @@ struct AuthConfig {
       "administrator.";
   Seconds cookie_max_age{14 * 24 * 3600};
   Seconds login_state_ttl{600};  // how long a started login may take at the IdP
+  // Key rotation: a token signed with a kid the cached JWKS lacks refetches it, at most once
+  // per this interval per JWKS URL (jwt/jwks_cache.hpp). 1-300 s.
+  Seconds jwks_refetch_interval{5};
   // The IdP's tokens for users' code (issue 6; hub/token_refresher.hpp).
   Seconds refresh_margin{300};     // refresh when the access token expires within this
   Seconds auth_refresh_age{300};   // periodic refresh round; 0: off

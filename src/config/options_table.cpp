@@ -216,6 +216,11 @@ std::vector<Option> build_table() {
        HUB(auth.cookie_max_age)},
       {"auth.login_state_ttl_seconds", {}, F::plain, {},
        "How long a started login may take at the provider.", HUB(auth.login_state_ttl)},
+      {"auth.jwks_refetch_interval_seconds", {}, F::plain, {},
+       "Key rotation: a token signed with a key the cached JWKS lacks makes nbhub fetch the "
+       "provider's JWKS again at once, but at most once per this interval per provider, so "
+       "tokens with made-up key ids cannot flood it; 1 to 300.",
+       HUB(auth.jwks_refetch_interval)},
       {"auth.refresh_margin_seconds", {}, F::plain, {},
        "Refresh a user's access token (with the refresh token) when it expires within this; "
        "see docs/tokens.md.",

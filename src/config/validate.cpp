@@ -93,6 +93,10 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, "proxy.threads"), "must be between 1 and 256");
   if (hub.proxy.busy_poll_microseconds > 10000)
     b.error(at(b, -1, "proxy.busy_poll_microseconds"), "must be at most 10000 (10 ms)");
+  if (auth.jwks_refetch_interval.count() < 1 || auth.jwks_refetch_interval.count() > 300)
+    b.error(at(b, -1, "auth.jwks_refetch_interval_seconds"),
+            "must be between 1 and 300 (seconds): 0 would let every token with an unknown key "
+            "id send a request to the provider");
   if (!hub.http_client.tls_verify)
     b.warn(at(b, -1, "http_client.tls_verify"),
            "TLS certificates of outbound calls are not verified; use only for testing");

@@ -30,6 +30,7 @@ struct JwksCache::Entry {
   std::shared_ptr<Jwks const> keys;  // last successfully fetched set
   Clock::SysTime fetched_at{};
   std::optional<Clock::SysTime> last_attempt;
+  std::optional<Clock::SysTime> last_kid_refetch;  // start of the last fetch for an unknown kid
   bool last_failed = false;
   std::string last_error;
   std::shared_ptr<Inflight> inflight;
@@ -47,19 +48,26 @@ std::shared_ptr<JwksCache::Entry> JwksCache::entry_for(std::string const& url) {
   return e;
 }
 
-bool JwksCache::may_attempt(Entry const& e, Clock::SysTime now) const {
-  if (!e.last_attempt) return true;
-  auto const wait = e.last_failed ? opts_.retry_after_failure : opts_.min_refetch_interval;
-  return now - *e.last_attempt >= wait;
+bool JwksCache::may_attempt(Entry const& e, Clock::SysTime now, bool for_kid) const {
+  if (e.last_attempt && e.last_failed && now - *e.last_attempt < opts_.retry_after_failure)
+    return false;
+  if (for_kid && e.last_kid_refetch &&
+      now - *e.last_kid_refetch < opts_.unknown_kid_refetch_interval)
+    return false;
+  return true;
 }
 
 std::string JwksCache::why_not_attempted(Entry const& e, Clock::SysTime now) const {
-  auto const ago = duration_cast<seconds>(now - e.last_attempt.value_or(now)).count();
-  if (e.last_failed)
-    return fmt::format("the last fetch failed {} s ago and retry_after_failure is {} s", ago,
-                       opts_.retry_after_failure.count());
-  return fmt::format("it was fetched {} s ago and min_refetch_interval is {} s", ago,
-                     opts_.min_refetch_interval.count());
+  auto ago = [&](std::optional<Clock::SysTime> t) {
+    return duration_cast<seconds>(now - t.value_or(now)).count();
+  };
+  if (e.last_attempt && e.last_failed && now - *e.last_attempt < opts_.retry_after_failure)
+    return fmt::format("the last fetch failed {} s ago and retry_after_failure is {} s",
+                       ago(e.last_attempt), opts_.retry_after_failure.count());
+  // Otherwise it was held back by the unknown-kid limit, the only other reason there is.
+  return fmt::format("a refetch for an unknown kid started {} s ago and the refetch interval "
+                     "is {} s",
+                     ago(e.last_kid_refetch), opts_.unknown_kid_refetch_interval.count());
 }
 
 net::awaitable<void> JwksCache::fetch(std::string url, std::shared_ptr<Entry> e,
@@ -158,13 +166,15 @@ net::awaitable<JwtResult<std::shared_ptr<Jwk const>>> JwksCache::key_for(std::st
     {
       std::lock_guard lk(e->mu);
       auto const now = clock_.now();
-      bool const want =
-          !refetched && (!e->keys || now - e->fetched_at >= opts_.max_age || kid_missing);
+      bool const stale = !e->keys || now - e->fetched_at >= opts_.max_age;
+      bool const want = !refetched && (stale || kid_missing);
+      bool const for_kid = want && !stale;  // only the kid: the flood limit applies
       if (want && e->inflight) {
-        flight = e->inflight;
-      } else if (want && may_attempt(*e, now)) {
+        flight = e->inflight;  // whatever started it, it brings the newest keys
+      } else if (want && may_attempt(*e, now, for_kid)) {
         flight = e->inflight = std::make_shared<Inflight>(ex);
         e->last_attempt = now;
+        if (for_kid) e->last_kid_refetch = now;
         mine = true;
       } else {
         if (want) held_back = why_not_attempted(*e, now);

@@ -4,9 +4,11 @@
 // Policy (each timing from the injected Clock):
 //  * First lookup for a URL fetches. Keys are reused for `max_age`; the first lookup after that
 //    refetches (serving the old keys if the refetch fails).
-//  * Unknown kid (key rotation): one refetch, but no fetch starts within min_refetch_interval of
-//    the previous successful attempt for that URL, so tokens with random kids cannot make us
-//    hammer the IdP. After a failed attempt the next one may start after retry_after_failure.
+//  * Unknown kid (key rotation): one refetch at once, however recently the keys were fetched
+//    (a provider may publish a key and sign with it a second after our last fetch), unless a
+//    refetch for an unknown kid started less than unknown_kid_refetch_interval ago for that
+//    URL: so tokens with random kids cost the IdP at most one request per interval. After a
+//    failed attempt no fetch starts before retry_after_failure, whatever the reason.
 //  * A failed fetch (transport error, non-200, not a JWKS) keeps the previously fetched keys.
 //    With none, lookups fail with jwks_unavailable until an attempt succeeds.
 //  * We never honour `Cache-Control` or the token's `jku`: the URL comes from provider config or
@@ -44,7 +46,9 @@ namespace nbhub::jwt {
 
 struct JwksCacheOptions {
   std::chrono::seconds max_age{3600};
-  std::chrono::seconds min_refetch_interval{60};
+  // Bounded by config (auth.jwks_refetch_interval_seconds, 1-300 s); never 0, which would let
+  // every random kid through to the IdP.
+  std::chrono::seconds unknown_kid_refetch_interval{5};
   std::chrono::seconds retry_after_failure{5};
   std::chrono::milliseconds fetch_timeout{10000};
   std::shared_ptr<spdlog::logger> log;  // fetches at info, failures at warn, skipped keys at debug
@@ -72,7 +76,8 @@ class JwksCache {
   struct Inflight;
 
   std::shared_ptr<Entry> entry_for(std::string const& url);
-  bool may_attempt(Entry const& e, Clock::SysTime now) const;  // caller holds e.mu
+  // `for_kid`: the only reason to fetch is an unknown kid. Caller holds e.mu.
+  bool may_attempt(Entry const& e, Clock::SysTime now, bool for_kid) const;
   std::string why_not_attempted(Entry const& e, Clock::SysTime now) const;  // likewise
   boost::asio::awaitable<void> fetch(std::string url, std::shared_ptr<Entry> e,
                                      std::shared_ptr<Inflight> flight);

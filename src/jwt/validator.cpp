@@ -79,6 +79,18 @@ JwtResult<void> check_token_use(boost::json::object const& o, Expectations const
   return {};
 }
 
+JwtResult<void> check_subject(boost::json::object const& o, Expectations const& x) {
+  if (!x.require_sub) return {};
+  auto sub = string_claim(o, "sub");
+  if (!sub) return sub.error();
+  if (!*sub || (*sub)->empty())
+    return err(JwtCode::missing_claim,
+               fmt::format("token has {} 'sub' claim; OpenID Connect requires one naming the "
+                           "user (OIDC Core §2)",
+                           *sub ? "an empty" : "no"));
+  return {};
+}
+
 // `aud` as a list; malformed unless a string or an array of strings.
 JwtResult<std::optional<std::vector<std::string>>> aud_claim(boost::json::object const& o) {
   auto const* v = o.if_contains("aud");
@@ -225,7 +237,8 @@ JwtResult<Jws> parse_checked(std::string_view jwt, Expectations const& x) {
 JwtResult<void> check_claims_unnamed(Claims const& claims, Expectations const& x,
                                      Clock const& clock) {
   auto const& o = claims.json();
-  for (auto const& check : {check_issuer, check_token_use, check_audience, check_client_id})
+  for (auto const& check :
+       {check_issuer, check_token_use, check_subject, check_audience, check_client_id})
     if (auto ok = check(o, x); !ok) return ok;
   if (auto ok = check_times(o, x, clock.unix_seconds()); !ok) return ok;
   return check_nonce(o, x);

@@ -4,8 +4,8 @@
 // Order of checks, each failing with its own JwtCode (first failure wins):
 //   shape/encoding (malformed) -> alg allow-list and `none` (unsupported_alg) -> key selection
 //   (unknown_kid, unsupported_alg, jwks_unavailable) -> signature (bad_signature) -> payload is
-//   a JSON object (malformed) -> iss -> token_use -> aud -> azp -> client_id -> exp -> nbf ->
-//   iat / max_age_since_iat -> nonce.
+//   a JSON object (malformed) -> iss -> token_use -> sub (when required) -> aud -> azp ->
+//   client_id -> exp -> nbf -> iat / max_age_since_iat -> nonce.
 // A claim present with the wrong type is `malformed`; a required claim that is absent is
 // `missing_claim`. Times come from the injected Clock; every time check allows `leeway`.
 //
@@ -13,7 +13,8 @@
 // `allowed_algs` rejects every token (unsupported_alg); a multi-valued aud with an azp claim
 // is rejected when `azp_client_id` is empty.
 // Deliberately not checked (documented, not forgotten): `typ`, `at_hash`/`c_hash`, `sub`
-// presence, `auth_time`/max_age, `scope`; callers check what their flow needs on Claims.
+// presence unless `require_sub` (ID tokens set it; access tokens of some providers have none),
+// `auth_time`/max_age, `scope`; callers check what their flow needs on Claims.
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -43,6 +44,9 @@ struct Expectations {
   // OIDC Core 3.1.3.7: with several audiences and an `azp` claim, azp must equal this.
   std::string azp_client_id;
   bool require_exp = true;
+  // OIDC Core §2: an ID token's `sub` is REQUIRED, a non-empty string. Without it the token
+  // names nobody, and userinfo's `sub` (§5.3.2) has nothing to be compared with.
+  bool require_sub = false;
   std::optional<std::chrono::seconds> max_age_since_iat;  // reject tokens issued longer ago
   std::string token_name = "token";  // subject of error messages: "ID token", "access token"
 };

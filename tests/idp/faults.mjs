@@ -3,7 +3,9 @@
 // A fault stays on for every later request until reset, so a test can provoke the same
 // failure through retries. The token and userinfo middlewares here sit in front of
 // oidc-provider's own endpoints; everything that is not a fault goes through the real library.
-import { decode, rogueRsaJwk, signRs256 } from './jwt.mjs';
+import {
+  decode, publicJwk, rogueRsaJwk, rotatedIdTokenKey, signRs256,
+} from './jwt.mjs';
 import {
   chain, readBody, readJson, route, sendJson, sleep,
 } from './http.mjs';
@@ -11,7 +13,7 @@ import {
 // Faults answered without asking the library (the code is not consumed).
 const TOKEN_SHORT_CIRCUIT = new Set(['http500', 'malformed_json', 'error_json']);
 // Faults applied to the ID token of a real, successful response.
-const ID_TOKEN_FAULTS = new Set(['bad_signature', 'wrong_nonce', 'wrong_audience', 'expired_id_token', 'no_id_token']);
+const ID_TOKEN_FAULTS = new Set(['bad_signature', 'wrong_nonce', 'wrong_audience', 'expired_id_token', 'no_id_token', 'no_sub']);
 
 export const FAULTS = {
   token: new Set([...TOKEN_SHORT_CIRCUIT, ...ID_TOKEN_FAULTS, 'slow']),
@@ -24,6 +26,26 @@ const MAX_LOG = 100;
 export class Switchboard {
   faults = { token: null, userinfo: null };
   #requests = [];
+  // ID-token keys added by POST /__test/keys/rotate, newest last. Not a fault: reset() keeps
+  // them, as a provider keeps a key it once published.
+  #rotated = [];
+
+  // Publishes a new ID-token key and signs every later ID token with it; the older keys stay
+  // in the JWKS (a provider announces the new key while tokens signed with the old one live).
+  rotateIdTokenKey() {
+    const key = rotatedIdTokenKey(this.#rotated.length + 2);
+    this.#rotated.push(key);
+    return key.kid;
+  }
+
+  // The key ID tokens are signed with now: the newest rotated one, else the startup key.
+  idTokenKey(keys) {
+    return this.#rotated.at(-1) ?? keys.idToken;
+  }
+
+  rotatedPublicKeys() {
+    return this.#rotated.map(publicJwk);
+  }
 
   // Applies {kind: fault|null, ...} all or nothing.
   update(changes) {
@@ -91,8 +113,17 @@ function answerShortCircuit(ctx, fault) {
   }
 }
 
+// Signs the ID token of a successful token response with the current ID-token key (after a
+// rotation, oidc-provider still signs with the startup key).
+function signWithCurrentKey(body, key) {
+  if (!body.id_token) return;
+  const { header, payload } = decode(body.id_token);
+  if (header.kid === key.kid) return;
+  body.id_token = signRs256({ ...header, kid: key.kid }, payload, key);
+}
+
 // Re-signs or removes the ID token of a successful token response.
-function tamperIdToken(body, fault, keys) {
+function tamperIdToken(body, fault, idKey) {
   if (!body.id_token) return;
   if (fault === 'no_id_token') {
     delete body.id_token;
@@ -100,12 +131,13 @@ function tamperIdToken(body, fault, keys) {
   }
   const { header, payload } = decode(body.id_token);
   const now = Math.floor(Date.now() / 1000);
-  let key = keys.idToken;
+  let key = idKey;
   switch (fault) {
     case 'bad_signature': key = rogueRsaJwk(); break; // same kid (header kept), wrong key
     case 'wrong_nonce': payload.nonce = `not-${payload.nonce ?? 'a-nonce'}`; break;
     case 'wrong_audience': payload.aud = 'some-other-client'; break;
     case 'expired_id_token': payload.iat = now - 7200; payload.exp = now - 3600; break;
+    case 'no_sub': delete payload.sub; break; // OIDC Core §2 makes it required
     default: return;
   }
   body.id_token = signRs256(header, payload, key);
@@ -129,7 +161,8 @@ export function tokenEndpoint(path, board, facade, keys, internalSecret) {
       form = ctx.oidc?.body;
       if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
         await facade.wrap(ctx.body);
-        if (ID_TOKEN_FAULTS.has(fault)) tamperIdToken(ctx.body, fault, keys);
+        signWithCurrentKey(ctx.body, board.idTokenKey(keys));
+        if (ID_TOKEN_FAULTS.has(fault)) tamperIdToken(ctx.body, fault, board.idTokenKey(keys));
       }
     }
     if (!internal) board.record(ctx, form, ctx.status);
@@ -159,6 +192,18 @@ export function userinfoEndpoint(path, board, facade) {
   });
 }
 
+// The JWKS with the keys added by rotation.
+export function jwksEndpoint(path, board) {
+  return route('GET', path, async (ctx, next) => {
+    await next();
+    const extra = board.rotatedPublicKeys();
+    if (ctx.status !== 200 || !extra.length) return;
+    const body = typeof ctx.body === 'string' || Buffer.isBuffer(ctx.body) ? JSON.parse(ctx.body) : ctx.body;
+    sendJson(ctx, 200, { ...body, keys: [...body.keys, ...extra] });
+    ctx.type = 'application/jwk-set+json';
+  });
+}
+
 // The /__test/* control routes.
 export function testRoutes(board) {
   return chain([
@@ -175,6 +220,7 @@ export function testRoutes(board) {
       board.reset();
       sendJson(ctx, 200, board.faults);
     }),
+    route('POST', '/__test/keys/rotate', (ctx) => sendJson(ctx, 200, { kid: board.rotateIdTokenKey() })),
     route('GET', '/__test/requests', (ctx) => sendJson(ctx, 200, { requests: board.requests() })),
     route('POST', '/__test/requests/reset', (ctx) => {
       board.clearRequests();

@@ -36,6 +36,17 @@ export function privateJwks(keys) {
   return { keys: [keys.idToken, keys.accessToken, keys.ec] };
 }
 
+// A further ID-token key for POST /__test/keys/rotate, kid `idp-rs256-id-<n>`.
+export function rotatedIdTokenKey(n) {
+  return rsaJwk(`${KID_ID_TOKEN}-${n}`);
+}
+
+// The public half of one of our JWKs, as a JWKS publishes it.
+export function publicJwk(jwk) {
+  const { d, p, q, dp, dq, qi, ...pub } = jwk;
+  return pub;
+}
+
 // A key the JWKS does not contain, for the bad_signature fault; made once, on first use.
 let rogue;
 export function rogueRsaJwk() {

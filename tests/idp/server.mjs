@@ -13,7 +13,7 @@ import { loadConfig, parseArgs } from './config.mjs';
 import { cognitoLogout } from './cognito.mjs';
 import { custosRoutes } from './custos.mjs';
 import {
-  Switchboard, testRoutes, tokenEndpoint, userinfoEndpoint,
+  Switchboard, jwksEndpoint, testRoutes, tokenEndpoint, userinfoEndpoint,
 } from './faults.mjs';
 import { generateSigningKeys } from './jwt.mjs';
 import { loginRoutes } from './login.mjs';
@@ -53,6 +53,7 @@ async function main() {
   if (config.mode === 'cognito') provider.use(cognitoLogout(provider, routes));
   provider.use(tokenEndpoint(routes.token, board, facade, keys, internalSecret));
   provider.use(userinfoEndpoint(routes.userinfo, board, facade));
+  provider.use(jwksEndpoint(routes.jwks, board));
 
   server.on('request', provider.callback());
 

@@ -238,6 +238,13 @@ class CognitoModeTest(IdpCase):
         self.assertEqual(decode_jwt(tokens["id_token"])[0]["kid"], "idp-rs256-id")
         self.assertFalse(verify_rs256(tokens["id_token"], self.keys))
 
+    def test_fault_no_sub(self):
+        code, verifier, _ = self.authorize("alice")
+        self.idp.set_fault("token", "no_sub")
+        tokens = self.exchange(code, verifier).json()
+        self.assertTrue(verify_rs256(tokens["id_token"], self.keys), "re-signed with the real key")
+        self.assertNotIn("sub", decode_jwt(tokens["id_token"])[1])
+
     def test_fault_error_json_and_reset(self):
         code, verifier, _ = self.authorize("alice")
         self.idp.set_fault("token", "error_json")
@@ -259,6 +266,24 @@ class CognitoModeTest(IdpCase):
     def test_unknown_fault_is_rejected(self):
         with self.assertRaises(Exception):
             self.idp.set_fault("token", "no_such_fault")
+
+
+class KeyRotationTest(IdpCase):
+    """POST /__test/keys/rotate (its own IdP: a rotation is not undone by reset_faults)."""
+
+    def test_rotation_publishes_the_new_key_and_signs_with_it(self):
+        kid = self.idp.rotate_id_token_key()
+        self.assertEqual(kid, "idp-rs256-id-2")
+        keys = self.idp.jwks()
+        kids = [k["kid"] for k in keys["keys"]]
+        self.assertIn("idp-rs256-id", kids)  # the old key stays published
+        self.assertIn(kid, kids)
+        for key in keys["keys"]:
+            self.assertNotIn("d", key)  # public halves only
+        tokens, _ = self.login_tokens("alice")
+        self.assertEqual(decode_jwt(tokens["id_token"])[0]["kid"], kid)
+        self.assertTrue(verify_rs256(tokens["id_token"], keys))
+        self.assertFalse(verify_rs256(tokens["id_token"], self.keys), "not with the old keys")
 
 
 class CustosModeTest(IdpCase):

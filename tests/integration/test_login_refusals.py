@@ -7,6 +7,7 @@ bundled test IdP; every refusal is checked by status, by the text the user reads
 log line giving the reason.
 """
 
+import re
 import tempfile
 import shutil
 import time
@@ -200,6 +201,77 @@ class IdpErrorTest(RefusalCase):
         r = self.fail_login("token", "http500")
         self.assertIn('href="/hub/login"', r.text)
         self.assertIn("Try signing in again", page_text(r))
+
+
+class IdTokenSubjectTest(RefusalCase):
+    """Issue 18, point 7: OIDC Core §2 makes `sub` required in an ID token."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Hub(hub_toml([oidc_provider(IDP)], auth={"allow_all": True}))
+        cls.hub.start()
+        cls.addClassCleanup(cls.hub.stop)
+
+    def test_id_token_without_sub_is_refused(self):
+        IDP.set_fault("token", "no_sub")
+        c = Client()
+        r = login(self.hub, c, "alice")
+        self.assertErrorPage(self.hub, r, 401,
+                             "The identity provider's ID token failed validation, so the sign-in was refused.")
+        wait_for_log(self.hub, r"login via test: ID token rejected \(missing_claim\): ID token has no 'sub' "
+                               r"claim; OpenID Connect requires one naming the user \(OIDC Core §2\)")
+        self.assertNotLoggedIn(self.hub, c)
+        IDP.reset_faults()
+        self.assertLoginRedirect(self.hub, login(self.hub, c, "alice"))
+
+
+class KeyRotationTest(LoginCase):
+    """Issue 18, point 7: an ID token signed with a key the provider published after nbhub's
+    last JWKS fetch is accepted at once (one refetch on the unknown kid), and tokens with
+    made-up kids cost the provider at most one JWKS request per refetch interval."""
+
+    def setUp(self):
+        self.idp = TestIdp(mode="generic")
+        self.idp.start()
+        self.addCleanup(self.idp.stop)
+        self.hub = Hub(hub_toml([oidc_provider(self.idp)], auth={"allow_all": True}))
+        self.hub.start()
+        self.addCleanup(self.hub.stop)
+
+    def jwks_fetches(self):
+        return len(re.findall(r"jwks: fetched ", self.hub.log()))
+
+    def test_login_right_after_a_rotation_succeeds(self):
+        c = Client()
+        self.assertLoginRedirect(self.hub, login(self.hub, c, "alice"))  # keys fetched now
+        self.assertEqual(self.jwks_fetches(), 1)
+        kid = self.idp.rotate_id_token_key()
+        self.assertIn(kid, [k["kid"] for k in self.idp.jwks()["keys"]])
+        c2 = Client()
+        r = login(self.hub, c2, "bob")
+        self.assertLoginRedirect(self.hub, r)
+        self.assertLoggedInAs(self.hub, c2, "bob")
+        self.assertEqual(self.jwks_fetches(), 2)
+        # The new key is cached now: the next login fetches nothing.
+        self.assertLoginRedirect(self.hub, login(self.hub, Client(), "carol"))
+        self.assertEqual(self.jwks_fetches(), 2)
+
+    def test_a_second_rotation_within_the_interval_waits_for_it(self):
+        self.assertLoginRedirect(self.hub, login(self.hub, Client(), "alice"))
+        self.idp.rotate_id_token_key()
+        t0 = time.monotonic()  # before the refetch for the unknown kid starts
+        self.assertLoginRedirect(self.hub, login(self.hub, Client(), "bob"))
+        t1 = time.monotonic()  # after it started
+        self.idp.rotate_id_token_key()
+        r = login(self.hub, Client(), "carol")
+        if time.monotonic() - t0 < 5:  # surely within the 5 s interval: held back
+            self.assertErrorPage(self.hub, r, 401, "ID token failed validation")
+            wait_for_log(self.hub, r"ID token rejected \(unknown_kid\): .*not refetched because a refetch "
+                                   r"for an unknown kid started \d+ s ago and the refetch interval is 5 s")
+            self.assertEqual(self.jwks_fetches(), 2)
+        time.sleep(max(0.0, t1 + 5.2 - time.monotonic()))
+        self.assertLoginRedirect(self.hub, login(self.hub, Client(), "carol"))
+        self.assertEqual(self.jwks_fetches(), 3)
 
 
 class LogoutTest(RefusalCase):

@@ -192,6 +192,11 @@ class TestIdp:
     def reset_faults(self) -> None:
         self._call("POST", "/__test/faults/reset")
 
+    def rotate_id_token_key(self) -> str:
+        """Publishes a new ID-token signing key (kept with the old ones in the JWKS) and signs
+        every later ID token with it; returns its kid."""
+        return self._call("POST", "/__test/keys/rotate")["kid"]
+
     def requests(self) -> list[dict]:
         """Token-endpoint requests, oldest first (at most 100): method, path, query, headers
         (Authorization included), content_type, form, client_auth, status."""

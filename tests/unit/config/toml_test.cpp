@@ -226,6 +226,20 @@ TEST(TomlConfig, ProxyBusyPollIsBounded) {
   EXPECT_EQ(load_toml_text("").hub.proxy.busy_poll_microseconds, 50u);
 }
 
+TEST(TomlConfig, JwksRefetchIntervalIsBounded) {
+  EXPECT_EQ(load_toml_text("").hub.auth.jwks_refetch_interval, std::chrono::seconds(5));
+  auto ok = load_toml_text("[auth]\njwks_refetch_interval_seconds = 30\n");
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.hub.auth.jwks_refetch_interval, std::chrono::seconds(30));
+  for (auto const* text : {"[auth]\njwks_refetch_interval_seconds = 0\n",
+                           "[auth]\njwks_refetch_interval_seconds = 301\n"}) {
+    auto l = load_toml_text(text);
+    EXPECT_THAT(errors(l), ElementsAre(HasSubstr("nbhub.toml:2: auth.jwks_refetch_interval_seconds: "
+                                                 "must be between 1 and 300")))
+        << text;
+  }
+}
+
 TEST(TomlConfig, DatesAndNonTablesAreErrors) {
   auto l = load_toml_text("port = 1979-05-27\nhttp = 5\n");
   EXPECT_THAT(errors(l),

@@ -138,7 +138,7 @@ TEST(BearerAuth, UnknownKidsDoNotHammerTheJwksEndpoint) {
     auto t = make_jwt(Keys::get().rsa2, "RS256", r.svc_claims(), json::object{{"kid", "random-" + std::to_string(i)}});
     ASSERT_FALSE(r.auth(t));
   }
-  EXPECT_LE(r.http.calls - before, 1);  // at most one refetch per min_refetch_interval
+  EXPECT_LE(r.http.calls - before, 1);  // at most one refetch per unknown_kid_refetch_interval
 }
 
 TEST(BearerAuth, CognitoAccessTokensNeedAnAllowedClientIdAndTokenUseAccess) {

@@ -63,54 +63,87 @@ TEST_F(JwksCacheTest, CachesPerUrl) {
   EXPECT_EQ(http.calls, 2);
 }
 
-TEST_F(JwksCacheTest, UnknownKidRefetchesOnceWhenTheIntervalAllows) {
+TEST_F(JwksCacheTest, UnknownKidRefetchesOnce) {
   serve_keys({Keys::get().rsa1.jwk()});
   ASSERT_TRUE(lookup("rsa-1"));
-  auto r = lookup("random-1");  // the set is 0 s old: no refetch
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, JwtCode::unknown_kid);
-  EXPECT_EQ(http.calls, 1);
-  clock.advance(60s);
-  r = lookup("random-1");
+  auto r = lookup("random-1");  // the set is 0 s old, and still refetched once
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, JwtCode::unknown_kid);
   EXPECT_EQ(http.calls, 2);
   EXPECT_NE(message(r).find("even after refetching"), std::string::npos) << message(r);
 }
 
-TEST_F(JwksCacheTest, RefetchIsRateLimited) {
+// Issue 18, point 7: a key published a moment after our fetch (rotation) is found at once, not
+// refused for up to a minute.
+TEST_F(JwksCacheTest, KeyPublishedRightAfterTheLastFetchIsFoundAtOnce) {
   serve_keys({Keys::get().rsa1.jwk()});
   ASSERT_TRUE(lookup("rsa-1"));
-  clock.advance(60s);
+  serve_keys({Keys::get().rsa1.jwk(), Keys::get().rsa2.jwk()});
+  clock.advance(1s);
+  auto r = lookup("rsa-2");
+  ASSERT_TRUE(r) << message(r);
+  EXPECT_EQ((*r)->kid(), "rsa-2");
+  EXPECT_EQ(http.calls, 2);
+  EXPECT_TRUE(lookup("rsa-1"));  // the old key stays usable
+  EXPECT_EQ(http.calls, 2);
+}
+
+TEST_F(JwksCacheTest, UnknownKidRefetchesAreRateLimited) {
+  serve_keys({Keys::get().rsa1.jwk()});
+  ASSERT_TRUE(lookup("rsa-1"));
   EXPECT_FALSE(lookup("random-1"));
   EXPECT_EQ(http.calls, 2);
   for (auto kid : {"random-2", "random-3", "random-4"}) {
     auto r = lookup(kid);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, JwtCode::unknown_kid);
-    EXPECT_NE(message(r).find("not refetched because it was fetched 0 s ago and "
-                              "min_refetch_interval is 60 s"),
+    EXPECT_NE(message(r).find("not refetched because a refetch for an unknown kid started 0 s "
+                              "ago and the refetch interval is 5 s"),
               std::string::npos)
         << message(r);
   }
   EXPECT_EQ(http.calls, 2);
-  clock.advance(59s);
+  clock.advance(4s);
   EXPECT_FALSE(lookup("random-5"));
   EXPECT_EQ(http.calls, 2);
   clock.advance(1s);
   EXPECT_FALSE(lookup("random-6"));
   EXPECT_EQ(http.calls, 3);
+  // A flood over a minute costs the IdP one request per interval at most.
+  for (int i = 0; i < 600; ++i) {
+    clock.advance(100ms);
+    EXPECT_FALSE(lookup("flood-" + std::to_string(i)));
+  }
+  EXPECT_EQ(http.calls, 3 + 12);
 }
 
-TEST_F(JwksCacheTest, RotationIsPickedUpByTheRefetch) {
+TEST_F(JwksCacheTest, RegularFetchesDoNotCountAgainstTheUnknownKidLimit) {
   serve_keys({Keys::get().rsa1.jwk()});
-  ASSERT_TRUE(lookup("rsa-1"));
-  serve_keys({Keys::get().rsa1.jwk(), Keys::get().rsa2.jwk()});
-  clock.advance(61s);
-  auto r = lookup("rsa-2");
-  ASSERT_TRUE(r) << message(r);
-  EXPECT_EQ((*r)->kid(), "rsa-2");
+  ASSERT_TRUE(lookup("rsa-1"));  // first fetch
+  clock.advance(3600s);
+  ASSERT_TRUE(lookup("rsa-1"));  // max_age refetch
   EXPECT_EQ(http.calls, 2);
+  serve_keys({Keys::get().rsa1.jwk(), Keys::get().rsa2.jwk()});
+  EXPECT_TRUE(lookup("rsa-2"));  // rotated a moment after the max_age refetch
+  EXPECT_EQ(http.calls, 3);
+}
+
+TEST_F(JwksCacheTest, RefetchIntervalIsConfigurable) {
+  JwksCache slow{http, clock, {.unknown_kid_refetch_interval = 30s}};
+  serve_keys({Keys::get().rsa1.jwk()});
+  auto at = [&](std::string kid) { return run_sync(slow.key_for(kUrl, std::move(kid), "RS256")); };
+  ASSERT_TRUE(at("rsa-1"));
+  EXPECT_FALSE(at("random-1"));
+  EXPECT_EQ(http.calls, 2);
+  clock.advance(29s);
+  auto r = at("random-2");
+  EXPECT_EQ(http.calls, 2);
+  EXPECT_NE(message(r).find("started 29 s ago and the refetch interval is 30 s"),
+            std::string::npos)
+      << message(r);
+  clock.advance(1s);
+  EXPECT_FALSE(at("random-3"));
+  EXPECT_EQ(http.calls, 3);
 }
 
 TEST_F(JwksCacheTest, RefetchesAfterMaxAge) {
@@ -224,7 +257,6 @@ TEST_F(JwksCacheTest, ConcurrentLookupsShareOneFetch) {
 TEST_F(JwksCacheTest, ConcurrentUnknownKidLookupsShareOneRefetch) {
   serve_keys({Keys::get().rsa1.jwk()});
   ASSERT_TRUE(lookup("rsa-1"));
-  clock.advance(61s);
   serve_keys({Keys::get().rsa1.jwk(), Keys::get().rsa2.jwk()});
   auto results = concurrent_lookups(cache, http, {"rsa-2", "rsa-2", "rsa-2", "rsa-2"}, 2);
   EXPECT_EQ(http.calls, 2);

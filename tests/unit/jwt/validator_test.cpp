@@ -37,6 +37,7 @@ class ValidatorTest : public ::testing::Test {
     x.token_use = "id";
     x.azp_client_id = kClient;
     x.token_name = "ID token";
+    x.require_sub = true;
     return x;
   }
 
@@ -277,6 +278,26 @@ TEST_F(ValidatorTest, TokenUseMustMatch) {
   EXPECT_EQ(code(r), JwtCode::wrong_token_use);
   p.erase("token_use");
   EXPECT_EQ(code(check_claims_of(p)), JwtCode::missing_claim);
+}
+
+// Issue 18, point 7: OIDC Core §2 makes `sub` required in an ID token.
+TEST_F(ValidatorTest, IdTokenWithoutSubIsRefused) {
+  auto p = id_claims();
+  p.erase("sub");
+  auto r = check_claims_of(p);
+  EXPECT_EQ(code(r), JwtCode::missing_claim);
+  EXPECT_EQ(message(r), "ID token has no 'sub' claim; OpenID Connect requires one naming the user "
+                        "(OIDC Core §2)");
+  p["sub"] = "";
+  r = check_claims_of(p);
+  EXPECT_EQ(code(r), JwtCode::missing_claim);
+  EXPECT_NE(message(r).find("has an empty 'sub' claim"), std::string::npos) << message(r);
+  p["sub"] = 42;
+  EXPECT_EQ(code(check_claims_of(p)), JwtCode::malformed);
+  auto x = id_expect();
+  x.require_sub = false;  // access tokens: not every provider puts a sub into them
+  p.erase("sub");
+  EXPECT_TRUE(check_claims_of(p, x));
 }
 
 class CognitoAccessToken : public ValidatorTest {
