@@ -24,6 +24,7 @@
 #include "app/logging.hpp"
 #include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
+#include "auth/password_login.hpp"
 #include "auth/provider.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
@@ -79,8 +80,21 @@ Result<std::vector<config::ProviderConfig>> resolve_providers(config::HubConfig 
       auto r = fut.get();
       if (!r) return r.error();
     }
-    if (!p->tls_verify) log.warn("auth.providers[{}]: TLS verification is off for this provider", p->name);
-    log.info("provider {} ({}): \"Sign in with {}\"", p->name, p->kind, p->login_service);
+    switch (auth::sign_in_of(*p)) {
+      case auth::SignIn::redirect:
+        if (!p->tls_verify) log.warn("auth.providers[{}]: TLS verification is off for this provider", p->name);
+        log.info("provider {} ({}): \"Sign in with {}\"", p->name, p->kind, p->login_service);
+        break;
+      case auth::SignIn::password_form:
+        log.warn("provider {} is kind = \"dummy\" (JupyterHub's DummyAuthenticator): ANYONE can sign in "
+                 "with any username and {}. FOR TESTING ONLY: never use it on a hub others can reach.",
+                 p->name, p->password.empty() ? "any password" : "the one configured password");
+        break;
+      case auth::SignIn::none:
+        log.info("provider {} is kind = \"null\" (JupyterHub's NullAuthenticator): nobody signs in; the hub "
+                 "is used through its REST API with tokens (services' api_token, `nbhub token`)", p->name);
+        break;
+    }
     out.push_back(std::move(*p));
   }
   return out;
@@ -209,8 +223,16 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto providers = resolve_providers(cfg, ioc, http, log);
     if (!providers) return fail(providers.error().message, 2);
 
+    // How each provider signs people in (auth/provider.hpp): OAuth ones through the login
+    // flow, dummy ones with the password form; null ones offer nothing (an API-only hub).
+    std::vector<config::ProviderConfig> oauth_providers, form_providers;
+    for (auto& p : *providers) {
+      if (auth::sign_in_of(p) == auth::SignIn::redirect) oauth_providers.push_back(std::move(p));
+      else if (auth::sign_in_of(p) == auth::SignIn::password_form) form_providers.push_back(std::move(p));
+    }
     auth::LoginStateSealer sealer(*secret, clock, random, cfg.auth.login_state_ttl);
-    auth::LoginFlow flow(std::move(*providers), cfg.auth, http, jwks, clock, random, sealer, log);
+    auth::LoginFlow flow(std::move(oauth_providers), cfg.auth, http, jwks, clock, random, sealer, log);
+    auth::PasswordLogin passwords(std::move(form_providers), cfg.auth, sealer, clock, random, log);
     hub::LoginService logins(cfg.auth, **st, crypt->enabled() ? &*crypt : nullptr, clock, random, blocking, log);
 
     // Listeners are bound first: servers must be told the hub API's real port.
@@ -330,7 +352,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                  .pool = blocking, .routes = routes, .log = log, .jupyterhub_version = cfg.jupyterhub_version,
                                  .shutdown = [] { ::kill(::getpid(), SIGTERM); }, .refresher = &refresher});
     web::add_server_pages(router, sdeps);
-    web::add_hub_routes(router, {cfg, flow, logins, log});
+    web::add_hub_routes(router, {cfg, flow, logins, log, passwords});
 
     // Servers that survived a restart (clean or kill -9) get their routes back before the
     // listeners open.

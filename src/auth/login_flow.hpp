@@ -31,6 +31,9 @@ struct Identity {
   boost::json::object auth_state;    // OAuthenticator's keys: access_token, refresh_token,
                                      // id_token, scope, token_response, oauth_user
   std::string id_token;              // raw, for RP-initiated logout (id_token_hint)
+  // The authenticator allows everyone unless allowed_users is set (JupyterHub 5's
+  // DummyAuthenticator default for allow_all); false for every identity provider.
+  bool allow_all_by_default = false;
 };
 
 struct LoginRedirect {

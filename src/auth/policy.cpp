@@ -14,7 +14,8 @@ bool intersects(std::vector<std::string> const& a, std::vector<std::string> cons
 }  // namespace
 
 Decision decide(config::AuthConfig const& cfg, std::string const& name,
-                std::vector<std::string> const& groups, bool exists) {
+                std::vector<std::string> const& groups, bool exists,
+                bool allow_all_by_default) {
   Decision d;
   // admin_users always grants admin. admin_groups grants it to members and, when configured,
   // revokes it from everyone else who is not in admin_users (OAuthenticator 17).
@@ -28,6 +29,7 @@ Decision decide(config::AuthConfig const& cfg, std::string const& name,
     return d;
   }
   if (cfg.allow_all) d.reason = "allow_all";
+  else if (allow_all_by_default && cfg.allowed_users.empty()) d.reason = "allow_all by default";
   else if (d.admin.value_or(false)) d.reason = in_admin_users ? "admin_users" : "admin_groups";
   else if (contains(cfg.allowed_users, name)) d.reason = "allowed_users";
   else if (cfg.allow_existing_users && exists) d.reason = "allow_existing_users";

@@ -16,8 +16,11 @@ struct Decision {
 };
 
 // `groups` are the user's groups from the IdP (only meaningful with manage_groups);
-// `exists` says whether the user is already known to the hub (allow_existing_users).
+// `exists` says whether the user is already known to the hub (allow_existing_users);
+// `allow_all_by_default` (Identity's, for kind = "dummy") makes allow_all true while
+// allowed_users is empty.
 Decision decide(config::AuthConfig const& cfg, std::string const& name,
-                std::vector<std::string> const& groups, bool exists);
+                std::vector<std::string> const& groups, bool exists,
+                bool allow_all_by_default = false);
 
 }  // namespace nbhub::auth

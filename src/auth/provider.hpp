@@ -10,6 +10,12 @@
 
 namespace nbhub::auth {
 
+// How people sign in through a provider: redirected to the IdP (the OAuth kinds, auth::
+// LoginFlow), with a username and password on the hub's own login page (kind = "dummy",
+// auth::PasswordLogin), or not at all (kind = "null": the hub is used with API tokens only).
+enum class SignIn { redirect, password_form, none };
+SignIn sign_in_of(config::ProviderConfig const& p);
+
 // Fills endpoints and defaults from the provider's kind. Pure; errors name the option.
 Result<config::ProviderConfig> apply_preset(config::ProviderConfig p);
 

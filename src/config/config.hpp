@@ -38,10 +38,12 @@ struct HttpClientConfig {
 enum class TokenAuth { client_secret_post, client_secret_basic, custos_bearer_pair };
 
 // One identity provider. Presets (cognito, custos, cilogon, oidc) fill endpoint fields from
-// a few inputs; see auth/providers.cpp.
+// a few inputs; see auth/providers.cpp. Two kinds are not identity providers but JupyterHub's
+// test authenticators (auth/provider.hpp sign_in_of): dummy (a username/password form on the
+// login page) and null (no sign-in at all: an API-only hub).
 struct ProviderConfig {
   std::string name;            // id in URLs: /hub/oauth_login?provider=<name>
-  std::string kind = "generic";  // generic | oidc | cognito | custos | cilogon
+  std::string kind = "generic";  // generic | oidc | cognito | custos | cilogon | dummy | null
   std::string login_service;   // button text: "Sign in with <login_service>"
   std::string client_id;
   Secret client_secret;
@@ -74,6 +76,7 @@ struct ProviderConfig {
   std::string custos_host;
   std::string custos_iam_host;  // Keycloak host behind Custos
   std::string cilogon_host = "cilogon.org";
+  Secret password;  // dummy: the password every user must give; empty = any password
   // Bearer JWT access tokens of this provider at the hub REST API (hub/bearer_auth.hpp).
   bool bearer_tokens = false;
   std::vector<std::string> bearer_audiences;   // accepted `aud` values (any of)

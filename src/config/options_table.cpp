@@ -245,8 +245,10 @@ std::vector<Option> build_table() {
        "Id in URLs (`/hub/oauth_login?provider=NAME`) and environment variables; default: "
        "`kind`.",
        PROV(name)},
-      {"kind", P, F::choice, {"generic", "oidc", "cognito", "custos", "cilogon"},
-       "Preset that fills endpoints from a few settings.", PROV(kind)},
+      {"kind", P, F::choice, {"generic", "oidc", "cognito", "custos", "cilogon", "dummy", "null"},
+       "Preset that fills endpoints from a few settings; `dummy` and `null` are JupyterHub's "
+       "test authenticators (any username on a form; no sign-in, API tokens only).",
+       PROV(kind)},
       {"login_service", P, F::plain, {}, "Button text: \"Sign in with LOGIN_SERVICE\".",
        PROV(login_service)},
       {"client_id", P, F::plain, {}, "OAuth client id registered at the provider.",
@@ -306,6 +308,10 @@ std::vector<Option> build_table() {
       {"custos_iam_host", P, F::plain, {}, "Custos: Keycloak host behind Custos.",
        PROV(custos_iam_host)},
       {"cilogon_host", P, F::plain, {}, "CILogon: host.", PROV(cilogon_host)},
+      {"password", P, F::plain, {},
+       "Dummy: the password every user must give (compared in constant time); `\"\"` = any "
+       "password. For tests only.",
+       PROV(password), true},
       {"bearer_tokens", P, F::plain, {},
        "Accept this provider's JWT access tokens as `Authorization: Bearer` at the hub REST "
        "API (validated locally with its JWKS); see docs/tokens.md.",

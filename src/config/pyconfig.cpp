@@ -163,8 +163,13 @@ class Importer {
     auto const& v = m.value;
     char const* what = role == Role::authenticator ? "an authenticator" : "a spawner";
     if (v.kind != Value::Kind::class_ref && v.kind != Value::Kind::string) {
-      b_.error(origin(m), fmt::format("expected a class or a class name, got {}",
-                                      describe(v, true)));
+      // z2jh values: YAML reads a bare `null` as no value, not as the entry point "null".
+      bool const bare_null = v.kind == Value::Kind::none && role == Role::authenticator;
+      b_.error(origin(m), fmt::format("expected a class or a class name, got {}{}",
+                                      describe(v, true),
+                                      bare_null ? " (for NullAuthenticator in YAML, write \"null\" "
+                                                  "in quotes)"
+                                                : ""));
       return nullptr;
     }
     if (auto const* c = py::find_class(v.string, role)) return c;

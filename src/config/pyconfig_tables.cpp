@@ -19,6 +19,13 @@ std::span<const ClassInfo> known_classes() {
        {"oauthenticator.cilogon.CILogonOAuthenticator", "oauthenticator.CILogonOAuthenticator",
         "cilogon"},
        {"Authenticator", "OAuthenticator", "CILogonOAuthenticator"}, "cilogon_user"},
+      // JupyterHub's own test authenticators, by their entry-point names (3.0 and 5.x).
+      {"DummyAuthenticator", Role::authenticator, "dummy",
+       {"jupyterhub.auth.DummyAuthenticator", "dummy"},
+       {"Authenticator", "DummyAuthenticator"}, ""},
+      {"NullAuthenticator", Role::authenticator, "null",
+       {"jupyterhub.auth.NullAuthenticator", "null"},
+       {"Authenticator", "NullAuthenticator"}, ""},
       {"LocalProcessSpawner", Role::spawner, "local",
        {"jupyterhub.spawner.LocalProcessSpawner", "localprocess", "default"},
        {"Spawner", "LocalProcessSpawner"}, ""},
@@ -185,6 +192,9 @@ std::span<const TraitInfo> known_traits() {
        "validate_server_cert"},
       {"GenericOAuthenticator", "claim_groups_key", "providers.groups_claim", S::none,
        "auth_state_groups_key"},
+      // ---- DummyAuthenticator -------------------------------------------------------------
+      {"DummyAuthenticator", "password", "providers.password", S::none, {},
+       "every user must give it; empty: any password"},
       // ---- CustosOAuthenticator, CILogonOAuthenticator ------------------------------------
       {"CustosOAuthenticator", "custos_host", "providers.custos_host"},
       {"CILogonOAuthenticator", "cilogon_host", "providers.cilogon_host"},

@@ -1,5 +1,7 @@
 // Whole-configuration checks, after every layer is applied (as mod_auth_openidc's
 // src/cfg/check.c: all problems at once, each with where it was set).
+#include <algorithm>
+
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
@@ -26,11 +28,19 @@ bool is_loopback_host(std::string_view host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
 }
 
+bool is_test_kind(std::string_view kind) { return kind == "dummy" || kind == "null"; }
+
 void check_provider(ConfigBuilder& b, int i) {
   auto const& p = b.provider(i);
   auto require = [&](std::string const& value, std::string_view key, std::string why) {
     if (value.empty()) b.error(at(b, i, key), fmt::format("required {}", why));
   };
+  if (!p.password.empty() && p.kind != "dummy")
+    b.error(at(b, i, "password"), fmt::format("is only read by kind = \"dummy\" (this provider is "
+                                              "kind = {}); remove it",
+                                              dquoted(p.kind)));
+  // JupyterHub's test authenticators talk to no identity provider: no client, no endpoints.
+  if (is_test_kind(p.kind)) return;
   require(p.client_id, "client_id",
           "for every provider: the OAuth client id registered at the provider (or "
           "OAUTH_CLIENT_ID in the environment)");
@@ -112,9 +122,14 @@ void validate(ConfigBuilder& b) {
               "provider's groups claim)");
   }
 
+  // Providers that take an allow rule: not null (no sign-in), not dummy (allows everyone
+  // unless allowed_users is set, as JupyterHub 5's DummyAuthenticator).
+  bool const rules_matter = std::any_of(auth.providers.begin(), auth.providers.end(),
+                                        [](auto const& p) { return !is_test_kind(p.kind); });
   if (auth.providers.empty()) {
-    b.warn(Origin{}, "no identity provider is configured ([[auth.providers]]); nobody can log in");
-  } else if (auth.allowed_users.empty() && auth.admin_users.empty() &&
+    b.warn(Origin{}, "no identity provider is configured ([[auth.providers]]); nobody can log in "
+                     "(set kind = \"null\" for a hub used only through its API)");
+  } else if (rules_matter && auth.allowed_users.empty() && auth.admin_users.empty() &&
              auth.allowed_groups.empty() && !auth.allow_all && !auth.allow_existing_users) {
     b.warn(Origin{"", 0, "auth"},
            "no allow rule is set, so nobody may log in (deny by default, as OAuthenticator 16+); "
@@ -128,8 +143,12 @@ void validate(ConfigBuilder& b) {
                 fmt::format("{} is already the name of auth.providers[{}]; give each provider its "
                             "own name",
                             dquoted(b.provider(i).name), j));
+    if (b.provider(i).kind == "null" && b.provider_count() > 1)
+      b.error(at(b, i, "kind"), "kind = \"null\" means nobody signs in (an API-only hub), so it "
+                                "cannot be combined with other providers; remove it or them");
     check_provider(b, i);
-    if (auth.manage_groups && b.provider(i).groups_claim.empty())
+    if (auth.manage_groups && !is_test_kind(b.provider(i).kind) &&
+        b.provider(i).groups_claim.empty())
       b.warn(at(b, i, "groups_claim"),
              "auth.manage_groups is on but this provider has no groups_claim; its users get no "
              "groups");

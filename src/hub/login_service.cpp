@@ -28,7 +28,7 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
   auto work = [&, token = *token]() -> Result<SignedIn> {
     auto exists = store_.user_exists(id.username);
     if (!exists) return exists.error();
-    auto decision = auth::decide(cfg_, id.username, id.groups, *exists);
+    auto decision = auth::decide(cfg_, id.username, id.groups, *exists, id.allow_all_by_default);
     if (!decision.allowed) {
       log_.warn("login refused for '{}' via {}: {}", id.username, id.provider, decision.reason);
       return Error{Errc::forbidden, cfg_.custom_403_message};

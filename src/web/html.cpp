@@ -36,10 +36,29 @@ std::string render(Page const& p) {
                      escape(p.title), escape(p.base_url), nav, p.body_html);
 }
 
-std::string login_body(std::vector<LoginButton> const& buttons, std::string_view notice) {
+std::string login_body(std::vector<LoginButton> const& buttons, std::string_view notice,
+                       LoginForm const* form) {
   std::string out = R"(<section class="card narrow"><h1>Sign in</h1>)";
   if (!notice.empty()) out += fmt::format(R"(<p class="notice" role="status">{}</p>)", escape(notice));
-  if (buttons.empty())
+  if (form) {
+    out += fmt::format(
+        R"(<form class="stack" method="post" action="{}"><input type="hidden" name="_xsrf" value="{}">)",
+        escape(form->action), escape(form->xsrf));
+    if (!form->providers.empty()) {
+      out += R"(<label for="provider_input">Sign in with</label><select id="provider_input" name="provider">)";
+      for (auto const& p : form->providers)
+        out += fmt::format(R"(<option value="{0}">{0}</option>)", escape(p));
+      out += "</select>";
+    }
+    out += fmt::format(
+        R"(<label for="username_input">Username</label>)"
+        R"(<input id="username_input" name="username" type="text" autocomplete="username" autocapitalize="off" autocorrect="off" spellcheck="false" required autofocus value="{}">)"
+        R"(<label for="password_input">Password</label>)"
+        R"(<input id="password_input" name="password" type="password" autocomplete="current-password">)"
+        R"(<button id="login_submit" class="button primary" type="submit">Sign in</button></form>)",
+        escape(form->username));
+  }
+  if (buttons.empty() && !form)
     out += "<p>No sign-in provider is configured. Ask your hub administrator to add one to the configuration.</p>";
   for (auto const& b : buttons)
     out += fmt::format(R"(<a class="button primary" href="{}">{}</a>)", escape(b.href), escape(b.label));
@@ -95,7 +114,7 @@ h1{font-size:1.5rem;margin:0 0 1rem}
 .card{overflow-x:auto;min-width:0}
 h2{font-size:1.2rem;margin:0 0 .75rem}
 label{display:block;font-weight:600;margin:.6rem 0 .25rem}
-input[type=text],input[type=search],select,textarea,input.token{width:100%;padding:.5rem .6rem;border:1px solid var(--border);border-radius:.35rem;font:inherit;background:#fff}
+input[type=text],input[type=password],input[type=search],select,textarea,input.token{width:100%;padding:.5rem .6rem;border:1px solid var(--border);border-radius:.35rem;font:inherit;background:#fff}
 input:focus-visible,select:focus-visible,textarea:focus-visible,button:focus-visible{outline:3px solid #f0b400;outline-offset:1px}
 label.check{display:flex;gap:.5rem;align-items:center;font-weight:400}
 button.button{font:inherit;cursor:pointer;background:#fff;width:100%}

@@ -28,7 +28,16 @@ struct LoginButton {
   std::string label;  // "Sign in with Unity Common Services"
   std::string href;
 };
-std::string login_body(std::vector<LoginButton> const& buttons, std::string_view notice);
+// A username/password form (kind = "dummy"), with JupyterHub's field names and ids
+// (username_input, password_input, login_submit) so tools that fill its page fill ours.
+struct LoginForm {
+  std::string action;                  // POST target, with ?next= when there is one
+  std::string xsrf;                    // hidden `_xsrf`
+  std::vector<std::string> providers;  // several password providers: a choice; else empty
+  std::string username;                // refilled after a failed attempt
+};
+std::string login_body(std::vector<LoginButton> const& buttons, std::string_view notice,
+                       LoginForm const* form = nullptr);
 std::string home_body(PageUser const& u);
 std::string error_body(unsigned status, std::string_view message, std::string_view retry_href,
                        std::string_view retry_label);

@@ -1,17 +1,17 @@
 #include "web/routes.hpp"
 
 #include <boost/json/serialize.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "auth/login_flow.hpp"
+#include "auth/password_login.hpp"
 #include "config/config.hpp"
 #include "core/next_url.hpp"
 #include "http/cookies.hpp"
 #include "hub/login_service.hpp"
 #include "web/base_url.hpp"
+#include "web/form.hpp"
 #include "web/html.hpp"
 
 namespace nbhub::web {
@@ -34,10 +34,6 @@ unsigned status_for(Errc c) {
     case Errc::bad_gateway: return 502;
     default: return 500;
   }
-}
-
-std::string url_encode(std::string_view s) {
-  return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
 struct Hub {
@@ -118,19 +114,85 @@ struct Hub {
     co_return http::redirect_response(user ? landing("") : hub("login"));
   }
 
-  net::awaitable<Response> login(Context& ctx) const {
-    auto next = checked_next(ctx);
-    if (auto user = co_await current_user(ctx)) co_return http::redirect_response(landing(next));
+  // The login page: a button per OAuth provider, the password form when there is a password
+  // provider, or 403 when there is no way to sign in at all (JupyterHub's NullAuthenticator:
+  // its auto-login finds nobody and answers 403).
+  Response login_page(Context const& ctx, std::string const& next, unsigned status = 200,
+                      std::string const& notice = "", std::string const& username = "") const {
     auto const& providers = d.flow.providers();
+    auto const& forms = d.passwords.providers();
+    if (providers.empty() && forms.empty())
+      return page(403, "No sign-in", error_body(403, "There is no sign-in on this hub: it is used "
+                                                     "through its REST API with API tokens.",
+                                                "", ""));
     auto href = [&](std::string const& name) {
       auto h = hub("oauth_login") + "?provider=" + url_encode(name);
       if (!next.empty()) h += "&next=" + url_encode(next);
       return h;
     };
-    if (d.cfg.auth.auto_login && providers.size() == 1) co_return http::redirect_response(href(providers.front().name));
+    if (d.cfg.auth.auto_login && providers.size() == 1 && forms.empty() && notice.empty())
+      return http::redirect_response(href(providers.front().name));
     std::vector<LoginButton> buttons;
     for (auto const& p : providers) buttons.push_back({"Sign in with " + p.login_service, href(p.name)});
-    co_return page(200, "Sign in", login_body(buttons, ""));
+    if (forms.empty()) return page(status, "Sign in", login_body(buttons, notice));
+    auto ticket = d.passwords.begin(next);
+    if (!ticket) return error_page(ticket.error().code, ticket.error().message);
+    LoginForm form{.action = hub("login") + (next.empty() ? "" : "?next=" + url_encode(next)),
+                   .xsrf = ticket->xsrf, .username = username};
+    if (forms.size() > 1)
+      for (auto const& p : forms) form.providers.push_back(p.name);
+    auto res = page(status, "Sign in", login_body(buttons, notice, &form));
+    auto opts = cookie_opts(ctx, hub());
+    opts.max_age = d.cfg.auth.login_state_ttl;
+    res.insert(http::bhttp::field::set_cookie, http::set_cookie(auth::PasswordLogin::kCookieName, ticket->cookie, opts));
+    res.set(http::bhttp::field::cache_control, "no-store");
+    return res;
+  }
+
+  net::awaitable<Response> login(Context& ctx) const {
+    auto next = checked_next(ctx);
+    if (auto user = co_await current_user(ctx)) co_return http::redirect_response(landing(next));
+    co_return login_page(ctx, next);
+  }
+
+  // POST /hub/login: the password form (kind = "dummy").
+  net::awaitable<Response> login_post(Context& ctx) const {
+    auto clear_ticket = http::clear_cookie(auth::PasswordLogin::kCookieName, cookie_opts(ctx, hub()));
+    if (d.passwords.providers().empty())
+      co_return page(403, "No sign-in", error_body(403, "This hub does not sign in with a username and password.",
+                                                   hub("login"), "Go to the login page"));
+    auto form = parse_form(ctx.req.body());
+    auto done = d.passwords.complete(form, ctx.cookie(auth::PasswordLogin::kCookieName).value_or(""));
+    if (!done) {
+      // JupyterHub answers a wrong password with the login page again, its message and 200.
+      auto first = form.find("username");
+      auto res = done.error().code == Errc::unauthorized
+                     ? login_page(ctx, checked_next(ctx), 200, done.error().message,
+                                  first == form.end() ? "" : first->second)
+                     : error_page(done.error().code, done.error().message);
+      if (done.error().code != Errc::unauthorized) res.insert(http::bhttp::field::set_cookie, clear_ticket);
+      co_return res;
+    }
+    auto& [identity, next] = *done;
+    co_return co_await sign_in(ctx, std::move(identity), next, clear_ticket);
+  }
+
+  // After an authenticator vouched for someone: the allow decision, the session, the cookie.
+  // `clear` drops the cookie that carried this login's state.
+  net::awaitable<Response> sign_in(Context& ctx, auth::Identity identity, std::string next,
+                                   std::string clear) const {
+    auto signed_in = co_await d.logins.sign_in(std::move(identity));
+    if (!signed_in) {
+      auto res = error_page(signed_in.error().code, signed_in.error().message);
+      res.insert(http::bhttp::field::set_cookie, clear);
+      co_return res;
+    }
+    auto res = http::redirect_response(landing(next));
+    auto opts = cookie_opts(ctx, hub());
+    opts.max_age = d.cfg.auth.cookie_max_age;
+    res.insert(http::bhttp::field::set_cookie, clear);
+    res.insert(http::bhttp::field::set_cookie, http::set_cookie(hub::LoginService::kCookieName, signed_in->session_token, opts));
+    co_return res;
   }
 
   net::awaitable<Response> oauth_login(Context& ctx) const {
@@ -157,18 +219,7 @@ struct Hub {
       co_return res;
     }
     auto& [identity, next] = *done;
-    auto signed_in = co_await d.logins.sign_in(std::move(identity));
-    if (!signed_in) {
-      auto res = error_page(signed_in.error().code, signed_in.error().message);
-      res.insert(http::bhttp::field::set_cookie, clear_state);
-      co_return res;
-    }
-    auto res = http::redirect_response(landing(next));
-    auto opts = cookie_opts(ctx, hub());
-    opts.max_age = d.cfg.auth.cookie_max_age;
-    res.insert(http::bhttp::field::set_cookie, clear_state);
-    res.insert(http::bhttp::field::set_cookie, http::set_cookie(hub::LoginService::kCookieName, signed_in->session_token, opts));
-    co_return res;
+    co_return co_await sign_in(ctx, std::move(identity), std::move(next), std::move(clear_state));
   }
 
   net::awaitable<Response> logout(Context& ctx) const {
@@ -210,6 +261,7 @@ void add_hub_routes(http::Router& router, WebDeps deps) {
   router.get(b, bind<&Hub::root>(h));
   router.get(b + "hub/", bind<&Hub::root>(h));
   router.get(b + "hub/login", bind<&Hub::login>(h));
+  router.post(b + "hub/login", bind<&Hub::login_post>(h));
   router.get(b + "hub/oauth_login", bind<&Hub::oauth_login>(h));
   router.get(b + "hub/oauth_callback", bind<&Hub::oauth_callback>(h));
   router.get(b + "hub/logout", bind<&Hub::logout>(h));

@@ -1,13 +1,15 @@
 #pragma once
-// The hub's browser-facing routes: login, OAuth login/callback, logout, home, and the minimal
-// identity endpoint. Handlers are thin: they call auth::LoginFlow and hub::LoginService and
-// map Results to pages, redirects and cookies.
+// The hub's browser-facing routes: login (OAuth buttons and/or a password form), OAuth
+// login/callback, logout, home, and the minimal identity endpoint. Handlers are thin: they call
+// auth::LoginFlow, auth::PasswordLogin and hub::LoginService and map Results to pages,
+// redirects and cookies. A hub with no way to sign in (kind = "null", or no provider) answers
+// /hub/login with 403, as JupyterHub's NullAuthenticator does.
 #include <string>
 
 #include "http/router.hpp"
 
 namespace spdlog { class logger; }
-namespace nbhub::auth { class LoginFlow; }
+namespace nbhub::auth { class LoginFlow; class PasswordLogin; }
 namespace nbhub::hub { class LoginService; }
 namespace nbhub::config { struct HubConfig; }
 
@@ -18,6 +20,7 @@ struct WebDeps {
   auth::LoginFlow& flow;
   hub::LoginService& logins;
   spdlog::logger& log;
+  auth::PasswordLogin& passwords;  // kind = "dummy": the form on the login page
 };
 
 void add_hub_routes(http::Router& router, WebDeps deps);

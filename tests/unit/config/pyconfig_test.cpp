@@ -189,7 +189,7 @@ TEST(PyConfigErrors, UnknownClass) {
               ElementsAre("jupyterhub_config.py:2: JupyterHub.authenticator_class: "
                           "myauth.MyAuthenticator is not an authenticator nbhub provides; "
                           "expected one of GenericOAuthenticator, CustosOAuthenticator, "
-                          "CILogonOAuthenticator"));
+                          "CILogonOAuthenticator, DummyAuthenticator, NullAuthenticator"));
   auto not_imported = load_py_text("c.JupyterHub.authenticator_class = GenericOAuthenticator\n");
   EXPECT_THAT(errors(not_imported),
               ElementsAre("jupyterhub_config.py:1: JupyterHub.authenticator_class: cannot read "
@@ -203,6 +203,44 @@ TEST(PyConfigErrors, UnknownClass) {
 }
 
 // ---- mapping -------------------------------------------------------------------------------
+
+// Issue 18, point 4: JupyterHub's own test authenticators, by every name JupyterHub 3.0 and 5.x
+// register (entry points `dummy`, `null`) and by class path.
+TEST(PyConfigMapping, DummyAndNullAuthenticators) {
+  for (auto const& [text, kind] : std::vector<std::pair<std::string, std::string>>{
+           {"c.JupyterHub.authenticator_class = 'dummy'\n", "dummy"},
+           {"c.JupyterHub.authenticator_class = 'jupyterhub.auth.DummyAuthenticator'\n", "dummy"},
+           {"from jupyterhub.auth import DummyAuthenticator\n"
+            "c.JupyterHub.authenticator_class = DummyAuthenticator\n", "dummy"},
+           {"c.JupyterHub.authenticator_class = 'null'\n", "null"},
+           {"c.JupyterHub.authenticator_class = 'jupyterhub.auth.NullAuthenticator'\n", "null"},
+           {"import jupyterhub.auth\n"
+            "c.JupyterHub.authenticator_class = jupyterhub.auth.NullAuthenticator\n", "null"}}) {
+    auto l = load_py_text(text);
+    EXPECT_TRUE(l.ok()) << text << ::testing::PrintToString(messages(l));
+    EXPECT_THAT(warnings(l), IsEmpty()) << text;
+    ASSERT_EQ(l.hub.auth.providers.size(), 1u) << text;
+    EXPECT_EQ(l.hub.auth.providers[0].kind, kind) << text;
+    EXPECT_EQ(l.hub.auth.providers[0].name, "default") << text;
+  }
+}
+
+TEST(PyConfigMapping, DummyAuthenticatorTraits) {
+  auto l = load_py_text("c.JupyterHub.authenticator_class = 'dummy'\n"
+                        "c.DummyAuthenticator.password = 'shared-pw'\n"
+                        "c.Authenticator.allowed_users = {'alice'}\n"
+                        "c.Authenticator.admin_users = {'root'}\n");
+  EXPECT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  EXPECT_EQ(l.hub.auth.providers.at(0).password.reveal(), "shared-pw");
+  EXPECT_THAT(l.hub.auth.allowed_users, ElementsAre("alice"));
+  EXPECT_THAT(::testing::PrintToString(messages(l)), Not(HasSubstr("shared-pw")));
+  auto null = load_py_text("c.JupyterHub.authenticator_class = 'null'\n"
+                           "c.DummyAuthenticator.password = 'shared-pw'\n");
+  EXPECT_THAT(warnings(null),
+              ElementsAre("jupyterhub_config.py:2: warning: DummyAuthenticator.password: ignored: "
+                          "JupyterHub.authenticator_class is NullAuthenticator, which does not "
+                          "read DummyAuthenticator"));
+}
 
 TEST(PyConfigMapping, ClassSpellings) {
   for (auto const& [text, kind] : std::vector<std::pair<std::string, std::string>>{

@@ -175,7 +175,7 @@ scope = "openid email"
           "nbhub.toml:14: auth.providers[0].name: expected a name of lower-case letters, digits, "
           "'-' and '_', got \"Cognito Pool\"",
           "nbhub.toml:15: auth.providers[0].kind: expected one of generic, oidc, cognito, custos, "
-          "cilogon, got \"cogito\"",
+          "cilogon, dummy, null, got \"cogito\"",
           "nbhub.toml:17: auth.providers[0].authorize_url: expected an http:// or https:// URL, "
           "got \"idp.example.org/authorize\"",
           "nbhub.toml:18: auth.providers[0].token_auth: expected one of client_secret_post, "
@@ -345,6 +345,32 @@ TEST(TomlConfig, DenyByDefaultIsAWarning) {
               ElementsAre("warning: auth: no allow rule is set, so nobody may log in (deny by "
                           "default, as OAuthenticator 16+); set allow_all, allowed_users, "
                           "admin_users or allowed_groups"));
+}
+
+// Issue 18, point 4: JupyterHub's test authenticators as provider kinds.
+TEST(TomlConfig, DummyAndNullKindsNeedNoClientOrAllowRule) {
+  auto dummy = load_toml_text("[[auth.providers]]\nkind = \"dummy\"\npassword = \"s3cret-pw\"\n");
+  EXPECT_TRUE(dummy.ok()) << ::testing::PrintToString(messages(dummy));
+  EXPECT_THAT(warnings(dummy), IsEmpty());  // dummy allows everyone unless allowed_users is set
+  ASSERT_EQ(dummy.hub.auth.providers.size(), 1u);
+  EXPECT_EQ(dummy.hub.auth.providers[0].name, "dummy");
+  EXPECT_EQ(dummy.hub.auth.providers[0].password.reveal(), "s3cret-pw");
+  auto null = load_toml_text("[[auth.providers]]\nkind = \"null\"\n");
+  EXPECT_TRUE(null.ok()) << ::testing::PrintToString(messages(null));
+  EXPECT_THAT(warnings(null), IsEmpty());
+  EXPECT_EQ(null.hub.auth.providers.at(0).kind, "null");
+}
+
+TEST(TomlConfig, NullCannotBeCombinedAndPasswordIsOnlyForDummy) {
+  auto l = load_toml_text("[auth]\nallow_all = true\n[[auth.providers]]\nkind = \"null\"\n" +
+                          kProvider + "password = \"s3cret-pw\"\n");
+  EXPECT_THAT(errors(l),
+              ElementsAre("nbhub.toml:4: auth.providers[0].kind: kind = \"null\" means nobody "
+                          "signs in (an API-only hub), so it cannot be combined with other "
+                          "providers; remove it or them",
+                          "nbhub.toml:11: auth.providers[1].password: is only read by kind = "
+                          "\"dummy\" (this provider is kind = \"generic\"); remove it"));
+  EXPECT_THAT(::testing::PrintToString(messages(l)), Not(HasSubstr("s3cret-pw")));
 }
 
 TEST(TomlConfig, PlainHttpToARemoteTokenEndpointWarns) {

@@ -391,13 +391,31 @@ TEST(Z2jhMode, BadValuesAreNamed) {
   EXPECT_THAT(errors(l), Contains(HasSubstr("scheduling.userPods.nodeAffinity.matchNodePurpose: expected prefer")));
 }
 
-TEST(Z2jhMode, DummyAuthenticatorOfTheChartDefaultsIsRefused) {
+// Issue 18, point 4: the chart's default values say `authenticator_class: dummy`.
+TEST(Z2jhMode, DummyAuthenticatorOfTheChartDefaultsIsRead) {
   auto v = kValues440.substr(0, kValues440.find("  extraConfig:\n")) +
            kValues440.substr(kValues440.find("  loadRoles: {}\n"));
+  v = replaced(v, "      authenticator_class: dummy\n",
+               "      authenticator_class: dummy\n    DummyAuthenticator:\n      password: chart-pw\n");
   Pod pod(v);
   auto l = pod.load();
-  ASSERT_FALSE(l.ok());
-  EXPECT_THAT(errors(l), Contains(HasSubstr("JupyterHub.authenticator_class: dummy is not an authenticator")));
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  ASSERT_EQ(l.hub.auth.providers.size(), 1u);
+  EXPECT_EQ(l.hub.auth.providers[0].kind, "dummy");
+  EXPECT_EQ(l.hub.auth.providers[0].password.reveal(), "chart-pw");
+}
+
+TEST(Z2jhMode, NullAuthenticatorIsRead) {
+  auto v = kValues440.substr(0, kValues440.find("  extraConfig:\n")) +
+           kValues440.substr(kValues440.find("  loadRoles: {}\n"));
+  Pod pod(replaced(v, "      authenticator_class: dummy\n", "      authenticator_class: \"null\"\n"));
+  auto l = pod.load();
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  EXPECT_EQ(l.hub.auth.providers.at(0).kind, "null");
+  // Unquoted, YAML reads null as no value at all: the error says how to write it.
+  Pod bare(replaced(v, "      authenticator_class: dummy\n", "      authenticator_class: null\n"));
+  auto b = bare.load();
+  EXPECT_THAT(errors(b), Contains(HasSubstr("write \"null\" in quotes")));
 }
 
 TEST(Z2jhMode, MissingValuesFileIsAClearError) {
