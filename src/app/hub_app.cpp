@@ -48,6 +48,7 @@
 #include "spawn/process.hpp"
 #include "spawn/spawn_queue.hpp"
 #include "web/api_common.hpp"
+#include "web/logo.hpp"
 #include "web/request_auth.hpp"
 #include "web/server_pages.hpp"
 #include "web/server_routes.hpp"
@@ -196,6 +197,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // Everything below may throw (a port in use, say): the I/O threads must be joined before
     // returning, or std::thread's destructor would abort the process without a word.
     try {
+
+    auto logo = web::load_logo(cfg.logo_file);
+    if (!logo) return fail(logo.error().message, 2);
 
     auto secret = hub::load_or_create_cookie_secret(cfg.cookie_secret_file, env, random);
     if (!secret) return fail(secret.error().message, 2);
@@ -353,6 +357,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                  .shutdown = [] { ::kill(::getpid(), SIGTERM); }, .refresher = &refresher});
     web::add_server_pages(router, sdeps);
     web::add_hub_routes(router, {cfg, flow, logins, log, passwords});
+    web::add_logo_route(router, cfg.base_url, std::move(*logo));
 
     // Servers that survived a restart (clean or kill -9) get their routes back before the
     // listeners open.

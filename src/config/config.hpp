@@ -194,6 +194,7 @@ struct HubConfig {
   std::string services_json = "[]";
   std::string load_roles_json = "[]";
   std::string jupyterhub_version = "3.0.0";  // reported to servers and tools (/hub/api/)
+  std::string logo_file;  // image served at <base_url>hub/logo; "" = nbhub's own mark
   SpawnerSettings spawner_settings;
   ProxySettings proxy;
   CullSettings cull;

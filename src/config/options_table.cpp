@@ -76,6 +76,11 @@ std::vector<Option> build_table() {
       {"jupyterhub_version", {}, F::plain, {},
        "JupyterHub version reported to servers and tools (`/hub/api/`).",
        HUB(jupyterhub_version)},
+      {"logo_file", {}, F::path, {},
+       "Image served at `<base_url>hub/logo` (the header of the hub's and the notebook's pages): "
+       "`.svg`, `.png`, `.jpg`, `.gif`, `.ico` or `.webp`, read at startup; `\"\"` = nbhub's own "
+       "mark (JupyterHub's `logo_file`).",
+       HUB(logo_file)},
       // ---- [http]: the public listener -------------------------------------------------
       {"http.header_limit_bytes", {}, F::plain, {}, "Largest request head accepted.",
        HUB(http.header_limit_bytes)},

@@ -96,6 +96,7 @@ std::span<const TraitInfo> known_traits() {
       {"JupyterHub", "active_server_limit", "spawner.active_server_limit"},
       {"JupyterHub", "allow_named_servers", "spawner.allow_named_servers"},
       {"JupyterHub", "concurrent_spawn_limit", "spawner.concurrent_spawn_limit"},
+      {"JupyterHub", "logo_file", "logo_file"},
       // JupyterHub traits nbhub knows but does not read (yet).
       {"JupyterHub", "api_tokens", "", S::unsupported},
       {"JupyterHub", "authenticate_prometheus", "", S::unsupported},
@@ -111,7 +112,6 @@ std::span<const TraitInfo> known_traits() {
       {"JupyterHub", "internal_ssl", "", S::unsupported},
       {"JupyterHub", "last_activity_interval", "", S::unsupported},
       {"JupyterHub", "load_groups", "", S::unsupported},
-      {"JupyterHub", "logo_file", "", S::unsupported},
       {"JupyterHub", "named_server_limit_per_user", "", S::unsupported},
       {"JupyterHub", "pid_file", "", S::unsupported},
       {"JupyterHub", "proxy_class", "", S::unsupported, {}, "nbhub's proxy is built in"},
