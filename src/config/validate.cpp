@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "config/layers.hpp"
+#include "config/spawner_traits.hpp"
 #include "config/text.hpp"
 
 namespace nbhub::config {
@@ -93,6 +94,11 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, "proxy.threads"), "must be between 1 and 256");
   if (hub.proxy.busy_poll_microseconds > 10000)
     b.error(at(b, -1, "proxy.busy_poll_microseconds"), "must be at most 10000 (10 ms)");
+  if (hub.spawner == "local" && !hub.spawner_settings.run_as_system_user) {
+    auto const& tmpl = hub.spawner_settings.home_dir_template;
+    if (auto why = home_dir_template_problem(tmpl); !why.empty())
+      b.error(at(b, -1, "spawner.home_dir_template"), fmt::format("{}: {}", dquoted(tmpl), why));
+  }
   if (!hub.http_client.tls_verify)
     b.warn(at(b, -1, "http_client.tls_verify"),
            "TLS certificates of outbound calls are not verified; use only for testing");
