@@ -41,6 +41,16 @@ login_service = "the bundled test IdP"
 idp_logout = true
 TOML
 
+# Servers run as the user running `make run`, each in its own home under .dev/homes/ (away
+# from the hub's files here in .dev/). As root that needs an explicit opt-in: development only.
+if [ "$(id -u)" = 0 ]; then
+  cat >> .dev/nbhub.toml <<'TOML'
+
+[spawner]
+allow_root_servers = true   # make run as root: servers run as root too (development only)
+TOML
+fi
+
 # A fixed development key so auth_state survives restarts of `make run` (never use in production).
 export NBHUB_CRYPT_KEY=${NBHUB_CRYPT_KEY:-$(printf 'nbhub-dev-only-key' | sha256sum | cut -c1-64)}
 cat <<MSG

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "app/chp_mirror.hpp"
+#include "app/local_spawner_setup.hpp"
 #include "app/logging.hpp"
 #include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
@@ -266,14 +267,13 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (!spawner_settings) return fail(spawner_settings.error().message, 2);
     bool docker = cfg.spawner == "docker";
     bool kubernetes = cfg.spawner == "kubernetes";
-    if (!docker && !kubernetes && ::geteuid() == 0 && !spawner_settings->run_as_system_user &&
-        std::find(spawner_settings->args.begin(), spawner_settings->args.end(), "--allow-root") == spawner_settings->args.end()) {
-      // jupyterhub-singleuser refuses to run as root unless told; nbhub running as root
-      // without switching users would otherwise fail every spawn.
-      log.warn("nbhub runs as root and spawner.run_as_system_user is off: servers run as root too (adding --allow-root)");
-      spawner_settings->args.push_back("--allow-root");
+    // Homes of their own, the hub's files out of their reach, root servers only when allowed.
+    auto local_cfg = local_spawner_config(cfg, *spawner_settings, spawner_config(*spawner_settings), ::geteuid());
+    if (!docker && !kubernetes) {
+      if (auto ok = spawn::check_env_keep(local_cfg.env_keep); !ok) return fail(ok.error().message, 2);
+      log_local_spawner(local_cfg, ::geteuid(), log);
     }
-    spawn::LocalSpawner local_spawner(spawner_config(*spawner_settings), runner, blocking, clock, log);
+    spawn::LocalSpawner local_spawner(std::move(local_cfg), runner, blocking, clock, log);
     // spawner.kind = "docker" (or c.JupyterHub.spawner_class = DockerSpawner): containers through
     // the Engine API, configured by the DockerSpawner.* traits in spawner_options.
     std::unique_ptr<spawn::DockerSpawner> docker_spawner;

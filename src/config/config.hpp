@@ -136,6 +136,8 @@ struct SpawnerSettings {
   std::size_t active_server_limit = 0;  // 0: no limit
   std::size_t local_start_limit = 0;    // 0: twice the CPU cores
   bool run_as_system_user = false;
+  std::string home_dir_template = "homes/{username}";  // relative: under data_dir
+  bool allow_root_servers = false;
   std::string log_dir = "server-logs";
   bool allow_named_servers = false;
 };

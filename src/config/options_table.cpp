@@ -45,7 +45,10 @@ std::vector<Option> build_table() {
        "File holding the key that signs and encrypts cookies (JupyterHub's "
        "`cookie_secret_file`).",
        HUB(cookie_secret_file)},
-      {"data_dir", {}, F::path, {}, "Directory for state files.", HUB(data_dir)},
+      {"data_dir", {}, F::path, {},
+       "Directory for state files: the local spawner's user homes (`homes/`), a kubeconfig's "
+       "CA (`kube/`).",
+       HUB(data_dir)},
       {"trusted_proxies", {}, F::plain, {},
        "Peers (IP addresses or CIDR ranges) whose `X-Forwarded-Proto/Host/For` headers are "
        "believed.",
@@ -147,6 +150,19 @@ std::vector<Option> build_table() {
       {"spawner.run_as_system_user", {}, F::plain, {},
        "Local spawner: run each server as the system user of the same name.",
        HUB(spawner_settings.run_as_system_user)},
+      {"spawner.home_dir_template", {}, F::plain, {},
+       "Local spawner without system users: each user's home (JupyterHub's "
+       "`SimpleLocalProcessSpawner.home_dir_template`), made with mode 0700; it is the "
+       "server's working directory, file-browser root (unless `notebook_dir` says otherwise) "
+       "and `HOME`. `{username}` is the user name escaped to one path component (`jürgen` → "
+       "`j%C3%BCrgen`); a relative path is under `data_dir`. A home or `notebook_dir` that "
+       "would hold the hub's own files is refused. See docs/local-spawner.md.",
+       HUB(spawner_settings.home_dir_template)},
+      {"spawner.allow_root_servers", {}, F::plain, {},
+       "Local spawner: let servers run as root when nbhub runs as root without "
+       "`run_as_system_user` (development and test machines); otherwise such spawns are "
+       "refused. `--allow-root` in `args` counts too, as in JupyterHub.",
+       HUB(spawner_settings.allow_root_servers)},
       {"spawner.log_dir", {}, F::path, {}, "Local spawner: directory for server logs.",
        HUB(spawner_settings.log_dir)},
       {"spawner.allow_named_servers", {}, F::plain, {},

@@ -487,7 +487,9 @@ class Importer {
                                         m->section));
         continue;
       }
-      if (auto const* t = trait_in(base, m->trait)) {
+      // Spawner traits, and the few of a subclass nbhub has an option for
+      // (SimpleLocalProcessSpawner.home_dir_template).
+      if (auto const* t = trait_in({base.front(), m->section}, m->trait)) {
         Value v = m->value;
         if (t->trait == "cmd" && v.kind == Value::Kind::string) v = Value::list({v});
         b_.set(t->option, v, origin(*m));

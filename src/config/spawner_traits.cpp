@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace nbhub::config {
 
 namespace json = boost::json;
@@ -34,6 +36,31 @@ Result<Seconds> seconds(std::string const& key, json::value const& v) {
 }
 
 }  // namespace
+
+std::string home_dir_template_problem(std::string_view tmpl) {
+  constexpr std::string_view kField = "{username}";
+  if (tmpl.empty()) return "empty; the default is \"homes/{username}\" (under data_dir)";
+  bool has_user = false;
+  for (std::size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl.substr(i, kField.size()) == kField) {
+      has_user = true;
+      i += kField.size() - 1;
+    } else if (tmpl[i] == '{' || tmpl[i] == '}') {
+      auto end = tmpl.find('}', i);
+      auto len = end == std::string_view::npos || tmpl[i] == '}' ? 1 : end - i + 1;
+      return fmt::format("only {{username}} is replaced (a home belongs to a user, not to one "
+                         "of their servers), found '{}'",
+                         tmpl.substr(i, len));
+    }
+  }
+  if (!has_user) return "needs {username}, or every user would share one home";
+  for (std::size_t b = 0; b <= tmpl.size();) {
+    auto e = std::min(tmpl.find('/', b), tmpl.size());
+    if (tmpl.substr(b, e - b) == "..") return "no '..' please: write the directory it means";
+    b = e + 1;
+  }
+  return {};
+}
 
 json::value trait_value(std::string const& text) {
   boost::system::error_code ec;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "config/layers.hpp"
+#include "config/spawner_traits.hpp"
 #include "config/text.hpp"
 
 namespace nbhub::config {
@@ -107,6 +108,11 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, "auth.jwks_refetch_interval_seconds"),
             "must be between 1 and 300 (seconds): 0 would let every token with an unknown key "
             "id send a request to the provider");
+  if (hub.spawner == "local" && !hub.spawner_settings.run_as_system_user) {
+    auto const& tmpl = hub.spawner_settings.home_dir_template;
+    if (auto why = home_dir_template_problem(tmpl); !why.empty())
+      b.error(at(b, -1, "spawner.home_dir_template"), fmt::format("{}: {}", dquoted(tmpl), why));
+  }
   if (!hub.http_client.tls_verify)
     b.warn(at(b, -1, "http_client.tls_verify"),
            "TLS certificates of outbound calls are not verified; use only for testing");

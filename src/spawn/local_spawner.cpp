@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +24,7 @@
 
 #include "spawn/readiness.hpp"
 #include "spawn/run_blocking.hpp"
+#include "spawn/user_home.hpp"
 
 namespace nbhub::spawn {
 
@@ -151,12 +153,41 @@ net::awaitable<Result<Started>> LocalSpawner::start(SpawnRequest req, ProgressSi
   co_return Started{std::move(url), std::move(state)};
 }
 
+Result<std::string> LocalSpawner::prepare_home(SpawnRequest const& req) {
+  auto home = home_dir_for(cfg_.home_dir_template, req.user, cfg_.hub_state);
+  if (!home) return home.error();
+  if (!cfg_.notebook_dir.empty()) {
+    // The root the server will show, resolved as the server will: against its home.
+    std::string root = expand_template(cfg_.notebook_dir, {req.user, req.server_name,
+                                                           req.service_prefix});
+    if (root == "~" || root.starts_with("~/"))
+      root = *home + root.substr(1);
+    else if (!root.starts_with("/"))
+      root = *home + "/" + root;
+    if (auto ok = check_holds_no_hub_state(root, cfg_.hub_state, "spawner.notebook_dir",
+                                           req.user);
+        !ok)
+      return ok.error();
+  }
+  auto narrowed = make_private_dir(*home, ::geteuid());
+  if (!narrowed) return narrowed.error();
+  if (*narrowed)
+    log_.warn("{}'s home {} was open to other users; its mode is now 0700", req.user, *home);
+  return home;
+}
+
 Result<LocalSpawner::Launch> LocalSpawner::launch_blocking(SpawnRequest const& req) {
+  if (auto ok = check_root_servers(cfg_, ::geteuid()); !ok) return ok.error();
   std::optional<SystemUser> user;
+  std::string home;  // without a system user: the home made for this user
   if (cfg_.run_as_system_user) {
     auto u = runner_.lookup_user(req.user);
     if (!u) return u.error();
     user = std::move(*u);
+  } else {
+    auto h = prepare_home(req);
+    if (!h) return h.error();
+    home = std::move(*h);
   }
   std::error_code ec;
   std::filesystem::create_directories(cfg_.log_dir, ec);
@@ -173,6 +204,10 @@ Result<LocalSpawner::Launch> LocalSpawner::launch_blocking(SpawnRequest const& r
     (*env)["USER"] = user->name;
     if (!user->home.empty()) (*env)["HOME"] = user->home;
     if (!user->shell.empty()) (*env)["SHELL"] = user->shell;
+  } else {  // as SimpleLocalProcessSpawner.user_env
+    (*env)["USER"] = req.user;
+    (*env)["HOME"] = home;
+    (*env)["SHELL"] = "/bin/bash";
   }
   // Like execvp: the child's PATH, else nbhub's, else the POSIX default.
   auto it = env->find("PATH");
@@ -190,7 +225,8 @@ Result<LocalSpawner::Launch> LocalSpawner::launch_blocking(SpawnRequest const& r
       "---- nbhub {:%Y-%m-%dT%H:%M:%SZ}: starting {} for {}{} on port {} ----\n",
       fmt::gmtime(static_cast<std::time_t>(clock_.unix_seconds())), join(spec.argv), req.user,
       req.server_name.empty() ? "" : " (server " + req.server_name + ")", *port);
-  if (user) spec.cwd = user->home;
+  spec.cwd = user ? user->home : home;
+  spec.cwd_required = !user;  // never fall back to "/" for a home of our own
   spec.user = std::move(user);
   auto launched = runner_.launch(spec);
   if (!launched) return launched.error();
@@ -286,6 +322,18 @@ net::awaitable<std::string> LocalSpawner::output_tail(json::object state) {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+Result<void> check_root_servers(SpawnerConfig const& cfg, uid_t euid) {
+  if (euid != 0 || cfg.run_as_system_user || cfg.allow_root_servers) return {};
+  // JupyterHub's own opt-in: the admin told the server itself that it may run as root.
+  if (std::find(cfg.args.begin(), cfg.args.end(), "--allow-root") != cfg.args.end()) return {};
+  return Error{Errc::config,
+               "nbhub runs as root and spawner.run_as_system_user is off, so this server would "
+               "run as root too, able to read the hub's secrets and change anything on the "
+               "machine. Run nbhub as an unprivileged user, or set spawner.run_as_system_user "
+               "= true, or accept root servers with spawner.allow_root_servers = true "
+               "(NBHUB_SPAWNER_ALLOW_ROOT_SERVERS=true; for development and tests)"};
+}
 
 Result<std::string> resolve_command(std::string const& cmd, std::string const& path_var) {
   auto executable = [](std::string const& p) {

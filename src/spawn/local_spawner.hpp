@@ -6,8 +6,14 @@
 // ProcessRunner: own session and process group, stdout+stderr appended to
 // <log_dir>/<user>[-<server>].log (0600, owned by nbhub; the server writes through the
 // inherited descriptor), as the system user with HOME/USER/SHELL and cwd = home, or as nbhub's
-// own user in nbhub's working directory. No extra command-line options: singleuser 3.0 reads
-// port, ip, base URL, root dir and default URL from JUPYTERHUB_* (spec §1.3).
+// own user in a home of the user's own, made private (0700) from home_dir_template, with
+// HOME/USER/SHELL as SimpleLocalProcessSpawner (user_home.hpp says what that does and does not
+// isolate). No extra command-line options: singleuser 3.0 reads port, ip, base URL, root dir
+// and default URL from JUPYTERHUB_* (spec §1.3).
+//
+// Refused before anything runs (Errc::config): a server that would run as root without
+// allow_root_servers (check_root_servers), and, without system users, a home or notebook_dir
+// that would hold one of the hub's own files (hub_state).
 //
 // Port race: the port is found by binding port 0 and closing the socket; another process may
 // take it before the server binds. Singleuser runs with port_retries=0 (spec §1.3), so it
@@ -62,6 +68,8 @@ class LocalSpawner final : public Spawner {
     std::string log_path;
   };
   Result<Launch> launch_blocking(SpawnRequest const& req);  // on the pool
+  // On the pool: the user's home, checked against hub_state (with notebook_dir) and made.
+  Result<std::string> prepare_home(SpawnRequest const& req);
   // Waits until the leader exited and its group is empty, at most `limit`.
   net::awaitable<bool> wait_gone(ProcessRef ref, std::chrono::milliseconds limit);
 
@@ -72,6 +80,11 @@ class LocalSpawner final : public Spawner {
   spdlog::logger& log_;
   EnvLookup env_;
 };
+
+// Errc::config when nbhub runs as root (`euid` 0) and the server would too: no
+// run_as_system_user, no allow_root_servers, no "--allow-root" in args (JupyterHub's way to
+// let the server run as root). The message names the options.
+Result<void> check_root_servers(SpawnerConfig const& cfg, uid_t euid);
 
 // Resolves `cmd` as execvp would, against `path_var` (the child's PATH). Errc::unavailable
 // "command not found: ..." naming the command and the PATH searched.

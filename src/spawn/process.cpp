@@ -148,7 +148,7 @@ Result<SystemUser> PosixProcessRunner::lookup_user(std::string const& name) {
 namespace {
 
 // Where the child failed, reported through the exec pipe.
-enum class Step : int { setsid, stdio, setgroups, setgid, setuid, exec };
+enum class Step : int { setsid, stdio, setgroups, setgid, setuid, chdir, exec };
 
 struct ChildError {
   Step step;
@@ -162,6 +162,7 @@ char const* describe(Step s) {
     case Step::setgroups: return "could not set the supplementary groups (setgroups)";
     case Step::setgid: return "could not switch group (setgid)";
     case Step::setuid: return "could not switch user (setuid)";
+    case Step::chdir: return "could not enter the working directory";
     case Step::exec: return "could not run";
   }
   return "failed";
@@ -171,7 +172,7 @@ char const* describe(Step s) {
 // allocation, no locks, no stdio). Everything it needs was prepared before fork().
 [[noreturn]] void child_main(char const* path, char* const* argv, char* const* envp, int log_fd,
                              int null_fd, int err_fd, SystemUser const* user, char const* cwd,
-                             int max_fd) {
+                             bool cwd_required, int max_fd) {
   auto fail = [&](Step step) {
     ChildError e{step, errno};
     (void)!::write(err_fd, &e, sizeof e);
@@ -206,6 +207,7 @@ char const* describe(Step s) {
     if (::setuid(user->uid) < 0) fail(Step::setuid);
   }
   if (cwd && ::chdir(cwd) < 0) {
+    if (cwd_required) fail(Step::chdir);
     // As JupyterHub's _try_setcwd: a missing home is not fatal.
     static constexpr char kMsg[] = "nbhub: cannot enter the home directory; starting in /\n";
     (void)!::write(2, kMsg, sizeof kMsg - 1);
@@ -266,7 +268,7 @@ Result<Launched> PosixProcessRunner::launch(LaunchSpec const& spec) {
                                                 std::strerror(errno))};
   if (pid == 0)
     child_main(spec.path.c_str(), argv.data(), envp.data(), log.fd, null.fd, err_write.fd, user,
-               cwd, max_fd);
+               cwd, spec.cwd_required, max_fd);
 
   ::close(err_write.fd);
   err_write.fd = -1;
@@ -286,9 +288,11 @@ Result<Launched> PosixProcessRunner::launch(LaunchSpec const& spec) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   std::string what =
-      n == static_cast<ssize_t>(sizeof ce)
-          ? fmt::format("{} {}: {}", describe(ce.step), spec.path, std::strerror(ce.err))
-          : fmt::format("could not run {}: the child died before exec", spec.path);
+      n != static_cast<ssize_t>(sizeof ce)
+          ? fmt::format("could not run {}: the child died before exec", spec.path)
+      : ce.step == Step::chdir
+          ? fmt::format("{} {}: {}", describe(ce.step), spec.cwd, std::strerror(ce.err))
+          : fmt::format("{} {}: {}", describe(ce.step), spec.path, std::strerror(ce.err));
   if (ce.step == Step::setuid || ce.step == Step::setgid || ce.step == Step::setgroups)
     what += fmt::format(" (as system user '{}'; nbhub must run as root for "
                         "spawner.run_as_system_user)",

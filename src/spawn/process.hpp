@@ -42,6 +42,10 @@ struct LaunchSpec {
   std::string log_banner;         // written to the log before the command starts
   std::optional<SystemUser> user;  // switch to this user after fork (needs root)
   std::string cwd;                 // "" = inherit nbhub's working directory
+  // Whether failing to enter `cwd` fails the launch. Off, the child starts in "/" instead
+  // (a system user's missing home, as JupyterHub); on for a home nbhub made itself, where "/"
+  // would show the server the whole file system.
+  bool cwd_required = false;
 };
 
 // Identifies a process across nbhub restarts. `start_ticks` (field 22 of /proc/PID/stat)

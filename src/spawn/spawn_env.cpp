@@ -38,6 +38,27 @@ EnvLookup process_env_lookup() {
   };
 }
 
+bool is_hub_secret_variable(std::string_view name) {
+  static constexpr std::string_view kSecrets[] = {
+      "JUPYTERHUB_CRYPT_KEY", "JUPYTERHUB_COOKIE_SECRET", "JPY_COOKIE_SECRET",
+      "CONFIGPROXY_AUTH_TOKEN", "OAUTH_CLIENT_SECRET"};
+  if (name.starts_with("NBHUB_")) return true;
+  for (auto s : kSecrets)
+    if (name == s) return true;
+  return false;
+}
+
+Result<void> check_env_keep(std::vector<std::string> const& env_keep) {
+  for (auto const& name : env_keep)
+    if (is_hub_secret_variable(name))
+      return Error{Errc::config,
+                   fmt::format("spawner.env_keep: {} holds the hub's own secrets or settings and "
+                               "is never passed to servers; remove it (a value servers need "
+                               "belongs in spawner.environment)",
+                               name)};
+  return {};
+}
+
 namespace {
 
 Result<void> check_variable(std::string const& name, std::string const& value,
@@ -59,6 +80,7 @@ Result<std::map<std::string, std::string>> build_environment(SpawnerConfig const
                                                              std::string const& service_url,
                                                              EnvLookup const& lookup) {
   std::map<std::string, std::string> env;
+  if (auto ok = check_env_keep(cfg.env_keep); !ok) return ok.error();
   for (auto const& name : cfg.env_keep)
     if (auto v = lookup(name)) env[name] = *v;
   for (auto const& [k, v] : req.env) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 #include "spawn/spawner.hpp"
@@ -34,8 +35,17 @@ std::string expand_template(std::string_view s, TemplateVars const& vars);
 using EnvLookup = std::function<std::optional<std::string>(std::string const& name)>;
 EnvLookup process_env_lookup();
 
+// Whether nbhub reads its own secrets or settings from the variable `name`: NBHUB_* (the
+// crypt key, cookie secret, client secrets...), JUPYTERHUB_CRYPT_KEY,
+// JUPYTERHUB_COOKIE_SECRET, JPY_COOKIE_SECRET, CONFIGPROXY_AUTH_TOKEN, OAUTH_CLIENT_SECRET.
+bool is_hub_secret_variable(std::string_view name);
+
+// Errc::config naming the first entry of env_keep that is_hub_secret_variable: copied from
+// nbhub's environment, it would hand the hub's secret to every server (spec §1.1).
+Result<void> check_env_keep(std::vector<std::string> const& env_keep);
+
 // Errc::config when a name is empty or holds '=' or NUL, or a value holds NUL (execve would
-// silently cut it); the message names the variable.
+// silently cut it), or env_keep fails check_env_keep; the message names the variable.
 Result<std::map<std::string, std::string>> build_environment(SpawnerConfig const& cfg,
                                                              SpawnRequest const& req,
                                                              std::string const& service_url,

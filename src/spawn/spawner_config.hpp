@@ -11,6 +11,12 @@
 
 namespace nbhub::spawn {
 
+// A file or directory of the hub's own, as named in messages: {"cookie_secret_file", "/srv/x"}.
+struct HubStatePath {
+  std::string what;
+  std::string path;
+};
+
 struct SpawnerConfig {
   // The single-user command and its extra arguments. Since JupyterHub 2.0 the hub adds no
   // arguments of its own: port, ip and base URL travel in the environment (spec §1.1).
@@ -51,6 +57,22 @@ struct SpawnerConfig {
   // setuid; HOME, USER, SHELL from the password database; cwd = home). nbhub must be root.
   // Off: every server runs as nbhub's own user, which suits one-user and test setups only.
   bool run_as_system_user = false;
+
+  // LocalSpawner without system users (JupyterHub's SimpleLocalProcessSpawner): each user's
+  // home, made private (0700) before the server starts, is the server's working directory
+  // (so its root dir, unless notebook_dir says otherwise) and its HOME. Only {username} is
+  // replaced, by the user name escaped to one path component (user_home.hpp). A relative path
+  // is relative to nbhub's working directory; the hub hands it over already resolved against
+  // data_dir.
+  std::string home_dir_template = "homes/{username}";
+  // LocalSpawner without system users: the hub's own files and directories (working
+  // directory, data_dir, cookie secret, database, log_dir). A spawn whose home, or whose
+  // notebook_dir, would contain one of them is refused.
+  std::vector<HubStatePath> hub_state;
+  // LocalSpawner: whether servers may run as root, when nbhub is root and run_as_system_user
+  // is off. Without it (or "--allow-root" in args, JupyterHub's way) such spawns are refused:
+  // a root server can read every secret of the hub and change anything on the machine.
+  bool allow_root_servers = false;
 
   // LocalSpawner: one log file per server, <log_dir>/<user>[-<server>].log, mode 0600, appended
   // to across restarts. A relative path is relative to nbhub's working directory.

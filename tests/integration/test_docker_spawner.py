@@ -159,8 +159,9 @@ class DockerSpawnerFlow(unittest.TestCase):
             # The same spawn with the local spawner, for the time comparison.
             local_dir = tempfile.mkdtemp(prefix="nbhub-local-")
             self.addCleanup(shutil.rmtree, local_dir, True)
-            local = '[spawner]\nargs = ["--allow-root"]\nnotebook_dir = "%s"\nenvironment = { HOME = "%s" }\n' % (
-                local_dir, local_dir)
+            # Its home is made under the hub's data_dir (issue 18); notebook_dir = the hub's
+            # directory would be refused, as it holds the hub's files.
+            local = '[spawner]\nargs = ["--allow-root"]\n'
             with Hub(hub_config(idp.issuer, local), workdir=local_dir) as hub2:
                 bob = sign_in(hub2, "alice", "alice-pw")
                 local_seconds = timed_spawn(hub2, bob)

@@ -251,7 +251,8 @@ class ServerLifecycle(unittest.TestCase):
         prefix = start_and_wait(hub, "max", token)
         self.note_servers(hub)
         size = 48 * 1024 * 1024
-        with open(os.path.join(self.workdir, "big.bin"), "wb") as f:  # the server's root dir
+        home = os.path.join(self.workdir, "homes", "max")  # the server's root dir (issue 18)
+        with open(os.path.join(home, "big.bin"), "wb") as f:
             f.write(os.urandom(1024 * 1024) * 48)
         before = rss_kib(hub.proc.pid)
 
@@ -286,7 +287,7 @@ class ServerLifecycle(unittest.TestCase):
         s, body = call(hub, "PUT", prefix + "api/contents/upload.txt", raw=payload, token=token, timeout=120)
         after = rss_kib(hub.proc.pid)
         self.assertIn(s, (200, 201), body[:300])
-        self.assertEqual(os.path.getsize(os.path.join(self.workdir, "upload.txt")), 32 * 1024 * 1024)
+        self.assertEqual(os.path.getsize(os.path.join(home, "upload.txt")), 32 * 1024 * 1024)
         self.assertLess(after - before, 16 * 1024,
                         f"nbhub grew by {after - before} KiB relaying a 32 MiB upload")
 

@@ -3,6 +3,10 @@
 `Hub(config_toml)` writes the config into a private temp dir, starts `$NBHUB_BIN -f nbhub.toml`
 there (port 0: nbhub picks a free loopback port), waits for the "listening on" log line and
 exposes `.url(path)`. The log is kept for assertions (`.log()`), e.g. that no secret leaked.
+
+These machines run the tests as root, and nbhub refuses to start servers as root without an
+opt-in (issue 18): unless a test says otherwise in `env`, the hub gets
+NBHUB_SPAWNER_ALLOW_ROOT_SERVERS=true when the tests run as root.
 """
 import os
 import re
@@ -20,6 +24,11 @@ def nbhub_bin():
     path = os.environ.get("NBHUB_BIN") or os.path.join(
         os.path.dirname(__file__), "..", "..", "..", "build", "nbhub")
     return os.path.abspath(path)
+
+
+def root_opt_in():
+    """The explicit opt-in for servers running as root, when the tests run as root."""
+    return {"NBHUB_SPAWNER_ALLOW_ROOT_SERVERS": "true"} if os.geteuid() == 0 else {}
 
 
 class HubError(RuntimeError):
@@ -55,6 +64,7 @@ class Hub:
         with open(os.path.join(self.workdir, self.config_name), "w") as f:
             f.write(self.config_toml)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NBHUB_", "OAUTH", "JUPYTERHUB_"))}
+        env.update(root_opt_in())
         env.update(self.extra_env)
         self._lines = []
         self.proc = subprocess.Popen(
@@ -113,6 +123,7 @@ class Hub:
 def run_nbhub(args, *, cwd, env=None, timeout=20):
     """Runs the binary to completion (config errors, --version, ...)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith(("NBHUB_", "OAUTH", "JUPYTERHUB_"))}
+    e.update(root_opt_in())
     e.update(env or {})
     return subprocess.run([nbhub_bin(), *args], cwd=cwd, env=e, capture_output=True, text=True,
                           timeout=timeout)

@@ -313,6 +313,77 @@ TEST_F(LocalSpawnerTest, RunsAsTheSystemUserWhenRoot) {
   EXPECT_NE(out.find("USER=nobody"), std::string::npos) << out;
 }
 
+// Issue 18 point 5: without system users each server runs in a private home of its own,
+// which is also its HOME; USER and SHELL as SimpleLocalProcessSpawner sets them.
+TEST_F(LocalSpawnerTest, ServerRunsInAPrivateHomeOfItsOwn) {
+  cfg_.cmd = {"/bin/sh", "-c", "pwd; echo \"HOME=$HOME\"; echo \"USER=$USER\"; "
+                               "echo \"SHELL=$SHELL\""};
+  auto& s = make_spawner();
+  auto st = start(s, request("jürgen@example.org"));
+  ASSERT_TRUE(st) << st.error().message;
+  ASSERT_EQ(wait_exit(s, st->state), std::optional<int>(0));
+  std::string home = dir_ + "/homes/j%C3%BCrgen@example.org";
+  std::string out = run_sync(ioc_, s.output_tail(st->state));
+  EXPECT_EQ(out, home + "\nHOME=" + home + "\nUSER=jürgen@example.org\nSHELL=/bin/bash");
+  struct stat sb {};
+  ASSERT_EQ(::stat(home.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0700);
+  EXPECT_EQ(sb.st_uid, ::geteuid());
+}
+
+TEST_F(LocalSpawnerTest, RefusesAHomeOrRootDirHoldingTheHubsFiles) {
+  cfg_.cmd = {"/bin/true"};
+  cfg_.hub_state = {{"cookie_secret_file", dir_ + "/cookie_secret"},
+                    {"database", dir_ + "/homes/alice/nbhub.sqlite"}};
+  auto& s = make_spawner();
+  auto r = start(s, request("alice"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::config);
+  EXPECT_NE(r.error().message.find("spawner.home_dir_template gives alice's server the directory " +
+                                   dir_ + "/homes/alice, which holds the hub's database"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/homes/alice"));  // refused before anything
+
+  cfg_.notebook_dir = dir_;  // the hub's directory as everybody's root
+  auto& s2 = make_spawner();
+  auto nb = start(s2, request("bob"));
+  ASSERT_FALSE(nb);
+  EXPECT_NE(nb.error().message.find("spawner.notebook_dir gives bob's server the directory " +
+                                    dir_ + ", which holds the hub's cookie_secret_file"),
+            std::string::npos)
+      << nb.error().message;
+
+  cfg_.notebook_dir = "~/work";  // within the home: fine
+  auto ok = start(make_spawner(), request("bob"));
+  ASSERT_TRUE(ok) << ok.error().message;
+}
+
+TEST_F(LocalSpawnerTest, RefusesRootServersWithoutAnOptIn) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  cfg_.cmd = {"/bin/true"};
+  cfg_.allow_root_servers = false;
+  auto r = start(make_spawner(), request());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::config);
+  EXPECT_NE(r.error().message.find("spawner.allow_root_servers = true"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/homes/alice"));
+}
+
+TEST_F(LocalSpawnerTest, MissingRequiredWorkingDirectoryFailsTheLaunch) {
+  PosixProcessRunner runner(ioc_.get_executor(), log_);
+  LaunchSpec spec;
+  spec.path = "/bin/true";
+  spec.argv = {"true"};
+  spec.log_path = dir_ + "/cwd.log";
+  spec.cwd = dir_ + "/absent";
+  spec.cwd_required = true;
+  auto r = runner.launch(spec);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "could not enter the working directory " + dir_ +
+                                   "/absent: No such file or directory");
+}
+
 TEST(ResolveCommand, SearchesPathLikeExecvp) {
   auto r = resolve_command("sh", "/nonexistent:/bin");
   ASSERT_TRUE(r);

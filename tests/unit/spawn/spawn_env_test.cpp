@@ -66,6 +66,25 @@ TEST(BuildEnvironment, RejectsNamesExecveCannotCarry) {
   EXPECT_FALSE(build_environment(cfg, request(), "u", fake_env()));
 }
 
+// Issue 18 point 5: the hub's secrets never reach a server, even when env_keep names them.
+TEST(BuildEnvironment, RefusesToKeepTheHubsSecrets) {
+  for (auto name : {"NBHUB_CRYPT_KEY", "NBHUB_AUTH_PROVIDER_IDP_CLIENT_SECRET",
+                    "JUPYTERHUB_CRYPT_KEY", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN",
+                    "OAUTH_CLIENT_SECRET", "JUPYTERHUB_COOKIE_SECRET"}) {
+    SpawnerConfig cfg;
+    cfg.env_keep = {"PATH", name};
+    auto env = build_environment(cfg, request(), "u", fake_env());
+    ASSERT_FALSE(env) << name;
+    EXPECT_EQ(env.error().code, Errc::config);
+    EXPECT_EQ(env.error().message,
+              std::string("spawner.env_keep: ") + name +
+                  " holds the hub's own secrets or settings and is never passed to servers; "
+                  "remove it (a value servers need belongs in spawner.environment)");
+  }
+  EXPECT_TRUE(check_env_keep(SpawnerConfig{}.env_keep));  // the default list is clean
+  EXPECT_FALSE(is_hub_secret_variable("JUPYTERHUB_API_TOKEN"));  // the server's own token
+}
+
 TEST(ProcStat, ParsesCommandNamesWithSpacesAndParens) {
   auto st = parse_proc_stat(
       "4242 (we ird) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1 2 3\n");

@@ -73,6 +73,8 @@ class SpawnFixture : public ::testing::Test {
     char tmpl[] = "/tmp/nbhub-spawn-test-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     cfg_.log_dir = dir_ + "/logs";
+    cfg_.home_dir_template = dir_ + "/homes/{username}";
+    cfg_.allow_root_servers = true;  // these machines run the tests as root
     cfg_.term_timeout = 2s;
     cfg_.kill_timeout = 2s;
   }
