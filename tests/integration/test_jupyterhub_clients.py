@@ -112,6 +112,7 @@ class SpawnApi(unittest.TestCase):
         hub = Hub(api_config(extra), workdir=self.workdir)
         hub.start()
         self.addCleanup(hub.stop)
+        self.addCleanup(hub.kill_servers)  # runs first
         return hub
 
     def test_progress_streams_of_three_servers_end_when_they_are_ready(self):
@@ -254,6 +255,7 @@ class SignInLandsInTheServer(unittest.TestCase):
         hub = Hub(login_config(self.idp.issuer, **kw), workdir=self.workdir)
         hub.start()
         self.addCleanup(hub.stop)
+        self.addCleanup(hub.kill_servers)  # runs first
         return hub
 
     def land_in_server(self, hub, user, password, prefix):

@@ -108,6 +108,23 @@ class Hub:
             self.proc.kill()
             self.proc.wait(5)
 
+    def kill_servers(self):
+        """SIGKILLs the process groups of the servers this hub started itself (the local
+        spawner's children, each a group of its own): nbhub leaves servers running when it
+        stops, for the next nbhub to adopt, so a test that is done with them ends them."""
+        if not self.proc:
+            return
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.proc.pid:  # ppid
+                    os.killpg(int(fields[2]), signal.SIGKILL)  # pgrp
+            except (OSError, ValueError, IndexError):
+                pass
+
     def stop(self, cleanup=True):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
