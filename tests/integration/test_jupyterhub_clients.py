@@ -28,6 +28,7 @@ import requests
 from harness import browserless
 from harness.hub import Hub
 from harness.idp import TestIdp
+from harness.login import hub_toml, oidc_provider
 from harness.session import follow, sign_in
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
@@ -47,24 +48,9 @@ allowed_users = []
 """
 
 
-def login_config(issuer, top="", auth="", provider=""):
-    return f"""
-ip = "127.0.0.1"
-port = 0
-hub_bind_url = "http://127.0.0.1:0"
-db_url = "sqlite:///nbhub.sqlite"
-{top}
-[auth]
-allow_all = true
-{auth}
-[[auth.providers]]
-name = "idp"
-kind = "oidc"
-issuer = "{issuer}"
-client_id = "nbhub-test"
-client_secret = "nbhub-test-secret"
-{provider}
-"""
+def login_config(idp, top=None, **provider):
+    return hub_toml([oidc_provider(idp, name="idp", **provider)], auth={"allow_all": True},
+                    top={"db_url": "sqlite:///nbhub.sqlite", **(top or {})})
 
 
 def call(hub, method, path, body=None, token=ADMIN, headers=None):
@@ -252,7 +238,7 @@ class SignInLandsInTheServer(unittest.TestCase):
         self.addCleanup(self.idp.stop)
 
     def hub(self, **kw):
-        hub = Hub(login_config(self.idp.issuer, **kw), workdir=self.workdir)
+        hub = Hub(login_config(self.idp, **kw), workdir=self.workdir)
         hub.start()
         self.addCleanup(hub.stop)
         self.addCleanup(hub.kill_servers)  # runs first
@@ -288,7 +274,7 @@ class SignInLandsInTheServer(unittest.TestCase):
 
     def test_email_and_non_ascii_user_names_get_servers(self):
         # username_claim = email: the Cognito/CILogon kind of name.
-        hub = self.hub(provider='username_claim = "email"')
+        hub = self.hub(username_claim="email")
         self.land_in_server(hub, "alice", "alice-pw", "/user/alice@example.org/")
         s = self.land_in_server(hub, "jürgen", "jürgen-pw",
                                 "/user/" + urllib.parse.quote("jürgen.müller@example.org", safe="@") + "/")
@@ -297,12 +283,12 @@ class SignInLandsInTheServer(unittest.TestCase):
         self.assertEqual(r.json()["server"], "/user/" + urllib.parse.quote("jürgen.müller@example.org", safe="@") + "/")
 
     def test_redirect_to_server_false_and_default_url(self):
-        hub = self.hub(top="redirect_to_server = false")
+        hub = self.hub(top={"redirect_to_server": False})
         s, r = session_login(hub, "/hub/", "alice", "alice-pw")
         self.assertEqual(urllib.parse.urlsplit(r.url).path, "/hub/home")
         self.assertIn("Your server is not running", r.text)
         hub.stop()
-        hub = self.hub(top='default_url = "/hub/token"')
+        hub = self.hub(top={"default_url": "/hub/token"})
         r = browserless.Client().get(hub.url("/hub/"))
         self.assertEqual((r.status, r.headers["Location"]), (302, "/hub/token"))
         s, r = session_login(hub, "/hub/token", "alice", "alice-pw")
