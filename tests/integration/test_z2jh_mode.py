@@ -112,6 +112,13 @@ class Process:
         with self.lock:
             return "".join(self.lines)
 
+    def wait(self, timeout):
+        """The exit code, once the process has ended and all its output has been read (the
+        pump thread may still be reading when the process is reaped)."""
+        code = self.proc.wait(timeout)
+        self.pump.join(5)
+        return code
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -423,7 +430,7 @@ class Z2jhMode(LoginCase):
         pod = self.lay_out(docs)
         proc = self.run_hub(pod, hub_port=free_port(), chp_api=free_port())
         self.addCleanup(proc.stop)
-        self.assertEqual(proc.proc.wait(20), 2, proc.log())
+        self.assertEqual(proc.wait(20), 2, proc.log())
         log = proc.log()
         self.assertRegex(log, r"hub\.extraConfig\.50-hook:2: .*async def hook", log)
         self.assertIn("not starting because of the configuration errors above", log)
@@ -435,7 +442,7 @@ class Z2jhMode(LoginCase):
         pod = self.lay_out(docs)
         proc = self.run_hub(pod, hub_port=free_port(), chp_api=free_port())
         self.addCleanup(proc.stop)
-        self.assertEqual(proc.proc.wait(20), 2, proc.log())
+        self.assertEqual(proc.wait(20), 2, proc.log())
         log = proc.log()
         self.assertIn("hub.config.loadRoles: hub.config sections must be configurable class names", log)
         self.assertIn("hub.db.type: mysql is not supported by nbhub", log)
