@@ -172,6 +172,7 @@ int run_proxy_command(std::vector<std::string> const& args) {
     return 2;
   }
   if (f.api_port == 0) f.api_port = f.port == 0 ? 0 : f.port + 1;
+  bool stopped_by_signal = false;
 
   auto logs = make_loggers(f.log_level);
   auto& log = *logs.hub;
@@ -240,6 +241,7 @@ int run_proxy_command(std::vector<std::string> const& args) {
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int sig) {
       if (ec) return;
+      stopped_by_signal = true;
       log.info("Received signal {}, stopping", sig);
       public_listener->stop();
       api_listener->stop();
@@ -255,7 +257,9 @@ int run_proxy_command(std::vector<std::string> const& args) {
     std::cerr << "nbhub proxy: " << e.what() << "\n";
     return 1;
   }
-  return 0;
+  // configurable-http-proxy exits with 2 on SIGINT and SIGTERM; whatever supervises it (a
+  // JupyterHub, a container runtime) sees the same code from nbhub proxy.
+  return stopped_by_signal ? 2 : 0;
 }
 
 }  // namespace nbhub::app

@@ -1,9 +1,17 @@
 """Startup failures a user meets first: they end with one line saying what to do, never an abort."""
+import os
+import shutil
+import signal
 import socket
+import subprocess
 import tempfile
+import time
 import unittest
+import urllib.error
+import urllib.request
 
-from harness.hub import run_nbhub
+from harness.hub import nbhub_bin, run_nbhub
+from harness.session import free_port
 
 
 class PortInUse(unittest.TestCase):
@@ -52,8 +60,6 @@ class KubernetesWithoutApiAccess(unittest.TestCase):
         self.assertNotIn("terminate called", out)
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class ProxyCommandFlags(unittest.TestCase):
@@ -62,3 +68,47 @@ class ProxyCommandFlags(unittest.TestCase):
             r = run_nbhub(["proxy", "--ip", "127.0.0.1", "--port", "0", "--busy-poll-us", "20000"], cwd=work)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("--busy-poll-us: Value 20000 not in range 0 to 10000", r.stdout + r.stderr)
+
+
+def stop_with(argv, sig, env=None):
+    """Starts a proxy, waits until its routes API answers, sends `sig`: its exit code."""
+    api = free_port()
+    proc = subprocess.Popen(argv + ["--ip", "127.0.0.1", "--port", str(free_port()),
+                                    "--api-ip", "127.0.0.1", "--api-port", str(api)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{api}/api/routes", timeout=1)
+            except urllib.error.HTTPError:
+                break  # answering (403 without the token): it is up
+            except OSError:
+                time.sleep(0.1)
+                continue
+            break
+        proc.send_signal(sig)
+        return proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+class ProxyCommandExitCodes(unittest.TestCase):
+    """What supervises configurable-http-proxy (JupyterHub, a container runtime) sees the same
+    exit codes from `nbhub proxy`, measured against Debian's real CHP when it is installed."""
+
+    def test_sigterm_and_sigint_exit_2_as_chp(self):
+        real = shutil.which("configurable-http-proxy")
+        env = dict(os.environ, NODE_PATH="/usr/share/nodejs")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with self.subTest(signal=sig.name):
+                ours = stop_with([nbhub_bin(), "proxy"], sig)
+                self.assertEqual(ours, 2)
+                if real:
+                    self.assertEqual(stop_with([real], sig, env), ours)
+
+
+if __name__ == "__main__":
+    unittest.main()
