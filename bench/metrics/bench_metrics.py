@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-NBHUB_BIN = os.environ.get("NBHUB_BIN", os.path.join(os.path.dirname(__file__), "../../build/nbhub"))
+NBHUB_BIN = os.path.abspath(os.environ.get("NBHUB_BIN") or os.path.join(os.path.dirname(__file__), "../../build/nbhub"))
 USERS = int(os.environ.get("USERS", "10000"))
 ROUNDS = int(os.environ.get("ROUNDS", "300"))
 TOKEN = "bench-metrics-token-0123456789abcdef"
