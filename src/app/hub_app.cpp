@@ -33,6 +33,8 @@
 #include "http/io_loop.hpp"
 #include "http/listener.hpp"
 #include "hub/cookie_secret.hpp"
+#include "hub/hub_metrics.hpp"
+#include "hub/metered_http_client.hpp"
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
 #include "hub/roles.hpp"
@@ -50,6 +52,8 @@
 #include "spawn/spawn_queue.hpp"
 #include "web/api_common.hpp"
 #include "web/logo.hpp"
+#include "web/base_url.hpp"
+#include "web/metrics_route.hpp"
 #include "web/request_auth.hpp"
 #include "web/server_pages.hpp"
 #include "web/server_routes.hpp"
@@ -160,6 +164,7 @@ net::awaitable<void> periodically(std::chrono::seconds every, std::function<net:
 }  // namespace
 
 int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> const& env) {
+  auto const startup_t0 = std::chrono::steady_clock::now();
   auto logs = make_loggers(cfg.log_level);
   auto& log = *logs.hub;
   try {
@@ -202,6 +207,12 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto logo = web::load_logo(cfg.logo_file);
     if (!logo) return fail(logo.error().message, 2);
 
+    // Prometheus metrics (docs/metrics.md), first: the store and the listeners record into them.
+    auto metrics_opts = hub::metrics_options_from_env(env);
+    if (!metrics_opts) return fail(metrics_opts.error().message, 2);
+    metrics_opts->route_base = web::route_prefix(cfg.base_url);
+    hub::HubMetrics metrics(std::move(*metrics_opts));
+
     auto secret = hub::load_or_create_cookie_secret(cfg.cookie_secret_file, env, random);
     if (!secret) return fail(secret.error().message, 2);
 
@@ -219,14 +230,18 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     store_options.pool_size = static_cast<int>(cfg.db_pool_size);
     auto st = store::Store::open(cfg.db_url, clock, store_options);
     if (!st) return fail(st.error().message, 1);
+    (*st)->set_query_observer(metrics.store_observer());
     auto version = (*st)->migrate();
     if (!version) return fail(version.error().message, 1);
     log.info("database {} at schema version {}", store::redact_postgres_url(cfg.db_url), *version);
 
     http::BeastHttpClient http(ioc, cfg.http_client, log);
-    jwt::JwksCache jwks(http, clock, {.unknown_kid_refetch_interval = cfg.auth.jwks_refetch_interval, .log = logs.hub});
+    // What talks to identity providers goes through idp_http, which times each call.
+    hub::MeteredHttpClient idp_http(http, metrics);
+    jwt::JwksCache jwks(idp_http, clock, {.unknown_kid_refetch_interval = cfg.auth.jwks_refetch_interval, .log = logs.hub});
     auto providers = resolve_providers(cfg, ioc, http, log);
     if (!providers) return fail(providers.error().message, 2);
+    for (auto const& p : *providers) idp_http.add_provider(p);
 
     // How each provider signs people in (auth/provider.hpp): OAuth ones through the login
     // flow, dummy ones with the password form; null ones offer nothing (an API-only hub).
@@ -236,7 +251,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       else if (auth::sign_in_of(p) == auth::SignIn::password_form) form_providers.push_back(std::move(p));
     }
     auth::LoginStateSealer sealer(*secret, clock, random, cfg.auth.login_state_ttl);
-    auth::LoginFlow flow(std::move(oauth_providers), cfg.auth, http, jwks, clock, random, sealer, log);
+    auth::LoginFlow flow(std::move(oauth_providers), cfg.auth, idp_http, jwks, clock, random, sealer, log);
     auth::PasswordLogin passwords(std::move(form_providers), cfg.auth, sealer, clock, random, log);
     hub::LoginService logins(cfg.auth, **st, crypt->enabled() ? &*crypt : nullptr, clock, random, blocking, log);
 
@@ -249,10 +264,11 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     http::ListenerOptions lo{.limits = cfg.http, .trusted_proxies = cfg.trusted_proxies,
                              .public_https = cfg.public_url.starts_with("https://"),
                              .interceptor = &proxy, .single_thread = proxy_threads == 1,
-                             .handler_executor = ioc.get_executor()};
+                             .handler_executor = ioc.get_executor(),
+                             .observer = web::request_observer(metrics)};
     auto listener = std::make_shared<http::Listener>(proxy_ioc, router, lo, *logs.access, log);
     listener->bind(cfg.ip, cfg.port);
-    http::ListenerOptions hub_lo{.limits = cfg.http, .name = "hub API"};
+    http::ListenerOptions hub_lo{.limits = cfg.http, .name = "hub API", .observer = web::request_observer(metrics)};
     auto hub_listener = std::make_shared<http::Listener>(ioc, router, hub_lo, *logs.access, log);
     hub_listener->bind(hub_bind->ip, hub_bind->port);
     auto connect_url = cfg.hub_connect_url.empty()
@@ -318,6 +334,8 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                             .allow_named_servers = cfg.spawner_settings.allow_named_servers};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
     servers_ptr = &servers;
+    servers.set_metrics(&metrics);
+    metrics.watch(servers, queue, proxy.stats());
     auto roles = hub::Roles::load(cfg.load_roles_json);
     if (!roles) return fail(roles.error().message, 2);
     auto services = hub::ServiceRegistry::load(cfg.services_json, cfg.base_url);
@@ -337,7 +355,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
 
     // The identity provider's tokens for users' code, and its JWTs at the API (docs/tokens.md).
     // Without enable_auth_state no tokens are kept, so the endpoint says so (404), not "sign in".
-    hub::TokenRefresher refresher(flow.providers(), http, **st,
+    hub::TokenRefresher refresher(flow.providers(), idp_http, **st,
                                   cfg.auth.enable_auth_state && crypt->enabled() ? &*crypt : nullptr, clock,
                                   blocking, log, {.margin = cfg.auth.refresh_margin});
     hub::BearerAuth bearer(flow.providers(), cfg.auth.username_map, jwks, clock, log);
@@ -358,10 +376,15 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     web::add_server_pages(router, sdeps);
     web::add_hub_routes(router, {cfg, flow, logins, log, passwords});
     web::add_logo_route(router, cfg.base_url, std::move(*logo));
+    web::add_metrics_routes(router, {.route_base = web::route_prefix(cfg.base_url),
+                                     .authenticate = cfg.authenticate_prometheus, .auth = request_auth,
+                                     .metrics = metrics, .store = **st, .pool = blocking, .clock = clock, .log = log});
 
     // Servers that survived a restart (clean or kill -9) get their routes back before the
     // listeners open.
+    auto const adopt_t0 = std::chrono::steady_clock::now();
     net::co_spawn(ioc, servers.adopt_all(), net::use_future).get();
+    metrics.spawners_initialised(std::chrono::steady_clock::now() - adopt_t0);
     // z2jh mode: the chart's configurable-http-proxy gets the same routes (app/chp_mirror.hpp).
     auto chp_mirror = start_chp_mirror(cfg, env, ioc.get_executor(), routes, http, log);
     auto log_exception = [&log](char const* what) {
@@ -370,8 +393,14 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
         try { std::rethrow_exception(e); } catch (std::exception const& ex) { log.error("{}: {}", what, ex.what()); }
       };
     };
-    net::co_spawn(ioc, periodically(cfg.spawner_settings.poll_interval, [&]() { return servers.check_all(); }),
-                  log_exception("server poll loop"));
+    // Each round reconciles servers with their routes: JupyterHub's check_routes_duration.
+    auto timed_check = [&]() -> net::awaitable<void> {
+      auto t0 = std::chrono::steady_clock::now();
+      co_await servers.check_all();
+      metrics.check_routes_finished(std::chrono::steady_clock::now() - t0);
+    };
+    net::co_spawn(ioc, periodically(cfg.spawner_settings.poll_interval, timed_check), log_exception("server poll loop"));
+    net::co_spawn(ioc, hub::measure_event_loop(metrics, log), log_exception("event loop probe"));
     // A spawner that sees a server die (a pod evicted, OOM-killed, deleted) asks for a poll
     // now; requests while one is queued are folded into it.
     std::atomic<bool> poll_queued{false};
@@ -391,6 +420,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
 
     listener->start();
     hub_listener->start();
+    metrics.hub_started(std::chrono::steady_clock::now() - startup_t0);
     auto shown_ip = cfg.ip.empty() ? std::string("127.0.0.1") : cfg.ip;
     // Always printed, whatever the log level: users and scripts wait for this line.
     auto where = fmt::format("nbhub is listening on http://{}:{}{}",

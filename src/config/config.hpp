@@ -182,6 +182,9 @@ struct HubConfig {
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-* we believe
   std::string log_level = "info";
   bool admin_access = false;
+  // GET /hub/metrics needs a token or cookie with read:metrics (JupyterHub's
+  // authenticate_prometheus); false opens it to anyone who reaches the port.
+  bool authenticate_prometheus = true;
   std::string ssl_cert;
   std::string ssl_key;
   std::string spawner = "local";  // local | docker | kubernetes (see the spawner issue)

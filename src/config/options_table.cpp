@@ -57,6 +57,11 @@ std::vector<Option> build_table() {
        "Log level.", HUB(log_level)},
       {"admin_access", {}, F::plain, {},
        "Let admins open other users' servers (JupyterHub's `admin_access`).", HUB(admin_access)},
+      {"authenticate_prometheus", {}, F::plain, {},
+       "`GET /hub/metrics` (Prometheus, docs/metrics.md) needs an API token or login with the "
+       "`read:metrics` scope (JupyterHub's `authenticate_prometheus`); `false` opens it to anyone "
+       "who reaches the port.",
+       HUB(authenticate_prometheus)},
       {"ssl_cert", {}, F::path, {}, "TLS certificate (PEM) for the public listener. Not served yet: setting it is an error that says to terminate https in front of nbhub.",
        HUB(ssl_cert)},
       {"ssl_key", {}, F::path, {}, "TLS private key (PEM) for the public listener.", HUB(ssl_key)},

@@ -78,6 +78,7 @@ std::span<const TraitInfo> known_traits() {
       {"JupyterHub", "cookie_secret_file", "cookie_secret_file"},
       {"JupyterHub", "cookie_max_age_days", "auth.cookie_max_age_seconds", S::days_to_seconds},
       {"JupyterHub", "admin_access", "admin_access"},
+      {"JupyterHub", "authenticate_prometheus", "authenticate_prometheus"},
       {"JupyterHub", "authenticator_class", "providers.kind", S::class_choice, {},
        "creates the one provider, named `default` (classes below)"},
       {"JupyterHub", "spawner_class", "spawner.kind", S::class_choice, {}, "classes below"},
@@ -99,7 +100,6 @@ std::span<const TraitInfo> known_traits() {
       {"JupyterHub", "logo_file", "logo_file"},
       // JupyterHub traits nbhub knows but does not read (yet).
       {"JupyterHub", "api_tokens", "", S::unsupported},
-      {"JupyterHub", "authenticate_prometheus", "", S::unsupported},
       {"JupyterHub", "cleanup_proxy", "", S::unsupported, {}, "nbhub's proxy is built in"},
       {"JupyterHub", "cleanup_servers", "", S::unsupported},
       {"JupyterHub", "confirm_no_ssl", "", S::unsupported},

@@ -286,7 +286,9 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
       co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
     }
     stream.expires_never();  // the next head is read from the socket, an interceptor uses it raw
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    auto const took = std::chrono::steady_clock::now() - started;
+    if (opts_.observer) opts_.observer({req.method(), reply.route, res.result_int(), took});
+    auto ms = std::chrono::duration<double, std::milli>(took).count();
     // The query string is never logged: it can carry OAuth codes and state.
     auto target = std::string_view(req.target());
     access_.info("{} {} {} {:.1f}ms ip={} conn={}", std::string_view(req.method_string()),
@@ -325,7 +327,7 @@ net::awaitable<Listener::Reply> Listener::dispatch(Request const& req, ClientVie
   if (!handler) co_return Reply{json_error(404, "Not found.")};
   try {
     auto res = co_await (*handler)(ctx);
-    co_return Reply{std::move(res), std::move(ctx.body_stream)};
+    co_return Reply{std::move(res), std::move(ctx.body_stream), found.pattern};
   } catch (std::exception const& e) {
     // Handlers return errors as values; an exception here is a bug, never a secret leak.
     log_.error("conn={} {} {}: unhandled exception: {}", id, std::string_view(req.method_string()),

@@ -9,6 +9,8 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +24,16 @@
 namespace spdlog { class logger; }
 
 namespace nbhub::http {
+
+// What the listener tells its observer after each request it routed (not the ones an
+// interceptor served): for the request-duration metric.
+struct RequestRecord {
+  bhttp::verb method = bhttp::verb::unknown;
+  std::string_view route;  // the router's pattern; "" for the fallback, 404 and 405
+  unsigned status = 0;
+  std::chrono::steady_clock::duration took{};  // from the request read to the response written
+};
+using RequestObserver = std::function<void(RequestRecord const&)>;
 
 struct ListenerOptions {
   config::HttpLimits limits;
@@ -38,6 +50,8 @@ struct ListenerOptions {
   // its other threads (handlers may wait on the store or the IdP; proxied bytes must not wait
   // behind them). The connection's socket stays with the listener's io_context throughout.
   std::optional<boost::asio::any_io_executor> handler_executor;
+  // Called on the connection's executor after each routed request; must be cheap.
+  RequestObserver observer;
 };
 
 // The concurrency hint for an io_context that runs `threads` threads for single_thread-style
@@ -68,6 +82,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   struct Reply {
     Response res;
     std::shared_ptr<BodyStream> stream;  // the body, when it follows over time
+    std::string_view route;              // Router::Lookup::pattern
   };
   boost::asio::awaitable<Reply> dispatch(Request const& req, ClientView const& client);
 

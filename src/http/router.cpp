@@ -20,7 +20,7 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 void Router::add(bhttp::verb method, std::string pattern, Handler handler) {
-  Route r{method, {}, false, std::move(handler)};
+  Route r{method, {}, false, std::move(handler), pattern};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   if (!r.segments.empty() && r.segments.back() == "*") {
     r.segments.pop_back();
@@ -71,6 +71,7 @@ Router::Lookup Router::find(bhttp::verb method, std::string_view path) const {
     if (r.method == method || (method == bhttp::verb::head && r.method == bhttp::verb::get)) {
       out.match = Match::found;
       out.handler = &r.handler;
+      out.pattern = r.pattern;
       out.params = std::move(params);
       return out;
     }

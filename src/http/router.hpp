@@ -23,6 +23,9 @@ class Router {
     Handler const* handler = nullptr;
     std::vector<std::string> params;
     std::string allowed;  // for 405: "GET, POST"
+    // The pattern as registered ("/hub/api/users/{name}"), for metrics; lives as long as the
+    // router. Empty unless found.
+    std::string_view pattern;
   };
   Lookup find(bhttp::verb method, std::string_view path) const;
   Handler const* fallback() const { return fallback_ ? &fallback_ : nullptr; }
@@ -33,6 +36,7 @@ class Router {
     std::vector<std::string> segments;
     bool rest = false;
     Handler handler;
+    std::string pattern;
   };
   static bool matches(Route const& r, std::vector<std::string_view> const& segs,
                       std::vector<std::string>& params);

@@ -17,6 +17,7 @@
 
 #include "core/html_escape.hpp"
 #include "hub/blocking.hpp"
+#include "hub/hub_metrics.hpp"
 #include "hub/scopes.hpp"
 #include "hub/tokens.hpp"
 #include "proxy/route_table.hpp"
@@ -197,7 +198,10 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
     auto& slot = live_[key(user.name, server_name)];
     if (!slot) slot = std::make_shared<Live>(ioc_);
     live = slot;
-    if (live->state == ServerState::pending || live->state == ServerState::ready) return live->state;
+    if (live->state == ServerState::pending || live->state == ServerState::ready) {
+      if (metrics_ && live->state == ServerState::pending) metrics_->spawn_finished(SpawnStatus::already_pending, {});
+      return live->state;
+    }
     if (live->state == ServerState::stopping)
       return Error{Errc::conflict, "The server is stopping; start it again once it has stopped."};
     live->user = user.name;
@@ -221,7 +225,9 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
 net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string server_name,
                                               std::shared_ptr<Live> live, json::object user_options) {
   auto prefix = prefix_for(user.name, server_name);
-  auto fail = [&](std::string why) {
+  auto const t0 = std::chrono::steady_clock::now();
+  auto fail = [&](std::string why, SpawnStatus status = SpawnStatus::failure) {
+    if (metrics_) metrics_->spawn_finished(status, std::chrono::steady_clock::now() - t0);
     log_.warn("spawn of {} failed: {}", prefix, why);
     std::lock_guard lock(mu_);
     live->state = ServerState::stopped;
@@ -340,13 +346,17 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
   auto spawned = co_await queue_.spawn(req, sink);
   if (!spawned) {
     co_await run_blocking(pool_, cleanup);
-    fail(spawned.error().message);
+    // The queue refuses with unavailable at active_server_limit: JupyterHub's too-many-users.
+    bool at_limit = spawned.error().code == Errc::unavailable && queue_.at_active_limit();
+    fail(spawned.error().message, at_limit ? SpawnStatus::too_many_users : SpawnStatus::failure);
     co_return;
   }
   auto const* started = &spawned->started;
-  if (auto added = routes_.add(route_key(prefix), started->url,
-                               json::object{{"user", user.name}, {"server_name", server_name}});
-      !added) {
+  auto const route_t0 = std::chrono::steady_clock::now();
+  auto added = routes_.add(route_key(prefix), started->url,
+                           json::object{{"user", user.name}, {"server_name", server_name}});
+  if (metrics_) metrics_->proxy_add_finished(added.has_value(), std::chrono::steady_clock::now() - route_t0);
+  if (!added) {
     (void)co_await spawner_.stop(started->state, true);  // unroutable: never leave it running
     co_await run_blocking(pool_, cleanup);
     fail(added.error().message);
@@ -361,6 +371,7 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
   };
   if (auto r = co_await run_blocking(pool_, std::move(ready_work)); !r)
     log_.warn("recording {} as running failed: {}", prefix, r.error().message);
+  if (metrics_) metrics_->spawn_finished(SpawnStatus::success, std::chrono::steady_clock::now() - t0);
   std::lock_guard lock(mu_);
   live->state = ServerState::ready;
   live->started = now;
@@ -383,9 +394,12 @@ net::awaitable<Result<void>> ServerManager::stop(std::string user, std::string s
     user_id = live->user_id;
   }
   auto prefix = prefix_for(user, server_name);
-  routes_.remove(route_key(prefix));
+  auto const t0 = std::chrono::steady_clock::now();
+  routes_.remove(route_key(prefix));  // false when already gone: nothing left to fail
+  if (metrics_) metrics_->proxy_delete_finished(true, std::chrono::steady_clock::now() - t0);
   auto stopped = co_await spawner_.stop(state, false);
   if (!stopped) log_.warn("stopping {}: {}", prefix, stopped.error().message);
+  if (metrics_) metrics_->stop_finished(stopped.has_value(), std::chrono::steady_clock::now() - t0);
   auto cleanup = [this, user_id, server_name, client = client_id_for(user, server_name)]() {
     (void)store_.delete_tokens_for_server(user_id, server_name);
     (void)store_.delete_oauth_client(client);
@@ -645,7 +659,10 @@ net::awaitable<void> ServerManager::check_all() {
       std::lock_guard lock(mu_);
       state = live->spawner_state;
     }
+    auto const poll_t0 = std::chrono::steady_clock::now();
     auto status = co_await spawner_.poll(state);
+    if (metrics_)
+      metrics_->poll_finished(status ? PollStatus::stopped : PollStatus::running, std::chrono::steady_clock::now() - poll_t0);
     if (!status) continue;
     auto prefix = prefix_for(live->user, live->server_name);
     auto reason = co_await spawner_.exit_reason(state);

@@ -32,6 +32,7 @@ namespace nbhub::proxy { class RouteTable; }
 namespace nbhub::hub {
 
 class TokenService;
+class HubMetrics;
 
 enum class ServerState { stopped, pending, ready, stopping };
 std::string_view to_string(ServerState s);
@@ -99,6 +100,8 @@ class ServerManager {
   // the spawn with its message (refresh_pre_spawn, the IdP's tokens: hub/token_refresher).
   using PreSpawnHook = std::function<boost::asio::awaitable<Result<std::map<std::string, std::string>>>(store::UserRow const&)>;
   void set_pre_spawn_hook(PreSpawnHook hook) { pre_spawn_ = std::move(hook); }
+  // Spawn, stop, poll and route timings (hub_metrics.hpp); set once before the first start.
+  void set_metrics(HubMetrics* metrics) { metrics_ = metrics; }
 
   // JupyterHub's last progress event of a spawn that succeeded.
   boost::json::object ready_event(std::string_view user, std::string_view server_name) const;
@@ -133,6 +136,7 @@ class ServerManager {
   std::map<std::string, std::shared_ptr<Live>> live_;  // GUARDED_BY(mu_), key "user/server"
   Clock::SysTime activity_flushed_{};                    // GUARDED_BY(mu_)
   PreSpawnHook pre_spawn_;                               // set once before the first start
+  HubMetrics* metrics_ = nullptr;                        // set once before the first start
 };
 
 }  // namespace nbhub::hub

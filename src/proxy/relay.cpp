@@ -108,6 +108,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
         }
         n = cfg_.buffer_bytes - body.size;
         stats_.note_buffered(n);
+        stats_.bytes_to_upstream.fetch_add(n, std::memory_order_relaxed);
         if (n == 0 && !req.is_done()) continue;  // only framing was parsed (a chunk header)
       }
       {
@@ -280,6 +281,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
       }
       n = rp->used();
       stats_.note_buffered(n + up.buffer.size());
+      stats_.bytes_to_client.fetch_add(n, std::memory_order_relaxed);
       if (n == 0 && !rp->is_done()) continue;
       park_if_done();
     }

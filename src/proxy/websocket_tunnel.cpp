@@ -123,6 +123,8 @@ net::awaitable<WebSocketTunnel::Result> WebSocketTunnel::run(boost::beast::flat_
     co_await watchdog();  // returns once both directions have ended: `up` and `down` are unused then
   }
   stats_.tunnels_open.fetch_sub(1, std::memory_order_relaxed);
+  stats_.bytes_to_upstream.fetch_add(result_.bytes_up, std::memory_order_relaxed);
+  stats_.bytes_to_client.fetch_add(result_.bytes_down, std::memory_order_relaxed);
   result_.end = end_;
   co_return result_;
 }

@@ -24,6 +24,7 @@
 #include "store/migrations.hpp"
 #include "store/store.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -41,6 +42,8 @@ class SqlStoreQueries : public Store {
   Result<bool> user_exists(std::string_view name) override;
   Result<std::vector<UserRow>> list_users(std::int64_t offset, std::int64_t limit) override;
   Result<std::int64_t> count_users() override;
+  Result<UserActivityCounts> count_user_activity(std::span<const Time> cutoffs) override;
+  void set_query_observer(QueryObserver observer) override { observer_ = std::move(observer); }
   Result<UserRow> create_user(std::string_view name, bool admin) override;
   Result<UpsertedUser> upsert_user_on_login(LoginUpdate const& login) override;
   Result<void> set_admin(std::string_view name, bool admin) override;
@@ -115,12 +118,21 @@ class SqlStoreQueries : public Store {
   Result<TokenRow> insert_token(Connection& c, TokenRow const& t);
   template <class Fn>
   auto read(std::string_view operation, Fn&& fn) {
-    return static_cast<Derived&>(*this).read(operation, std::forward<Fn>(fn));
+    if (!observer_) return static_cast<Derived&>(*this).read(operation, std::forward<Fn>(fn));
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = static_cast<Derived&>(*this).read(operation, std::forward<Fn>(fn));
+    observer_(operation, std::chrono::steady_clock::now() - t0, r.has_value());
+    return r;
   }
   template <class Fn>
   auto write(std::string_view operation, Fn&& fn) {
-    return static_cast<Derived&>(*this).write(operation, std::forward<Fn>(fn));
+    if (!observer_) return static_cast<Derived&>(*this).write(operation, std::forward<Fn>(fn));
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = static_cast<Derived&>(*this).write(operation, std::forward<Fn>(fn));
+    observer_(operation, std::chrono::steady_clock::now() - t0, r.has_value());
+    return r;
   }
+  QueryObserver observer_;  // set before the store is shared
 };
 
 }  // namespace nbhub::store

@@ -196,6 +196,28 @@ Result<std::int64_t> SqlStoreQueries<Derived, Connection, Statement>::count_user
 }
 
 template <class Derived, class Connection, class Statement>
+Result<Store::UserActivityCounts> SqlStoreQueries<Derived, Connection, Statement>::count_user_activity(
+    std::span<const Time> cutoffs) {
+  return read("count_user_activity", [&](Connection& c) -> Result<UserActivityCounts> {
+    // One pass over users: COUNT(*), and a filtered COUNT per cutoff (SQLite 3.30+ and
+    // PostgreSQL both read FILTER; a NULL last_activity is never counted active).
+    std::string sql = "SELECT COUNT(*)";
+    for (std::size_t i = 0; i < cutoffs.size(); ++i)
+      sql += ", COUNT(*) FILTER (WHERE last_activity >= " + std::string(Derived::kInt64Param) + ")";
+    sql += " FROM users";
+    auto st = c.prepare(sql);
+    if (!st) return st.error();
+    for (std::size_t i = 0; i < cutoffs.size(); ++i) st->bind(static_cast<int>(i + 1), to_db_time(cutoffs[i]));
+    auto row = st->step();
+    if (!row) return row.error();
+    UserActivityCounts out;
+    out.total = st->int64(0);
+    for (std::size_t i = 0; i < cutoffs.size(); ++i) out.active_since.push_back(st->int64(static_cast<int>(i + 1)));
+    return out;
+  });
+}
+
+template <class Derived, class Connection, class Statement>
 Result<UserRow> SqlStoreQueries<Derived, Connection, Statement>::create_user(std::string_view name,
                                                                              bool admin) {
   if (auto r = check_name("a user name", name); !r) return r.error();

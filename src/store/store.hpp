@@ -36,6 +36,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -79,6 +80,13 @@ class Store {
   static Result<std::unique_ptr<Store>> open(std::string_view url, Clock const& clock,
                                              StoreOptions options = {});
 
+  // Told after every query with its operation name ("count_users", a string literal that
+  // lives as long as the program), how long it took, and whether it succeeded: the store
+  // latency metric. Set once, before the store is shared between threads; it runs on the
+  // querying thread and must be cheap.
+  using QueryObserver = std::function<void(std::string_view operation, std::chrono::nanoseconds took, bool ok)>;
+  virtual void set_query_observer(QueryObserver observer) { (void)observer; }
+
   // --- schema ---------------------------------------------------------------------------
   // The version the database is at: 0 for a new database.
   virtual Result<int> schema_version() = 0;
@@ -96,6 +104,13 @@ class Store {
   // Ordered by id (creation order). offset and limit must be >= 0.
   virtual Result<std::vector<UserRow>> list_users(std::int64_t offset, std::int64_t limit) = 0;
   virtual Result<std::int64_t> count_users() = 0;
+  // All users, and for each cutoff those whose last_activity is at or after it, in one query
+  // (the metrics' total_users and active_users{period}: one pass, no rows copied out).
+  struct UserActivityCounts {
+    std::int64_t total = 0;
+    std::vector<std::int64_t> active_since;  // one per cutoff, in order
+  };
+  virtual Result<UserActivityCounts> count_user_activity(std::span<const Time> cutoffs) = 0;
   // Creates a user (the admin API, `allowed_users` at startup); conflict if the name is taken.
   virtual Result<UserRow> create_user(std::string_view name, bool admin) = 0;
   // Creates or updates the user after a successful login, in one transaction; see
