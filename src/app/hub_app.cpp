@@ -130,8 +130,10 @@ proxy::ProxyConfig proxy_config(config::HubConfig const& cfg) {
   out.connect_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.connect_timeout);
   out.idle_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.idle_timeout);
   out.buffer_bytes = cfg.proxy.buffer_bytes;
-  // The proxy streams servers and services; everything else is the hub's router.
-  out.claim_prefixes = {cfg.base_url + "user/", cfg.base_url + "services/"};
+  // The proxy streams servers and services; everything else is the hub's router. It compares
+  // decoded request paths, so the prefixes are decoded too (base_url "/@/space%20word/").
+  auto const base = web::route_prefix(cfg.base_url);
+  out.claim_prefixes = {base + "user/", base + "services/"};
   return out;
 }
 
@@ -329,7 +331,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     hub::ServerManager* servers_ptr = nullptr;
     spawn::SpawnQueue queue(queue_cfg, spawner, http, clock, log,
                             [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
-    hub::ServersConfig scfg{.base_url = cfg.base_url, .hub_api_url = connect_url + cfg.base_url + "hub/api",
+    // Servers' URLs and the API URL they are given are encoded (their routes are decoded).
+    hub::ServersConfig scfg{.base_url = web::url_prefix(cfg.base_url),
+                            .hub_api_url = connect_url + web::url_prefix(cfg.base_url) + "hub/api",
                             .public_url = cfg.public_url,
                             .allow_named_servers = cfg.spawner_settings.allow_named_servers};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);

@@ -35,12 +35,13 @@ SINGLEUSER = shutil.which("jupyterhub-singleuser")
 ADMIN = "clients-admin-token-" + os.urandom(6).hex()
 
 
-def api_config(extra=""):
+def api_config(extra="", top=""):
     return f"""
 ip = "127.0.0.1"
 port = 0
 hub_bind_url = "http://127.0.0.1:0"
 db_url = "sqlite:///nbhub.sqlite"
+{top}
 services = [ {{ name = "admin-svc", api_token = "{ADMIN}", admin = true }} ]
 [auth]
 allowed_users = []
@@ -61,11 +62,11 @@ def call(hub, method, path, body=None, token=ADMIN, headers=None):
     return r.status, r.headers, r.body
 
 
-def make_user(hub, name):
+def make_user(hub, name, base="/"):
     quoted = urllib.parse.quote(name, safe="")
-    s, _, body = call(hub, "POST", f"/hub/api/users/{quoted}")
+    s, _, body = call(hub, "POST", f"{base}hub/api/users/{quoted}")
     assert s == 201, (s, body)
-    s, _, body = call(hub, "POST", f"/hub/api/users/{quoted}/tokens", {"note": "clients test"})
+    s, _, body = call(hub, "POST", f"{base}hub/api/users/{quoted}/tokens", {"note": "clients test"})
     assert s == 201, (s, body)
     return json.loads(body)["token"]
 
@@ -94,8 +95,8 @@ class SpawnApi(unittest.TestCase):
         self.workdir = tempfile.mkdtemp(prefix="nbhub-clients-")
         self.addCleanup(shutil.rmtree, self.workdir, True)
 
-    def hub(self, extra=""):
-        hub = Hub(api_config(extra), workdir=self.workdir)
+    def hub(self, extra="", top=""):
+        hub = Hub(api_config(extra, top), workdir=self.workdir)
         hub.start()
         self.addCleanup(hub.stop)
         self.addCleanup(hub.kill_servers)  # runs first
@@ -143,6 +144,17 @@ class SpawnApi(unittest.TestCase):
         make_user(hub, "idle")
         status, _, _, _ = read_progress(hub, "/hub/api/users/idle/server/progress")
         self.assertEqual(status, 400)
+
+    def test_servers_under_a_base_url_with_an_escaped_space(self):
+        # JupyterHub's own tests run under /@/space%20word/: servers there are routed too.
+        hub = self.hub(top='base_url = "/@/space%20word/"')
+        token = make_user(hub, "sp", base="/@/space%20word/")
+        s, _, body = call(hub, "POST", "/@/space%20word/hub/api/users/sp/server")
+        self.assertEqual(s, 201, body + hub.log()[-2000:].encode())
+        s, _, body = call(hub, "GET", "/@/space%20word/user/sp/api/kernels", token=token)
+        self.assertEqual(s, 200, body[:300] + hub.log()[-2000:].encode())
+        s, _, body = call(hub, "GET", "/@/space%20word/hub/api/users/sp")
+        self.assertEqual(json.loads(body)["server"], "/@/space%20word/user/sp/")
 
     def test_failed_spawn_ends_the_stream_with_failed(self):
         hub = self.hub('[spawner]\nslow_spawn_timeout_seconds = 0\ncmd = ["/bin/sh", "-c", "sleep 1; exit 3"]\n')
