@@ -10,12 +10,14 @@ run twice from their installed location, in a temp working dir, one run after th
   2. with a `configurable-http-proxy` first on PATH that execs `$NBHUB_BIN proxy "$@"`.
 
 The test fails when a test that passes with the real CHP does not pass with nbhub, and prints
-both pass counts per file, the differing test ids and pytest's summary lines.
+both pass counts per file, the differing test ids and pytest's summary lines. A test that failed
+with nbhub is run once more on its own first, and counts only if it fails again: beside the other
+integration tests on 2 cores, the suite's 10 s waits for a proxy can run out with either proxy.
 
 The runs are serialized because the suite uses fixed ports: the proxy API at 127.0.0.1:8001 (the
-ConfigurableHTTPProxy default), the hub at 127.0.0.1:8081 and 54321 in test_external_proxy.
-Those are outside the ephemeral range that the other integration tests' free ports come from, so
-this test can run beside them.
+ConfigurableHTTPProxy default), the hub at 127.0.0.1:8081, and 54321 and 55432 in
+test_external_proxy. 54321 and 55432 lie inside Linux's ephemeral range (32768-60999), so a
+connection of another test can hold one for a moment: one more reason for the second run.
 
 A few tests are deselected (DESELECT) because they fail with the real CHP too, here, for reasons
 that have nothing to do with the proxy, and would cost minutes each in timeouts: the single-user
@@ -96,12 +98,16 @@ class SuiteRun:
         self.seconds = 0.0
         self.returncode = None
 
-    def run(self):
+    def run(self, test_ids=None):
+        """Runs the selected files, or only `test_ids` ("test_proxy.py::test_x") when given."""
         argv = [DEBIAN_PYTHON, "-m", "pytest", "-c", os.path.join(self.dir, "pytest.ini"), "--rootdir", SUITE,
                 "-p", "no:cacheprovider", "--basetemp", os.path.join(self.dir, "tmp"),
                 f"--timeout={PER_TEST_TIMEOUT_S}", "-q", "-rfE", f"--junitxml={self.junit}"]
-        argv += [f"--deselect={d}" for d in DESELECT]  # node ids, relative to the rootdir
-        argv += [os.path.join(SUITE, f) for f in FILES]
+        if test_ids:
+            argv += [os.path.join(SUITE, t) for t in test_ids]
+        else:
+            argv += [f"--deselect={d}" for d in DESELECT]  # node ids, relative to the rootdir
+            argv += [os.path.join(SUITE, f) for f in FILES]
         started = time.monotonic()
         with open(self.log_path, "w") as log:
             try:
@@ -202,6 +208,18 @@ class JupyterHubSuiteWithNbhubProxy(unittest.TestCase):
                     print(f"  {t}: {our_out.get(t, 'not run')}")
                 for t in regressions[:5]:
                     print(f"\n---- {t} with nbhub proxy ----\n{ours.section(t)}")
+                # The suite waits 10 s for a proxy and uses fixed ports inside the ephemeral range:
+                # beside the other tests on 2 cores a test can lose that race with either proxy.
+                # Each one that failed is run once more on its own; only a second failure counts.
+                again = SuiteRun("nbhub-proxy-again", work, f'exec "{nbhub}" proxy "$@"')
+                again.run(regressions)
+                again_out = again.outcomes()
+                flaky = [t for t in regressions if again_out.get(t) == "passed"]
+                if flaky:
+                    print("\npassed when run again on their own:\n  " + "\n  ".join(flaky))
+                regressions = [t for t in regressions if t not in flaky]
+                for t in regressions[:5]:
+                    print(f"\n---- {t} with nbhub proxy, run again ----\n{again.section(t)}")
             self.assertEqual(regressions, [], "tests that pass with the real configurable-http-proxy "
                                               "fail with nbhub proxy (listed above)")
         finally:
