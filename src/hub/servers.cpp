@@ -7,7 +7,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
-#include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -66,13 +65,6 @@ std::string esc(std::string_view s) { return boost::urls::encode(s, boost::urls:
 std::string esc_path(std::string_view s) {
   static constexpr auto kSafe = boost::urls::unreserved_chars + '@';
   return boost::urls::encode(s, kSafe);
-}
-// The proxy route of a server's URL prefix: the proxy matches decoded request paths, so
-// /user/j%C3%BCrgen/ is routed as "/user/jürgen" (and a browser's /user/jürgen/ reaches it too).
-std::string route_key(std::string_view prefix) {
-  if (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
-  auto pct = boost::urls::make_pct_string_view(prefix);
-  return pct ? pct->decode() : std::string(prefix);
 }
 // One spawn's writes of its server row, in order. The "started" write is posted from the
 // progress sink (which must not block) and may run after a later write; `settled` makes it a
@@ -353,7 +345,7 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
   }
   auto const* started = &spawned->started;
   auto const route_t0 = std::chrono::steady_clock::now();
-  auto added = routes_.add(route_key(prefix), started->url,
+  auto added = routes_.add(proxy::route_key_for_url_path(prefix), started->url,
                            json::object{{"user", user.name}, {"server_name", server_name}});
   if (metrics_) metrics_->proxy_add_finished(added.has_value(), std::chrono::steady_clock::now() - route_t0);
   if (!added) {
@@ -395,7 +387,7 @@ net::awaitable<Result<void>> ServerManager::stop(std::string user, std::string s
   }
   auto prefix = prefix_for(user, server_name);
   auto const t0 = std::chrono::steady_clock::now();
-  routes_.remove(route_key(prefix));  // false when already gone: nothing left to fail
+  routes_.remove(proxy::route_key_for_url_path(prefix));  // false when already gone: nothing left to fail
   if (metrics_) metrics_->proxy_delete_finished(true, std::chrono::steady_clock::now() - t0);
   auto stopped = co_await spawner_.stop(state, false);
   if (!stopped) log_.warn("stopping {}: {}", prefix, stopped.error().message);
@@ -457,7 +449,7 @@ net::awaitable<void> ServerManager::adopt_all() {
     live->spawner_state = row.state;
     live->started = row.started;
     live->finished = true;
-    if (auto added = routes_.add(route_key(prefix), row.url,
+    if (auto added = routes_.add(proxy::route_key_for_url_path(prefix), row.url,
                                  json::object{{"user", rec.user_name}, {"server_name", row.name}});
         !added) {
       log_.error("cannot route adopted server {}: {}", prefix, added.error().message);
@@ -555,7 +547,7 @@ net::awaitable<void> ServerManager::resume_spawn(std::string user_name, store::S
   spawn::Started started{row.url, row.state};  // named: GCC 12 destroys temporaries in co_await twice
   auto ready = co_await queue_.await_ready(std::move(started), prefix);
   if (ready) {
-    auto added = routes_.add(route_key(prefix), row.url,
+    auto added = routes_.add(proxy::route_key_for_url_path(prefix), row.url,
                              json::object{{"user", user_name}, {"server_name", row.name}});
     if (added) {
       auto now = clock_.now();
