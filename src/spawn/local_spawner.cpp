@@ -80,16 +80,6 @@ bool is_cancelled(net::cancellation_state const& cs) {
   return cs.cancelled() != net::cancellation_type::none;
 }
 
-std::string escape_file_name(std::string const& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '_' || c == '-' || c == '@' || c == '+';
-    out += keep ? std::string(1, static_cast<char>(c)) : fmt::format("%{:02X}", c);
-  }
-  return out;
-}
-
 std::string join(std::vector<std::string> const& v) {
   std::string out;
   for (auto const& s : v) out += (out.empty() ? "" : " ") + s;

@@ -44,19 +44,23 @@ Error template_error(std::string_view tmpl, std::string_view why) {
 
 }  // namespace
 
-std::string home_dir_name(std::string_view user) {
+std::string escape_file_name(std::string_view name) {
   std::string out;
-  out.reserve(user.size());
-  for (std::size_t i = 0; i < user.size(); ++i) {
-    auto c = static_cast<unsigned char>(user[i]);
+  out.reserve(name.size());
+  for (unsigned char c : name) {
     bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '_' || c == '@' || c == '+' || (c == '.' && i > 0);
+                c == '.' || c == '_' || c == '-' || c == '@' || c == '+';
     if (keep)
       out += static_cast<char>(c);
     else
       out += fmt::format("%{:02X}", c);
   }
   return out;
+}
+
+std::string home_dir_name(std::string_view user) {
+  if (user.starts_with('.')) return "%2E" + escape_file_name(user.substr(1));
+  return escape_file_name(user);
 }
 
 Result<void> check_home_dir_template(std::string_view tmpl) {

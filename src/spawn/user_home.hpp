@@ -18,12 +18,15 @@
 
 namespace nbhub::spawn {
 
-// The user name as one safe path component. Bytes other than [A-Za-z0-9] and - _ @ + . become
-// %XX (upper-case hex), and so does a leading '.', so ".", ".." and hidden names cannot come
-// out; '%' itself is escaped, so different names give different directories.
+// A name as part of a file name: bytes other than [A-Za-z0-9] and - _ @ + . become %XX
+// (upper-case hex); '%' itself is escaped, so different names stay different, and '/' is, so
+// the result is never more than one component. The server log names use it as it is
+// (LocalSpawner::log_path: their '.log' suffix needs no leading-dot rule).
+std::string escape_file_name(std::string_view name);
+
+// The user name as one safe path component: escape_file_name, and a leading '.' escaped too,
+// so ".", ".." and hidden names cannot come out.
 // "alice@example.org" stays as it is; "jürgen" -> "j%C3%BCrgen"; "../x" -> "%2E.%2Fx".
-// The same alphabet as the server log names (LocalSpawner::log_path), whose '.log' suffix
-// needs no leading-dot rule.
 std::string home_dir_name(std::string_view user);
 
 // Errc::config unless `tmpl` is a usable spawner.home_dir_template: not empty, with
