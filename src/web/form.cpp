@@ -5,6 +5,10 @@
 #include <boost/url/parse_query.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/next_url.hpp"
+#include "http/message.hpp"
 
 namespace nbhub::web {
 
@@ -22,6 +26,17 @@ std::multimap<std::string, std::string> parse_form(std::string_view body) {
 
 std::string url_encode(std::string_view s) {
   return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
+
+std::string checked_next(http::Context const& ctx, std::string const& base_url, spdlog::logger& log) {
+  auto raw = ctx.query_param("next");
+  if (!raw || raw->empty()) return "";
+  auto ok = validate_next_url(*raw, {base_url});
+  if (!ok) {
+    log.info("conn={} {}", ctx.conn_id, ok.error().message);
+    return "";
+  }
+  return *ok;
 }
 
 }  // namespace nbhub::web

@@ -71,16 +71,7 @@ struct Hub {
     return page(status, "Sign-in problem", error_body(status, message, hub("login"), "Try signing in again"));
   }
 
-  std::string checked_next(Context const& ctx) const {
-    auto raw = ctx.query_param("next");
-    if (!raw || raw->empty()) return "";
-    auto ok = validate_next_url(*raw, {base});
-    if (!ok) {
-      d.log.info("conn={} {}", ctx.conn_id, ok.error().message);
-      return "";
-    }
-    return *ok;
-  }
+  std::string checked_next(Context const& ctx) const { return web::checked_next(ctx, base, d.log); }
 
   net::awaitable<std::optional<store::UserRow>> current_user(Context const& ctx) const {
     auto token = ctx.cookie(hub::LoginService::kCookieName);

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include "config/config.hpp"
-#include "core/next_url.hpp"
 #include "hub/scopes.hpp"
 #include "hub/blocking.hpp"
 #include "store/store.hpp"
@@ -67,13 +66,7 @@ struct Pages {
     return u;
   }
 
-  // A `next` that passed the redirect gate, or "".
-  std::string checked_next(Context const& ctx) const {
-    auto raw = ctx.query_param("next");
-    if (!raw || raw->empty()) return "";
-    auto ok = validate_next_url(*raw, {base});
-    return ok ? *ok : std::string{};
-  }
+  std::string checked_next(Context const& ctx) const { return web::checked_next(ctx, base, d.log); }
   static std::string with_next(std::string url, std::string const& next) {
     if (!next.empty()) url += "?next=" + url_encode(next);
     return url;
@@ -275,7 +268,7 @@ struct Pages {
       co_return not_allowed(*caller, fmt::format("You may not open {}'s server.", user));
     auto v = d.servers.view(user, server);
     // The same path and query under /user/: the raw target keeps their encoding.
-    auto under_hub = url_prefix(d.cfg.base_url) + "hub/";
+    auto const under_hub = hub();
     auto target = ctx.raw_target.starts_with(under_hub) ? base + ctx.raw_target.substr(under_hub.size())
                                                         : d.servers.prefix_for(user, server);
     if (v.state == hub::ServerState::ready) co_return http::redirect_response(target);
@@ -303,8 +296,7 @@ struct Pages {
   // start it.
   Response not_running_json(Context const& ctx, std::string const& user, std::string const& server) const {
     auto path = ctx.raw_target.substr(0, ctx.raw_target.find('?'));
-    auto under_hub = url_prefix(d.cfg.base_url) + "hub";
-    if (path.starts_with(under_hub)) path = path.substr(under_hub.size());
+    if (path.starts_with(hub())) path = path.substr(hub().size() - 1);  // from "/user/..."
     auto res = http::json_error(424, fmt::format("JupyterHub server no longer running at {}. Restart the server at {}://{}{}",
                                                  path, ctx.scheme(), ctx.host, spawn_url(user, server)));
     res.set("X-JupyterHub-Version", d.jupyterhub_version);
@@ -357,7 +349,8 @@ http::Handler bind(std::shared_ptr<Pages const> p) {
 }  // namespace
 
 void add_server_pages(http::Router& router, ServerRouteDeps const& deps) {
-  auto p = std::make_shared<Pages const>(Pages{deps, deps.cfg.base_url});
+  // URLs sent out carry the encoded base_url ("/@/space%20word/").
+  auto p = std::make_shared<Pages const>(Pages{deps, url_prefix(deps.cfg.base_url)});
   auto h = route_prefix(deps.cfg.base_url) + "hub/";  // the router sees decoded paths
   router.get(h + "home", bind<&Pages::home>(p));
   router.post(h + "home/stop", bind<&Pages::stop_from_home>(p));
