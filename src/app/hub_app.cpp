@@ -249,8 +249,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // flow, dummy ones with the password form; null ones offer nothing (an API-only hub).
     std::vector<config::ProviderConfig> oauth_providers, form_providers;
     for (auto& p : *providers) {
-      if (auth::sign_in_of(p) == auth::SignIn::redirect) oauth_providers.push_back(std::move(p));
-      else if (auth::sign_in_of(p) == auth::SignIn::password_form) form_providers.push_back(std::move(p));
+      auto const how = auth::sign_in_of(p);
+      if (how == auth::SignIn::redirect) oauth_providers.push_back(std::move(p));
+      else if (how == auth::SignIn::password_form) form_providers.push_back(std::move(p));
     }
     auth::LoginStateSealer sealer(*secret, clock, random, cfg.auth.login_state_ttl);
     auth::LoginFlow flow(std::move(oauth_providers), cfg.auth, idp_http, jwks, clock, random, sealer, log);
@@ -332,8 +333,8 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     spawn::SpawnQueue queue(queue_cfg, spawner, http, clock, log,
                             [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
     // Servers' URLs and the API URL they are given are encoded (their routes are decoded).
-    hub::ServersConfig scfg{.base_url = web::url_prefix(cfg.base_url),
-                            .hub_api_url = connect_url + web::url_prefix(cfg.base_url) + "hub/api",
+    auto const url_base = web::url_prefix(cfg.base_url);
+    hub::ServersConfig scfg{.base_url = url_base, .hub_api_url = connect_url + url_base + "hub/api",
                             .public_url = cfg.public_url,
                             .allow_named_servers = cfg.spawner_settings.allow_named_servers};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
