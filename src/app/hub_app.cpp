@@ -23,6 +23,7 @@
 #include "app/chp_mirror.hpp"
 #include "app/local_spawner_setup.hpp"
 #include "app/logging.hpp"
+#include "app/public_tls.hpp"
 #include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
 #include "auth/password_login.hpp"
@@ -261,11 +262,20 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // Listeners are bound first: servers must be told the hub API's real port.
     auto hub_bind = parse_bind_url(cfg.hub_bind_url);
     if (!hub_bind) return fail(hub_bind.error().message, 2);
+    // https on the public port (docs/tls.md): the pair is checked now, exit 2 naming the file.
+    std::unique_ptr<PublicTls> public_tls;
+    if (!cfg.ssl_cert.empty()) {
+      auto loaded = PublicTls::load(ioc, cfg.ssl_cert, cfg.ssl_key, log);
+      if (!loaded) return fail(loaded.error().message, 2);
+      public_tls = std::move(*loaded);
+    }
     http::Router router;
     proxy::RouteTable routes(clock);
     proxy::Proxy proxy(proxy_ioc.get_executor(), proxy_config(cfg), routes, clock, *logs.access, log);
     http::ListenerOptions lo{.limits = cfg.http, .trusted_proxies = cfg.trusted_proxies,
                              .public_https = cfg.public_url.starts_with("https://"),
+                             .tls = public_tls ? &public_tls->server() : nullptr,
+                             .hsts_max_age = cfg.hsts_max_age,
                              .interceptor = &proxy, .single_thread = proxy_threads == 1,
                              .handler_executor = ioc.get_executor(),
                              .observer = web::request_observer(metrics)};
@@ -425,10 +435,11 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
 
     listener->start();
     hub_listener->start();
+    if (public_tls) public_tls->start(cfg.ip, cfg.redirect_port, listener->port(), cfg.public_url, *logs.access);
     metrics.hub_started(std::chrono::steady_clock::now() - startup_t0);
     auto shown_ip = cfg.ip.empty() ? std::string("127.0.0.1") : cfg.ip;
     // Always printed, whatever the log level: users and scripts wait for this line.
-    auto where = fmt::format("nbhub is listening on http://{}:{}{}",
+    auto where = fmt::format("nbhub is listening on {}://{}:{}{}", public_tls ? "https" : "http",
                              shown_ip.find(':') != std::string::npos ? "[" + shown_ip + "]" : shown_ip,
                              listener->port(), cfg.base_url);
     if (log.should_log(spdlog::level::info)) log.info("{}", where);
@@ -443,6 +454,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       log.info("received signal {}, shutting down", sig);
       listener->stop();
       hub_listener->stop();
+      if (public_tls) public_tls->stop();
       stopped.set_value(0);
     });
     int code = stopped.get_future().get();

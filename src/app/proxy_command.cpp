@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "app/logging.hpp"
+#include "app/public_tls.hpp"
 #include "core/clock.hpp"
 #include "http/client_impl.hpp"
 #include "http/io_loop.hpp"
@@ -44,14 +45,17 @@ struct ProxyFlags {
   long timeout_ms = 0, proxy_timeout_ms = 0, keep_alive_timeout_ms = 5000;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   long busy_poll_us = 50;  // as the hub's proxy.busy_poll_microseconds
+  std::string ssl_cert, ssl_key;  // https on the public port, renewed without restart (docs/tls.md)
+  int redirect_port = 0, redirect_to = 0;  // CHP: a plain-http port redirecting to https (on redirect_to)
   bool no_x_forward = false, no_prepend_path = false, no_include_prefix = false;
   // Accepted for compatibility; see describe().
   std::vector<std::string> refused, ignored;
 };
 
-// CHP's flags (bin/configurable-http-proxy). TLS, host routing and storage backends are not
-// implemented: they are refused rather than ignored, because running without them would
-// silently change what the proxy exposes.
+// CHP's flags (bin/configurable-http-proxy). TLS towards the API and upstreams, client
+// certificates, host routing and storage backends are not implemented: they are refused
+// rather than ignored, because running without them would silently change what the proxy
+// exposes.
 void describe(CLI::App& app, ProxyFlags& f) {
   app.set_help_flag("-h,--help", "Show this help and exit");
   app.add_option("--ip", f.ip, "Public-facing IP of the proxy (default: all interfaces)");
@@ -77,8 +81,15 @@ void describe(CLI::App& app, ProxyFlags& f) {
                  "nbhub: with --threads 1, poll up to this long (adaptively) before sleeping; 0: never "
                  "(default 50)")
       ->check(CLI::Range(0, 10000));
+  app.add_option("--ssl-cert", f.ssl_cert, "SSL certificate (chain) file: the public port speaks https")
+      ->type_name("FILE");
+  app.add_option("--ssl-key", f.ssl_key, "SSL key file (with --ssl-cert)")->type_name("FILE");
+  app.add_option("--redirect-port", f.redirect_port, "Redirect HTTP requests on this port to the https port")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--redirect-to", f.redirect_to, "Redirect HTTP requests to this port (default: --port)")
+      ->check(CLI::Range(1, 65535));
   for (auto name :
-       {"--ssl-key", "--ssl-cert", "--ssl-ca", "--ssl-dhparam", "--api-ssl-key", "--api-ssl-cert",
+       {"--ssl-ca", "--ssl-dhparam", "--api-ssl-key", "--api-ssl-cert",
         "--api-ssl-ca", "--client-ssl-key", "--client-ssl-cert", "--client-ssl-ca", "--storage-backend"}) {
     app.add_option_function<std::string>(
         name, [&f, name](std::string const&) { f.refused.push_back(name); },
@@ -87,7 +98,7 @@ void describe(CLI::App& app, ProxyFlags& f) {
   app.add_flag_callback(
       "--host-routing", [&f] { f.refused.push_back("--host-routing"); },
       "not supported by nbhub proxy (refused)");
-  for (auto name : {"--error-path", "--redirect-port", "--redirect-to", "--protocol-rewrite", "--metrics-ip",
+  for (auto name : {"--error-path", "--protocol-rewrite", "--metrics-ip",
                     "--metrics-port", "--ssl-protocol", "--ssl-ciphers"}) {
     app.add_option_function<std::string>(
         name, [&f, name](std::string const&) { f.ignored.push_back(name); }, "accepted and ignored");
@@ -167,8 +178,16 @@ int run_proxy_command(std::vector<std::string> const& args) {
   }
   if (!f.refused.empty()) {
     std::cerr << "nbhub proxy: " << f.refused.front()
-              << " is not supported: terminate TLS in front of the proxy (or in the hub), and use "
+              << " is not supported: nbhub proxy serves https with --ssl-cert/--ssl-key only, and "
                  "path routing with the in-memory route table\n";
+    return 2;
+  }
+  if (f.ssl_cert.empty() != f.ssl_key.empty()) {
+    std::cerr << "nbhub proxy: --ssl-cert and --ssl-key go together\n";
+    return 2;
+  }
+  if (f.redirect_port != 0 && f.ssl_cert.empty()) {
+    std::cerr << "nbhub proxy: --redirect-port redirects to https, which needs --ssl-cert and --ssl-key\n";
     return 2;
   }
   if (f.api_port == 0) f.api_port = f.port == 0 ? 0 : f.port + 1;
@@ -205,6 +224,15 @@ int run_proxy_command(std::vector<std::string> const& args) {
       }
     }
     proxy::Proxy proxy(ioc.get_executor(), cfg, routes, clock, *logs.access, log);
+    std::unique_ptr<PublicTls> public_tls;
+    if (!f.ssl_cert.empty()) {
+      auto loaded = PublicTls::load(ioc, f.ssl_cert, f.ssl_key, log);
+      if (!loaded) {
+        std::cerr << "nbhub proxy: " << loaded.error().message << "\n";
+        return 2;
+      }
+      public_tls = std::move(*loaded);
+    }
     config::HttpClientConfig client_cfg;
     http::BeastHttpClient client(ioc, client_cfg, log);
     if (!f.error_target.empty()) proxy.set_error_responder(error_target_responder(client, f.error_target));
@@ -222,7 +250,8 @@ int run_proxy_command(std::vector<std::string> const& args) {
     limits.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
         milliseconds(std::max(1000L, f.keep_alive_timeout_ms)));
     http::ListenerOptions public_opts{
-        .limits = limits, .name = "proxy", .interceptor = &proxy, .single_thread = f.threads == 1};
+        .limits = limits, .name = "proxy", .tls = public_tls ? &public_tls->server() : nullptr,
+        .interceptor = &proxy, .single_thread = f.threads == 1};
     http::ListenerOptions api_opts{.limits = config::HttpLimits{}, .name = "proxy API"};
     auto public_listener =
         std::make_shared<http::Listener>(ioc, public_router, public_opts, *logs.access, log);
@@ -232,8 +261,12 @@ int run_proxy_command(std::vector<std::string> const& args) {
                        static_cast<std::uint16_t>(f.api_port));
     public_listener->start();
     api_listener->start();
+    if (public_tls)
+      public_tls->start(f.ip, static_cast<std::uint16_t>(f.redirect_port),
+                        static_cast<std::uint16_t>(f.redirect_to ? f.redirect_to : public_listener->port()), "",
+                        *logs.access);
     log.info(
-        "Proxying http://{}:{} with {}", f.ip.empty() ? "*" : f.ip, public_listener->port(),
+        "Proxying {}://{}:{} with {}", public_tls ? "https" : "http", f.ip.empty() ? "*" : f.ip, public_listener->port(),
         f.default_target.empty() ? std::string("no default target") : "default target " + f.default_target);
     log.info("Proxy API at http://{}:{}/api/routes", f.api_ip, api_listener->port());
     if (!f.pid_file.empty()) std::ofstream(f.pid_file) << ::getpid() << "\n";
@@ -245,6 +278,7 @@ int run_proxy_command(std::vector<std::string> const& args) {
       log.info("Received signal {}, stopping", sig);
       public_listener->stop();
       api_listener->stop();
+      if (public_tls) public_tls->stop();
       ioc.stop();  // connections in flight are cut: CHP exits the same way
     });
     std::vector<std::thread> threads;

@@ -185,8 +185,10 @@ struct HubConfig {
   // GET /hub/metrics needs a token or cookie with read:metrics (JupyterHub's
   // authenticate_prometheus); false opens it to anyone who reaches the port.
   bool authenticate_prometheus = true;
-  std::string ssl_cert;
+  std::string ssl_cert;  // PEM certificate (chain) for the public listener: https when set
   std::string ssl_key;
+  std::chrono::seconds hsts_max_age{0};  // Strict-Transport-Security on https responses; 0: none
+  std::uint16_t redirect_port = 0;       // a plain-http port that redirects to https; 0: none
   std::string spawner = "local";  // local | docker | kubernetes (see the spawner issue)
   std::map<std::string, std::string> spawner_options;  // imported spawner traits, kept for later
   bool shutdown_on_logout = false;  // stop the user's servers when they log out

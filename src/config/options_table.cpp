@@ -62,9 +62,20 @@ std::vector<Option> build_table() {
        "`read:metrics` scope (JupyterHub's `authenticate_prometheus`); `false` opens it to anyone "
        "who reaches the port.",
        HUB(authenticate_prometheus)},
-      {"ssl_cert", {}, F::path, {}, "TLS certificate (PEM) for the public listener. Not served yet: setting it is an error that says to terminate https in front of nbhub.",
+      {"ssl_cert", {}, F::path, {},
+       "TLS certificate (PEM; the leaf first, then its intermediates) for the public listener, "
+       "which then speaks https only (JupyterHub's `ssl_cert`). Renewed files are picked up "
+       "without a restart (docs/tls.md).",
        HUB(ssl_cert)},
-      {"ssl_key", {}, F::path, {}, "TLS private key (PEM) for the public listener.", HUB(ssl_key)},
+      {"ssl_key", {}, F::path, {}, "TLS private key (PEM, unencrypted) for the public listener.", HUB(ssl_key)},
+      {"hsts_max_age_seconds", {}, F::plain, {},
+       "With https (ssl_cert, or public_url behind a load balancer): send "
+       "`Strict-Transport-Security: max-age=N` on the hub's responses; 0 = no header.",
+       HUB(hsts_max_age)},
+      {"redirect_port", {}, F::plain, {},
+       "With ssl_cert: also listen on this plain-http port (same `ip`) and answer every request "
+       "with a redirect to https; 0 = none.",
+       HUB(redirect_port)},
       {"shutdown_on_logout", {}, F::plain, {},
        "Stop the user's servers when they log out.", HUB(shutdown_on_logout)},
       {"redirect_to_server", {}, F::plain, {},

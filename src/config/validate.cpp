@@ -84,12 +84,11 @@ void validate(ConfigBuilder& b) {
   if (hub.ssl_cert.empty() != hub.ssl_key.empty())
     b.error(at(b, -1, hub.ssl_cert.empty() ? "ssl_key" : "ssl_cert"),
             "ssl_cert and ssl_key go together; set both or neither");
-  else if (!hub.ssl_cert.empty())
-    // Refused rather than ignored: serving plain http where https was asked for would send
-    // session cookies in clear text.
-    b.error(at(b, -1, "ssl_cert"),
-            "nbhub does not terminate TLS itself yet: put a load balancer or nginx in front of it for "
-            "https, remove ssl_cert/ssl_key, and set public_url = \"https://...\" and trusted_proxies");
+  // The files themselves are read and checked at startup (app/hub_app.cpp): exit 2 naming them.
+  if (hub.redirect_port != 0 && hub.ssl_cert.empty())
+    b.error(at(b, -1, "redirect_port"), "redirects to https, which needs ssl_cert and ssl_key");
+  if (hub.redirect_port != 0 && hub.redirect_port == hub.port)
+    b.error(at(b, -1, "redirect_port"), "must differ from port");
   // A path on this hub: an absolute URL here would be an open redirect target for everyone.
   if (!hub.default_url.empty() && (hub.default_url.front() != '/' || hub.default_url.starts_with("//")))
     b.error(at(b, -1, "default_url"),

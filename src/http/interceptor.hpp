@@ -9,6 +9,8 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include "http/tls_stream.hpp"
+
 #include <cstdint>
 #include <string>
 
@@ -25,6 +27,7 @@ struct ClientView {
   // The listener's io_context runs on one thread and this connection has no strand: what
   // serves it may share per-thread state with other connections (proxy/tunnel_loop.hpp).
   bool single_thread = false;
+  bool tls = false;  // this connection is TLS (served through the TlsStream overload)
 };
 
 class Interceptor {
@@ -40,6 +43,9 @@ class Interceptor {
   virtual boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream,
                                              boost::beast::flat_buffer& buffer, HeadParser& parser,
                                              ClientView client) = 0;
+  // The same over TLS (the public listener with ssl_cert).
+  virtual boost::asio::awaitable<bool> serve(TlsStream& stream, boost::beast::flat_buffer& buffer,
+                                             HeadParser& parser, ClientView client) = 0;
 };
 
 }  // namespace nbhub::http

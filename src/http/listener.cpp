@@ -25,6 +25,8 @@
 #include <optional>
 
 #include "http/read_head.hpp"
+#include "http/tls_stream.hpp"
+#include "tls/server_tls.hpp"
 
 namespace nbhub::http {
 
@@ -139,12 +141,13 @@ std::string peer_ip(tcp::socket const& s) {
 
 template <class Fields>
 ClientView client_view(Fields const& req, std::string const& peer, ListenerOptions const& opts,
-                       std::uint64_t id) {
-  ClientView c{peer, std::string(req[bhttp::field::host]), opts.public_https, id};
+                       std::uint64_t id, bool tls) {
+  ClientView c{peer, std::string(req[bhttp::field::host]), opts.public_https || tls, id};
+  c.tls = tls;
   if (!is_trusted(opts.trusted_proxies, peer)) return c;
   // Behind a TLS-terminating load balancer (the AWS ALB setup): believe its headers.
   auto proto = req["X-Forwarded-Proto"];
-  if (!proto.empty()) c.secure = beast::iequals(proto.substr(0, proto.find(',')), "https");
+  if (!proto.empty() && !tls) c.secure = beast::iequals(proto.substr(0, proto.find(',')), "https");
   auto fhost = req["X-Forwarded-Host"];
   if (!fhost.empty()) c.host = std::string(fhost.substr(0, fhost.find(',')));
   auto ffor = req["X-Forwarded-For"];
@@ -168,7 +171,8 @@ Response limit_response(boost::system::error_code ec) {
 // last chunk; to an HTTP/1.0 client, the pieces as they are and then the close ends the body.
 // Each write must finish within `timeout`; the pieces are produced on `exec` when given (where
 // the handler ran). Returns the first write's error, if any.
-net::awaitable<boost::system::error_code> write_streamed(beast::tcp_stream& stream, Response& head, BodyStream& body,
+template <class Stream>
+net::awaitable<boost::system::error_code> write_streamed(Stream& stream, Response& head, BodyStream& body,
                                                          std::chrono::seconds timeout,
                                                          std::optional<net::any_io_executor> const& exec) {
   boost::system::error_code ec;
@@ -176,7 +180,7 @@ net::awaitable<boost::system::error_code> write_streamed(beast::tcp_stream& stre
   if (chunked) head.chunked(true);
   else head.keep_alive(false);
   bhttp::response_serializer<bhttp::string_body> sr{head};
-  stream.expires_after(timeout);
+  beast::get_lowest_layer(stream).expires_after(timeout);
   co_await bhttp::async_write_header(stream, sr, net::redirect_error(net::use_awaitable, ec));
   while (!ec) {
     std::optional<std::string> piece;
@@ -185,7 +189,7 @@ net::awaitable<boost::system::error_code> write_streamed(beast::tcp_stream& stre
     } else {
       piece = co_await body.next();
     }
-    stream.expires_after(timeout);
+    beast::get_lowest_layer(stream).expires_after(timeout);
     if (!piece) {
       if (chunked) co_await net::async_write(stream, bhttp::make_chunk_last(), net::redirect_error(net::use_awaitable, ec));
       break;
@@ -209,11 +213,38 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
     ~Count() { --n; }
   } count{open_connections_};
   auto peer = peer_ip(sock);
-  beast::tcp_stream stream(std::move(sock));
+  if (!opts_.tls) {
+    beast::tcp_stream stream(std::move(sock));
+    co_await serve_requests(stream, peer, id);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+  // The context current at accept: a renewal swaps it for later connections only.
+  auto ctx = opts_.tls->context();
+  if (!ctx) co_return;  // no certificate yet (ACME still at work): nothing can be served
+  TlsStream stream(std::move(sock), *ctx);
+  boost::system::error_code ec;
+  beast::get_lowest_layer(stream).expires_after(opts_.limits.request_timeout);
+  co_await stream.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
+  beast::get_lowest_layer(stream).expires_never();
+  if (ec) {
+    log_.debug("{} listener: conn={} TLS handshake with {} failed: {}", opts_.name, id, peer, ec.message());
+    co_return;
+  }
+  // RFC 8737 §3: a TLS-ALPN-01 validation ends with the handshake.
+  if (!tls::is_alpn_challenge(stream.native_handle())) co_await serve_requests(stream, peer, id);
+  boost::system::error_code ignored;
+  socket_of(stream).shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+template <class Stream>
+net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const& peer, std::uint64_t id) {
+  constexpr bool tls = is_tls_v<Stream>;
   beast::flat_buffer buffer;
   auto const& lim = opts_.limits;
   Deadline head_deadline(reaper_);  // declared after `stream`: it stops watching before the close
-  head_deadline.watch(&stream.socket(), nullptr);
+  head_deadline.watch(&socket_of(stream), nullptr);
 
   for (;;) {
     boost::system::error_code ec;
@@ -223,11 +254,11 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
 
     // Waiting for the next request on a kept-alive connection uses the idle deadline; once
     // bytes arrive, the whole request must be read within the request deadline.
-    ec = co_await read_head(stream.socket(), buffer, head, head_deadline, Deadline::Side::client, lim.idle_timeout,
+    ec = co_await read_head(raw_stream(stream), buffer, head, head_deadline, Deadline::Side::client, lim.idle_timeout,
                             lim.request_timeout);
     head_deadline.disarm();
     if (!ec && opts_.interceptor && opts_.interceptor->claims(head)) {
-      auto client = client_view(head.get(), peer, opts_, id);
+      auto client = client_view(head.get(), peer, opts_, id, tls);
       client.single_thread = opts_.single_thread;
       bool again = co_await opts_.interceptor->serve(stream, buffer, head, std::move(client));
       if (!again) break;
@@ -237,7 +268,7 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
     if (!ec) {
       body_parser.emplace(std::move(head));
       body_parser->body_limit(lim.body_limit_bytes);
-      stream.expires_after(lim.request_timeout);
+      beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
       auto const& h = body_parser->get();
       if (beast::iequals(h[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -254,14 +285,14 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
       auto res = limit_response(ec);
       res.keep_alive(false);
       res.prepare_payload();
-      stream.expires_after(lim.request_timeout);
+      beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
       co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
       break;
     }
 
     auto req = body_parser->release();
     auto started = std::chrono::steady_clock::now();
-    auto client = client_view(req, peer, opts_, id);
+    auto client = client_view(req, peer, opts_, id, tls);
     // (An if, not ?: with co_await in both arms: GCC 12 miscompiles that.)
     Reply reply;
     if (opts_.handler_executor) {
@@ -272,6 +303,8 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
     auto& res = reply.res;
     res.version(req.version());
     res.keep_alive(req.keep_alive());
+    if (client.secure && opts_.hsts_max_age.count() > 0)
+      res.set(bhttp::field::strict_transport_security, fmt::format("max-age={}", opts_.hsts_max_age.count()));
     if (reply.stream && req.method() != bhttp::verb::head) {
       ec = co_await write_streamed(stream, res, *reply.stream, lim.request_timeout, opts_.handler_executor);
     } else {
@@ -282,10 +315,10 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
       } else {
         res.prepare_payload();
       }
-      stream.expires_after(lim.request_timeout);
+      beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
       co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
     }
-    stream.expires_never();  // the next head is read from the socket, an interceptor uses it raw
+    beast::get_lowest_layer(stream).expires_never();  // the next head is read from the socket, an interceptor uses it raw
     auto const took = std::chrono::steady_clock::now() - started;
     if (opts_.observer) opts_.observer({req.method(), reply.route, res.result_int(), took});
     auto ms = std::chrono::duration<double, std::milli>(took).count();
@@ -295,8 +328,6 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
                  target.substr(0, target.find('?')), res.result_int(), ms, peer, id);
     if (ec || !res.keep_alive()) break;
   }
-  boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 net::awaitable<Listener::Reply> Listener::dispatch(Request const& req, ClientView const& client) {

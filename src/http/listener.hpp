@@ -22,6 +22,7 @@
 #include "http/router.hpp"
 
 namespace spdlog { class logger; }
+namespace nbhub::tls { class ServerTls; }
 
 namespace nbhub::http {
 
@@ -40,6 +41,11 @@ struct ListenerOptions {
   std::vector<std::string> trusted_proxies;  // IPs whose X-Forwarded-Proto/Host/For we believe
   bool public_https = false;                 // public_url is https: cookies are Secure
   std::string name = "public";               // for logs
+  // TLS on this listener (docs/tls.md): each connection takes the current context at accept.
+  // Null: plain http. Must outlive the listener.
+  tls::ServerTls* tls = nullptr;
+  // Strict-Transport-Security max-age on routed responses to https clients; 0: none.
+  std::chrono::seconds hsts_max_age{0};
   Interceptor* interceptor = nullptr;        // e.g. the proxy; must outlive the listener
   // The io_context runs on this one thread only: its handlers are already serialised, so
   // connections go without a strand each (a strand costs a lock, a queue and a type-erased
@@ -79,6 +85,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket sock, std::uint64_t id);
+  // The requests of one connection, plain (beast::tcp_stream) or TLS (TlsStream).
+  template <class Stream>
+  boost::asio::awaitable<void> serve_requests(Stream& stream, std::string const& peer, std::uint64_t id);
   struct Reply {
     Response res;
     std::shared_ptr<BodyStream> stream;  // the body, when it follows over time

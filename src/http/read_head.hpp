@@ -25,8 +25,10 @@ namespace nbhub::http {
 // The wait for the first byte is bounded by `wait` (a kept-alive connection's idle timeout),
 // the rest of the head by `head` from the first byte on; bytes already in `buffer` count as
 // a first byte. The deadline is left armed: the caller's next operation re-arms or disarms it.
-template <class Parser>
-boost::asio::awaitable<boost::system::error_code> read_head(boost::asio::ip::tcp::socket& sock,
+// `Stream`: a tcp::socket, or a TLS stream (http/tls_stream.hpp) whose socket the deadline
+// watches.
+template <class Stream, class Parser>
+boost::asio::awaitable<boost::system::error_code> read_head(Stream& sock,
                                                             boost::beast::flat_buffer& buffer, Parser& parser,
                                                             Deadline& deadline, Deadline::Side side,
                                                             Deadline::Clock::duration wait,

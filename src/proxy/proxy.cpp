@@ -12,6 +12,7 @@
 #include "core/html_escape.hpp"
 #include "http/deadline.hpp"
 #include "proxy/forwarded_headers.hpp"
+#include "proxy/tls_tunnel.hpp"
 #include "proxy/websocket_tunnel.hpp"
 
 namespace nbhub::proxy {
@@ -47,10 +48,10 @@ bool idempotent(bhttp::verb v) {
 
 // The peer's address for X-Forwarded-For. The listener's remote_ip already is the peer unless
 // a trusted proxy sent X-Forwarded-For, so the socket is only asked in that case.
-std::string peer_address(beast::tcp_stream& s, bhttp::request_header<> const& h, http::ClientView const& c) {
+std::string peer_address(tcp::socket& s, bhttp::request_header<> const& h, http::ClientView const& c) {
   if (h.find("X-Forwarded-For") == h.end()) return c.remote_ip;
   boost::system::error_code ec;
-  auto ep = s.socket().remote_endpoint(ec);
+  auto ep = s.remote_endpoint(ec);
   if (ec) return c.remote_ip;
   auto a = ep.address();
   if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
@@ -111,7 +112,8 @@ void Proxy::log_access(bhttp::request_header<> const& h, unsigned status, Steady
                status, ms, route, conn);
 }
 
-net::awaitable<bool> Proxy::respond_failure(beast::tcp_stream& stream, RequestParser& req, Route const& route,
+template <class Stream>
+net::awaitable<bool> Proxy::respond_failure(Stream& stream, RequestParser& req, Route const& route,
                                             http::ClientView client, unsigned status, std::string message,
                                             bool websocket, bool keep_alive) {
   UpstreamError err;
@@ -130,19 +132,20 @@ net::awaitable<bool> Proxy::respond_failure(beast::tcp_stream& stream, RequestPa
   res.keep_alive(keep_alive);
   res.prepare_payload();
   boost::system::error_code ec;
-  stream.expires_after(cfg_.stall_timeout);
+  beast::get_lowest_layer(stream).expires_after(cfg_.stall_timeout);
   co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
   co_return !ec && keep_alive;
 }
 
-net::awaitable<bool> Proxy::not_found(beast::tcp_stream& stream, http::HeadParser& head, std::uint64_t conn,
+template <class Stream>
+net::awaitable<bool> Proxy::not_found(Stream& stream, http::HeadParser& head, std::uint64_t conn,
                                       SteadyClock::time_point started) {
   // The route went away since claims(); the body was not read, so the connection closes.
   auto res = http::json_error(404, "No route for this path.");
   res.keep_alive(false);
   res.prepare_payload();
   boost::system::error_code ec;
-  stream.expires_after(cfg_.stall_timeout);
+  beast::get_lowest_layer(stream).expires_after(cfg_.stall_timeout);
   co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
   log_access(head.get(), 404, started, "-", conn);
   co_return false;
@@ -156,8 +159,26 @@ net::awaitable<void> Proxy::tunnel(tcp::socket& client, beast::flat_buffer& buff
     log_.debug("conn={} tunnel on {} ended by an error", conn, route->prefix());
 }
 
-net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                  http::HeadParser& head, http::ClientView client) {
+net::awaitable<void> Proxy::tunnel(http::TlsStream& client, beast::flat_buffer& buffer, UpstreamPtr up,
+                                   RoutePtr route, std::uint64_t conn, bool) {
+  auto r = co_await tunnel_tls(client, up->socket, buffer, up->buffer, cfg_, *route, clock_, stats_);
+  if (r.end == WebSocketTunnel::End::error)
+    log_.debug("conn={} TLS tunnel on {} ended by an error", conn, route->prefix());
+}
+
+net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer& buffer, http::HeadParser& head,
+                                  http::ClientView client) {
+  return serve_on(stream, buffer, head, std::move(client));
+}
+
+net::awaitable<bool> Proxy::serve(http::TlsStream& stream, beast::flat_buffer& buffer, http::HeadParser& head,
+                                  http::ClientView client) {
+  return serve_on(stream, buffer, head, std::move(client));
+}
+
+template <class Stream>
+net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer, http::HeadParser& head,
+                                     http::ClientView client) {
   // Read only for the access line: at warn level nothing per request asks for the time.
   auto const started = access_.should_log(spdlog::level::info) ? SteadyClock::now() : SteadyClock::time_point{};
   stats_.requests.fetch_add(1, std::memory_order_relaxed);
@@ -175,7 +196,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
   bool const websocket = beast::websocket::is_upgrade(h);
   bool const expect_continue = beast::iequals(h[bhttp::field::expect], "100-continue");
   bool const client_keep_alive = head.keep_alive();
-  std::string const peer = cfg_.x_forward ? peer_address(stream, h, client) : std::string();
+  std::string const peer = cfg_.x_forward ? peer_address(http::socket_of(stream), h, client) : std::string();
   RequestParser req{std::move(head)};
   if (auto const& why = route->target().unrelayable; !why.empty()) [[unlikely]] {
     // Stored through the CHP API (route_table.hpp); the body was not read.
@@ -190,7 +211,8 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
     log_access(req.get(), 502, started, route->prefix(), client.conn_id);
     co_return again;
   }
-  auto& client_sock = stream.socket();
+  auto& client_io = http::raw_stream(stream);  // the bare socket, or the TLS stream
+  auto& client_sock = http::socket_of(stream);
   auto buf = buffers_.get();
   HeadBuffer out_head(buf.get() + cfg_.buffer_bytes, kHeadScratchBytes);
   write_upstream_request(req.get(), *route, cfg_, client, peer, websocket, out_head);
@@ -215,7 +237,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
       up = std::move(c.conn);
     }
     deadline.watch(&client_sock, &up->socket);
-    out = co_await relay_.exchange(client_sock, buffer, req, out_head, expect_continue, client_keep_alive,
+    out = co_await relay_.exchange(client_io, buffer, req, out_head, expect_continue, client_keep_alive,
                                    websocket, up, *route, buf.get(), deadline);
     // A pooled connection the upstream had just closed: try once more on a new one, unless
     // the upstream may have acted on a non-idempotent request.
@@ -228,7 +250,7 @@ net::awaitable<bool> Proxy::serve(beast::tcp_stream& stream, beast::flat_buffer&
 
   if (out.upgraded) {
     buf.reset();
-    co_await tunnel(client_sock, buffer, std::move(up), route, client.conn_id, client.single_thread);
+    co_await tunnel(client_io, buffer, std::move(up), route, client.conn_id, client.single_thread);
     log_access(req.get(), 101, started, route->prefix(), client.conn_id);
     co_return false;
   }

@@ -81,6 +81,8 @@ class Proxy final : public http::Interceptor {
   bool claims(http::HeadParser const& head) const override;
   boost::asio::awaitable<bool> serve(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
                                      http::HeadParser& parser, http::ClientView client) override;
+  boost::asio::awaitable<bool> serve(http::TlsStream& stream, boost::beast::flat_buffer& buffer,
+                                     http::HeadParser& parser, http::ClientView client) override;
 
   ProxyConfig const& config() const noexcept { return cfg_; }
   ProxyStats const& stats() const noexcept { return stats_; }
@@ -93,13 +95,21 @@ class Proxy final : public http::Interceptor {
                   std::string_view route, std::uint64_t conn) const;
   // The rarer paths of `serve`, apart so that its coroutine frame stays small. Awaited
   // directly by `serve`: the references live in its frame.
-  boost::asio::awaitable<bool> respond_failure(boost::beast::tcp_stream& stream, RequestParser& req,
-                                               Route const& route, http::ClientView client, unsigned status,
-                                               std::string message, bool websocket, bool keep_alive);
-  boost::asio::awaitable<bool> not_found(boost::beast::tcp_stream& stream, http::HeadParser& head,
-                                         std::uint64_t conn, SteadyTime started);
+  // `Stream`: beast::tcp_stream or http::TlsStream (both instantiated in proxy.cpp).
+  template <class Stream>
+  boost::asio::awaitable<bool> serve_on(Stream& stream, boost::beast::flat_buffer& buffer, http::HeadParser& parser,
+                                        http::ClientView client);
+  template <class Stream>
+  boost::asio::awaitable<bool> respond_failure(Stream& stream, RequestParser& req, Route const& route,
+                                               http::ClientView client, unsigned status, std::string message,
+                                               bool websocket, bool keep_alive);
+  template <class Stream>
+  boost::asio::awaitable<bool> not_found(Stream& stream, http::HeadParser& head, std::uint64_t conn,
+                                         SteadyTime started);
   boost::asio::awaitable<void> tunnel(boost::asio::ip::tcp::socket& client, boost::beast::flat_buffer& buffer,
                                       UpstreamPtr up, RoutePtr route, std::uint64_t conn, bool single_thread);
+  boost::asio::awaitable<void> tunnel(http::TlsStream& client, boost::beast::flat_buffer& buffer, UpstreamPtr up,
+                                      RoutePtr route, std::uint64_t conn, bool single_thread);
 
   ProxyConfig const cfg_;
   RouteTable& routes_;

@@ -48,13 +48,21 @@ Buffers one(std::string_view s) {
   return b;
 }
 
+// Writes what the client socket takes now, as send_now. A TLS stream has no such shortcut:
+// everything goes through its asynchronous write (which encrypts into one record).
+std::size_t client_send_now(tcp::socket& s, Buffers const& bufs, error_code& ec) {
+  return send_now(s.native_handle(), bufs, ec);
+}
+std::size_t client_send_now(http::TlsStream&, Buffers const&, error_code&) { return 0; }
+
 Failure upstream_failure(error_code const& ec) {
   return ec == beast::error::timeout ? Failure::upstream_timeout : Failure::upstream_unavailable;
 }
 
 }  // namespace
 
-net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat_buffer& cbuf,
+template <class ClientIo>
+net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_buffer& cbuf,
                                                 RequestParser& req, HeadBuffer& head, bool expect_continue,
                                                 bool client_keep_alive, bool websocket, UpstreamPtr& up_ptr,
                                                 Route const& route, char* chunk, http::Deadline& deadline) {
@@ -172,7 +180,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
     head += "\r\n";
     {
       auto const& bufs = one(head.view());
-      auto sent = send_now(client.native_handle(), bufs, ec);
+      auto sent = client_send_now(client, bufs, ec);
       if (!ec && sent < total_size(bufs)) {
         if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
         if (!ec) co_await net::async_write(client, suffix(bufs, sent), net::redirect_error(kAwait, ec));
@@ -212,7 +220,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
 
   auto park_if_done = [&] {
     if (upstream_keep_alive && rp->is_done() && up_ptr && up_ptr->buffer.size() == 0) {
-      deadline.watch(&client, nullptr);
+      deadline.watch(&http::socket_of(client), nullptr);
       pool_.put(std::move(up_ptr));  // `up` must not be touched after this
       out.upstream_parked = true;
     }
@@ -226,7 +234,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
   if (!has_body || waiting) {
     {
       auto const& bufs = one(pending_head);
-      auto sent = send_now(client.native_handle(), bufs, ec);
+      auto sent = client_send_now(client, bufs, ec);
       if (!ec && sent < total_size(bufs)) {
         if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
         if (!ec) co_await net::async_write(client, suffix(bufs, sent), net::redirect_error(kAwait, ec));
@@ -288,7 +296,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
     bool const last = rp->is_done();
     {
       auto const& bufs = framer.frame(pending_head, chunk, n, last);
-      auto sent = send_now(client.native_handle(), bufs, ec);
+      auto sent = client_send_now(client, bufs, ec);
       if (!ec && sent < total_size(bufs)) {
         if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
         if (!ec) co_await net::async_write(client, suffix(bufs, sent), net::redirect_error(kAwait, ec));
@@ -304,7 +312,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
       // client's delayed ACK (40 ms) behind the previous one. Small responses go out in one
       // write and skip the system call. (The listener could set this once per connection.)
       net::ip::tcp::no_delay opt(true);
-      client.set_option(opt, ec);
+      http::socket_of(client).set_option(opt, ec);
       ec = {};
       nodelay = true;
     }
@@ -315,5 +323,12 @@ net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket& client, beast::flat
   }
   co_return out;
 }
+
+template net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket&, beast::flat_buffer&, RequestParser&,
+                                                         HeadBuffer&, bool, bool, bool, UpstreamPtr&, Route const&,
+                                                         char*, http::Deadline&);
+template net::awaitable<ExchangeOutcome> Relay::exchange(http::TlsStream&, beast::flat_buffer&, RequestParser&,
+                                                         HeadBuffer&, bool, bool, bool, UpstreamPtr&, Route const&,
+                                                         char*, http::Deadline&);
 
 }  // namespace nbhub::proxy

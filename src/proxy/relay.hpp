@@ -29,6 +29,7 @@
 
 #include "core/clock.hpp"
 #include "http/deadline.hpp"
+#include "http/tls_stream.hpp"
 #include "proxy/head_writer.hpp"
 #include "proxy/proxy_config.hpp"
 #include "proxy/proxy_stats.hpp"
@@ -74,7 +75,9 @@ class Relay {
   // side of a keep-alive exchange is complete (before the last bytes go to the client), `up`
   // is parked in the pool and unwatched by `deadline`, so that the client's next request, on
   // this or another connection, finds it there.
-  boost::asio::awaitable<ExchangeOutcome> exchange(boost::asio::ip::tcp::socket& client,
+  // `ClientIo`: the plain connection's tcp::socket, or http::TlsStream (both instantiated).
+  template <class ClientIo>
+  boost::asio::awaitable<ExchangeOutcome> exchange(ClientIo& client,
                                                    boost::beast::flat_buffer& client_buffer,
                                                    RequestParser& req, HeadBuffer& head, bool expect_continue,
                                                    bool client_keep_alive, bool websocket, UpstreamPtr& up,

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 
-_LISTEN = re.compile(r"nbhub is listening on http://[^:]+:(\d+)(/\S*)")
+_LISTEN = re.compile(r"nbhub is listening on https?://[^:]+:(\d+)(/\S*)")
 
 
 def nbhub_bin():

@@ -425,15 +425,14 @@ c.CustosOAuthenticator.login_service = 'My Custos'
   EXPECT_EQ(l.hub.auth.providers.at(0).login_service, "Custos Login");
 }
 
-// nbhub does not serve https itself yet; ignoring the trait would send cookies in clear text.
-TEST(PyConfigMapping, SslCertIsRefusedWithWhatToDo) {
+// Issue 19: JupyterHub's ssl_cert/ssl_key make nbhub serve https itself.
+TEST(PyConfigMapping, SslCertAndKeyMapToTheHubsTls) {
   auto l = load_py_text(R"(c.JupyterHub.ssl_cert = '/etc/cert.pem'
 c.JupyterHub.ssl_key = '/etc/key.pem'
 )");
-  auto e = errors(l);
-  ASSERT_EQ(e.size(), 1u);
-  EXPECT_THAT(e[0], ::testing::HasSubstr("ssl_cert"));
-  EXPECT_THAT(e[0], ::testing::HasSubstr("put a load balancer or nginx in front of it"));
+  EXPECT_TRUE(errors(l).empty());
+  EXPECT_EQ(l.hub.ssl_cert, "/etc/cert.pem");
+  EXPECT_EQ(l.hub.ssl_key, "/etc/key.pem");
 }
 
 TEST(PyConfigMapping, JupyterHubTraits) {
@@ -448,7 +447,7 @@ c.JupyterHub.log_level = logging.DEBUG
 c.JupyterHub.cookie_max_age_days = 0.5
 c.JupyterHub.cookie_secret_file = '/srv/cookie_secret'
 c.JupyterHub.admin_access = True
-# ssl_cert / ssl_key: see PyConfigMapping.SslCertIsRefusedWithWhatToDo
+# ssl_cert / ssl_key: see PyConfigMapping.SslCertAndKeyMapToTheHubsTls
 #
 c.JupyterHub.shutdown_on_logout = True
 c.JupyterHub.services = [{'name': 'culler', 'command': ['python3', '-m', 'culler']}]
