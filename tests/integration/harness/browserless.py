@@ -55,15 +55,19 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Client:
     """HTTP client with a cookie jar; never follows redirects by itself."""
 
-    def __init__(self, timeout: float = 30.0):
+    def __init__(self, timeout: float = 30.0, ssl_context=None):
+        """`ssl_context`: for https URLs (e.g. one trusting a test CA)."""
         self.timeout = timeout
         self.cookies = http.cookiejar.CookieJar()
-        self._opener = urllib.request.build_opener(
+        handlers = [
             urllib.request.HTTPCookieProcessor(self.cookies),
             _NoRedirect(),
             # Loopback only: never route test traffic through an environment proxy.
             urllib.request.ProxyHandler({}),
-        )
+        ]
+        if ssl_context is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
+        self._opener = urllib.request.build_opener(*handlers)
 
     def request(self, method: str, url: str, *, data=None, json_body=None,
                 headers: dict | None = None, timeout: float | None = None) -> Response:

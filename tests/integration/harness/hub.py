@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 
-_LISTEN = re.compile(r"nbhub is listening on https?://[^:]+:(\d+)(/\S*)")
+_LISTEN = re.compile(r"nbhub is listening on (https?)://[^:]+:(\d+)(/\S*)")
 
 
 def nbhub_bin():
@@ -47,6 +47,7 @@ class Hub:
         self._own_dir = workdir is None
         self.proc = None
         self.port = None
+        self.scheme = "http"
         self.base_url = "/"
         self._lines = []
         self._lock = threading.Lock()
@@ -78,8 +79,9 @@ class Hub:
                     self._lines.append(line)
                 m = _LISTEN.search(line)
                 if m:
-                    self.port = int(m.group(1))
-                    self.base_url = m.group(2)
+                    self.scheme = m.group(1)
+                    self.port = int(m.group(2))
+                    self.base_url = m.group(3)
                     ready.set()
             ready.set()
 
@@ -93,7 +95,7 @@ class Hub:
         return self
 
     def url(self, path=""):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def log(self):
         with self._lock:

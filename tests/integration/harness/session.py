@@ -15,9 +15,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def sign_in(hub, user, password, provider="idp"):
-    """A browserless client signed in to `hub` as `user` through the test IdP."""
-    c = browserless.Client()
+def sign_in(hub, user, password, provider="idp", ssl_context=None):
+    """A browserless client signed in to `hub` as `user` through the test IdP.
+    `ssl_context`: for a hub serving https (trusting its test CA)."""
+    c = browserless.Client(ssl_context=ssl_context)
     r = c.get(hub.url(f"/hub/oauth_login?provider={provider}"))
     r = c.get(browserless.login_at_idp(c, r.location, user, password))
     assert r.status == 302, r.text

@@ -12,10 +12,12 @@ class WebSocketError(RuntimeError):
 
 
 class WebSocket:
-    def __init__(self, url, headers=None, timeout=30):
+    def __init__(self, url, headers=None, timeout=30, ssl_context=None):
         u = urllib.parse.urlsplit(url)
-        assert u.scheme == "ws", "only ws:// on loopback"
+        assert u.scheme in ("ws", "wss"), "only ws:// and wss:// on loopback"
         self.sock = socket.create_connection((u.hostname, u.port or 80), timeout=timeout)
+        if u.scheme == "wss":
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname=u.hostname)
         path = u.path + ("?" + u.query if u.query else "")
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {path} HTTP/1.1", f"Host: {u.hostname}:{u.port}", "Upgrade: websocket",
