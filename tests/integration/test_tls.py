@@ -228,5 +228,64 @@ class StartupRefusals(unittest.TestCase):
             self.assertIn("redirect_uri=https%3A%2F%2F127.0.0.1", r.location)
 
 
+class ProxyOverHttps(unittest.TestCase):
+    """`nbhub proxy` with configurable-http-proxy's --ssl-cert, --ssl-key, --redirect-port and
+    --redirect-to, renewing its certificate when a new pair is renamed over the files."""
+
+    def test_https_redirect_and_renewal_by_rename(self):
+        import http.server
+        import subprocess
+        import threading
+        from harness.hub import nbhub_bin
+        d = tempfile.mkdtemp(prefix="nbhub-tls-proxy-")
+        self.addCleanup(shutil.rmtree, d, True)
+        ca = TestCA(d)
+        crt, key = ca.issue(os.path.join(d, "live"), 2001)
+
+        class Hello(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = f"hello {self.path} {self.headers.get('X-Forwarded-Proto')}".encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+        threading.Thread(target=backend.serve_forever, daemon=True).start()
+        self.addCleanup(backend.server_close)
+        self.addCleanup(backend.shutdown)
+        port, api, rport = free_port(), free_port(), free_port()
+        proc = subprocess.Popen(
+            [nbhub_bin(), "proxy", "--ip", "127.0.0.1", "--port", str(port), "--api-port", str(api),
+             "--default-target", f"http://127.0.0.1:{backend.server_address[1]}", "--ssl-cert", crt,
+             "--ssl-key", key, "--redirect-port", str(rport), "--redirect-to", "8443", "--threads", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(proc.wait, 10)
+        self.addCleanup(proc.terminate)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", rport), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        c = browserless.Client(ssl_context=ca.ssl_context())
+        r = c.get(f"https://127.0.0.1:{port}/some/path")
+        self.assertEqual((r.status, r.text), (200, "hello /some/path https"))
+        r = browserless.Client().get(f"http://127.0.0.1:{rport}/some/path?x=1")
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.headers["Location"], "https://127.0.0.1:8443/some/path?x=1")
+        self.assertEqual(served_serial(port, ca), 2001)
+        staged = os.path.join(d, "staged")
+        new_crt, new_key = ca.issue(staged, 2002)
+        os.rename(new_key, key)
+        os.rename(new_crt, crt)
+        self.assertEqual(wait_serial(port, ca, 2002), 2002)
+        self.assertEqual(c.get(f"https://127.0.0.1:{port}/again").status, 200)
+
+
 if __name__ == "__main__":
     unittest.main()
