@@ -110,8 +110,9 @@ class HubOverHttps(unittest.TestCase):
             self.assertIn("Secure", " ".join(r.headers.get_all("Set-Cookie")))
             self.assertEqual(r.headers["Strict-Transport-Security"], "max-age=600")
             alice = sign_in(hub, "alice", "alice-pw", ssl_context=ctx)
-            self.assertTrue(all(k.secure for k in alice.cookies if k.name.startswith("nbhub")),
-                            [(k.name, k.secure) for k in alice.cookies])
+            hub_cookies = [(k.name, k.secure) for k in alice.cookies if k.name.startswith("nbhub")]
+            self.assertIn(("nbhub-hub-login", True), hub_cookies)
+            self.assertTrue(all(secure for _, secure in hub_cookies), hub_cookies)
             self.assertEqual(alice.get(hub.url("/hub/spawn")).status, 302)
             wait_ready(alice, hub)
             r = follow(alice, hub, alice.get(hub.url("/user/alice/tree")))
@@ -160,6 +161,36 @@ class HubOverHttps(unittest.TestCase):
             ws2.close()
             ws.close()
             self.assertNotIn("BEGIN", hub.log())  # no key material in the log
+
+
+TESTS = os.environ.get("NBHUB_TESTS_DIR") or os.path.join(os.path.dirname(__file__), "..")
+CHROMIUM_READY = (os.path.exists("/usr/bin/chromium") and shutil.which("node")
+                  and os.path.isdir(os.path.join(TESTS, "node_modules", "playwright-core")))
+
+
+@unittest.skipUnless(SINGLEUSER and CHROMIUM_READY, "jupyterhub-singleuser, chromium or playwright-core missing")
+class BrowserOverHttps(unittest.TestCase):
+    """Headless Chromium signs in over https and runs a kernel over wss (tests/browser/https_kernel.mjs)."""
+
+    def test_chromium_signs_in_and_runs_a_kernel(self):
+        import subprocess
+        workdir = tempfile.mkdtemp(prefix="nbhub-tls-browser-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        ca = TestCA(workdir)
+        crt, key = ca.issue(os.path.join(workdir, "tls"), 3001)
+        port = free_port()
+        with TestIdp("generic", redirect_uris=[f"https://127.0.0.1:{port}/hub/oauth_callback"]) as idp:
+            hub = Hub(hub_config(idp.issuer, port, crt, key), workdir=os.path.join(workdir, "hub"))
+            os.makedirs(hub.workdir)
+            hub.start()
+            self.addCleanup(hub.stop, False)
+            self.addCleanup(hub.kill_servers)
+            env = dict(os.environ, HUB_URL=hub.url("/"))
+            r = subprocess.run(["node", os.path.join(TESTS, "browser", "https_kernel.mjs")], cwd=TESTS, env=env,
+                               capture_output=True, text=True, timeout=300)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 0, f"{out}\n--- hub log ---\n{hub.log()[-4000:]}")
+            self.assertIn("HTTPS KERNEL OK", out)
 
 
 class StartupRefusals(unittest.TestCase):
