@@ -83,7 +83,23 @@ EOF
 sed -i "s/ERRLOG/backend.log/" "$work/backend.conf"
 
 # nginx as the reverse proxy to compare with: one worker, pooled keep-alive upstreams, the
-# same X-Forwarded-* headers nbhub adds, WebSocket upgrades on /user/ws/.
+# same X-Forwarded-* headers nbhub adds, WebSocket upgrades on /user/ws/; the same for its
+# plain and its TLS server.
+cat >"$work/proxying.conf" <<EOF
+proxy_http_version 1.1;
+proxy_set_header Host \$http_host;
+proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+proxy_set_header X-Forwarded-Proto \$scheme;
+proxy_set_header X-Forwarded-Host \$http_host;
+proxy_set_header X-Forwarded-Port \$server_port;
+location /user/ws/ {
+  proxy_pass http://echo;
+  proxy_set_header Upgrade \$http_upgrade;
+  proxy_set_header Connection \$connection_upgrade;
+  proxy_read_timeout 3600s;
+}
+location / { proxy_pass http://files; proxy_set_header Connection ""; }
+EOF
 cat >"$work/proxy.conf" <<EOF
 ${common//PIDFILE/$work/proxy.pid}
 http {
@@ -94,19 +110,7 @@ http {
   upstream echo { server 127.0.0.1:$ws_backend; }
   server {
     listen 127.0.0.1:$nginx_proxy;
-    proxy_http_version 1.1;
-    proxy_set_header Host \$http_host;
-    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto \$scheme;
-    proxy_set_header X-Forwarded-Host \$http_host;
-    proxy_set_header X-Forwarded-Port \$server_port;
-    location /user/ws/ {
-      proxy_pass http://echo;
-      proxy_set_header Upgrade \$http_upgrade;
-      proxy_set_header Connection \$connection_upgrade;
-      proxy_read_timeout 3600s;
-    }
-    location / { proxy_pass http://files; proxy_set_header Connection ""; }
+    include $work/proxying.conf;
   }
   server {
     listen 127.0.0.1:$nginx_tls ssl;
@@ -116,19 +120,7 @@ http {
     ssl_ciphers $intermediate;
     ssl_prefer_server_ciphers off;
     ssl_session_tickets on;
-    proxy_http_version 1.1;
-    proxy_set_header Host \$http_host;
-    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto \$scheme;
-    proxy_set_header X-Forwarded-Host \$http_host;
-    proxy_set_header X-Forwarded-Port \$server_port;
-    location /user/ws/ {
-      proxy_pass http://echo;
-      proxy_set_header Upgrade \$http_upgrade;
-      proxy_set_header Connection \$connection_upgrade;
-      proxy_read_timeout 3600s;
-    }
-    location / { proxy_pass http://files; proxy_set_header Connection ""; }
+    include $work/proxying.conf;
   }
 }
 EOF

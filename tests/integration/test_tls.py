@@ -22,29 +22,16 @@ from harness.hub import Hub, run_nbhub
 from harness.idp import TestIdp
 from harness.session import cookie_header, follow, free_port, sign_in, wait_ready, xsrf
 from harness.websocket import WebSocket, run_code
+from test_server_contract import hub_config as contract_hub_config
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
 
 
 def hub_config(issuer, port, cert, key, redirect_port=0):
-    return f"""
-ip = "127.0.0.1"
-port = {port}
-hub_bind_url = "http://127.0.0.1:0"
-db_url = "sqlite:///nbhub.sqlite"
-ssl_cert = "{cert}"
-ssl_key = "{key}"
-hsts_max_age_seconds = 600
-redirect_port = {redirect_port}
-[auth]
-allowed_users = ["alice"]
-[[auth.providers]]
-name = "idp"
-kind = "oidc"
-issuer = "{issuer}"
-client_id = "nbhub-test"
-client_secret = "nbhub-test-secret"
-"""
+    """test_server_contract's hub (alice allowed, the test IdP) on `port`, serving https."""
+    tls = (f'port = {port}\nssl_cert = "{cert}"\nssl_key = "{key}"\nhsts_max_age_seconds = 600\n'
+           f'redirect_port = {redirect_port}')
+    return contract_hub_config(issuer).replace("\nport = 0\n", f"\n{tls}\n", 1)
 
 
 def secret_dir(root, stamp, ca, serial, key=None):
