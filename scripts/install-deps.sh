@@ -13,6 +13,7 @@ apt_packages=(
   jupyterhub python3 curl ca-certificates nginx wrk
   docker.io  # dockerd for the Docker spawner tests (a private daemon per test process)
   python3-kubernetes
+  openssl  # the openssl command: test certificates (tests/integration/harness/certs.py), bench/proxy TLS rows
   python3-prometheus-client  # tests/integration/test_metrics.py parses /hub/metrics with its parser
   # JupyterHub 3.0's own test suite, run against nbhub proxy (tests/integration/test_jupyterhub_suite.py)
   python3-pytest python3-pytest-asyncio python3-pytest-timeout
