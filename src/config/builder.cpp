@@ -58,6 +58,18 @@ Origin const* ConfigBuilder::origin_of(int provider, std::string_view key) const
   return it == m.end() ? nullptr : &it->second;
 }
 
+Provenance ConfigBuilder::provenance() const {
+  Provenance out;
+  out.hub.insert(hub_set_.begin(), hub_set_.end());
+  for (int i = 0; i < provider_count(); ++i) {
+    ProviderProvenance p;
+    p.declared = provider_origin_[i];
+    p.options.insert(provider_set_[i].begin(), provider_set_[i].end());
+    out.providers.push_back(std::move(p));
+  }
+  return out;
+}
+
 void ConfigBuilder::error(Origin const& where, std::string message) {
   diagnostics_.push_back({where.file, where.line, where.option, std::move(message), true});
 }

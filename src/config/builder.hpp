@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config/diagnostic.hpp"
 #include "config/options.hpp"
+#include "config/provenance.hpp"
 
 namespace nbhub::config {
 
@@ -39,6 +40,9 @@ class ConfigBuilder {
   void error(Origin const& where, std::string message);
   void warn(Origin const& where, std::string message);
   void add(Diagnostic d) { diagnostics_.push_back(std::move(d)); }
+
+  // Where every option that is not at its default was set (GET /hub/api/config).
+  Provenance provenance() const;
 
   HubConfig& hub() { return hub_; }
   HubConfig const& hub() const { return hub_; }

@@ -65,8 +65,9 @@ Loaded load_from(std::optional<ConfigSource> const& source, CliInvocation const&
   read_secret_files(b);
   validate(b);
   if (z2jh) z2jh->summary = z2jh_summary(b.hub());
+  auto provenance = b.provenance();
   return Loaded{std::move(b.hub()), std::move(b.diagnostics()), source ? source->file : "",
-                std::move(z2jh)};
+                std::move(z2jh), std::move(provenance)};
 }
 
 Loaded load(CliInvocation const& cli, std::map<std::string, std::string> const& env) {

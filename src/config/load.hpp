@@ -18,6 +18,7 @@
 #include "config/cli.hpp"
 #include "config/config.hpp"
 #include "config/diagnostic.hpp"
+#include "config/provenance.hpp"
 #include "config/z2jh.hpp"
 
 namespace nbhub::config {
@@ -29,6 +30,7 @@ struct Loaded {
   // Set when the file was zero-to-jupyterhub's jupyterhub_config.py (config/z2jh.hpp): the
   // secrets it hands the process and the summary to log.
   std::optional<Z2jhOutcome> z2jh;
+  Provenance provenance;                // where each value came from (unset: its default)
   bool ok() const;                      // no errors (warnings allowed)
 };
 
