@@ -21,7 +21,9 @@
 #include <thread>
 
 #include "app/chp_mirror.hpp"
+#include "app/config_reloader.hpp"
 #include "app/local_spawner_setup.hpp"
+#include "app/provider_setup.hpp"
 #include "app/logging.hpp"
 #include "app/public_tls.hpp"
 #include "config/spawner_traits.hpp"
@@ -71,37 +73,15 @@ namespace net = boost::asio;
 
 namespace {
 
-// Presets, then OIDC discovery where an issuer is known but endpoints are not. Runs before
-// the listener starts, so a wrong issuer stops startup with a message instead of failing
-// every login later.
+// Every configured provider resolved (app/provider_setup.hpp), before the listeners start.
 Result<std::vector<config::ProviderConfig>> resolve_providers(config::HubConfig const& cfg,
                                                               net::io_context& ioc,
                                                               http::HttpClient& http,
                                                               spdlog::logger& log) {
   std::vector<config::ProviderConfig> out;
   for (auto const& raw : cfg.auth.providers) {
-    auto p = auth::apply_preset(raw);
+    auto p = net::co_spawn(ioc, resolve_provider(raw, http, log), net::use_future).get();
     if (!p) return p.error();
-    if (!p->issuer.empty() && (p->authorize_url.empty() || p->token_url.empty() || p->jwks_url.empty())) {
-      auto fut = net::co_spawn(ioc, auth::discover(*p, http), net::use_future);
-      auto r = fut.get();
-      if (!r) return r.error();
-    }
-    switch (auth::sign_in_of(*p)) {
-      case auth::SignIn::redirect:
-        if (!p->tls_verify) log.warn("auth.providers[{}]: TLS verification is off for this provider", p->name);
-        log.info("provider {} ({}): \"Sign in with {}\"", p->name, p->kind, p->login_service);
-        break;
-      case auth::SignIn::password_form:
-        log.warn("provider {} is kind = \"dummy\" (JupyterHub's DummyAuthenticator): ANYONE can sign in "
-                 "with any username and {}. FOR TESTING ONLY: never use it on a hub others can reach.",
-                 p->name, p->password.empty() ? "any password" : "the one configured password");
-        break;
-      case auth::SignIn::none:
-        log.info("provider {} is kind = \"null\" (JupyterHub's NullAuthenticator): nobody signs in; the hub "
-                 "is used through its REST API with tokens (services' api_token, `nbhub token`)", p->name);
-        break;
-    }
     out.push_back(std::move(*p));
   }
   return out;
@@ -164,9 +144,25 @@ net::awaitable<void> periodically(std::chrono::seconds every, std::function<net:
   }
 }
 
+// Built-in culling, following reloads: each round reads the settings in effect. A disabled
+// culler looks again every minute; a new `every` applies from the round after the current wait.
+net::awaitable<void> cull_loop(SnapshotRef<config::HubConfig> live, hub::ServerManager& servers) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  for (;;) {
+    auto const before = live.load()->cull;
+    timer.expires_after(before.enabled ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(before.every)
+                                       : std::chrono::seconds(60));
+    boost::system::error_code ec;
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return;
+    auto const c = live.load()->cull;
+    if (c.enabled) co_await servers.cull(c.timeout, c.max_age);
+  }
+}
+
 }  // namespace
 
-int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> const& env) {
+int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> const& env, ReloadSource source) {
   auto const startup_t0 = std::chrono::steady_clock::now();
   auto logs = make_loggers(cfg.log_level);
   auto& log = *logs.hub;
@@ -206,6 +202,12 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // Everything below may throw (a port in use, say): the I/O threads must be joined before
     // returning, or std::thread's destructor would abort the process without a word.
     try {
+
+    // The configuration the live parts read per request; a reload swaps it (config_reloader.hpp).
+    // `cfg` stays what start-up built from: restart-only options never change in the snapshot.
+    Snapshot<LiveConfig> live(LiveConfig{cfg, std::move(source.provenance), source.config_file, 0});
+    SnapshotRef<config::HubConfig> live_hub(live, &LiveConfig::hub);
+    SnapshotRef<config::AuthConfig> live_auth(live_hub, &config::HubConfig::auth);
 
     auto logo = web::load_logo(cfg.logo_file);
     if (!logo) return fail(logo.error().message, 2);
@@ -255,9 +257,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       else if (how == auth::SignIn::password_form) form_providers.push_back(std::move(p));
     }
     auth::LoginStateSealer sealer(*secret, clock, random, cfg.auth.login_state_ttl);
-    auth::LoginFlow flow(std::move(oauth_providers), cfg.auth, idp_http, jwks, clock, random, sealer, log);
-    auth::PasswordLogin passwords(std::move(form_providers), cfg.auth, sealer, clock, random, log);
-    hub::LoginService logins(cfg.auth, **st, crypt->enabled() ? &*crypt : nullptr, clock, random, blocking, log);
+    auth::LoginFlow flow(std::move(oauth_providers), live_auth, idp_http, jwks, clock, random, sealer, log);
+    auth::PasswordLogin passwords(std::move(form_providers), live_auth, sealer, clock, random, log);
+    hub::LoginService logins(live_auth, **st, crypt->enabled() ? &*crypt : nullptr, clock, random, blocking, log);
 
     // Listeners are bound first: servers must be told the hub API's real port.
     auto hub_bind = parse_bind_url(cfg.hub_bind_url);
@@ -357,39 +359,50 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (!services) return fail(services.error().message, 2);
     if (auto r = hub::ensure_config_users(**st, cfg.auth.admin_users, cfg.auth.allowed_users); !r)
       return fail(r.error().message, 1);
-    web::RequestAuth request_auth(logins, tokens, **st, blocking, secret->reveal(), *roles, *services);
+    Snapshot<hub::Roles> live_roles(std::move(*roles));
+    Snapshot<hub::ServiceRegistry> live_services(*services);
+    web::RequestAuth request_auth(logins, tokens, **st, blocking, secret->reveal(), live_roles, live_services);
     // Services: OAuth clients for HubOAuth, routes under /services/, and who may sign in to
     // them (access:services, spec §3.3).
     if (auto r = services->register_oauth_clients(**st); !r) return fail(r.error().message, 1);
     if (auto r = services->add_routes(routes); !r) return fail(r.error().message, 2);
-    oauth.set_access_check([&roles, &services, &cfg](store::UserRow const& u, store::OAuthClientRow const& c) {
-      if (auto const* svc = services->by_oauth_client(c.client_id))
-        return hub::has_scope(roles->user_scopes(u), "access:services", hub::ScopeTarget{.service = svc->name});
-      return u.admin && cfg.admin_access;
+    oauth.set_access_check([&request_auth, live_hub](store::UserRow const& u, store::OAuthClientRow const& c) {
+      auto const services_now = request_auth.services();
+      if (auto const* svc = services_now->by_oauth_client(c.client_id))
+        return hub::has_scope(request_auth.roles()->user_scopes(u), "access:services", hub::ScopeTarget{.service = svc->name});
+      return u.admin && live_hub.load()->admin_access;
     });
 
     // The identity provider's tokens for users' code, and its JWTs at the API (docs/tokens.md).
     // Without enable_auth_state no tokens are kept, so the endpoint says so (404), not "sign in".
-    hub::TokenRefresher refresher(flow.providers(), idp_http, **st,
+    hub::TokenRefresher refresher(flow.provider_snapshot(), idp_http, **st,
                                   cfg.auth.enable_auth_state && crypt->enabled() ? &*crypt : nullptr, clock,
                                   blocking, log, {.margin = cfg.auth.refresh_margin});
-    hub::BearerAuth bearer(flow.providers(), cfg.auth.username_map, jwks, clock, log);
-    if (bearer.enabled()) request_auth.set_bearer(&bearer);
+    hub::BearerAuth bearer(flow.provider_snapshot(),
+                           SnapshotRef<std::map<std::string, std::string>>(live_auth, &config::AuthConfig::username_map),
+                           jwks, clock, log);
+    request_auth.set_bearer(&bearer);  // it checks whether any provider (after a reload) takes bearer tokens
     if (cfg.auth.refresh_pre_spawn || !cfg.auth.access_token_env.empty() || !cfg.auth.id_token_env.empty())
       servers.set_pre_spawn_hook([&](store::UserRow const& u) {
         return refresher.spawn_environment(u.name, cfg.auth.refresh_pre_spawn, cfg.auth.access_token_env,
                                            cfg.auth.id_token_env);
       });
 
-    web::ServerRouteDeps sdeps{cfg, request_auth, oauth, servers, **st, blocking, log, cfg.jupyterhub_version};
+    web::ServerRouteDeps sdeps{live_hub, request_auth, oauth, servers, **st, blocking, log, cfg.jupyterhub_version};
     sdeps.refresher = &refresher;
     web::add_token_routes(router, {cfg.base_url, request_auth, refresher, log, cfg.jupyterhub_version});
     web::add_server_routes(router, sdeps);
-    web::add_api_routes(router, {.cfg = cfg, .auth = request_auth, .servers = servers, .tokens = tokens, .store = **st,
+    ConfigReloader reloader(live, std::move(source.load),
+                            {.flow = flow, .passwords = passwords, .bearer = bearer, .idp_http = idp_http, .http = http,
+                             .store = **st, .routes = routes, .roles = live_roles, .services = live_services,
+                             .pool = blocking, .log = log, .on_services_changed = std::move(source.on_services_changed)});
+    web::add_api_routes(router, {.cfg = live_hub, .auth = request_auth, .servers = servers, .tokens = tokens, .store = **st,
                                  .pool = blocking, .routes = routes, .log = log, .jupyterhub_version = cfg.jupyterhub_version,
-                                 .shutdown = [] { ::kill(::getpid(), SIGTERM); }, .refresher = &refresher});
+                                 .shutdown = [] { ::kill(::getpid(), SIGTERM); }, .refresher = &refresher,
+                                 .describe_config = [&reloader] { return reloader.describe(); },
+                                 .reload_config = [&reloader](std::string why) { return reloader.reload(std::move(why)); }});
     web::add_server_pages(router, sdeps);
-    web::add_hub_routes(router, {cfg, flow, logins, log, passwords});
+    web::add_hub_routes(router, {live_hub, flow, logins, log, passwords});
     web::add_logo_route(router, cfg.base_url, std::move(*logo));
     web::add_metrics_routes(router, {.route_base = web::route_prefix(cfg.base_url),
                                      .authenticate = cfg.authenticate_prometheus, .auth = request_auth,
@@ -429,10 +442,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (cfg.auth.enable_auth_state && cfg.auth.auth_refresh_age.count() > 0)
       net::co_spawn(ioc, periodically(cfg.auth.auth_refresh_age, [&]() { return refresher.refresh_due(cfg.auth.auth_refresh_age); }),
                     log_exception("token refresh loop"));
-    if (cfg.cull.enabled)
-      net::co_spawn(ioc, periodically(cfg.cull.every, [&]() { return servers.cull(cfg.cull.timeout, cfg.cull.max_age); }),
-                    log_exception("idle culler"));
+    net::co_spawn(ioc, cull_loop(live_hub, servers), log_exception("idle culler"));
 
+    reloader.watch_sighup(ioc.get_executor());
     listener->start();
     hub_listener->start();
     if (public_tls) public_tls->start(cfg.ip, cfg.redirect_port, listener->port(), cfg.public_url, *logs.access);
@@ -452,6 +464,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     signals.async_wait([&](boost::system::error_code ec, int sig) {
       if (ec) return;
       log.info("received signal {}, shutting down", sig);
+      reloader.stop();
       listener->stop();
       hub_listener->stop();
       if (public_tls) public_tls->stop();

@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
     std::cerr << "nbhub: not starting because of the configuration errors above\n";
     return 2;
   }
+  // A reload reads every layer again with these flags and this environment (as it was before
+  // z2jh mode added the chart's secrets to it, like the first load).
+  app::ReloadSource reload{loaded.provenance, loaded.config_file,
+                           [cli = *cli, env]() { return config::load(cli, env); }, {}};
   if (loaded.z2jh && !apply_z2jh(*loaded.z2jh, env)) return 2;
-  return app::run_hub(loaded.hub, env);
+  return app::run_hub(loaded.hub, env, std::move(reload));
 }

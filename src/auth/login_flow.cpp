@@ -74,17 +74,18 @@ bool requests_openid(ProviderConfig const& p) {
 
 }  // namespace
 
-LoginFlow::LoginFlow(std::vector<ProviderConfig> providers, config::AuthConfig const& auth,
+LoginFlow::LoginFlow(Providers providers, SnapshotRef<config::AuthConfig> auth,
                      http::HttpClient& http, jwt::JwksCache& jwks, Clock const& clock,
                      Random& random, LoginStateSealer& sealer, spdlog::logger& log)
-    : providers_(std::move(providers)), auth_(auth), http_(http), jwks_(jwks), clock_(clock),
+    : providers_(std::move(providers)), auth_(std::move(auth)), http_(http), jwks_(jwks), clock_(clock),
       random_(random), sealer_(sealer), log_(log), learned_(std::make_unique<Learned>()) {}
 
 LoginFlow::~LoginFlow() = default;
 
-ProviderConfig const* LoginFlow::find(std::string_view name) const {
-  for (auto const& p : providers_)
-    if (p.name == name) return &p;
+std::shared_ptr<const ProviderConfig> LoginFlow::find(std::string_view name) const {
+  auto all = providers_.load();
+  for (auto const& p : *all)
+    if (p.name == name) return std::shared_ptr<const ProviderConfig>(all, &p);
   return nullptr;
 }
 
@@ -94,7 +95,7 @@ std::string LoginFlow::redirect_uri_for(ProviderConfig const& p, std::string con
 
 Result<LoginRedirect> LoginFlow::begin(std::string const& provider, std::string const& next,
                                        std::string const& default_redirect_uri) {
-  auto const* p = find(provider);
+  auto p = find(provider);
   if (!p) return Error{Errc::not_found, fmt::format("There is no sign-in provider called \"{}\".", provider)};
   LoginState s;
   s.provider = p->name;
@@ -164,7 +165,7 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
     log_.warn("login: state check failed: {}", st.error().message);
     co_return st.error();
   }
-  auto const* p = find(st->provider);
+  auto p = find(st->provider);
   if (!p) co_return Error{Errc::bad_request, "The sign-in provider of this login no longer exists. Please start again."};
 
   auto redirect_uri = redirect_uri_for(*p, default_redirect_uri);
@@ -209,7 +210,7 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
               [&] { std::string k; for (auto const& kv : *merged) k += std::string(kv.key()) + " "; return k; }());
     co_return Error{Errc::forbidden, fmt::format("The identity provider did not send the claim \"{}\" that this hub uses as the username. Tell your hub administrator (option username_claim).", p->username_claim)};
   }
-  auto name = normalize_username(raw, auth_.username_map);
+  auto name = normalize_username(raw, auth_.load()->username_map);
   if (!name) co_return name.error();
 
   Identity id;
@@ -393,7 +394,7 @@ net::awaitable<Result<json::object>> LoginFlow::fetch_userinfo(ProviderConfig co
 
 std::string LoginFlow::logout_url(std::string const& provider, std::string const& id_token,
                                   std::string const& post_logout_url) const {
-  auto const* p = find(provider);
+  auto p = find(provider);
   if (!p) return "";
   if (!p->logout_redirect_url.empty()) return p->logout_redirect_url;
   if (!p->idp_logout) return "";

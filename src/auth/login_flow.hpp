@@ -15,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "core/result.hpp"
+#include "core/snapshot.hpp"
 #include "http/client.hpp"
 
 namespace spdlog { class logger; }
@@ -43,14 +44,24 @@ struct LoginRedirect {
 
 class LoginFlow {
  public:
-  // Providers must already have their presets applied (and discovery done for oidc).
-  LoginFlow(std::vector<config::ProviderConfig> providers, config::AuthConfig const& auth,
+  using Providers = std::vector<config::ProviderConfig>;
+
+  // Providers must already have their presets applied (and discovery done for oidc). `auth`
+  // and the providers are read once per step (begin, complete), so a reload never changes a
+  // step half-way; a login begun with a provider that a reload removed fails cleanly in
+  // complete() ("no longer exists").
+  LoginFlow(Providers providers, SnapshotRef<config::AuthConfig> auth,
             http::HttpClient& http, jwt::JwksCache& jwks, Clock const& clock, Random& random,
             LoginStateSealer& sealer, spdlog::logger& log);
   ~LoginFlow();
 
-  std::vector<config::ProviderConfig> const& providers() const { return providers_; }
-  config::ProviderConfig const* find(std::string_view name) const;
+  std::shared_ptr<const Providers> providers() const { return providers_.load(); }
+  // The providers as they are now, for parts that follow them (TokenRefresher, BearerAuth).
+  Snapshot<Providers> const& provider_snapshot() const { return providers_; }
+  // A reload: later steps use `next` (already resolved: presets, discovery).
+  void set_providers(Providers next) { providers_.store(std::move(next)); }
+  // The provider called `name` in the current set; the pointer keeps that set alive.
+  std::shared_ptr<const config::ProviderConfig> find(std::string_view name) const;
 
   // `redirect_uri` is the callback URL for this request (the provider's oauth_callback_url
   // wins when set). `next` must already have passed validate_next_url (or be empty).
@@ -83,8 +94,8 @@ class LoginFlow {
                                                            std::string id_token);
   std::string redirect_uri_for(config::ProviderConfig const& p, std::string const& dflt) const;
 
-  std::vector<config::ProviderConfig> providers_;
-  config::AuthConfig const& auth_;
+  Snapshot<Providers> providers_;
+  SnapshotRef<config::AuthConfig> auth_;
   http::HttpClient& http_;
   jwt::JwksCache& jwks_;
   Clock const& clock_;

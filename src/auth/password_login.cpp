@@ -39,10 +39,10 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-PasswordLogin::PasswordLogin(std::vector<config::ProviderConfig> providers,
-                             config::AuthConfig const& auth, LoginStateSealer& sealer,
+PasswordLogin::PasswordLogin(Providers providers,
+                             SnapshotRef<config::AuthConfig> auth, LoginStateSealer& sealer,
                              Clock const& clock, Random& random, spdlog::logger& log)
-    : providers_(std::move(providers)), auth_(auth), sealer_(sealer), clock_(clock),
+    : providers_(std::move(providers)), auth_(std::move(auth)), sealer_(sealer), clock_(clock),
       random_(random), log_(log) {}
 
 Result<FormTicket> PasswordLogin::begin(std::string const& next) {
@@ -74,8 +74,9 @@ Result<std::pair<Identity, std::string>> PasswordLogin::complete(
 
   config::ProviderConfig const* p = nullptr;
   auto const wanted = field(form, "provider");
-  for (auto const& c : providers_)
-    if (c.name == wanted || (wanted.empty() && providers_.size() == 1)) p = &c;
+  auto const providers = providers_.load();
+  for (auto const& c : *providers)
+    if (c.name == wanted || (wanted.empty() && providers->size() == 1)) p = &c;
   if (!p)
     return Error{Errc::bad_request,
                  wanted.empty() ? std::string("The login form does not say how to sign in. "
@@ -95,7 +96,7 @@ Result<std::pair<Identity, std::string>> PasswordLogin::complete(
     log_.warn("login refused for '{}' via {}: wrong password", loggable(raw), p->name);
     return Error{Errc::unauthorized, std::string(kInvalid)};
   }
-  auto name = normalize_username(raw, auth_.username_map);
+  auto name = normalize_username(raw, auth_.load()->username_map);
   if (!name) {
     log_.warn("login via {}: refused a username: {}", p->name, name.error().message);
     return Error{Errc::unauthorized, name.error().message};

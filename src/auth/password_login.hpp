@@ -19,6 +19,7 @@
 #include "auth/login_state.hpp"
 #include "config/config.hpp"
 #include "core/result.hpp"
+#include "core/snapshot.hpp"
 
 namespace spdlog { class logger; }
 
@@ -31,12 +32,16 @@ struct FormTicket {
 
 class PasswordLogin {
  public:
+  using Providers = std::vector<config::ProviderConfig>;
+
   // `providers`: those whose sign_in_of() is password_form. References must outlive this.
-  PasswordLogin(std::vector<config::ProviderConfig> providers, config::AuthConfig const& auth,
+  // A reload replaces them (set_providers) and `auth`; each form submission reads both once.
+  PasswordLogin(Providers providers, SnapshotRef<config::AuthConfig> auth,
                 LoginStateSealer& sealer, Clock const& clock, Random& random,
                 spdlog::logger& log);
 
-  std::vector<config::ProviderConfig> const& providers() const { return providers_; }
+  std::shared_ptr<const Providers> providers() const { return providers_.load(); }
+  void set_providers(Providers next) { providers_.store(std::move(next)); }
 
   // A ticket for one submission of the form; `next` must already have passed
   // validate_next_url (or be empty). Errors: internal (randomness or sealing failed).
@@ -55,8 +60,8 @@ class PasswordLogin {
   static constexpr std::string_view kCookieName = "nbhub-login-form";
 
  private:
-  std::vector<config::ProviderConfig> providers_;
-  config::AuthConfig const& auth_;
+  Snapshot<Providers> providers_;
+  SnapshotRef<config::AuthConfig> auth_;
   LoginStateSealer& sealer_;
   Clock const& clock_;
   Random& random_;

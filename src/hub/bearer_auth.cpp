@@ -16,20 +16,28 @@ namespace nbhub::hub {
 namespace net = boost::asio;
 namespace json = boost::json;
 
-BearerAuth::BearerAuth(std::vector<config::ProviderConfig> const& providers,
-                       std::map<std::string, std::string> const& username_map, jwt::JwksCache& jwks,
+BearerAuth::BearerAuth(SnapshotRef<std::vector<config::ProviderConfig>> providers,
+                       SnapshotRef<std::map<std::string, std::string>> username_map, jwt::JwksCache& jwks,
                        Clock const& clock, spdlog::logger& log, std::size_t max_cached)
-    : providers_(providers), username_map_(username_map), jwks_(jwks), clock_(clock), log_(log),
+    : providers_(std::move(providers)), username_map_(std::move(username_map)), jwks_(jwks), clock_(clock), log_(log),
       max_cached_(max_cached) {
-  for (auto const& p : providers_) {
-    if (!p.bearer_tokens) continue;
-    if (p.issuer.empty() || p.jwks_url.empty()) {
+  for (auto const& p : *providers_.load()) {
+    if (p.bearer_tokens && (p.issuer.empty() || p.jwks_url.empty()))
       log_.warn("auth.providers[{}]: bearer_tokens is on but the provider has no issuer/jwks_url "
                 "(set issuer for discovery): its tokens are refused", p.name);
-      continue;
-    }
-    enabled_ = true;
   }
+}
+
+bool BearerAuth::enabled() const {
+  auto const all = providers_.load();
+  return std::any_of(all->begin(), all->end(), [](config::ProviderConfig const& p) {
+    return p.bearer_tokens && !p.issuer.empty() && !p.jwks_url.empty();
+  });
+}
+
+void BearerAuth::forget_cached() {
+  std::lock_guard lock(mu_);
+  cache_.clear();
 }
 
 bool BearerAuth::looks_like_jwt(std::string_view t) {
@@ -67,7 +75,7 @@ Result<BearerPrincipal> BearerAuth::principal_for(config::ProviderConfig const& 
                  fmt::format("The token names no hub user (claim '{}') and its client '{}' is not one of "
                              "the services configured in bearer_services.",
                              p.username_claim, out.client_id)};
-  auto name = auth::normalize_username(std::string(raw_user->get_string()), username_map_);
+  auto name = auth::normalize_username(std::string(raw_user->get_string()), *username_map_.load());
   if (!name) return Error{Errc::unauthorized, "The token's username is not usable: " + name.error().message};
   out.user = *name;
   return out;
@@ -96,8 +104,9 @@ net::awaitable<Result<BearerPrincipal>> BearerAuth::authenticate(std::string tok
   auto payload = auth::unverified_payload(token);
   if (!payload) co_return refuse(Error{Errc::unauthorized, "The bearer token is not a readable JWT."});
   auto iss = auth::json_string(*payload, "iss");
+  auto const providers = providers_.load();  // held to the end: `p` points into it
   config::ProviderConfig const* p = nullptr;
-  for (auto const& cand : providers_)
+  for (auto const& cand : *providers)
     if (cand.bearer_tokens && !cand.issuer.empty() && !cand.jwks_url.empty() && cand.issuer == iss) p = &cand;
   if (!p)
     co_return refuse(Error{Errc::unauthorized,

@@ -32,6 +32,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "core/snapshot.hpp"
 
 namespace spdlog { class logger; }
 namespace nbhub::jwt { class JwksCache; }
@@ -56,12 +57,16 @@ struct BearerStats {
 class BearerAuth {
  public:
   // `providers` with presets applied (and discovery done); only those with bearer_tokens count.
-  BearerAuth(std::vector<config::ProviderConfig> const& providers,
-             std::map<std::string, std::string> const& username_map, jwt::JwksCache& jwks,
+  // Both are read per token, so a reload applies to the next token checked (see
+  // forget_cached()).
+  BearerAuth(SnapshotRef<std::vector<config::ProviderConfig>> providers,
+             SnapshotRef<std::map<std::string, std::string>> username_map, jwt::JwksCache& jwks,
              Clock const& clock, spdlog::logger& log, std::size_t max_cached = 10000);
 
-  // True when at least one provider accepts bearer tokens.
-  bool enabled() const { return enabled_; }
+  // True when at least one provider (of the current set) accepts bearer tokens.
+  bool enabled() const;
+  // After a reload: tokens already validated are checked again under the new settings.
+  void forget_cached();
 
   // A compact JWS (three base64url parts): hub API tokens never contain a '.'.
   static bool looks_like_jwt(std::string_view token);
@@ -78,13 +83,12 @@ class BearerAuth {
   Result<BearerPrincipal> principal_for(config::ProviderConfig const& p,
                                         boost::json::object const& claims) const;
 
-  std::vector<config::ProviderConfig> const& providers_;
-  std::map<std::string, std::string> const& username_map_;
+  SnapshotRef<std::vector<config::ProviderConfig>> providers_;
+  SnapshotRef<std::map<std::string, std::string>> username_map_;
   jwt::JwksCache& jwks_;
   Clock const& clock_;
   spdlog::logger& log_;
   std::size_t max_cached_;
-  bool enabled_ = false;
   mutable std::mutex mu_;
   std::map<std::string, BearerPrincipal> cache_;  // GUARDED_BY(mu_), by sha256 hex
   BearerStats stats_;                             // GUARDED_BY(mu_)

@@ -17,26 +17,26 @@ std::string session_id_hash(std::string_view token) {
   return crypto::hex_encode(crypto::sha256(token));
 }
 
-LoginService::LoginService(config::AuthConfig const& cfg, store::Store& store,
+LoginService::LoginService(SnapshotRef<config::AuthConfig> cfg, store::Store& store,
                            store::CryptKeeper const* crypt, Clock const& clock, Random& random,
                            net::thread_pool& pool, spdlog::logger& log)
-    : cfg_(cfg), store_(store), crypt_(crypt), clock_(clock), random_(random), pool_(pool), log_(log) {}
+    : cfg_(std::move(cfg)), store_(store), crypt_(crypt), clock_(clock), random_(random), pool_(pool), log_(log) {}
 
 net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
   auto token = random_.token(32);
   if (!token) co_return Error{Errc::internal, "The system random generator failed."};
-  auto work = [&, token = *token]() -> Result<SignedIn> {
+  auto work = [&, token = *token, cfg = cfg_.load()]() -> Result<SignedIn> {
     auto exists = store_.user_exists(id.username);
     if (!exists) return exists.error();
-    auto decision = auth::decide(cfg_, id.username, id.groups, *exists, id.allow_all_by_default);
+    auto decision = auth::decide(*cfg, id.username, id.groups, *exists, id.allow_all_by_default);
     if (!decision.allowed) {
       log_.warn("login refused for '{}' via {}: {}", id.username, id.provider, decision.reason);
-      return Error{Errc::forbidden, cfg_.custom_403_message};
+      return Error{Errc::forbidden, cfg->custom_403_message};
     }
     store::LoginUpdate up{.name = id.username, .admin = decision.admin};
-    if (cfg_.manage_groups) up.groups = id.groups;
+    if (cfg->manage_groups) up.groups = id.groups;
     std::optional<std::string> id_token_sealed;
-    if (cfg_.enable_auth_state && crypt_ && crypt_->enabled()) {
+    if (cfg->enable_auth_state && crypt_ && crypt_->enabled()) {
       auto sealed = crypt_->encrypt(id.auth_state, id.username, store::CryptPurpose::auth_state);
       if (!sealed) return sealed.error();
       up.encrypted_auth_state = *sealed;
@@ -49,7 +49,7 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
     if (!user) return user.error();
     auto now = clock_.now();
     store::SessionRow s{.id_hash = session_id_hash(token), .user_id = user->user.id,
-                        .provider = id.provider, .created = now, .expires = now + cfg_.cookie_max_age,
+                        .provider = id.provider, .created = now, .expires = now + cfg->cookie_max_age,
                         .last_seen = now, .id_token_hint_encrypted = id_token_sealed};
     if (auto r = store_.create_session(s); !r) return r.error();
     log_.info("login: '{}' signed in via {} ({}{})", id.username, id.provider, decision.reason,

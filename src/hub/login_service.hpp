@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "core/result.hpp"
+#include "core/snapshot.hpp"
 #include "store/rows.hpp"
 
 namespace spdlog { class logger; }
@@ -34,8 +35,9 @@ struct EndedSession {
 
 class LoginService {
  public:
-  // `crypt` may be null (no key configured): auth_state is then not stored.
-  LoginService(config::AuthConfig const& cfg, store::Store& store, store::CryptKeeper const* crypt,
+  // `crypt` may be null (no key configured): auth_state is then not stored. `cfg` is read
+  // once per sign-in: a reload applies to sign-ins that start after it.
+  LoginService(SnapshotRef<config::AuthConfig> cfg, store::Store& store, store::CryptKeeper const* crypt,
                Clock const& clock, Random& random, boost::asio::thread_pool& pool,
                spdlog::logger& log);
 
@@ -48,7 +50,7 @@ class LoginService {
   static constexpr std::string_view kCookieName = "nbhub-hub-login";
 
  private:
-  config::AuthConfig const& cfg_;
+  SnapshotRef<config::AuthConfig> cfg_;
   store::Store& store_;
   store::CryptKeeper const* crypt_;
   Clock const& clock_;

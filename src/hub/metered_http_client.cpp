@@ -15,8 +15,10 @@ std::string_view without_query(std::string_view url) { return url.substr(0, url.
 }  // namespace
 
 void MeteredHttpClient::add_provider(config::ProviderConfig const& p) {
+  std::lock_guard lock(add_mu_);
+  auto next = *endpoints_.load();
   auto add = [&](std::string const& url, char const* endpoint) {
-    if (!url.empty()) endpoints_.emplace(std::string(without_query(url)), std::pair{p.name, std::string(endpoint)});
+    if (!url.empty()) next.emplace(std::string(without_query(url)), std::pair{p.name, std::string(endpoint)});
   };
   add(p.token_url, "token");
   add(p.userdata_url, "userinfo");
@@ -27,10 +29,12 @@ void MeteredHttpClient::add_provider(config::ProviderConfig const& p) {
     while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
     add(issuer + "/.well-known/openid-configuration", "discovery");
   }
+  endpoints_.store(std::move(next));
 }
 
 std::pair<std::string, std::string> MeteredHttpClient::labels_for(std::string_view url) const {
-  if (auto it = endpoints_.find(without_query(url)); it != endpoints_.end()) return it->second;
+  auto const endpoints = endpoints_.load();
+  if (auto it = endpoints->find(without_query(url)); it != endpoints->end()) return it->second;
   return {"other", "other"};
 }
 

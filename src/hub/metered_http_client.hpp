@@ -13,11 +13,13 @@
 //
 // Thread-safety: as the wrapped client; the table is fixed before the first call.
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/snapshot.hpp"
 #include "http/client.hpp"
 
 namespace nbhub::hub {
@@ -29,8 +31,8 @@ class MeteredHttpClient final : public http::HttpClient {
   // Both must outlive this client.
   MeteredHttpClient(http::HttpClient& inner, HubMetrics& metrics) : inner_(inner), metrics_(metrics) {}
 
-  // Names this provider's endpoints: token, userinfo, jwks, discovery, end_session (before
-  // the first call).
+  // Names this provider's endpoints: token, userinfo, jwks, discovery, end_session. Safe while
+  // calls are in flight (a configuration reload adds providers): the table is a snapshot.
   void add_provider(config::ProviderConfig const& p);
 
   boost::asio::awaitable<Result<http::ClientResponse>> send(http::ClientRequest req) override;
@@ -44,7 +46,9 @@ class MeteredHttpClient final : public http::HttpClient {
  private:
   http::HttpClient& inner_;
   HubMetrics& metrics_;
-  std::map<std::string, std::pair<std::string, std::string>, std::less<>> endpoints_;
+  using Endpoints = std::map<std::string, std::pair<std::string, std::string>, std::less<>>;
+  std::mutex add_mu_;                              // serialises writers; readers take no lock
+  Snapshot<Endpoints> endpoints_{Endpoints{}};
 };
 
 }  // namespace nbhub::hub

@@ -19,7 +19,7 @@ std::vector<Role> builtin_roles() {
       {"admin", "Elevated privileges (can do anything)",
        {"admin-ui", "admin:users", "admin:servers", "tokens", "admin:groups", "list:services", "read:services",
         "read:hub", "proxy", "shutdown", "access:services", "access:servers", "read:roles", "read:metrics",
-        "admin:services", "shares"},
+        "admin:services", "shares", "admin:config"},
        {}, {}, {}},
       {"server", "Post activity only", {"users:activity!user", "access:servers!server"}, {}, {}, {}},
       {"token", "Token with same permissions as its owner", {"inherit"}, {}, {}, {}},

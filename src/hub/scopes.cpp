@@ -74,6 +74,10 @@ std::map<std::string_view, ScopeInfo, std::less<>> const& definitions() {
       {"proxy", {{}, "Read information about the proxy's routing table, sync the Hub with the proxy and notify the Hub about a new proxy"}},
       {"shutdown", {{}, "Shutdown the hub"}},
       {"read:metrics", {{}, "Read prometheus metrics"}},
+      // nbhub's own (JupyterHub has no such endpoints): GET /hub/api/config and
+      // POST /hub/api/config/reload (docs/operations.md).
+      {"admin:config", {{"read:config"}, "Reload the hub's configuration"}},
+      {"read:config", {{}, "Read the hub's configuration in effect (secrets redacted)"}},
       {"shares", {{"read:shares", "users:shares", "groups:shares"}, "Manage access to shared servers"}},
       {"read:shares", {{"read:users:shares", "read:groups:shares"}, "Read information about shared access to servers"}},
       {"users:shares", {{"read:users:shares"}, "Read and revoke a user's access to shared servers"}},

@@ -37,21 +37,24 @@ std::int64_t to_unix(Clock::SysTime t) {
 
 }  // namespace
 
-TokenRefresher::TokenRefresher(std::vector<config::ProviderConfig> const& providers, http::HttpClient& http,
+TokenRefresher::TokenRefresher(SnapshotRef<std::vector<config::ProviderConfig>> providers, http::HttpClient& http,
                                store::Store& store, store::CryptKeeper const* crypt, Clock const& clock,
                                net::thread_pool& pool, spdlog::logger& log, RefreshOptions opts)
-    : providers_(providers), http_(http), store_(store), crypt_(crypt), clock_(clock), pool_(pool),
+    : providers_(std::move(providers)), http_(http), store_(store), crypt_(crypt), clock_(clock), pool_(pool),
       log_(log), opts_(opts) {}
 
 TokenRefresher::~TokenRefresher() = default;
 
-config::ProviderConfig const* TokenRefresher::provider_for(json::object const& state) const {
+std::shared_ptr<const config::ProviderConfig> TokenRefresher::provider_for(json::object const& state) const {
+  auto const all = providers_.load();
+  auto const& providers = *all;
+  auto keep = [&all](config::ProviderConfig const& p) { return std::shared_ptr<const config::ProviderConfig>(all, &p); };
   if (auto name = auth::json_string(state, "provider"); !name.empty()) {
-    for (auto const& p : providers_)
-      if (p.name == name) return &p;
+    for (auto const& p : providers)
+      if (p.name == name) return keep(p);
     return nullptr;
   }
-  if (providers_.size() == 1) return &providers_.front();
+  if (providers.size() == 1) return keep(providers.front());
   // Several providers and a state from before `provider` was recorded: the client id the
   // tokens were issued to names it (ID token `aud`, access token `client_id`/`aud`).
   for (auto const* key : {"id_token", "access_token"}) {
@@ -60,8 +63,8 @@ config::ProviderConfig const* TokenRefresher::provider_for(json::object const& s
     for (auto const* claim : {"client_id", "azp", "aud"}) {
       auto v = auth::json_string(*payload, claim);
       if (v.empty()) continue;
-      for (auto const& p : providers_)
-        if (p.client_id == v) return &p;
+      for (auto const& p : providers)
+        if (p.client_id == v) return keep(p);
     }
   }
   return nullptr;
@@ -148,7 +151,7 @@ net::awaitable<Result<json::object>> TokenRefresher::refresh_once(std::string us
   auto exp = auth::access_token_expiry(l->state, l->refreshed_at);
   bool still_valid = exp && *exp > clock_.unix_seconds();
 
-  auto const* p = provider_for(l->state);
+  auto p = provider_for(l->state);
   auto rt = auth::json_string(l->state, "refresh_token");
   if (!p || rt.empty()) {
     if (still_valid) co_return std::move(l->state);

@@ -32,6 +32,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "core/snapshot.hpp"
 #include "http/client.hpp"
 
 namespace spdlog { class logger; }
@@ -47,7 +48,7 @@ class TokenRefresher {
  public:
   // `providers` (with presets applied) and every reference must outlive the refresher. `crypt`
   // may be null: no auth_state is stored then, and every call fails with not_found.
-  TokenRefresher(std::vector<config::ProviderConfig> const& providers, http::HttpClient& http,
+  TokenRefresher(SnapshotRef<std::vector<config::ProviderConfig>> providers, http::HttpClient& http,
                  store::Store& store, store::CryptKeeper const* crypt, Clock const& clock,
                  boost::asio::thread_pool& pool, spdlog::logger& log, RefreshOptions opts = {});
   ~TokenRefresher();
@@ -73,7 +74,8 @@ class TokenRefresher {
 
   // The provider a user's auth_state came from (recorded `provider`, the only provider, or the
   // one whose client id the tokens name), or null.
-  config::ProviderConfig const* provider_for(boost::json::object const& auth_state) const;
+  // The pointer keeps the provider set it came from alive (a reload may replace it).
+  std::shared_ptr<const config::ProviderConfig> provider_for(boost::json::object const& auth_state) const;
 
   // Refresh grants sent so far (tests, metrics).
   std::size_t grants_sent() const { return grants_.load(); }
@@ -89,7 +91,7 @@ class TokenRefresher {
                                                                   std::chrono::seconds extra);
   bool expires_soon(Loaded const& l, std::chrono::seconds extra) const;
 
-  std::vector<config::ProviderConfig> const& providers_;
+  SnapshotRef<std::vector<config::ProviderConfig>> providers_;
   http::HttpClient& http_;
   store::Store& store_;
   store::CryptKeeper const* crypt_;

@@ -45,7 +45,7 @@ struct AccountPages {
 
   Response page(unsigned status, std::string title, std::string body, Caller const& c) const {
     auto res = http::html_response(status, render({std::move(title), std::move(body),
-                                                   PageUser{c.user.name, a->d.auth.roles().is_admin(c.user)}, a->base}));
+                                                   PageUser{c.user.name, a->d.auth.roles()->is_admin(c.user)}, a->base}));
     res.set("Cache-Control", "no-store");
     return res;
   }
@@ -391,7 +391,7 @@ struct AccountPages {
                                    : fmt::format("The proxy could not reach the page (error {}).", status);
     auto c = co_await a->d.auth.from_cookie(ctx);
     std::optional<PageUser> who;
-    if (c) who = PageUser{c->user.name, a->d.auth.roles().is_admin(c->user)};
+    if (c) who = PageUser{c->user.name, a->d.auth.roles()->is_admin(c->user)};
     co_return http::html_response(status, render({status == 503 ? "Server unavailable" : "Error",
                                                   error_body(status, message, hub("home"), "Go to your home page"), who, a->base}));
   }

@@ -35,7 +35,7 @@ std::string iso8601(std::optional<Clock::SysTime> t) {
 
 json::value iso_or_null(std::optional<Clock::SysTime> t) { return t ? json::value(iso8601(t)) : json::value(nullptr); }
 
-Api::Api(ApiDeps deps) : d(std::move(deps)), base(url_prefix(d.cfg.base_url)), route(route_prefix(d.cfg.base_url) + "hub/api/") {}
+Api::Api(ApiDeps deps) : d(std::move(deps)), base(url_prefix(d.cfg.load()->base_url)), route(route_prefix(d.cfg.load()->base_url) + "hub/api/") {}
 
 Response Api::json(unsigned status, json::value const& v) const {
   auto res = http::json_response(status, json::serialize(v));
@@ -214,7 +214,7 @@ json::object Api::server_model(store::UserRow const& u, std::string const& name,
       v.last_activity = it->second.last_activity;
   auto url = d.servers.prefix_for(u.name, name);
   auto progress = hub("api/users/") + url_encode(u.name) + (name.empty() ? "/server" : "/servers/" + url_encode(name)) + "/progress";
-  std::string public_url = d.cfg.public_url;
+  std::string public_url = d.cfg.load()->public_url;
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
   json::object m{
       {"name", name},
@@ -242,7 +242,8 @@ json::object Api::user_model(store::UserRow const& u, Caller const& c, bool incl
     if (identify_self && (b == "read:users:name" || b == "read:users:groups")) return true;
     return hub::has_scope(c.scope_set, b, t);
   };
-  auto const& roles = d.auth.roles();
+  auto const roles_now = d.auth.roles();
+  auto const& roles = *roles_now;
   bool admin = roles.is_admin(u);
   json::object m;
   bool full = has("read:users");
@@ -293,7 +294,8 @@ json::object Api::token_model(store::TokenRow const& t, std::string const& owner
   if (t.user_id) {
     auto user = d.store.get_user_by_id(*t.user_id);
     if (user) {
-      auto const& roles = d.auth.roles();
+      auto const roles_now = d.auth.roles();
+      auto const& roles = *roles_now;
       auto owner_scopes = roles.user_scopes(*user);
       expanded = roles.token_scopes(t, hub::ScopeOwner{hub::ScopeOwner::Kind::user, user->name, std::nullopt},
                                     owner_scopes, [this](std::string const& n) {
@@ -329,7 +331,7 @@ json::object Api::group_model(store::GroupRow const& g, Caller const& c) const {
   }
   if (hub::has_scope(c.scope_set, "read:roles:groups", t)) {
     json::array roles;
-    for (auto const& r : d.auth.roles().role_names_for_group(g.name)) roles.emplace_back(r);
+    for (auto const& r : d.auth.roles()->role_names_for_group(g.name)) roles.emplace_back(r);
     m["roles"] = std::move(roles);
   }
   return m;
@@ -349,7 +351,7 @@ json::object Api::service_model(hub::Service const& s, Caller const& c, bool ful
   }
   if (full || hub::has_scope(c.scope_set, "read:roles:services", t)) {
     json::array roles;
-    for (auto const& r : d.auth.roles().role_names_for_service(s.name, s.admin)) roles.emplace_back(r);
+    for (auto const& r : d.auth.roles()->role_names_for_service(s.name, s.admin)) roles.emplace_back(r);
     m["roles"] = std::move(roles);
   }
   return m;
@@ -360,6 +362,7 @@ void add_api_routes(http::Router& router, ApiDeps deps) {
   add_user_api(router, api);
   add_token_api(router, api);
   add_group_api(router, api);
+  add_config_api(router, api);  // before add_hub_api's catch-all for unknown API paths
   add_hub_api(router, api);
   add_account_pages(router, api);
 }

@@ -15,8 +15,10 @@
 #include <string>
 #include <variant>
 
+#include "config/reload_plan.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "core/snapshot.hpp"
 #include "http/router.hpp"
 #include "hub/blocking.hpp"
 #include "hub/scopes.hpp"
@@ -33,7 +35,7 @@ namespace nbhub::store { class Store; }
 namespace nbhub::web {
 
 struct ApiDeps {
-  config::HubConfig const& cfg;
+  SnapshotRef<config::HubConfig> cfg;  // read per request: a reload applies to later requests
   RequestAuth& auth;
   hub::ServerManager& servers;
   hub::TokenService& tokens;
@@ -46,6 +48,9 @@ struct ApiDeps {
   std::function<void()> shutdown;
   // auth_state for admin:auth_state holders in GET /users/{name}; null: never included.
   hub::TokenRefresher* refresher = nullptr;
+  // GET /config and POST /config/reload (api_config.cpp); unset: those paths answer 404.
+  std::function<boost::json::object()> describe_config;
+  std::function<boost::asio::awaitable<config::ReloadOutcome>(std::string trigger)> reload_config;
 };
 
 // Registers every REST route of this file family (not the ones in server_routes.cpp).
@@ -122,6 +127,7 @@ void add_user_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_token_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_group_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_hub_api(http::Router& router, std::shared_ptr<Api const> api);
+void add_config_api(http::Router& router, std::shared_ptr<Api const> api);
 // The token and admin pages (account_pages.cpp).
 void add_account_pages(http::Router& router, std::shared_ptr<Api const> api);
 

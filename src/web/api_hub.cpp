@@ -34,7 +34,7 @@ struct HubApi {
     auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     if (auto deny = a->need(std::get<Caller>(cr), {"read:hub"})) co_return std::move(*deny);
-    std::string authenticator = a->d.cfg.auth.providers.empty() ? "nbhub.NullAuthenticator" : "nbhub.OAuthenticator";
+    std::string authenticator = a->d.cfg.load()->auth.providers.empty() ? "nbhub.NullAuthenticator" : "nbhub.OAuthenticator";
     co_return a->json(200, json::object{
         {"version", a->d.jupyterhub_version},
         {"python", "nbhub (C++)"},
@@ -51,7 +51,8 @@ struct HubApi {
     auto& c = std::get<Caller>(cr);
     if (auto deny = a->need_any_form(c, "list:services")) co_return std::move(*deny);
     json::object out;
-    for (auto const& s : a->d.auth.services().all())
+    auto const services = a->d.auth.services();
+    for (auto const& s : services->all())
       if (hub::has_scope(c.scope_set, "list:services", hub::ScopeTarget{.service = s.name}))
         out[s.name] = a->service_model(s, c);
     co_return a->json(200, out);
@@ -65,7 +66,8 @@ struct HubApi {
     auto name = ctx.params[0];
     if (auto deny = a->need(c, {"read:services", "read:services:name", "read:roles:services"}, hub::ScopeTarget{.service = name}))
       co_return std::move(*deny);
-    auto const* s = a->d.auth.services().find(name);
+    auto const services = a->d.auth.services();
+    auto const* s = services->find(name);
     if (!s) co_return a->error(404, fmt::format("No such service: {}", name));
     co_return a->json(200, a->service_model(*s, c));
   }
@@ -147,7 +149,8 @@ struct HubApi {
     if (!c.token && !c.service) co_return a->error(403, "This deprecated endpoint needs token authentication");
     a->d.log.warn("/authorizations/token/:token is deprecated in JupyterHub 2.0; use /hub/api/user");
     auto raw = ctx.params[0];
-    if (auto const* s = a->d.auth.services().by_token(raw)) co_return a->json(200, a->service_model(*s, c));
+    auto const services = a->d.auth.services();
+    if (auto const* s = services->by_token(raw)) co_return a->json(200, a->service_model(*s, c));
     auto token = co_await a->d.tokens.resolve(raw);
     if (!token || !token->user_id) co_return a->error(404, "No such token");
     auto work = [this, uid = *token->user_id]() { return a->d.store.get_user_by_id(uid); };

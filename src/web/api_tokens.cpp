@@ -116,9 +116,10 @@ struct TokensApi {
       // Deprecated since 3.0: roles are turned into their scopes.
       asked = true;
       if (!it->value().is_array()) co_return a->error(400, "roles must be a list of strings");
+      auto const roles = a->d.auth.roles();
       for (auto const& r : it->value().as_array()) {
         if (!r.is_string()) co_return a->error(400, "roles must be a list of strings");
-        auto const* role = a->d.auth.roles().find(std::string_view(r.as_string()));
+        auto const* role = roles->find(std::string_view(r.as_string()));
         if (!role) co_return a->error(400, fmt::format("Role {} does not exist", std::string_view(r.as_string())));
         scopes.insert(scopes.end(), role->scopes.begin(), role->scopes.end());
       }

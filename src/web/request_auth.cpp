@@ -16,9 +16,9 @@ namespace net = boost::asio;
 
 RequestAuth::RequestAuth(hub::LoginService& logins, hub::TokenService& tokens, store::Store& store,
                          net::thread_pool& pool, std::string const& cookie_secret_key,
-                         hub::Roles const& roles, hub::ServiceRegistry const& services)
+                         SnapshotRef<hub::Roles> roles, SnapshotRef<hub::ServiceRegistry> services)
     : logins_(logins), tokens_(tokens), store_(store), pool_(pool),
-      xsrf_key_(crypto::hmac_sha256(cookie_secret_key, "nbhub xsrf v1")), roles_(roles), services_(services) {}
+      xsrf_key_(crypto::hmac_sha256(cookie_secret_key, "nbhub xsrf v1")), roles_(std::move(roles)), services_(std::move(services)) {}
 
 void set_scopes(Caller& c, hub::ScopeSet s) {
   c.scopes.assign(s.begin(), s.end());
@@ -31,7 +31,7 @@ net::awaitable<std::optional<Caller>> RequestAuth::from_cookie(http::Context con
   auto user = co_await logins_.user_for_session(*cookie);
   if (!user) co_return std::nullopt;
   Caller c{.user = std::move(*user), .via_cookie = true, .session_hash = hub::session_id_hash(*cookie)};
-  set_scopes(c, roles_.user_scopes(c.user));
+  set_scopes(c, roles_.load()->user_scopes(c.user));
   co_return c;
 }
 
@@ -41,29 +41,30 @@ net::awaitable<std::optional<Caller>> RequestAuth::resolve(http::Context const& 
     auto c = co_await from_cookie(ctx);
     co_return c;
   }
-  if (bearer_ && hub::BearerAuth::looks_like_jwt(raw)) {  // hub tokens never contain '.'
+  if (bearer_ && hub::BearerAuth::looks_like_jwt(raw) && bearer_->enabled()) {  // hub tokens never contain '.'
     auto c = co_await from_bearer(std::move(raw));
     co_return c;
   }
-  if (auto const* svc = services_.by_token(raw)) {
-    Caller c{.service = svc};
-    set_scopes(c, roles_.service_scopes(svc->name, svc->admin));
+  auto const services = services_.load();
+  if (auto const* svc = services->by_token(raw)) {
+    Caller c{.service = std::shared_ptr<const hub::Service>(services, svc)};
+    set_scopes(c, roles_.load()->service_scopes(svc->name, svc->admin));
     co_return c;
   }
   auto token = co_await tokens_.resolve(raw);
   if (!token || !token->user_id) co_return std::nullopt;
   // The owner and their scopes now (role or group changes apply to existing tokens at once);
   // `!group=` filters need memberships from the store, so this runs on the pool.
-  auto work = [this, t = *token]() -> Result<Caller> {
+  auto work = [this, t = *token, roles = roles_.load()]() -> Result<Caller> {
     auto user = store_.get_user_by_id(*t.user_id);
     if (!user) return user.error();
-    auto owner_scopes = roles_.user_scopes(*user);
+    auto owner_scopes = roles->user_scopes(*user);
     auto groups_of = [this, &user](std::string const& name) -> std::vector<std::string> {
       if (name == user->name) return user->groups;
       auto u = store_.get_user(name);
       return u ? u->groups : std::vector<std::string>{};
     };
-    auto scopes = roles_.token_scopes(t, hub::ScopeOwner{hub::ScopeOwner::Kind::user, user->name, std::nullopt},
+    auto scopes = roles->token_scopes(t, hub::ScopeOwner{hub::ScopeOwner::Kind::user, user->name, std::nullopt},
                                       owner_scopes, groups_of);
     Caller c{.user = std::move(*user), .token = t};
     set_scopes(c, std::move(scopes));

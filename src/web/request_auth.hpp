@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/snapshot.hpp"
 #include "http/message.hpp"
 #include "hub/scopes.hpp"
 #include "store/rows.hpp"
@@ -22,7 +23,9 @@ struct Caller {
   store::UserRow user;                    // empty (id 0) for a service
   std::vector<std::string> scopes;        // expanded (hub::expand_scopes), sorted
   hub::ScopeSet scope_set;                // the same, for hub::has_scope
-  hub::Service const* service = nullptr;  // set when a config service's token authenticated
+  // Set when a config service's token authenticated; it keeps the services snapshot it came
+  // from alive, so a reload during the request changes nothing under it.
+  std::shared_ptr<const hub::Service> service;
   bool via_cookie = false;
   std::string session_hash;               // cookie callers: their login session
   std::optional<store::TokenRow> token;   // token callers
@@ -32,10 +35,12 @@ class RequestAuth {
  public:
   RequestAuth(hub::LoginService& logins, hub::TokenService& tokens, store::Store& store,
               boost::asio::thread_pool& pool, std::string const& cookie_secret_key,
-              hub::Roles const& roles, hub::ServiceRegistry const& services);
+              SnapshotRef<hub::Roles> roles, SnapshotRef<hub::ServiceRegistry> services);
 
-  hub::Roles const& roles() const { return roles_; }
-  hub::ServiceRegistry const& services() const { return services_; }
+  // The roles and services as they are now (a reload replaces them); hold the pointer for as
+  // long as the request uses them.
+  std::shared_ptr<const hub::Roles> roles() const { return roles_.load(); }
+  std::shared_ptr<const hub::ServiceRegistry> services() const { return services_.load(); }
 
   // nullopt when there are no (valid) credentials.
   boost::asio::awaitable<std::optional<Caller>> resolve(http::Context const& ctx) const;
@@ -63,8 +68,8 @@ class RequestAuth {
   store::Store& store_;
   boost::asio::thread_pool& pool_;
   std::string xsrf_key_;
-  hub::Roles const& roles_;
-  hub::ServiceRegistry const& services_;
+  SnapshotRef<hub::Roles> roles_;
+  SnapshotRef<hub::ServiceRegistry> services_;
 };
 
 // Sets scope_set and scopes together.

@@ -16,14 +16,15 @@ namespace net = boost::asio;
 
 namespace {
 // Bearer services not declared in `services` still need a stable Service to point at.
-hub::Service const* bearer_service(hub::ServiceRegistry const& registry, std::string const& name) {
-  if (auto const* s = registry.find(name)) return s;
+std::shared_ptr<const hub::Service> bearer_service(std::shared_ptr<const hub::ServiceRegistry> const& registry,
+                                                   std::string const& name) {
+  if (auto const* s = registry->find(name)) return std::shared_ptr<const hub::Service>(registry, s);
   static std::mutex mu;
   static std::map<std::string, hub::Service> extra;  // never shrinks: one entry per config name
   std::lock_guard lock(mu);
   auto [it, fresh] = extra.try_emplace(name);
   if (fresh) it->second.name = name;
-  return &it->second;
+  return std::shared_ptr<const hub::Service>(std::shared_ptr<const hub::Service>{}, &it->second);
 }
 }  // namespace
 
@@ -31,8 +32,8 @@ net::awaitable<std::optional<Caller>> RequestAuth::from_bearer(std::string raw) 
   auto p = co_await bearer_->authenticate(std::move(raw));
   if (!p) co_return std::nullopt;  // the reason was logged by BearerAuth
   if (p->service) {
-    Caller c{.service = bearer_service(services_, *p->service)};
-    auto scopes = roles_.service_scopes(c.service->name, c.service->admin);
+    Caller c{.service = bearer_service(services_.load(), *p->service)};
+    auto scopes = roles_.load()->service_scopes(c.service->name, c.service->admin);
     auto mapped = hub::expand_scopes(p->scopes, hub::ScopeOwner{hub::ScopeOwner::Kind::service, c.service->name, std::nullopt});
     scopes.insert(mapped.begin(), mapped.end());
     set_scopes(c, std::move(scopes));
@@ -47,13 +48,13 @@ net::awaitable<std::optional<Caller>> RequestAuth::from_bearer(std::string raw) 
     co_return std::nullopt;
   }
   Caller c{.user = std::move(*user)};
-  set_scopes(c, roles_.user_scopes(c.user));
+  set_scopes(c, roles_.load()->user_scopes(c.user));
   co_return c;
 }
 
 net::awaitable<std::string> RequestAuth::refusal(http::Context const& ctx) const {
   auto raw = hub::TokenService::from_authorization(ctx.header("Authorization"));
-  if (!bearer_ || !hub::BearerAuth::looks_like_jwt(raw)) co_return std::string{};
+  if (!bearer_ || !hub::BearerAuth::looks_like_jwt(raw) || !bearer_->enabled()) co_return std::string{};
   // Refusals are not cached, so this validates again: local work only (the JWKS is cached and
   // its refetch rate-limited), paid on the error path alone.
   auto p = co_await bearer_->authenticate(std::move(raw));

@@ -50,13 +50,13 @@ struct Hub {
   // Where the IdP sends the browser back. public_url wins (behind a load balancer the Host
   // header may be an internal name); then the Host the browser used.
   std::string default_redirect_uri(Context const& ctx) const {
-    auto origin = d.cfg.public_url.empty() ? ctx.scheme() + "://" + ctx.host : d.cfg.public_url;
+    auto origin = d.cfg.load()->public_url.empty() ? ctx.scheme() + "://" + ctx.host : d.cfg.load()->public_url;
     while (!origin.empty() && origin.back() == '/') origin.pop_back();
     return origin + hub("oauth_callback");
   }
 
   std::string origin(Context const& ctx) const {
-    auto o = d.cfg.public_url.empty() ? ctx.scheme() + "://" + ctx.host : d.cfg.public_url;
+    auto o = d.cfg.load()->public_url.empty() ? ctx.scheme() + "://" + ctx.host : d.cfg.load()->public_url;
     while (!o.empty() && o.back() == '/') o.pop_back();
     return o;
   }
@@ -92,15 +92,15 @@ struct Hub {
   // else the home page.
   std::string landing(std::string const& next) const {
     if (!next.empty()) return next;
-    if (!d.cfg.default_url.empty()) return d.cfg.default_url;
-    return d.cfg.redirect_to_server ? hub("spawn") : hub("home");
+    if (!d.cfg.load()->default_url.empty()) return d.cfg.load()->default_url;
+    return d.cfg.load()->redirect_to_server ? hub("spawn") : hub("home");
   }
 
   // --- handlers --------------------------------------------------------------------------
 
   net::awaitable<Response> root(Context& ctx) const {
     // JupyterHub's RootHandler: default_url wins for everyone, signed in or not.
-    if (!d.cfg.default_url.empty()) co_return http::redirect_response(d.cfg.default_url);
+    if (!d.cfg.load()->default_url.empty()) co_return http::redirect_response(d.cfg.load()->default_url);
     auto user = co_await current_user(ctx);
     co_return http::redirect_response(user ? landing("") : hub("login"));
   }
@@ -110,8 +110,10 @@ struct Hub {
   // its auto-login finds nobody and answers 403).
   Response login_page(Context const& ctx, std::string const& next, unsigned status = 200,
                       std::string const& notice = "", std::string const& username = "") const {
-    auto const& providers = d.flow.providers();
-    auto const& forms = d.passwords.providers();
+    auto const providers_now = d.flow.providers();
+    auto const forms_now = d.passwords.providers();
+    auto const& providers = *providers_now;
+    auto const& forms = *forms_now;
     if (providers.empty() && forms.empty())
       return page(403, "No sign-in", error_body(403, "There is no sign-in on this hub: it is used "
                                                      "through its REST API with API tokens.",
@@ -121,7 +123,7 @@ struct Hub {
       if (!next.empty()) h += "&next=" + url_encode(next);
       return h;
     };
-    if (d.cfg.auth.auto_login && providers.size() == 1 && forms.empty() && notice.empty())
+    if (d.cfg.load()->auth.auto_login && providers.size() == 1 && forms.empty() && notice.empty())
       return http::redirect_response(href(providers.front().name));
     std::vector<LoginButton> buttons;
     for (auto const& p : providers) buttons.push_back({"Sign in with " + p.login_service, href(p.name)});
@@ -134,7 +136,7 @@ struct Hub {
       for (auto const& p : forms) form.providers.push_back(p.name);
     auto res = page(status, "Sign in", login_body(buttons, notice, &form));
     auto opts = cookie_opts(ctx, hub());
-    opts.max_age = d.cfg.auth.login_state_ttl;
+    opts.max_age = d.cfg.load()->auth.login_state_ttl;
     res.insert(http::bhttp::field::set_cookie, http::set_cookie(auth::PasswordLogin::kCookieName, ticket->cookie, opts));
     res.set(http::bhttp::field::cache_control, "no-store");
     return res;
@@ -149,7 +151,7 @@ struct Hub {
   // POST /hub/login: the password form (kind = "dummy").
   net::awaitable<Response> login_post(Context& ctx) const {
     auto clear_ticket = http::clear_cookie(auth::PasswordLogin::kCookieName, cookie_opts(ctx, hub()));
-    if (d.passwords.providers().empty())
+    if (d.passwords.providers()->empty())
       co_return page(403, "No sign-in", error_body(403, "This hub does not sign in with a username and password.",
                                                    hub("login"), "Go to the login page"));
     auto form = parse_form(ctx.req.body());
@@ -180,7 +182,7 @@ struct Hub {
     }
     auto res = http::redirect_response(landing(next));
     auto opts = cookie_opts(ctx, hub());
-    opts.max_age = d.cfg.auth.cookie_max_age;
+    opts.max_age = d.cfg.load()->auth.cookie_max_age;
     res.insert(http::bhttp::field::set_cookie, clear);
     res.insert(http::bhttp::field::set_cookie, http::set_cookie(hub::LoginService::kCookieName, signed_in->session_token, opts));
     co_return res;
@@ -188,12 +190,12 @@ struct Hub {
 
   net::awaitable<Response> oauth_login(Context& ctx) const {
     auto provider = ctx.query_param("provider").value_or("");
-    if (provider.empty() && d.flow.providers().size() == 1) provider = d.flow.providers().front().name;
+    if (auto const all = d.flow.providers(); provider.empty() && all->size() == 1) provider = all->front().name;
     auto r = d.flow.begin(provider, checked_next(ctx), default_redirect_uri(ctx));
     if (!r) co_return error_page(r.error().code, r.error().message);
     auto res = http::redirect_response(r->location);
     auto opts = cookie_opts(ctx, hub());
-    opts.max_age = d.cfg.auth.login_state_ttl;
+    opts.max_age = d.cfg.load()->auth.login_state_ttl;
     res.insert(http::bhttp::field::set_cookie, http::set_cookie(auth::LoginStateSealer::kCookieName, r->state_cookie, opts));
     co_return res;
   }
@@ -247,7 +249,7 @@ http::Handler bind(std::shared_ptr<Hub const> h) {
 }  // namespace
 
 void add_hub_routes(http::Router& router, WebDeps deps) {
-  auto h = std::make_shared<Hub const>(Hub{deps, route_prefix(deps.cfg.base_url), url_prefix(deps.cfg.base_url)});
+  auto h = std::make_shared<Hub const>(Hub{deps, route_prefix(deps.cfg.load()->base_url), url_prefix(deps.cfg.load()->base_url)});
   auto b = h->base_path;
   router.get(b, bind<&Hub::root>(h));
   router.get(b + "hub/", bind<&Hub::root>(h));

@@ -6,6 +6,7 @@
 // /hub/login with 403, as JupyterHub's NullAuthenticator does.
 #include <string>
 
+#include "core/snapshot.hpp"
 #include "http/router.hpp"
 
 namespace spdlog { class logger; }
@@ -16,7 +17,7 @@ namespace nbhub::config { struct HubConfig; }
 namespace nbhub::web {
 
 struct WebDeps {
-  config::HubConfig const& cfg;
+  SnapshotRef<config::HubConfig> cfg;  // read per request: a reload applies to later requests
   auth::LoginFlow& flow;
   hub::LoginService& logins;
   spdlog::logger& log;

@@ -73,7 +73,7 @@ struct Pages {
   }
 
   bool may_use(Caller const& c, std::string const& user) const {
-    return c.user.name == user || (c.user.admin && d.cfg.admin_access);
+    return c.user.name == user || (c.user.admin && d.cfg.load()->admin_access);
   }
 
   net::awaitable<std::optional<Caller>> signed_in(Context& ctx, Response& redirect) const {
@@ -112,7 +112,7 @@ struct Pages {
         break;
     }
     body += "</section>";
-    if (d.cfg.spawner_settings.allow_named_servers) body += named_servers(*c, xsrf);
+    if (d.cfg.load()->spawner_settings.allow_named_servers) body += named_servers(*c, xsrf);
     co_return page(200, "Home", body, *c);
   }
 
@@ -305,7 +305,7 @@ struct Pages {
 
   // With named servers, /hub/user/alice/gpu/... is alice's server "gpu" when she has one.
   std::string server_in_path(std::string const& user, std::string const& rest) const {
-    if (!d.cfg.spawner_settings.allow_named_servers || rest.empty()) return "";
+    if (!d.cfg.load()->spawner_settings.allow_named_servers || rest.empty()) return "";
     auto first = rest.substr(0, rest.find('/'));
     auto views = d.servers.views_for(user);
     return !first.empty() && views.contains(first) ? first : std::string{};
@@ -350,8 +350,8 @@ http::Handler bind(std::shared_ptr<Pages const> p) {
 
 void add_server_pages(http::Router& router, ServerRouteDeps const& deps) {
   // URLs sent out carry the encoded base_url ("/@/space%20word/").
-  auto p = std::make_shared<Pages const>(Pages{deps, url_prefix(deps.cfg.base_url)});
-  auto h = route_prefix(deps.cfg.base_url) + "hub/";  // the router sees decoded paths
+  auto p = std::make_shared<Pages const>(Pages{deps, url_prefix(deps.cfg.load()->base_url)});
+  auto h = route_prefix(deps.cfg.load()->base_url) + "hub/";  // the router sees decoded paths
   router.get(h + "home", bind<&Pages::home>(p));
   router.post(h + "home/stop", bind<&Pages::stop_from_home>(p));
   router.post(h + "home/named", bind<&Pages::start_named>(p));

@@ -124,7 +124,7 @@ struct Routes {
       json::array svc_scopes;
       for (auto const& s : caller->scopes) svc_scopes.emplace_back(s);
       json::array roles;
-      for (auto const& r : d.auth.roles().role_names_for_service(caller->service->name, caller->service->admin))
+      for (auto const& r : d.auth.roles()->role_names_for_service(caller->service->name, caller->service->admin))
         roles.emplace_back(r);
       co_return api_json(200, json::object{{"kind", "service"}, {"name", caller->service->name},
                                            {"admin", caller->service->admin}, {"roles", std::move(roles)},
@@ -270,7 +270,7 @@ struct Routes {
     if (before == hub::ServerState::ready) co_return api_error(400, fmt::format("{}'s server is already running", name));
     // JupyterHub waits up to slow_spawn_timeout: 201 means ready for use, 202 still starting;
     // a spawn that failed by then is an error, as its exception is in JupyterHub.
-    co_await d.servers.wait_progress(name, server_name, 1u << 30, d.cfg.spawner_settings.slow_spawn_timeout);
+    co_await d.servers.wait_progress(name, server_name, 1u << 30, d.cfg.load()->spawner_settings.slow_spawn_timeout);
     auto v = d.servers.view(name, server_name);
     if (v.state == hub::ServerState::stopped && !v.last_error.empty())
       co_return api_error(500, fmt::format("Spawn failed: {}", v.last_error));
@@ -372,8 +372,8 @@ http::Handler bind(std::shared_ptr<Routes const> r) {
 }  // namespace
 
 void add_server_routes(http::Router& router, ServerRouteDeps deps) {
-  auto r = std::make_shared<Routes const>(Routes{deps, deps.cfg.base_url});
-  auto h = route_prefix(deps.cfg.base_url) + "hub/";  // the router sees decoded paths
+  auto r = std::make_shared<Routes const>(Routes{deps, deps.cfg.load()->base_url});
+  auto h = route_prefix(deps.cfg.load()->base_url) + "hub/";  // the router sees decoded paths
   router.get(h + "api", bind<&Routes::api_root>(r));
   router.get(h + "api/", bind<&Routes::api_root>(r));
   router.get(h + "api/user", bind<&Routes::api_user>(r));

@@ -3,6 +3,7 @@
 // (spec/jupyterhub-contract.md §2-§3: /hub/api/, /hub/api/user, activity, the OAuth provider),
 // the server API (start/stop/progress) and the pages around it (spawn, spawn-pending,
 // /hub/user/<name>/ when the server is not running).
+#include "core/snapshot.hpp"
 #include "http/router.hpp"
 
 namespace boost::asio { class thread_pool; }
@@ -16,7 +17,7 @@ namespace nbhub::web {
 class RequestAuth;
 
 struct ServerRouteDeps {
-  config::HubConfig const& cfg;
+  SnapshotRef<config::HubConfig> cfg;  // read per request: a reload applies to later requests
   RequestAuth& auth;
   hub::OAuthProvider& oauth;
   hub::ServerManager& servers;

@@ -1,0 +1,36 @@
+#include "app/provider_setup.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "auth/provider.hpp"
+
+namespace nbhub::app {
+
+boost::asio::awaitable<Result<config::ProviderConfig>> resolve_provider(config::ProviderConfig raw,
+                                                                        http::HttpClient& http,
+                                                                        spdlog::logger& log) {
+  auto p = auth::apply_preset(std::move(raw));
+  if (!p) co_return p.error();
+  if (!p->issuer.empty() && (p->authorize_url.empty() || p->token_url.empty() || p->jwks_url.empty())) {
+    auto r = co_await auth::discover(*p, http);
+    if (!r) co_return r.error();
+  }
+  switch (auth::sign_in_of(*p)) {
+    case auth::SignIn::redirect:
+      if (!p->tls_verify) log.warn("auth.providers[{}]: TLS verification is off for this provider", p->name);
+      log.info("provider {} ({}): \"Sign in with {}\"", p->name, p->kind, p->login_service);
+      break;
+    case auth::SignIn::password_form:
+      log.warn("provider {} is kind = \"dummy\" (JupyterHub's DummyAuthenticator): ANYONE can sign in "
+               "with any username and {}. FOR TESTING ONLY: never use it on a hub others can reach.",
+               p->name, p->password.empty() ? "any password" : "the one configured password");
+      break;
+    case auth::SignIn::none:
+      log.info("provider {} is kind = \"null\" (JupyterHub's NullAuthenticator): nobody signs in; the hub "
+               "is used through its REST API with tokens (services' api_token, `nbhub token`)", p->name);
+      break;
+  }
+  co_return std::move(*p);
+}
+
+}  // namespace nbhub::app
