@@ -223,6 +223,12 @@ net::awaitable<ReloadOutcome> ConfigReloader::reload(std::string trigger) {
       else if (how == auth::SignIn::password_form) forms.push_back(std::move(p));
     }
   }
+  std::vector<std::function<void()>> swaps;
+  for (auto const& part : plan.changed() ? more_ : std::vector<PartUpdate>{}) {
+    auto swap = part(next);
+    if (!swap) errors.push_back(config::Diagnostic{.message = swap.error().message});
+    else if (*swap) swaps.push_back(std::move(*swap));
+  }
   if (!errors.empty()) {
     for (auto const& d : errors) log.error("config reload ({}): {}", trigger, d.to_string());
     log.error("config reload ({}): the new configuration cannot be applied; the running one stays", trigger);
@@ -259,6 +265,7 @@ net::awaitable<ReloadOutcome> ConfigReloader::reload(std::string trigger) {
     parts_.flow.set_providers(std::move(oauth));
     parts_.passwords.set_providers(std::move(forms));
   }
+  for (auto const& swap : swaps) swap();
   auto const generation = current->generation + (plan.changed() ? 1 : 0);
   live_.store(LiveConfig{plan.next, plan.next_provenance, loaded.config_file, generation});
   // Policies changed under tokens already checked (username_map, providers): check them again.

@@ -27,10 +27,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/load.hpp"
 #include "config/provenance.hpp"
 #include "config/reload_plan.hpp"
+#include "core/result.hpp"
 #include "core/snapshot.hpp"
 
 namespace spdlog { class logger; }
@@ -49,6 +51,11 @@ struct LiveConfig {
   std::string config_file;       // "" when only defaults and the environment applied
   std::uint64_t generation = 0;  // 0 at start-up; +1 for each reload that changed something
 };
+
+// A part that follows reloads without the reloader knowing it (the local spawner): given the
+// configuration about to apply, it checks what it needs and returns the swap to run once every
+// part is ready, or an error that refuses the reload.
+using PartUpdate = std::function<Result<std::function<void()>>(config::HubConfig const& next)>;
 
 // What a reload applies to. References outlive the reloader.
 struct ReloadParts {
@@ -84,6 +91,8 @@ class ConfigReloader {
   // Reloads on each SIGHUP until stop(). A signal_set of its own: the TLS part watches SIGHUP
   // too, and Asio delivers a signal to every set waiting for it.
   void watch_sighup(boost::asio::any_io_executor ex);
+  // Before the first reload.
+  void add_part(PartUpdate part) { more_.push_back(std::move(part)); }
   void stop();
 
   // GET /hub/api/config: the configuration in effect, secrets redacted (config_json.hpp),
@@ -95,6 +104,7 @@ class ConfigReloader {
   Snapshot<LiveConfig>& live_;
   Loader load_;
   ReloadParts parts_;
+  std::vector<PartUpdate> more_;
   std::atomic<bool> busy_{false};
   std::unique_ptr<Sighup> sighup_;
   Snapshot<std::vector<std::string>> pending_restart_{std::vector<std::string>{}};

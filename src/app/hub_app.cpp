@@ -396,6 +396,16 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                             {.flow = flow, .passwords = passwords, .bearer = bearer, .idp_http = idp_http, .http = http,
                              .store = **st, .routes = routes, .roles = live_roles, .services = live_services,
                              .pool = blocking, .log = log, .on_services_changed = std::move(source.on_services_changed)});
+    // The local spawner follows reloads (config/reload_plan.cpp: kLiveLocalSpawner); the others
+    // are built once.
+    if (!docker && !kubernetes)
+      reloader.add_part([&local_spawner](config::HubConfig const& next) -> Result<std::function<void()>> {
+        auto settings = config::apply_spawner_traits(next.spawner_settings, next.spawner_options);
+        if (!settings) return settings.error();
+        auto c = local_spawner_config(next, *settings, spawner_config(*settings), ::geteuid());
+        if (auto ok = spawn::check_env_keep(c.env_keep); !ok) return ok.error();
+        return [&local_spawner, c = std::move(c)]() mutable { local_spawner.set_config(std::move(c)); };
+      });
     web::add_api_routes(router, {.cfg = live_hub, .auth = request_auth, .servers = servers, .tokens = tokens, .store = **st,
                                  .pool = blocking, .routes = routes, .log = log, .jupyterhub_version = cfg.jupyterhub_version,
                                  .shutdown = [] { ::kill(::getpid(), SIGTERM); }, .refresher = &refresher,

@@ -37,6 +37,13 @@ constexpr std::string_view kLive[] = {
     "cull.users",
 };
 
+// Live with the local spawner (app/hub_app.cpp hands it a new SpawnerConfig); the others read
+// them at start-up.
+constexpr std::string_view kLiveLocalSpawner[] = {
+    "spawner.cmd",         "spawner.args",        "spawner.environment",       "spawner.env_keep",
+    "spawner.notebook_dir", "spawner.default_url", "spawner.home_dir_template",
+};
+
 // The TLS part reloads its certificate and key itself (its own SIGHUP handler).
 constexpr std::string_view kIgnored[] = {"ssl_cert", "ssl_key"};
 
@@ -65,8 +72,11 @@ std::vector<std::string> changed_provider_keys(ProviderConfig const& a, Provider
 
 }  // namespace
 
-Reloadable reloadable(Option const& opt) {
+Reloadable reloadable(Option const& opt, HubConfig const& running) {
   if (opt.scope == Scope::provider) return Reloadable::live;
+  if (running.spawner == "local" &&
+      std::find(std::begin(kLiveLocalSpawner), std::end(kLiveLocalSpawner), opt.key) != std::end(kLiveLocalSpawner))
+    return Reloadable::live;
   if (std::find(std::begin(kIgnored), std::end(kIgnored), opt.key) != std::end(kIgnored))
     return Reloadable::ignored;
   if (std::find(std::begin(kLive), std::end(kLive), opt.key) != std::end(kLive))
@@ -83,7 +93,7 @@ ReloadPlan plan_reload(HubConfig const& running, Provenance const& running_prove
   for (auto const& opt : options()) {
     if (opt.scope != Scope::hub) continue;
     bool same = same_option(opt, old, plan.next);
-    auto kind = reloadable(opt);
+    auto kind = reloadable(opt, running);
     if (kind == Reloadable::live) {
       if (!same) plan.live.push_back(opt.key);
       continue;

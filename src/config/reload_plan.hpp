@@ -27,8 +27,10 @@ enum class Reloadable {
   ignored,   // reloaded elsewhere (ssl_cert/ssl_key: the TLS part watches its files)
 };
 
-// How a hub-level option behaves on reload. Provider options are all live.
-Reloadable reloadable(Option const& opt);
+// How a hub-level option behaves on reload for a hub running `running`. Provider options are
+// all live; the local spawner's command, arguments, environment and homes are live when it is
+// the spawner (servers started after the reload use them).
+Reloadable reloadable(Option const& opt, HubConfig const& running);
 
 struct ProviderChange {
   std::string name;

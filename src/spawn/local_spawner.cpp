@@ -94,23 +94,25 @@ LocalSpawner::LocalSpawner(SpawnerConfig cfg, ProcessRunner& runner, net::thread
       env_(std::move(env)) {}
 
 std::string LocalSpawner::log_path(std::string const& user, std::string const& server) const {
+  auto const cfg = cfg_.load();
   std::string name = escape_file_name(user);
   if (!server.empty()) name += "-" + escape_file_name(server);
-  return (std::filesystem::path(cfg_.log_dir) / (name + ".log")).string();
+  return (std::filesystem::path(cfg->log_dir) / (name + ".log")).string();
 }
 
 net::awaitable<Result<Started>> LocalSpawner::start(SpawnRequest req, ProgressSink& sink) {
+  auto const cfg = cfg_.load();  // one configuration for the whole start (a reload may swap it)
   if (req.user.empty()) co_return Error{Errc::bad_request, "spawn: the user name is empty"};
   auto const& prefix = req.service_prefix;
   if (prefix.empty() || prefix.front() != '/' || prefix.back() != '/')
     co_return Error{Errc::bad_request,
                     fmt::format("spawn: service prefix '{}' must start and end with '/'", prefix)};
-  if (cfg_.cmd.empty() || cfg_.cmd.front().empty())
+  if (cfg->cmd.empty() || cfg->cmd.front().empty())
     co_return Error{Errc::config, "spawner.cmd is empty; set it to the single-user command"};
 
-  auto program = std::filesystem::path(cfg_.cmd.front()).filename().string();
+  auto program = std::filesystem::path(cfg->cmd.front()).filename().string();
   sink.progress({20, fmt::format("Starting {}", program)});
-  auto job = [this, req] { return launch_blocking(req); };
+  auto job = [this, cfg, req] { return launch_blocking(*cfg, req); };
   auto launch = co_await run_blocking(pool_, std::move(job));
   if (!launch) {
     log_.warn("spawn of {}'s server '{}' failed: {}", req.user, req.server_name,
@@ -130,12 +132,12 @@ net::awaitable<Result<Started>> LocalSpawner::start(SpawnRequest req, ProgressSi
   state["pid"] = std::int64_t{ref.pid};
   state["pgid"] = std::int64_t{ref.pgid};
   state["port"] = std::int64_t{launch->port};
-  state["ip"] = cfg_.ip;
+  state["ip"] = cfg->ip;
   state["started_at"] = clock_.unix_seconds();
   state["start_ticks"] = static_cast<std::int64_t>(ref.start_ticks);
   state["log"] = launch->log_path;
   state["log_offset"] = static_cast<std::int64_t>(launch->launched.log_offset);
-  std::string url = fmt::format("http://{}:{}", connect_host(cfg_.ip), launch->port);
+  std::string url = fmt::format("http://{}:{}", connect_host(cfg->ip), launch->port);
   log_.info("started {}'s server '{}': pid {}, {}{}, log {}", req.user, req.server_name, ref.pid,
             url, prefix, launch->log_path);
   sink.progress(
@@ -143,18 +145,18 @@ net::awaitable<Result<Started>> LocalSpawner::start(SpawnRequest req, ProgressSi
   co_return Started{std::move(url), std::move(state)};
 }
 
-Result<std::string> LocalSpawner::prepare_home(SpawnRequest const& req) {
-  auto home = home_dir_for(cfg_.home_dir_template, req.user, cfg_.hub_state);
+Result<std::string> LocalSpawner::prepare_home(SpawnerConfig const& cfg, SpawnRequest const& req) {
+  auto home = home_dir_for(cfg.home_dir_template, req.user, cfg.hub_state);
   if (!home) return home.error();
-  if (!cfg_.notebook_dir.empty()) {
+  if (!cfg.notebook_dir.empty()) {
     // The root the server will show, resolved as the server will: against its home.
-    std::string root = expand_template(cfg_.notebook_dir, {req.user, req.server_name,
+    std::string root = expand_template(cfg.notebook_dir, {req.user, req.server_name,
                                                            req.service_prefix});
     if (root == "~" || root.starts_with("~/"))
       root = *home + root.substr(1);
     else if (!root.starts_with("/"))
       root = *home + "/" + root;
-    if (auto ok = check_holds_no_hub_state(root, cfg_.hub_state, "spawner.notebook_dir",
+    if (auto ok = check_holds_no_hub_state(root, cfg.hub_state, "spawner.notebook_dir",
                                            req.user);
         !ok)
       return ok.error();
@@ -166,29 +168,29 @@ Result<std::string> LocalSpawner::prepare_home(SpawnRequest const& req) {
   return home;
 }
 
-Result<LocalSpawner::Launch> LocalSpawner::launch_blocking(SpawnRequest const& req) {
-  if (auto ok = check_root_servers(cfg_, ::geteuid()); !ok) return ok.error();
+Result<LocalSpawner::Launch> LocalSpawner::launch_blocking(SpawnerConfig const& cfg, SpawnRequest const& req) {
+  if (auto ok = check_root_servers(cfg, ::geteuid()); !ok) return ok.error();
   std::optional<SystemUser> user;
   std::string home;  // without a system user: the home made for this user
-  if (cfg_.run_as_system_user) {
+  if (cfg.run_as_system_user) {
     auto u = runner_.lookup_user(req.user);
     if (!u) return u.error();
     user = std::move(*u);
   } else {
-    auto h = prepare_home(req);
+    auto h = prepare_home(cfg, req);
     if (!h) return h.error();
     home = std::move(*h);
   }
   std::error_code ec;
-  std::filesystem::create_directories(cfg_.log_dir, ec);
+  std::filesystem::create_directories(cfg.log_dir, ec);
   if (ec)
-    return Error{Errc::config, fmt::format("cannot create spawner.log_dir {}: {}", cfg_.log_dir,
+    return Error{Errc::config, fmt::format("cannot create spawner.log_dir {}: {}", cfg.log_dir,
                                            ec.message())};
-  auto port = pick_free_port(cfg_.ip);
+  auto port = pick_free_port(cfg.ip);
   if (!port) return port.error();
   std::string service_url =
-      fmt::format("http://{}:{}{}", bind_host(cfg_.ip), *port, req.service_prefix);
-  auto env = build_environment(cfg_, req, service_url, env_);
+      fmt::format("http://{}:{}{}", bind_host(cfg.ip), *port, req.service_prefix);
+  auto env = build_environment(cfg, req, service_url, env_);
   if (!env) return env.error();
   if (user) {  // after `environment`, as LocalProcessSpawner.user_env
     (*env)["USER"] = user->name;
@@ -202,13 +204,13 @@ Result<LocalSpawner::Launch> LocalSpawner::launch_blocking(SpawnRequest const& r
   // Like execvp: the child's PATH, else nbhub's, else the POSIX default.
   auto it = env->find("PATH");
   std::string path_var = it != env->end() ? it->second : env_("PATH").value_or("/usr/bin:/bin");
-  auto exe = resolve_command(cfg_.cmd.front(), path_var);
+  auto exe = resolve_command(cfg.cmd.front(), path_var);
   if (!exe) return exe.error();
 
   LaunchSpec spec;
   spec.path = std::move(*exe);
-  spec.argv = cfg_.cmd;
-  spec.argv.insert(spec.argv.end(), cfg_.args.begin(), cfg_.args.end());
+  spec.argv = cfg.cmd;
+  spec.argv.insert(spec.argv.end(), cfg.args.begin(), cfg.args.end());
   spec.env = to_envp(*env);
   spec.log_path = log_path(req.user, req.server_name);
   spec.log_banner = fmt::format(
@@ -249,6 +251,7 @@ net::awaitable<bool> LocalSpawner::wait_gone(ProcessRef ref, milliseconds limit)
 }
 
 net::awaitable<Result<void>> LocalSpawner::stop(json::object state, bool now) {
+  auto const cfg = cfg_.load();
   auto ref = ref_from_state(state);
   if (!ref) co_return Result<void>{};  // nothing was started: stopping is a no-op
   if (co_await wait_gone(*ref, milliseconds::zero())) {
@@ -257,24 +260,24 @@ net::awaitable<Result<void>> LocalSpawner::stop(json::object state, bool now) {
   }
   if (!now) {
     runner_.signal_group(*ref, SIGINT);
-    if (co_await wait_gone(*ref, cfg_.interrupt_timeout)) {
+    if (co_await wait_gone(*ref, cfg->interrupt_timeout)) {
       runner_.forget(*ref);
       log_.info("stopped server pid {}", ref->pid);
       co_return Result<void>{};
     }
     log_.warn("server pid {} still runs {} after SIGINT; sending SIGTERM", ref->pid,
-              describe_duration(cfg_.interrupt_timeout));
+              describe_duration(cfg->interrupt_timeout));
     runner_.signal_group(*ref, SIGTERM);
-    if (co_await wait_gone(*ref, cfg_.term_timeout)) {
+    if (co_await wait_gone(*ref, cfg->term_timeout)) {
       runner_.forget(*ref);
       log_.info("stopped server pid {}", ref->pid);
       co_return Result<void>{};
     }
     log_.warn("server pid {} still runs {} after SIGTERM; sending SIGKILL", ref->pid,
-              describe_duration(cfg_.term_timeout));
+              describe_duration(cfg->term_timeout));
   }
   runner_.signal_group(*ref, SIGKILL);
-  if (co_await wait_gone(*ref, cfg_.kill_timeout)) {
+  if (co_await wait_gone(*ref, cfg->kill_timeout)) {
     runner_.forget(*ref);
     log_.info("killed server pid {}", ref->pid);
     co_return Result<void>{};
@@ -282,7 +285,7 @@ net::awaitable<Result<void>> LocalSpawner::stop(json::object state, bool now) {
   co_return Error{Errc::unavailable,
                   fmt::format("process group {} survived SIGKILL for {}; it may be stuck in the "
                               "kernel (state D); check it with ps",
-                              ref->pgid, describe_duration(cfg_.kill_timeout))};
+                              ref->pgid, describe_duration(cfg->kill_timeout))};
 }
 
 Result<void> LocalSpawner::adopt(json::object const& state) {
@@ -297,7 +300,8 @@ Result<void> LocalSpawner::adopt(json::object const& state) {
 }
 
 std::size_t LocalSpawner::start_limit() const {
-  if (cfg_.local_start_limit) return cfg_.local_start_limit;
+  auto const cfg = cfg_.load();
+  if (cfg->local_start_limit) return cfg->local_start_limit;
   // Two per core keeps every core busy while one server waits on I/O, and gives each starting
   // server at least half a core: ~4 s to answer instead of the 30 s http_timeout.
   return 2 * std::max(1u, std::thread::hardware_concurrency());

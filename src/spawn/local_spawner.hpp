@@ -37,6 +37,7 @@
 #include "spawn/process.hpp"
 #include "spawn/spawn_env.hpp"
 #include "spawn/spawner.hpp"
+#include "core/snapshot.hpp"
 #include "spawn/spawner_config.hpp"
 
 namespace spdlog { class logger; }
@@ -55,6 +56,10 @@ class LocalSpawner final : public Spawner {
   net::awaitable<Result<void>> stop(boost::json::object state, bool now) override;
   Result<void> adopt(boost::json::object const& state) override;
   net::awaitable<std::string> output_tail(boost::json::object state) override;
+  // A configuration reload: starts from now on use `next` (command, arguments, environment,
+  // homes, ...); servers already running keep what they were started with. Thread-safe.
+  void set_config(SpawnerConfig next) { cfg_.store(std::move(next)); }
+
   // spawner.local_start_limit, or twice the CPU cores when it is 0.
   std::size_t start_limit() const override;
 
@@ -67,13 +72,13 @@ class LocalSpawner final : public Spawner {
     unsigned short port = 0;
     std::string log_path;
   };
-  Result<Launch> launch_blocking(SpawnRequest const& req);  // on the pool
+  Result<Launch> launch_blocking(SpawnerConfig const& cfg, SpawnRequest const& req);  // on the pool
   // On the pool: the user's home, checked against hub_state (with notebook_dir) and made.
-  Result<std::string> prepare_home(SpawnRequest const& req);
+  Result<std::string> prepare_home(SpawnerConfig const& cfg, SpawnRequest const& req);
   // Waits until the leader exited and its group is empty, at most `limit`.
   net::awaitable<bool> wait_gone(ProcessRef ref, std::chrono::milliseconds limit);
 
-  SpawnerConfig const cfg_;
+  Snapshot<SpawnerConfig> cfg_;  // read once per call
   ProcessRunner& runner_;
   boost::asio::thread_pool& pool_;
   Clock const& clock_;

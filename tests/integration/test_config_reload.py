@@ -3,8 +3,9 @@
 A real nbhub with the test IdP and Debian's jupyterhub-singleuser:
 
   * SIGHUP while a user's kernel WebSocket stays open through the proxy: the allowed users
-    change (a newly allowed user signs in, a removed one no longer can) and a second provider
-    appears on the login page and signs people in; the WebSocket answers before and after;
+    change (a newly allowed user signs in, a removed one no longer can), a second provider
+    appears on the login page and signs people in, and the local spawner's environment changes
+    for servers started afterwards; the WebSocket answers before and after;
   * a broken configuration on SIGHUP keeps the running one, and the log says why (file, line);
   * a sign-in begun with a provider that a reload then removes fails cleanly at the callback;
   * POST /hub/api/config/reload: admin token 200, non-admin 403, a broken file 422 with file
@@ -20,14 +21,13 @@ import signal
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 from harness.browserless import Client
 from harness.hub import Hub
 from harness.idp import TestIdp
 from harness.login import (CLIENT_SECRET, LoginCase, begin, callback_url, hub_toml, login,
                            oidc_provider, page_text, toml_value, wait_for_log)
+from harness.session import api_call
 from harness.websocket import WebSocket, run_code
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
@@ -47,29 +47,42 @@ def tearDownModule():
     IDP.stop()
 
 
-def config(allowed, providers=None, top=None, broken=""):
+def config(allowed, providers=None, top=None, broken="", environment=None):
     services = [{"name": "admin-svc", "api_token": ADMIN, "admin": True},
                 {"name": "plain-svc", "api_token": OTHER_SVC}]
     text = hub_toml(providers or [oidc_provider(IDP, "test")],
                     auth={"allowed_users": allowed, "admin_users": ["carol"]},
                     top={"db_url": "sqlite:///nbhub.sqlite", **(top or {})},
-                    tables={"cull": {"enabled": False}})
+                    tables={"cull": {"enabled": False}, "spawner.environment": environment or {"RELOAD_MARK": "one"}})
     # `services` is a hub-wide key: it must come before the first table.
     return "services = " + toml_value(services) + "\n" + text + broken
 
 
-def call(hub, method, path, body=None, token=ADMIN, timeout=30):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(hub.url(path), data=data, method=method)
-    if token:
-        req.add_header("Authorization", f"token {token}")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+def call(hub, method, path, body=None, token=ADMIN):
+    return api_call(hub, method, path, body, token)
+
+
+def open_kernel(test, hub, user):
+    """`user`'s server started through the API, and a kernel WebSocket to it through the proxy."""
+    s, body = call(hub, "POST", f"/hub/api/users/{user}/tokens", {"note": "reload test"})
+    test.assertEqual(s, 201, body)
+    token = json.loads(body)["token"]
+    s, body = call(hub, "POST", f"/hub/api/users/{user}/server")
+    test.assertIn(s, (201, 202), body)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        s, body = call(hub, "GET", f"/user/{user}/api/status", token=token)
+        if s == 200:
+            break
+        time.sleep(0.3)
+    test.assertEqual(s, 200, hub.log()[-3000:])
+    s, body = call(hub, "POST", f"/user/{user}/api/kernels", {}, token=token)
+    test.assertEqual(s, 201, body)
+    kernel = json.loads(body)["id"]
+    ws = WebSocket(f"ws://127.0.0.1:{hub.port}/user/{user}/api/kernels/{kernel}/channels?session_id=r",
+                   headers={"Authorization": f"token {token}"})
+    test.addCleanup(ws.close)
+    return ws
 
 
 class ReloadCase(LoginCase):
@@ -117,30 +130,13 @@ class SighupWithOpenKernel(ReloadCase):
         self.assertRefusedAt(hub, "bob")
 
         # alice's server and a kernel, reached through the proxy with her token.
-        s, body = call(hub, "POST", "/hub/api/users/alice/tokens", {"note": "reload test"})
-        self.assertEqual(s, 201, body)
-        token = json.loads(body)["token"]
-        s, body = call(hub, "POST", "/hub/api/users/alice/server")
-        self.assertIn(s, (201, 202), body)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            s, body = call(hub, "GET", "/user/alice/api/status", token=token)
-            if s == 200:
-                break
-            time.sleep(0.3)
-        self.assertEqual(s, 200, hub.log()[-3000:])
-        s, body = call(hub, "POST", "/user/alice/api/kernels", {}, token=token)
-        self.assertEqual(s, 201, body)
-        kernel = json.loads(body)["id"]
-        ws = WebSocket(f"ws://127.0.0.1:{hub.port}/user/alice/api/kernels/{kernel}/channels?session_id=r",
-                       headers={"Authorization": f"token {token}"})
-        self.addCleanup(ws.close)
+        ws = open_kernel(self, hub, "alice")
         self.assertEqual(run_code(ws, "x = 6*7\nprint(x)"), "42\n")
 
         # Reload: bob instead of alice, and a second provider with its own button text.
         second = oidc_provider(IDP, "second", login_service="Second Door")
-        self.rewrite(hub, config(["bob"], [oidc_provider(IDP, "test"), second]))
-        self.sighup(hub, r"changed auth\.allowed_users, auth\.providers: second added")
+        self.rewrite(hub, config(["bob"], [oidc_provider(IDP, "test"), second], environment={"RELOAD_MARK": "two"}))
+        self.sighup(hub, r"changed spawner\.environment, auth\.allowed_users, auth\.providers: second added")
 
         # The WebSocket opened before the reload still carries messages both ways.
         self.assertEqual(run_code(ws, "print(x + 1)"), "43\n")
@@ -150,6 +146,10 @@ class SighupWithOpenKernel(ReloadCase):
         self.assertIn("Sign in with Second Door", page)
         self.assertSignsIn(hub, "bob", provider="second")
         self.assertEqual(run_code(ws, "print(x + 2)"), "44\n")
+        # Servers started after the reload get the new spawner environment; alice's keeps hers.
+        ws_bob = open_kernel(self, hub, "bob")
+        self.assertEqual(run_code(ws_bob, "import os; print(os.environ['RELOAD_MARK'])"), "two\n")
+        self.assertEqual(run_code(ws, "import os; print(os.environ['RELOAD_MARK'])"), "one\n")
         s, body = call(hub, "GET", "/hub/api/config")
         self.assertEqual(json.loads(body)["generation"], 1)
 

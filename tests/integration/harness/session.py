@@ -1,8 +1,11 @@
 """Helpers shared by the tests that sign a person in and use their server through nbhub:
 sign in at the test IdP, follow the loopback OAuth dance, wait for the server, read cookies.
 """
+import json
 import socket
 import time
+import urllib.error
+import urllib.request
 
 from harness import browserless
 
@@ -53,3 +56,19 @@ def cookie_header(c):
 
 def xsrf(c):
     return next((k.value for k in c.cookies if k.name == "_xsrf"), "")
+
+
+def api_call(hub, method, path, body=None, token=None, timeout=30):
+    """(status, body bytes) of a hub REST call with `Authorization: token <token>` (none when
+    `token` is None) and `body` as JSON; error statuses are returned, not raised."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(hub.url(path), data=data, method=method)
+    if token:
+        req.add_header("Authorization", f"token {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()

@@ -54,7 +54,7 @@ TEST(ReloadPlan, RestartOnlyOptionsKeepTheirRunningValueAndSource) {
 TEST(ReloadPlan, TlsFilesAreNeitherAppliedNorWarnedAbout) {
   auto const* cert = find_option(Scope::hub, "ssl_cert");
   ASSERT_NE(cert, nullptr);
-  EXPECT_EQ(reloadable(*cert), Reloadable::ignored);
+  EXPECT_EQ(reloadable(*cert, HubConfig{}), Reloadable::ignored);
   HubConfig a, b;
   b.ssl_cert = "/etc/new.pem";
   auto p = plan_reload(a, {}, b, {});
@@ -109,10 +109,28 @@ TEST(ReloadPlan, ReorderedProvidersAreAChange) {
 
 TEST(ReloadPlan, EveryLiveOptionExists) {
   // kLive names options by key: a renamed option must not silently become restart-only.
-  std::size_t live = 0;
-  for (auto const& o : options())
-    if (o.scope == Scope::hub && reloadable(o) == Reloadable::live) ++live;
+  HubConfig docker;
+  docker.spawner = "docker";
+  std::size_t live = 0, local = 0;
+  for (auto const& o : options()) {
+    if (o.scope != Scope::hub) continue;
+    if (reloadable(o, docker) == Reloadable::live) ++live;
+    if (reloadable(o, HubConfig{}) == Reloadable::live) ++local;
+  }
   EXPECT_EQ(live, 21u);
+  EXPECT_EQ(local, 28u);
+}
+
+TEST(ReloadPlan, LocalSpawnerCommandAndEnvironmentAreLiveOtherSpawnersNot) {
+  auto before = "[spawner]\nargs = [\"--a\"]\n" + kProvider;
+  auto after = "[spawner]\nargs = [\"--b\"]\n[spawner.environment]\nMARK = \"2\"\n" + kProvider;
+  auto p = plan(before, after);
+  EXPECT_EQ(p.live, (std::vector<std::string>{"spawner.args", "spawner.environment"}));
+  EXPECT_EQ(p.next.spawner_settings.args, std::vector<std::string>{"--b"});
+  auto docker = [](std::string text) { return text.replace(text.find("[spawner]\n"), 10, "[spawner]\nkind = \"docker\"\n"); };
+  auto d = plan(docker(before), docker(after));
+  EXPECT_EQ(d.restart, (std::vector<std::string>{"spawner.args", "spawner.environment"}));
+  EXPECT_EQ(d.next.spawner_settings.args, std::vector<std::string>{"--a"});
 }
 
 TEST(ReloadOutcomeJson, RefusedCarriesFileAndLine) {
@@ -190,12 +208,6 @@ TEST(ConfigJson, SecretLikeNames) {
   EXPECT_FALSE(secret_like_name("oauth_redirect_uri"));
   EXPECT_FALSE(secret_like_name("PATH"));
 }
-
-}  // namespace
-}  // namespace nbhub::config
-
-namespace nbhub::config {
-namespace {
 
 TEST(ConfigJson, UrlPasswordsAreRedacted) {
   EXPECT_EQ(redact_url_password("postgresql://hub:pw@db/hub"), "postgresql://hub:[redacted]@db/hub");
