@@ -82,6 +82,23 @@ LoginFlow::LoginFlow(Providers providers, SnapshotRef<config::AuthConfig> auth,
 
 LoginFlow::~LoginFlow() = default;
 
+void LoginFlow::set_providers(Providers next) {
+  auto same_idp = [](ProviderConfig const& a, ProviderConfig const& b) {
+    return a.authorize_url == b.authorize_url && a.token_url == b.token_url && a.issuer == b.issuer &&
+           a.jwks_url == b.jwks_url && a.userdata_url == b.userdata_url && a.client_id == b.client_id;
+  };
+  auto const before = providers_.load();
+  {
+    std::lock_guard lock(learned_->mu);
+    std::erase_if(learned_->issuers, [&](auto const& kv) {
+      auto was = std::find_if(before->begin(), before->end(), [&](auto const& p) { return p.name == kv.first; });
+      auto now = std::find_if(next.begin(), next.end(), [&](auto const& p) { return p.name == kv.first; });
+      return was == before->end() || now == next.end() || !same_idp(*was, *now);
+    });
+  }
+  providers_.store(std::move(next));
+}
+
 std::shared_ptr<const ProviderConfig> LoginFlow::find(std::string_view name) const {
   auto all = providers_.load();
   for (auto const& p : *all)

@@ -58,8 +58,10 @@ class LoginFlow {
   std::shared_ptr<const Providers> providers() const { return providers_.load(); }
   // The providers as they are now, for parts that follow them (TokenRefresher, BearerAuth).
   Snapshot<Providers> const& provider_snapshot() const { return providers_; }
-  // A reload: later steps use `next` (already resolved: presets, discovery).
-  void set_providers(Providers next) { providers_.store(std::move(next)); }
+  // A reload: later steps use `next` (already resolved: presets, discovery). Issuers learned
+  // on first use are forgotten for providers that are gone or whose endpoints or client
+  // changed.
+  void set_providers(Providers next);
   // The provider called `name` in the current set; the pointer keeps that set alive.
   std::shared_ptr<const config::ProviderConfig> find(std::string_view name) const;
 
