@@ -173,6 +173,19 @@ TEST(ConfigJson, SourcesOfFileEnvironmentFlagAndDefault) {
   EXPECT_EQ(prov.at("options").at("client_id").at("source").at("type").as_string(), "file");
 }
 
+TEST(ConfigJson, JupyterhubConfigPyValuesNameTheirTraitAndLine) {
+  auto l = cfgtest::load_py_text("c = get_config()\nc.Authenticator.allowed_users = {'alice'}\n"
+                                 "c.JupyterHub.port = 8123\n");
+  ASSERT_TRUE(l.ok()) << cfgtest::errors(l).front();
+  auto j = config_to_json(l.hub, l.provenance);
+  auto const& src = j.at("options").at("auth.allowed_users").at("source").as_object();
+  EXPECT_EQ(src.at("type").as_string(), "file");
+  EXPECT_EQ(src.at("file").as_string(), "jupyterhub_config.py");
+  EXPECT_EQ(src.at("line").as_int64(), 2);
+  EXPECT_EQ(src.at("option").as_string(), "Authenticator.allowed_users");
+  EXPECT_EQ(j.at("options").at("port").at("source").at("line").as_int64(), 3);
+}
+
 TEST(ConfigJson, SecretsAreRedactedEverywhere) {
   auto l = load_toml_text(R"(db_url = "postgresql://hub:dbpass-123@db.example.org/hub"
 services = [{ name = "svc", url = "http://127.0.0.1:9999", api_token = "svc-token-123456" }]
