@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <set>
 
 #include "app/provider_setup.hpp"
 #include "auth/login_flow.hpp"

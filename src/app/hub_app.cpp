@@ -150,7 +150,8 @@ net::awaitable<void> cull_loop(SnapshotRef<config::HubConfig> live, hub::ServerM
   net::steady_timer timer(co_await net::this_coro::executor);
   for (;;) {
     auto const before = live.load()->cull;
-    timer.expires_after(before.enabled ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(before.every)
+    // every_seconds = 0 would spin: a round per second at most.
+    timer.expires_after(before.enabled ? std::max<std::chrono::seconds>(before.every, std::chrono::seconds(1))
                                        : std::chrono::seconds(60));
     boost::system::error_code ec;
     co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
