@@ -154,6 +154,11 @@ net::awaitable<ReloadOutcome> ConfigReloader::reload(std::string trigger) {
     ~Release() { b = false; }
   } release{busy_};
 
+  if (!load_) {
+    log.error("config reload ({}): this hub was started without a way to read its configuration again", trigger);
+    co_return refused({config::Diagnostic{.message = "this hub cannot read its configuration again"}},
+                      current->generation);
+  }
   log.info("config reload ({}): reading {}", trigger,
            current->config_file.empty() ? "the environment and flags" : current->config_file);
   auto load = load_;

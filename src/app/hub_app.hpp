@@ -18,7 +18,7 @@ namespace nbhub::app {
 // Returns the process exit code: 0 after a clean shutdown, 1 when startup failed (the reason
 // is logged), 2 for configuration that is invalid in ways only startup can see.
 // How to read the configuration again (SIGHUP, POST /hub/api/config/reload) and where the
-// start-up values came from (GET /hub/api/config). Without `load` a reload re-applies `cfg`.
+// start-up values came from (GET /hub/api/config). Without `load` a reload is refused.
 struct ReloadSource {
   config::Provenance provenance;
   std::string config_file;
