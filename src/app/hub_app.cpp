@@ -23,6 +23,7 @@
 #include "app/chp_mirror.hpp"
 #include "app/local_spawner_setup.hpp"
 #include "app/logging.hpp"
+#include "app/managed_services_setup.hpp"
 #include "app/public_tls.hpp"
 #include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
@@ -39,6 +40,7 @@
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
 #include "hub/roles.hpp"
+#include "hub/service_supervisor.hpp"
 #include "hub/services.hpp"
 #include "hub/servers.hpp"
 #include "hub/bearer_auth.hpp"
@@ -355,6 +357,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (!roles) return fail(roles.error().message, 2);
     auto services = hub::ServiceRegistry::load(cfg.services_json, cfg.base_url);
     if (!services) return fail(services.error().message, 2);
+    if (auto r = services->generate_missing_tokens(random); !r) return fail(r.error().message, 2);
     if (auto r = hub::ensure_config_users(**st, cfg.auth.admin_users, cfg.auth.allowed_users); !r)
       return fail(r.error().message, 1);
     web::RequestAuth request_auth(logins, tokens, **st, blocking, secret->reveal(), *roles, *services);
@@ -436,6 +439,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     listener->start();
     hub_listener->start();
     if (public_tls) public_tls->start(cfg.ip, cfg.redirect_port, listener->port(), cfg.public_url, *logs.access);
+    // Managed services, once the hub API they call answers (JupyterHub starts them there too).
+    hub::ServiceSupervisor supervisor(supervisor_options(cfg, hub_bind->ip, hub_listener->port(), url_base), runner,
+                                      blocking, ioc.get_executor(), &metrics, log);
+    net::co_spawn(ioc, supervisor.apply(services->all()), net::use_future).get();
     metrics.hub_started(std::chrono::steady_clock::now() - startup_t0);
     auto shown_ip = cfg.ip.empty() ? std::string("127.0.0.1") : cfg.ip;
     // Always printed, whatever the log level: users and scripts wait for this line.
@@ -458,6 +465,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       stopped.set_value(0);
     });
     int code = stopped.get_future().get();
+    net::co_spawn(ioc, supervisor.stop_all(), net::use_future).get();
     // Give in-flight requests a moment to finish their current write.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     join();

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "spawn/readiness.hpp"
+#include "spawn/process_wait.hpp"
 #include "spawn/run_blocking.hpp"
 #include "spawn/user_home.hpp"
 
@@ -230,22 +231,7 @@ net::awaitable<std::optional<int>> LocalSpawner::poll(json::object state) {
 }
 
 net::awaitable<bool> LocalSpawner::wait_gone(ProcessRef ref, milliseconds limit) {
-  auto const deadline = std::chrono::steady_clock::now() + limit;
-  milliseconds delay{10};
-  net::steady_timer timer(co_await net::this_coro::executor);
-  for (;;) {
-    if (runner_.poll(ref)) {  // the leader exited (and is reaped); now the rest of the group
-      auto job = [this, ref] { return runner_.group_alive(ref); };
-      if (!co_await run_blocking(pool_, std::move(job))) co_return true;
-    }
-    auto left =
-        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left <= milliseconds::zero()) co_return false;
-    timer.expires_after(std::min(delay, left));
-    boost::system::error_code ec;
-    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-    delay = std::min(delay * 2, milliseconds(200));
-  }
+  co_return co_await wait_group_gone(runner_, pool_, ref, limit);
 }
 
 net::awaitable<Result<void>> LocalSpawner::stop(json::object state, bool now) {
