@@ -133,6 +133,7 @@ proxy::ProxyConfig proxy_config(config::HubConfig const& cfg) {
   out.connect_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.connect_timeout);
   out.idle_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.idle_timeout);
   out.buffer_bytes = cfg.proxy.buffer_bytes;
+  out.access_json = cfg.log_format == "json";
   // The proxy streams servers and services; everything else is the hub's router. It compares
   // decoded request paths, so the prefixes are decoded too (base_url "/@/space%20word/").
   auto const base = web::route_prefix(cfg.base_url);
@@ -170,7 +171,7 @@ net::awaitable<void> periodically(std::chrono::seconds every, std::function<net:
 
 int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> const& env) {
   auto const startup_t0 = std::chrono::steady_clock::now();
-  auto logs = make_loggers(cfg.log_level);
+  auto logs = make_loggers({.level = cfg.log_level, .format = cfg.log_format, .access = cfg.access_log});
   auto& log = *logs.hub;
   try {
     SystemClock clock;
@@ -280,10 +281,12 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                              .hsts_max_age = cfg.hsts_max_age,
                              .interceptor = &proxy, .single_thread = proxy_threads == 1,
                              .handler_executor = ioc.get_executor(),
-                             .observer = web::request_observer(metrics)};
+                             .observer = web::request_observer(metrics), .request_ids = true,
+                             .access_json = cfg.log_format == "json"};
     auto listener = std::make_shared<http::Listener>(proxy_ioc, router, lo, *logs.access, log);
     listener->bind(cfg.ip, cfg.port);
-    http::ListenerOptions hub_lo{.limits = cfg.http, .name = "hub API", .observer = web::request_observer(metrics)};
+    http::ListenerOptions hub_lo{.limits = cfg.http, .name = "hub API", .observer = web::request_observer(metrics),
+                                 .request_ids = true, .access_json = cfg.log_format == "json"};
     auto hub_listener = std::make_shared<http::Listener>(ioc, router, hub_lo, *logs.access, log);
     hub_listener->bind(hub_bind->ip, hub_bind->port);
     auto connect_url = cfg.hub_connect_url.empty()
