@@ -15,11 +15,11 @@ import unittest
 import urllib.request
 
 from harness.hub import Hub
+from harness.managed import TESTS, WHOAMI
 
-TESTS = os.environ.get("NBHUB_TESTS_DIR") or os.path.join(os.path.dirname(__file__), "..")
 ROOT = os.path.abspath(os.path.join(TESTS, ".."))
 DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "nbhub-dashboard.json")
-SERVICE = os.path.abspath(os.path.join(TESTS, "data", "services", "whoami_service.py"))
+SERVICE = WHOAMI
 METRIC = re.compile(r"\b((?:jupyterhub|nbhub|process)_[a-zA-Z0-9_]+)\b")
 CONFIG = f"""
 ip = "127.0.0.1"

@@ -9,45 +9,15 @@ peer is in trusted_proxies. access_log = false leaves no access lines.
 """
 import json
 import os
-import socket
 import sys
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 from harness.hub import Hub
+from harness.managed import WHOAMI, free_port, get, wait_for
 
-TESTS = os.environ.get("NBHUB_TESTS_DIR") or os.path.join(os.path.dirname(__file__), "..")
-SERVICE = os.path.abspath(os.path.join(TESTS, "data", "services", "whoami_service.py"))
+SERVICE = WHOAMI
 ADMIN = "logs-admin-token-" + os.urandom(6).hex()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url, headers=None):
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read(), r.headers
-    except urllib.error.HTTPError as e:
-        return e.code, e.read(), e.headers
-    except OSError:
-        return None, b"", {}
-
-
-def wait_for(fn, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    return None
 
 
 def config(extra):

@@ -10,56 +10,16 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 from harness.hub import Hub
+from harness.managed import WHOAMI, alive, free_port, get, wait_for
 
-TESTS = os.environ.get("NBHUB_TESTS_DIR") or os.path.join(os.path.dirname(__file__), "..")
-SERVICE = os.path.abspath(os.path.join(TESTS, "data", "services", "whoami_service.py"))
+SERVICE = WHOAMI
 BASE = "/@/space%20word/"
 ADMIN = "svc-admin-token-" + os.urandom(6).hex()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url, token=None, timeout=10):
-    req = urllib.request.Request(url)
-    if token:
-        req.add_header("Authorization", "token " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read(), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        return e.code, e.read(), dict(e.headers)
-    except OSError:
-        return None, b"", {}
-
-
-def wait_for(fn, timeout=20, step=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    return None
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def metric(text, name, **labels):
@@ -124,7 +84,7 @@ class ManagedServiceTest(unittest.TestCase):
             pid1 = first["pid"]
 
             # The REST API shows the command.
-            status, body, _ = get(hub.url(BASE + "hub/api/services/whoami"), ADMIN)
+            status, body, _ = get(hub.url(BASE + "hub/api/services/whoami"), {"Authorization": "token " + ADMIN})
             self.assertEqual(status, 200, body)
             self.assertEqual(json.loads(body)["command"], [sys.executable, SERVICE])
 
