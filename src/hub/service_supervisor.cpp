@@ -101,7 +101,8 @@ net::awaitable<Result<spawn::Launched>> ServiceSupervisor::launch(Service s) {
     if (!env) return env.error();
     auto it = env->find("PATH");
     auto exe = spawn::resolve_command(s.command.front(),
-                                      it != env->end() ? it->second : env_("PATH").value_or("/usr/bin:/bin"));
+                                      it != env->end() ? it->second : env_("PATH").value_or("/usr/bin:/bin"),
+                                      fmt::format("the command of service \"{}\"", s.name));
     if (!exe) return exe.error();
     std::error_code ec;
     std::filesystem::create_directories(opts_.log_dir, ec);

@@ -311,7 +311,7 @@ Result<void> check_root_servers(SpawnerConfig const& cfg, uid_t euid) {
                "(NBHUB_SPAWNER_ALLOW_ROOT_SERVERS=true; for development and tests)"};
 }
 
-Result<std::string> resolve_command(std::string const& cmd, std::string const& path_var) {
+Result<std::string> resolve_command(std::string const& cmd, std::string const& path_var, std::string_view setting) {
   auto executable = [](std::string const& p) {
     struct stat st {};
     return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
@@ -322,9 +322,8 @@ Result<std::string> resolve_command(std::string const& cmd, std::string const& p
     auto abs = std::filesystem::absolute(cmd, ec).string();
     if (!ec && executable(abs)) return abs;
     return Error{Errc::unavailable,
-                 fmt::format("command not found: {} does not exist or is not executable; check "
-                             "spawner.cmd",
-                             cmd)};
+                 fmt::format("command not found: {} does not exist or is not executable; check {}", cmd,
+                             setting)};
   }
   std::size_t begin = 0;
   for (;;) {
@@ -338,9 +337,8 @@ Result<std::string> resolve_command(std::string const& cmd, std::string const& p
     begin = end + 1;
   }
   return Error{Errc::unavailable,
-               fmt::format("command not found: '{}' is not in PATH ({}); install it or set "
-                           "spawner.cmd to its full path",
-                           cmd, path_var)};
+               fmt::format("command not found: '{}' is not in PATH ({}); install it or set {} to its full path",
+                           cmd, path_var, setting)};
 }
 
 Result<unsigned short> pick_free_port(std::string const& ip) {
