@@ -25,6 +25,7 @@
 #include "app/local_spawner_setup.hpp"
 #include "app/provider_setup.hpp"
 #include "app/logging.hpp"
+#include "app/managed_services_setup.hpp"
 #include "app/public_tls.hpp"
 #include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
@@ -41,6 +42,7 @@
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
 #include "hub/roles.hpp"
+#include "hub/service_supervisor.hpp"
 #include "hub/services.hpp"
 #include "hub/servers.hpp"
 #include "hub/bearer_auth.hpp"
@@ -111,6 +113,7 @@ proxy::ProxyConfig proxy_config(config::HubConfig const& cfg) {
   out.connect_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.connect_timeout);
   out.idle_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.idle_timeout);
   out.buffer_bytes = cfg.proxy.buffer_bytes;
+  out.access_json = cfg.log_format == "json";
   // The proxy streams servers and services; everything else is the hub's router. It compares
   // decoded request paths, so the prefixes are decoded too (base_url "/@/space%20word/").
   auto const base = web::route_prefix(cfg.base_url);
@@ -165,7 +168,7 @@ net::awaitable<void> cull_loop(SnapshotRef<config::HubConfig> live, hub::ServerM
 
 int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> const& env, ReloadSource source) {
   auto const startup_t0 = std::chrono::steady_clock::now();
-  auto logs = make_loggers(cfg.log_level);
+  auto logs = make_loggers({.level = cfg.log_level, .format = cfg.log_format, .access = cfg.access_log});
   auto& log = *logs.hub;
   try {
     SystemClock clock;
@@ -281,10 +284,12 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                              .hsts_max_age = cfg.hsts_max_age,
                              .interceptor = &proxy, .single_thread = proxy_threads == 1,
                              .handler_executor = ioc.get_executor(),
-                             .observer = web::request_observer(metrics)};
+                             .observer = web::request_observer(metrics), .request_ids = true,
+                             .access_json = cfg.log_format == "json"};
     auto listener = std::make_shared<http::Listener>(proxy_ioc, router, lo, *logs.access, log);
     listener->bind(cfg.ip, cfg.port);
-    http::ListenerOptions hub_lo{.limits = cfg.http, .name = "hub API", .observer = web::request_observer(metrics)};
+    http::ListenerOptions hub_lo{.limits = cfg.http, .name = "hub API", .observer = web::request_observer(metrics),
+                                 .request_ids = true, .access_json = cfg.log_format == "json"};
     auto hub_listener = std::make_shared<http::Listener>(ioc, router, hub_lo, *logs.access, log);
     hub_listener->bind(hub_bind->ip, hub_bind->port);
     auto connect_url = cfg.hub_connect_url.empty()
@@ -358,6 +363,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (!roles) return fail(roles.error().message, 2);
     auto services = hub::ServiceRegistry::load(cfg.services_json, cfg.base_url);
     if (!services) return fail(services.error().message, 2);
+    if (auto r = services->generate_missing_tokens(random); !r) return fail(r.error().message, 2);
     if (auto r = hub::ensure_config_users(**st, cfg.auth.admin_users, cfg.auth.allowed_users); !r)
       return fail(r.error().message, 1);
     Snapshot<hub::Roles> live_roles(std::move(*roles));
@@ -459,6 +465,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     listener->start();
     hub_listener->start();
     if (public_tls) public_tls->start(cfg.ip, cfg.redirect_port, listener->port(), cfg.public_url, *logs.access);
+    // Managed services, once the hub API they call answers (JupyterHub starts them there too).
+    hub::ServiceSupervisor supervisor(supervisor_options(cfg, hub_bind->ip, hub_listener->port(), url_base), runner,
+                                      blocking, ioc.get_executor(), &metrics, log);
+    net::co_spawn(ioc, supervisor.apply(services->all()), net::use_future).get();
     metrics.hub_started(std::chrono::steady_clock::now() - startup_t0);
     auto shown_ip = cfg.ip.empty() ? std::string("127.0.0.1") : cfg.ip;
     // Always printed, whatever the log level: users and scripts wait for this line.
@@ -482,6 +492,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       stopped.set_value(0);
     });
     int code = stopped.get_future().get();
+    net::co_spawn(ioc, supervisor.stop_all(), net::use_future).get();
     // Give in-flight requests a moment to finish their current write.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     join();

@@ -11,8 +11,18 @@ struct Loggers {
   std::shared_ptr<spdlog::logger> access;  // "access": one line per request
 };
 
-// Loggers writing to stderr with JupyterHub-like "[I 2026-11-25 08:00:00.123 nbhub]" prefixes.
-// Library code receives these by reference; nothing uses spdlog's default logger.
-Loggers make_loggers(std::string const& level);
+struct LogOptions {
+  std::string level = "info";
+  // "text": JupyterHub-like "[I 2026-11-25 08:00:00.123 nbhub] message" lines; "json": one
+  // object per line, {"time" (UTC, ISO 8601), "level", "logger", "message"}, access lines with
+  // their fields too (http/access_log.hpp).
+  std::string format = "text";
+  bool access = true;  // false: the access logger is off
+};
+
+// Loggers writing to stderr. Library code receives these by reference; nothing uses spdlog's
+// default logger.
+Loggers make_loggers(LogOptions const& opts);
+inline Loggers make_loggers(std::string const& level) { return make_loggers(LogOptions{.level = level}); }
 
 }  // namespace nbhub::app

@@ -168,6 +168,14 @@ struct CullSettings {
   bool users = false;      // also delete users with no running server (not admins)
 };
 
+// Services nbhub runs itself (`services` entries with a `command`; hub/service_supervisor.hpp).
+struct ManagedServiceSettings {
+  Seconds restart_delay{1};       // before the first restart; doubles after each one
+  Seconds restart_max_delay{60};  // the longest delay; a run this long resets it
+  Seconds stop_timeout{10};       // SIGTERM, then SIGKILL after this
+  std::string log_dir = "service-logs";
+};
+
 struct HubConfig {
   std::string ip;               // public listener address; "" = all interfaces
   std::uint16_t port = 8000;
@@ -181,6 +189,8 @@ struct HubConfig {
   std::string data_dir = ".";
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-* we believe
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json (one object per line)
+  bool access_log = true;           // a line per request on the public and hub API ports
   bool admin_access = false;
   // GET /hub/metrics needs a token or cookie with read:metrics (JupyterHub's
   // authenticate_prometheus); false opens it to anyone who reaches the port.
@@ -205,6 +215,7 @@ struct HubConfig {
   SpawnerSettings spawner_settings;
   ProxySettings proxy;
   CullSettings cull;
+  ManagedServiceSettings managed_services;
   HttpLimits http;
   HttpClientConfig http_client;
   AuthConfig auth;

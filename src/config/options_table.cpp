@@ -55,6 +55,12 @@ std::vector<Option> build_table() {
        HUB(trusted_proxies)},
       {"log_level", {}, F::log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"},
        "Log level.", HUB(log_level)},
+      {"log_format", {}, F::choice, {"text", "json"},
+       "`text`, or `json`: one JSON object per line (`time`, `level`, `logger`, `message`; access "
+       "lines add `request_id`, `method`, `path`, `status`, `duration_ms`, `remote`).",
+       HUB(log_format)},
+      {"access_log", {}, F::plain, {},
+       "Log a line per request (the `access` logger); `false` turns it off.", HUB(access_log)},
       {"admin_access", {}, F::plain, {},
        "Let admins open other users' servers (JupyterHub's `admin_access`).", HUB(admin_access)},
       {"authenticate_prometheus", {}, F::plain, {},
@@ -87,7 +93,9 @@ std::vector<Option> build_table() {
        "`/hub/home`; `\"\"` = as `redirect_to_server` says. A path on this hub.",
        HUB(default_url)},
       {"services", {}, F::json, {},
-       "JupyterHub `services`, as an array of tables (kept for the services feature).",
+       "JupyterHub `services`, as an array of tables: `name`, `url`, `api_token`, `admin`, "
+       "`oauth_*`, and for a service nbhub runs, `command`, `environment`, `cwd`, `user` "
+       "(docs/operations.md).",
        HUB(services_json)},
       {"load_roles", {}, F::json, {},
        "JupyterHub `load_roles`, as an array of tables (kept for the roles feature).",
@@ -221,6 +229,21 @@ std::vector<Option> build_table() {
        "Stop servers older than this even when active; 0: never.", HUB(cull.max_age)},
       {"cull.users", {}, F::plain, {},
        "Also delete users without a running server (never admins).", HUB(cull.users)},
+      // ---- [managed_services] -----------------------------------------------------------
+      {"managed_services.restart_delay_seconds", {}, F::plain, {},
+       "A managed service (a `services` entry with a `command`) that exits is started again "
+       "after this delay, doubled after each restart.",
+       HUB(managed_services.restart_delay)},
+      {"managed_services.restart_max_delay_seconds", {}, F::plain, {},
+       "The longest delay between restarts; a service that ran this long restarts after "
+       "`restart_delay_seconds` again.",
+       HUB(managed_services.restart_max_delay)},
+      {"managed_services.stop_timeout_seconds", {}, F::plain, {},
+       "When the hub stops (or a reload drops a service): SIGTERM, then SIGKILL after this.",
+       HUB(managed_services.stop_timeout)},
+      {"managed_services.log_dir", {}, F::path, {},
+       "Directory for managed services' output (`service-<name>.log`).",
+       HUB(managed_services.log_dir)},
       // ---- [auth] ------------------------------------------------------------------------
       {"auth.allowed_users", {}, F::plain, {}, "Users allowed to log in (deny by default).",
        HUB(auth.allowed_users)},

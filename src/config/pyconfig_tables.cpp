@@ -82,7 +82,7 @@ std::span<const TraitInfo> known_traits() {
       {"JupyterHub", "authenticator_class", "providers.kind", S::class_choice, {},
        "creates the one provider, named `default` (classes below)"},
       {"JupyterHub", "spawner_class", "spawner.kind", S::class_choice, {}, "classes below"},
-      {"JupyterHub", "services", "services", S::none, {}, "kept as JSON"},
+      {"JupyterHub", "services", "services", S::none, {}, "as JSON; entries with a `command` are run by nbhub (docs/operations.md)"},
       {"JupyterHub", "load_roles", "load_roles", S::none, {}, "kept as JSON"},
       {"JupyterHub", "ssl_cert", "ssl_cert", S::none, {}, "the public port speaks https (docs/tls.md)"},
       {"JupyterHub", "ssl_key", "ssl_key"},

@@ -97,6 +97,12 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, "hub_bind_url"), "required: where the hub API listens");
   if (hub.cull.enabled && hub.cull.every.count() == 0)
     b.error(at(b, -1, "cull.every_seconds"), "must be more than 0 when cull.enabled is true");
+  if (hub.managed_services.restart_delay.count() < 1)
+    b.error(at(b, -1, "managed_services.restart_delay_seconds"),
+            "must be at least 1: a service that fails at once would otherwise be restarted in a busy loop");
+  else if (hub.managed_services.restart_max_delay < hub.managed_services.restart_delay)
+    b.error(at(b, -1, "managed_services.restart_max_delay_seconds"),
+            "must be at least managed_services.restart_delay_seconds");
   if (hub.proxy.buffer_bytes == 0)
     b.error(at(b, -1, "proxy.buffer_bytes"), "must be more than 0");
   if (hub.proxy.threads == 0 || hub.proxy.threads > 256)

@@ -28,6 +28,8 @@ struct ClientView {
   // serves it may share per-thread state with other connections (proxy/tunnel_loop.hpp).
   bool single_thread = false;
   bool tls = false;  // this connection is TLS (served through the TlsStream overload)
+  // This request's id (http/request_id.hpp); "" when the listener gives none (`nbhub proxy`).
+  std::string request_id;
 };
 
 class Interceptor {

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <optional>
 
+#include "http/access_log.hpp"
 #include "http/read_head.hpp"
 #include "http/tls_stream.hpp"
 #include "tls/server_tls.hpp"
@@ -260,6 +261,8 @@ net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const&
     if (!ec && opts_.interceptor && opts_.interceptor->claims(head)) {
       auto client = client_view(head.get(), peer, opts_, id, tls);
       client.single_thread = opts_.single_thread;
+      if (opts_.request_ids)
+        client.request_id = request_ids_.choose(head.get()["X-Request-Id"], is_trusted(opts_.trusted_proxies, peer));
       bool again = co_await opts_.interceptor->serve(stream, buffer, head, std::move(client));
       if (!again) break;
       continue;
@@ -293,6 +296,8 @@ net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const&
     auto req = body_parser->release();
     auto started = std::chrono::steady_clock::now();
     auto client = client_view(req, peer, opts_, id, tls);
+    if (opts_.request_ids)
+      client.request_id = request_ids_.choose(req["X-Request-Id"], is_trusted(opts_.trusted_proxies, peer));
     // (An if, not ?: with co_await in both arms: GCC 12 miscompiles that.)
     Reply reply;
     if (opts_.handler_executor) {
@@ -305,6 +310,7 @@ net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const&
     res.keep_alive(req.keep_alive());
     if (client.secure && opts_.hsts_max_age.count() > 0)
       res.set(bhttp::field::strict_transport_security, fmt::format("max-age={}", opts_.hsts_max_age.count()));
+    if (!client.request_id.empty()) res.set("X-Request-Id", client.request_id);
     if (reply.stream && req.method() != bhttp::verb::head) {
       ec = co_await write_streamed(stream, res, *reply.stream, lim.request_timeout, opts_.handler_executor);
     } else {
@@ -322,10 +328,9 @@ net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const&
     auto const took = std::chrono::steady_clock::now() - started;
     if (opts_.observer) opts_.observer({req.method(), reply.route, res.result_int(), took});
     auto ms = std::chrono::duration<double, std::milli>(took).count();
-    // The query string is never logged: it can carry OAuth codes and state.
-    auto target = std::string_view(req.target());
-    access_.info("{} {} {} {:.1f}ms ip={} conn={}", std::string_view(req.method_string()),
-                 target.substr(0, target.find('?')), res.result_int(), ms, peer, id);
+    write_access(access_, opts_.access_json,
+                 {.method = req.method_string(), .target = req.target(), .status = res.result_int(), .ms = ms,
+                  .remote = peer, .conn = id, .request_id = client.request_id});
     if (ec || !res.keep_alive()) break;
   }
 }

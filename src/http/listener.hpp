@@ -19,6 +19,7 @@
 #include "config/config.hpp"
 #include "http/deadline.hpp"
 #include "http/interceptor.hpp"
+#include "http/request_id.hpp"
 #include "http/router.hpp"
 
 namespace spdlog { class logger; }
@@ -58,6 +59,11 @@ struct ListenerOptions {
   std::optional<boost::asio::any_io_executor> handler_executor;
   // Called on the connection's executor after each routed request; must be cheap.
   RequestObserver observer;
+  // Give every request an id (http/request_id.hpp): in the access log, the X-Request-Id
+  // response header, and passed on by the interceptor. Off for `nbhub proxy`, which leaves
+  // X-Request-Id alone as configurable-http-proxy does.
+  bool request_ids = false;
+  bool access_json = false;  // access lines as JSON members (log_format = "json")
 };
 
 // The concurrency hint for an io_context that runs `threads` threads for single_thread-style
@@ -99,6 +105,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   Router const& router_;
   ListenerOptions opts_;
   spdlog::logger& access_;
+  RequestIdSource request_ids_ = RequestIdSource::from_os();
   spdlog::logger& log_;
   boost::asio::ip::tcp::acceptor acceptor_;
   DeadlineReaper reaper_;  // request-head deadlines (idle_timeout, request_timeout)

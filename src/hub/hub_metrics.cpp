@@ -204,7 +204,13 @@ HubMetrics::HubMetrics(HubMetricsOptions opts)
       store_query_duration(registry_.histogram("nbhub_store_query_duration_seconds",
                                                "Database transactions, by store operation", {"operation"}, kStoreBuckets)),
       spawn_queue(registry_.gauge("nbhub_spawn_queue", "Spawns waiting for a slot (queued) and holding one (spawning)",
-                                  {"state"})) {
+                                  {"state"})),
+      service_restarts(registry_.counter("nbhub_service_restarts_total",
+                                         "Restarts of managed services, by service and why the last run ended "
+                                         "(exit, signal, launch_failed)",
+                                         {"service", "reason"})),
+      service_up(registry_.gauge("nbhub_service_up", "1 while a managed service's process runs, else 0",
+                                 {"service"})) {
   // As jupyterhub/metrics.py: every status child exists from the start, so that dashboards
   // and alerts see zeros rather than nothing.
   for (auto s : {SpawnStatus::success, SpawnStatus::failure, SpawnStatus::already_pending, SpawnStatus::throttled,

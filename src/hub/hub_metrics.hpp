@@ -122,6 +122,9 @@ class HubMetrics {
   metrics::CounterFamily& token_refreshes;
   metrics::HistogramFamily& store_query_duration;
   metrics::GaugeFamily& spawn_queue;
+  // Managed services (service_supervisor.hpp); service names come from config, never users.
+  metrics::CounterFamily& service_restarts;
+  metrics::GaugeFamily& service_up;
 
  private:
   mutable std::mutex names_mu_;

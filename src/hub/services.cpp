@@ -1,9 +1,11 @@
 #include "hub/services.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include "core/crypto.hpp"
+#include "core/random.hpp"
 #include "proxy/route_table.hpp"
 #include "store/store.hpp"
 
@@ -24,11 +26,45 @@ bool get_bool(json::object const& o, std::string_view key, bool dflt) {
 }
 
 // Keys JupyterHub's Service accepts; the ones nbhub does not act on yet are still accepted so
-// a jupyterhub_config.py loads (command and environment: nbhub does not launch services).
+// a jupyterhub_config.py loads.
 constexpr std::string_view kKnownKeys[] = {
     "name", "url", "admin", "api_token", "display", "info", "oauth_client_id", "oauth_redirect_uri",
     "oauth_no_confirm", "oauth_client_allowed_scopes", "oauth_roles", "command", "environment", "user", "cwd",
     "kind", "oauth_allowed_scopes", "roles"};
+
+// JupyterHub's Command trait: a list of strings, or one string taken as the whole command.
+void read_managed(json::object const& o, Service& s, std::vector<std::string>& problems) {
+  auto bad = [&](std::string_view key, std::string_view want) {
+    problems.push_back(fmt::format("services: service \"{}\": {} must be {}", s.name, key, want));
+  };
+  if (auto it = o.find("command"); it != o.end() && !it->value().is_null()) {
+    if (it->value().is_string()) {
+      s.command.emplace_back(it->value().as_string());
+    } else if (it->value().is_array()) {
+      for (auto const& x : it->value().as_array()) {
+        if (!x.is_string()) { bad("command", "a list of strings"); break; }
+        s.command.emplace_back(x.as_string());
+      }
+    } else {
+      bad("command", "a list of strings");
+    }
+    if (!s.command.empty() && s.command.front().empty()) bad("command", "a list whose first item names a program");
+  }
+  if (auto it = o.find("environment"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) bad("environment", "a table of strings");
+    else
+      for (auto const& [k, v] : it->value().as_object()) {
+        if (v.is_string()) s.environment[std::string(k)] = std::string(v.as_string());
+        else if (v.is_int64() || v.is_uint64()) s.environment[std::string(k)] = json::serialize(v);
+        else bad(fmt::format("environment.{}", std::string_view(k)), "a string");
+      }
+  }
+  s.cwd = get_string(o, "cwd");
+  s.user = get_string(o, "user");
+  if (s.command.empty() && (!s.environment.empty() || !s.cwd.empty() || !s.user.empty()))
+    problems.push_back(fmt::format("services: service \"{}\": environment, cwd and user apply only to a "
+                                   "service with a command (one nbhub starts)", s.name));
+}
 
 }  // namespace
 
@@ -69,8 +105,10 @@ Result<ServiceRegistry> ServiceRegistry::load(std::string_view text, std::string
       if (auto it = o.find(key); it != o.end() && it->value().is_array())
         for (auto const& x : it->value().as_array())
           if (x.is_string()) s.oauth_client_allowed_scopes.emplace_back(x.as_string());
+    read_managed(o, s, problems);
     auto token = get_string(o, "api_token");
     if (!token.empty()) {
+      if (s.managed()) s.api_token = Secret(token);
       if (token.size() < 8)
         problems.push_back(fmt::format("services: service \"{}\": api_token must be at least 8 characters", s.name));
       s.token_sha256 = crypto::sha256(token);
@@ -86,6 +124,23 @@ Result<ServiceRegistry> ServiceRegistry::load(std::string_view text, std::string
     return Error{Errc::config, msg};
   }
   return out;
+}
+
+Result<void> ServiceRegistry::generate_missing_tokens(Random& random, ServiceRegistry const* previous) {
+  for (auto& s : services_) {
+    if (!s.managed() || !s.api_token.empty()) continue;
+    Service const* old = previous ? previous->find(s.name) : nullptr;
+    if (old && old->token_generated && !old->api_token.empty()) {
+      s.api_token = old->api_token;
+    } else {
+      auto t = random.bytes(16);
+      if (!t) return Error{Errc::unavailable, fmt::format("services: no randomness for service \"{}\"'s token", s.name)};
+      s.api_token = Secret(crypto::hex_encode(*t));
+    }
+    s.token_generated = true;
+    s.token_sha256 = crypto::sha256(s.api_token.reveal());
+  }
+  return {};
 }
 
 Service const* ServiceRegistry::by_token(std::string_view raw) const {

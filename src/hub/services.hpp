@@ -8,13 +8,16 @@
 // Immutable after load: shared by every request thread without locks.
 #include <boost/json/object.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/secret.hpp"
 
+namespace nbhub { class Random; }
 namespace nbhub::store { class Store; }
 namespace nbhub::proxy { class RouteTable; }
 
@@ -32,6 +35,17 @@ struct Service {
   bool oauth_no_confirm = false;
   std::vector<std::string> oauth_client_allowed_scopes;
   std::string token_sha256;      // raw SHA-256 of api_token; "" when the service has none
+  // A managed service (JupyterHub's Service.managed): nbhub runs `command` (hub/service_supervisor.hpp).
+  std::vector<std::string> command;  // empty = external service
+  std::map<std::string, std::string> environment;
+  std::string cwd;   // "" = nbhub's working directory
+  std::string user;  // system user to become; "" = nbhub's own
+  // The token itself, kept only for a managed service (it goes into its environment):
+  // api_token from config, or one generated at start-up as JupyterHub does.
+  Secret api_token;
+  bool token_generated = false;
+
+  bool managed() const { return !command.empty(); }
 };
 
 class ServiceRegistry {
@@ -41,6 +55,11 @@ class ServiceRegistry {
   // the service and the field: a missing name, a token shorter than 8 characters, two services
   // with one name or one token, unknown keys.
   static Result<ServiceRegistry> load(std::string_view services_json, std::string const& base_url);
+
+  // Start-up (or reload), before the registry is shared: a managed service without api_token
+  // gets a random one (JupyterHub's "generated at startup" token). One that `previous` already
+  // generated for a service of that name is kept, so a reload does not restart it for nothing.
+  Result<void> generate_missing_tokens(Random& random, ServiceRegistry const* previous = nullptr);
 
   // The service whose token this is, or nullptr. Takes the same time whichever service (if
   // any) matches: every hash is compared, in constant time.

@@ -129,6 +129,8 @@ void write_upstream_request(bhttp::request_header<>& req, Route const& route, Pr
   strip_hop_by_hop(req, websocket);
   req.erase(bhttp::field::expect);
   for (auto const& [name, value] : cfg.custom_headers) req.erase(name);
+  // The listener's request id replaces whatever the client sent (it kept a trusted one).
+  if (!client.request_id.empty()) req.erase("X-Request-Id");
   bool const appended = cfg.x_forward && cfg.forwarded == ProxyConfig::Forwarded::appended;
   // The views taken below (xff, prior) stay valid: nothing is erased or inserted after them.
   std::string_view xff;
@@ -183,6 +185,11 @@ void write_upstream_request(bhttp::request_header<>& req, Route const& route, Pr
     }
     out += "X-Forwarded-Port: ";
     out += port_of(client.host, client.secure);
+    out += "\r\n";
+  }
+  if (!client.request_id.empty()) {
+    out += "X-Request-Id: ";
+    out += client.request_id;
     out += "\r\n";
   }
   for (auto const& [name, value] : cfg.custom_headers) {

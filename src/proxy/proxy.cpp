@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "core/html_escape.hpp"
+#include "http/access_log.hpp"
 #include "http/deadline.hpp"
 #include "proxy/forwarded_headers.hpp"
 #include "proxy/tls_tunnel.hpp"
@@ -103,13 +104,14 @@ bool Proxy::claims(http::HeadParser const& head) const {
 }
 
 void Proxy::log_access(bhttp::request_header<> const& h, unsigned status, SteadyClock::time_point started,
-                       std::string_view route, std::uint64_t conn) const {
+                       std::string_view route, http::ClientView const& client) const {
   if (!access_.should_log(spdlog::level::info)) return;
-  std::string_view target = h.target();
   auto ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
-  // Without the query: it can carry tokens (?token=...).
-  access_.info("{} {} {} {:.1f}ms route={} conn={}", h.method_string(), target.substr(0, target.find('?')),
-               status, ms, route, conn);
+  // write_access drops the query: it can carry tokens (?token=...).
+  http::write_access(access_, cfg_.access_json,
+                     {.method = h.method_string(), .target = h.target(), .status = status, .ms = ms,
+                      .remote = client.remote_ip, .route = route, .conn = client.conn_id,
+                      .request_id = client.request_id});
 }
 
 template <class Stream>
@@ -138,7 +140,7 @@ net::awaitable<bool> Proxy::respond_failure(Stream& stream, RequestParser& req, 
 }
 
 template <class Stream>
-net::awaitable<bool> Proxy::not_found(Stream& stream, http::HeadParser& head, std::uint64_t conn,
+net::awaitable<bool> Proxy::not_found(Stream& stream, http::HeadParser& head, http::ClientView const& client,
                                       SteadyClock::time_point started) {
   // The route went away since claims(); the body was not read, so the connection closes.
   auto res = http::json_error(404, "No route for this path.");
@@ -147,7 +149,7 @@ net::awaitable<bool> Proxy::not_found(Stream& stream, http::HeadParser& head, st
   boost::system::error_code ec;
   beast::get_lowest_layer(stream).expires_after(cfg_.stall_timeout);
   co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
-  log_access(head.get(), 404, started, "-", conn);
+  log_access(head.get(), 404, started, "-", client);
   co_return false;
 }
 
@@ -189,7 +191,7 @@ net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer,
     auto const* r = snap->find(decoded_path(head.get().target(), scratch));
     if (r && (!r->is_default() || cfg_.claim_default_route)) route = r->shared_from_this();
   }
-  if (!route) co_return co_await not_found(stream, head, client.conn_id, started);
+  if (!route) co_return co_await not_found(stream, head, client, started);
   route->touch(clock_.coarse_now());
 
   auto const& h = head.get();
@@ -208,7 +210,7 @@ net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer,
                     "Tell your hub administrator.",
                     route->prefix()),
         websocket, false);
-    log_access(req.get(), 502, started, route->prefix(), client.conn_id);
+    log_access(req.get(), 502, started, route->prefix(), client);
     co_return again;
   }
   auto& client_io = http::raw_stream(stream);  // the bare socket, or the TLS stream
@@ -251,22 +253,22 @@ net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer,
   if (out.upgraded) {
     buf.reset();
     co_await tunnel(client_io, buffer, std::move(up), route, client.conn_id, client.single_thread);
-    log_access(req.get(), 101, started, route->prefix(), client.conn_id);
+    log_access(req.get(), 101, started, route->prefix(), client);
     co_return false;
   }
   if (out.failure == Failure::none) {
-    log_access(req.get(), out.status, started, route->prefix(), client.conn_id);
+    log_access(req.get(), out.status, started, route->prefix(), client);
     co_return out.client_keep_alive;
   }
   if (out.failure == Failure::client_gone) {
     log_.debug("conn={} {}: {}", client.conn_id, route->prefix(), out.detail);
-    log_access(req.get(), out.response_started ? out.status : 499, started, route->prefix(), client.conn_id);
+    log_access(req.get(), out.response_started ? out.status : 499, started, route->prefix(), client);
     co_return false;
   }
   log_.warn("conn={} {} {}: upstream {}", client.conn_id, req.get().method_string(), route->prefix(),
             out.detail);
   if (out.response_started) {  // too late for an error page: the client sees a cut response
-    log_access(req.get(), out.status, started, route->prefix(), client.conn_id);
+    log_access(req.get(), out.status, started, route->prefix(), client);
     co_return false;
   }
   unsigned status = out.failure == Failure::upstream_timeout   ? 504
@@ -284,7 +286,7 @@ net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer,
                                    p);
   bool again = co_await respond_failure(stream, req, *route, client, status, std::move(msg), websocket,
                                         client_keep_alive && req.is_done());
-  log_access(req.get(), status, started, route->prefix(), client.conn_id);
+  log_access(req.get(), status, started, route->prefix(), client);
   co_return again;
 }
 

@@ -92,7 +92,7 @@ class Proxy final : public http::Interceptor {
   using SteadyTime = std::chrono::steady_clock::time_point;
   bool wanted(std::string_view decoded_path) const noexcept;
   void log_access(bhttp::request_header<> const& h, unsigned status, SteadyTime started,
-                  std::string_view route, std::uint64_t conn) const;
+                  std::string_view route, http::ClientView const& client) const;
   // The rarer paths of `serve`, apart so that its coroutine frame stays small. Awaited
   // directly by `serve`: the references live in its frame.
   // `Stream`: beast::tcp_stream or http::TlsStream (both instantiated in proxy.cpp).
@@ -104,7 +104,7 @@ class Proxy final : public http::Interceptor {
                                                http::ClientView client, unsigned status, std::string message,
                                                bool websocket, bool keep_alive);
   template <class Stream>
-  boost::asio::awaitable<bool> not_found(Stream& stream, http::HeadParser& head, std::uint64_t conn,
+  boost::asio::awaitable<bool> not_found(Stream& stream, http::HeadParser& head, http::ClientView const& client,
                                          SteadyTime started);
   boost::asio::awaitable<void> tunnel(boost::asio::ip::tcp::socket& client, boost::beast::flat_buffer& buffer,
                                       UpstreamPtr up, RoutePtr route, std::uint64_t conn, bool single_thread);

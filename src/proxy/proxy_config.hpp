@@ -67,6 +67,7 @@ struct ProxyConfig {
 
   // CHP compatibility switches (--no-x-forward, --no-prepend-path, --no-include-prefix).
   bool x_forward = true;       // add X-Forwarded-For/-Proto/-Host/-Port
+  bool access_json = false;    // access lines as JSON members (log_format = "json")
   bool prepend_path = true;    // target http://h:p/base forwards /base + original path
   bool include_prefix = true;  // false: strip the route prefix before forwarding
   // Extra request headers added to every proxied request (CHP --custom-header "Name: value").

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "spawn/readiness.hpp"
+#include "spawn/process_wait.hpp"
 #include "spawn/run_blocking.hpp"
 #include "spawn/user_home.hpp"
 
@@ -232,22 +233,7 @@ net::awaitable<std::optional<int>> LocalSpawner::poll(json::object state) {
 }
 
 net::awaitable<bool> LocalSpawner::wait_gone(ProcessRef ref, milliseconds limit) {
-  auto const deadline = std::chrono::steady_clock::now() + limit;
-  milliseconds delay{10};
-  net::steady_timer timer(co_await net::this_coro::executor);
-  for (;;) {
-    if (runner_.poll(ref)) {  // the leader exited (and is reaped); now the rest of the group
-      auto job = [this, ref] { return runner_.group_alive(ref); };
-      if (!co_await run_blocking(pool_, std::move(job))) co_return true;
-    }
-    auto left =
-        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left <= milliseconds::zero()) co_return false;
-    timer.expires_after(std::min(delay, left));
-    boost::system::error_code ec;
-    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
-    delay = std::min(delay * 2, milliseconds(200));
-  }
+  co_return co_await wait_group_gone(runner_, pool_, ref, limit);
 }
 
 net::awaitable<Result<void>> LocalSpawner::stop(json::object state, bool now) {
@@ -329,7 +315,7 @@ Result<void> check_root_servers(SpawnerConfig const& cfg, uid_t euid) {
                "(NBHUB_SPAWNER_ALLOW_ROOT_SERVERS=true; for development and tests)"};
 }
 
-Result<std::string> resolve_command(std::string const& cmd, std::string const& path_var) {
+Result<std::string> resolve_command(std::string const& cmd, std::string const& path_var, std::string_view setting) {
   auto executable = [](std::string const& p) {
     struct stat st {};
     return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
@@ -340,9 +326,8 @@ Result<std::string> resolve_command(std::string const& cmd, std::string const& p
     auto abs = std::filesystem::absolute(cmd, ec).string();
     if (!ec && executable(abs)) return abs;
     return Error{Errc::unavailable,
-                 fmt::format("command not found: {} does not exist or is not executable; check "
-                             "spawner.cmd",
-                             cmd)};
+                 fmt::format("command not found: {} does not exist or is not executable; check {}", cmd,
+                             setting)};
   }
   std::size_t begin = 0;
   for (;;) {
@@ -356,9 +341,8 @@ Result<std::string> resolve_command(std::string const& cmd, std::string const& p
     begin = end + 1;
   }
   return Error{Errc::unavailable,
-               fmt::format("command not found: '{}' is not in PATH ({}); install it or set "
-                           "spawner.cmd to its full path",
-                           cmd, path_var)};
+               fmt::format("command not found: '{}' is not in PATH ({}); install it or set {} to its full path",
+                           cmd, path_var, setting)};
 }
 
 Result<unsigned short> pick_free_port(std::string const& ip) {

@@ -32,6 +32,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.hpp"
 #include "spawn/process.hpp"
@@ -92,8 +93,9 @@ class LocalSpawner final : public Spawner {
 Result<void> check_root_servers(SpawnerConfig const& cfg, uid_t euid);
 
 // Resolves `cmd` as execvp would, against `path_var` (the child's PATH). Errc::unavailable
-// "command not found: ..." naming the command and the PATH searched.
-Result<std::string> resolve_command(std::string const& cmd, std::string const& path_var);
+// "command not found: ..." naming the command, the PATH searched and `setting` to fix.
+Result<std::string> resolve_command(std::string const& cmd, std::string const& path_var,
+                                    std::string_view setting = "spawner.cmd");
 
 // Binds port 0 on `ip`, reads the port, closes. Errc::config for an unusable ip.
 Result<unsigned short> pick_free_port(std::string const& ip);

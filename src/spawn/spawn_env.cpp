@@ -59,8 +59,6 @@ Result<void> check_env_keep(std::vector<std::string> const& env_keep) {
   return {};
 }
 
-namespace {
-
 Result<void> check_variable(std::string const& name, std::string const& value,
                             std::string_view origin) {
   if (name.empty() || name.find('=') != std::string::npos ||
@@ -72,8 +70,6 @@ Result<void> check_variable(std::string const& name, std::string const& value,
                  fmt::format("{}: the value of {} contains a NUL byte", origin, name)};
   return {};
 }
-
-}  // namespace
 
 Result<std::map<std::string, std::string>> build_environment(SpawnerConfig const& cfg,
                                                              SpawnRequest const& req,

@@ -44,6 +44,10 @@ bool is_hub_secret_variable(std::string_view name);
 // nbhub's environment, it would hand the hub's secret to every server (spec §1.1).
 Result<void> check_env_keep(std::vector<std::string> const& env_keep);
 
+// Errc::config when `name` is empty or holds '=' or NUL, or `value` holds NUL; the message
+// starts with `origin` ("spawner.environment").
+Result<void> check_variable(std::string const& name, std::string const& value, std::string_view origin);
+
 // Errc::config when a name is empty or holds '=' or NUL, or a value holds NUL (execve would
 // silently cut it), or env_keep fails check_env_keep; the message names the variable.
 Result<std::map<std::string, std::string>> build_environment(SpawnerConfig const& cfg,

@@ -344,7 +344,7 @@ json::object Api::service_model(hub::Service const& s, Caller const& c, bool ful
     m["admin"] = s.admin;
     m["url"] = s.url;
     m["prefix"] = s.url.empty() ? json::value("") : json::value(s.prefix);
-    m["command"] = json::array{};  // nbhub does not launch services
+    m["command"] = json::array(s.command.begin(), s.command.end());
     m["pid"] = 0;
     m["info"] = s.info;
     m["display"] = s.display;

@@ -461,3 +461,30 @@ TEST(Z2jhMode, RedirectToServerFromHubValues) {
 
 }  // namespace
 }  // namespace nbhub::config
+
+namespace nbhub::config {
+namespace {
+
+// Issue 21: hub.services with a command are kept whole (command, environment, url...), so
+// the hub runs them as JupyterHub does; the token comes from the chart's secret.
+TEST(Z2jhMode, ServicesWithACommandKeepTheirLaunchFields) {
+  Pod pod(replaced(kValues440, "  services: {}\n",
+                   "  services:\n"
+                   "    dash:\n"
+                   "      command: [\"/usr/bin/dash-service\", \"--port\", \"9000\"]\n"
+                   "      url: http://127.0.0.1:9000\n"
+                   "      environment:\n"
+                   "        MODE: prod\n"
+                   "      oauth_no_confirm: true\n"));
+  pod.write("secret/hub.services.dash.apiToken", "dash-token-0123456789\n");
+  auto l = pod.load();
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  auto const& s = l.hub.services_json;
+  EXPECT_THAT(s, HasSubstr(R"("command":["/usr/bin/dash-service","--port","9000"])"));
+  EXPECT_THAT(s, HasSubstr(R"("environment":{"MODE":"prod"})"));
+  EXPECT_THAT(s, HasSubstr(R"("name":"dash")"));
+  EXPECT_THAT(s, HasSubstr(R"("api_token":"dash-token-0123456789")"));
+}
+
+}  // namespace
+}  // namespace nbhub::config
