@@ -114,7 +114,9 @@ AcmeClient::AcmeClient(http::HttpClient& http, Clock const& clock, AcmeClientOpt
 
 net::awaitable<Result<void>> AcmeClient::load_directory() {
   if (have_directory_) co_return Result<void>{};
-  auto res = co_await http_.send({.method = "GET", .url = opts_.directory_url});
+  // A named request: GCC 12 destroys a braced temporary coroutine argument twice.
+  http::ClientRequest req{.method = "GET", .url = opts_.directory_url};
+  auto res = co_await http_.send(std::move(req));
   if (!res) co_return make_error(res.error().code, "acme directory: " + res.error().message);
   if (res->status != 200) co_return problem_error("directory", opts_.directory_url, *res);
   auto o = json_object(res->body);
@@ -134,7 +136,8 @@ net::awaitable<Result<void>> AcmeClient::load_directory() {
 
 net::awaitable<Result<std::string>> AcmeClient::fresh_nonce() {
   if (!nonce_.empty()) co_return std::exchange(nonce_, {});
-  auto res = co_await http_.send({.method = "HEAD", .url = new_nonce_});
+  http::ClientRequest req{.method = "HEAD", .url = new_nonce_};
+  auto res = co_await http_.send(std::move(req));
   if (!res) co_return make_error(res.error().code, "acme newNonce: " + res.error().message);
   auto nonce = res->header("Replay-Nonce");
   if (nonce.empty()) co_return not_acme("newNonce", new_nonce_, "no Replay-Nonce header");

@@ -131,30 +131,34 @@ Result<void> AcmeManager::keep_lease() {
   return {};
 }
 
+Result<bool> AcmeManager::pick_up_stored() {
+  store::Time updated{};
+  auto stored = load_certificate(&updated);
+  if (!stored) return stored.error();
+  if (!*stored || installed_updated_ == updated) return false;
+  auto info = inspect(**stored);
+  if (!info) {
+    log_.warn("acme: the stored certificate is unusable ({}); getting a new one", info.error().message);
+    return false;
+  }
+  if (installed_ && info->serial_hex == installed_->serial_hex) {
+    installed_updated_ = updated;
+    return false;
+  }
+  if (clock_.now() >= info->not_after) return false;
+  if (auto r = install(**stored, *info, "the database", updated); !r) return r.error();
+  return true;
+}
+
 net::awaitable<Result<RoundOutcome>> AcmeManager::check_once() {
   if (!crypt_.enabled())
     co_return make_error(Errc::config, "tls.acme needs NBHUB_CRYPT_KEY (or JUPYTERHUB_CRYPT_KEY): the "
                                        "account key and certificates are stored encrypted");
   // 1. What the store has: another process's renewal, or ours from before a restart.
-  store::Time updated{};
-  auto stored = load_certificate(&updated);
-  if (!stored) co_return stored.error();
-  bool picked_up = false;
-  if (*stored && installed_updated_ != updated) {
-    auto info = inspect(**stored);
-    if (!info) {
-      log_.warn("acme: the stored certificate is unusable ({}); getting a new one", info.error().message);
-    } else if (!installed_ || info->serial_hex != installed_->serial_hex) {
-      if (clock_.now() < info->not_after) {
-        if (auto r = install(**stored, *info, "the database", updated); !r) co_return r.error();
-        picked_up = true;
-      }
-    } else {
-      installed_updated_ = updated;
-    }
-  }
+  auto picked_up = pick_up_stored();
+  if (!picked_up) co_return picked_up.error();
   if (installed_ && !due(*installed_))
-    co_return picked_up ? RoundOutcome::picked_up : RoundOutcome::current;
+    co_return *picked_up ? RoundOutcome::picked_up : RoundOutcome::current;
 
   // 2. Due or missing: only the lease holder goes to the CA.
   auto const now = clock_.now();
@@ -165,12 +169,19 @@ net::awaitable<Result<RoundOutcome>> AcmeManager::check_once() {
               "for it", fmt::join(settings_.domains, ", "), installed_ ? "due for renewal" : "missing");
     co_return RoundOutcome::waiting;
   }
-  auto result = co_await obtain();
+  // Another hub may have stored its renewal between step 1 and the lease.
+  Result<RoundOutcome> outcome = RoundOutcome::obtained;
+  if (auto again = pick_up_stored(); !again) {
+    outcome = again.error();
+  } else if (*again && !due(*installed_)) {
+    outcome = RoundOutcome::picked_up;
+  } else if (auto r = co_await obtain(); !r) {
+    outcome = r.error();
+  }
   // Released on success and on failure: the next round (here or elsewhere) may try again.
   if (auto r = store_.release_acme_lease(certificate_name_, holder_); !r)
     log_.warn("acme: releasing the renewal lease: {}", r.error().message);
-  if (!result) co_return result.error();
-  co_return RoundOutcome::obtained;
+  co_return outcome;
 }
 
 net::awaitable<Result<AcmeManager::Account>> AcmeManager::account() {
@@ -217,8 +228,10 @@ net::awaitable<Result<void>> AcmeManager::authorize(Account const& acct, std::st
   if (auto r = solver_.present(authz->domain, it->token, key_auth); !r) co_return r.error();
   log_.info("acme: answering the {} challenge for {}", solver_.type(), authz->domain);
   auto done = co_await client_.respond(acct.key, acct.kid, it->url);
-  Result<Authorization> final_state = done ? co_await client_.wait_authorization(acct.key, acct.kid, url)
-                                           : Result<Authorization>(done.error());
+  // No co_await inside a conditional expression: GCC 12 miscompiles it.
+  Result<Authorization> final_state = done.has_error() ? Result<Authorization>(done.error())
+                                                       : Result<Authorization>(Authorization{});
+  if (done) final_state = co_await client_.wait_authorization(acct.key, acct.kid, url);
   solver_.withdraw(authz->domain, it->token);
   if (!final_state) co_return final_state.error();
   if (final_state->status != "valid")

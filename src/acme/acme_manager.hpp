@@ -78,6 +78,9 @@ class AcmeManager {
     std::string kid;
   };
   Result<std::optional<tls::CertificatePair>> load_certificate(store::Time* updated);
+  // Installs the stored certificate when it is not the one served, still valid and readable;
+  // returns whether it did.
+  Result<bool> pick_up_stored();
   Result<void> install(tls::CertificatePair const& pair, CertificateInfo const& info,
                        std::string_view source, store::Time updated);
   bool due(CertificateInfo const& info) const;

@@ -113,7 +113,8 @@ Result<CertificateInfo> inspect(tls::CertificatePair const& pair) {
 }
 
 std::chrono::system_clock::time_point renew_time(CertificateInfo const& info, unsigned percent) {
-  auto const life = info.not_after - info.not_before;
+  // In seconds: a five-year lifetime in nanoseconds times the percentage overflows 64 bits.
+  auto const life = std::chrono::duration_cast<std::chrono::seconds>(info.not_after - info.not_before);
   return info.not_before + life * static_cast<long>(percent) / 100;
 }
 

@@ -15,19 +15,26 @@ void Http01Responder::erase(std::string const& token) {
 }
 
 std::optional<std::string> Http01Responder::find(std::string_view token) const {
-  std::lock_guard lock(mu_);
-  auto it = answers_.find(token);
-  if (it == answers_.end()) return std::nullopt;
-  return it->second;
+  {
+    std::lock_guard lock(mu_);
+    auto it = answers_.find(token);
+    if (it != answers_.end()) return it->second;
+  }
+  if (!shared_ || token.empty()) return std::nullopt;
+  return shared_(std::string(token));
 }
 
 Result<void> Http01Solver::present(std::string const&, std::string const& token,
                                    std::string const& key_authorization) {
   responder_.put(token, key_authorization);
+  if (publish_) publish_(token, key_authorization);
   return {};
 }
 
-void Http01Solver::withdraw(std::string const&, std::string const& token) { responder_.erase(token); }
+void Http01Solver::withdraw(std::string const&, std::string const& token) {
+  responder_.erase(token);
+  if (publish_) publish_(token, std::nullopt);
+}
 
 Result<void> TlsAlpnSolver::present(std::string const& domain, std::string const&,
                                     std::string const& key_authorization) {

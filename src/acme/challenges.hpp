@@ -39,23 +39,39 @@ class ChallengeSolver {
 // HTTP-01 answers: token -> key authorization. Thread-safe: the ACME manager writes while
 // listener threads read. Tokens are not secret (the server fetches them over plain http),
 // nor are key authorizations (they contain the account key's public thumbprint only).
+//
+// Several hubs behind one load balancer: the CA's request for port 80 may reach any of them,
+// not only the lease holder that asked for validation. So the holder also publishes its
+// answers to the store (Http01Solver's `publish`), and a hub that does not know a token asks
+// `shared` (set once before serving), which reads the store: a blocking call, so mount the
+// handler with a handler_executor that may block.
 class Http01Responder {
  public:
+  using SharedLookup = std::function<std::optional<std::string>(std::string const& token)>;
+  explicit Http01Responder(SharedLookup shared = {}) : shared_(std::move(shared)) {}
   void put(std::string const& token, std::string key_authorization);
   void erase(std::string const& token);
   std::optional<std::string> find(std::string_view token) const;
 
  private:
+  SharedLookup shared_;
   mutable std::mutex mu_;
   std::map<std::string, std::string, std::less<>> answers_;  // GUARDED_BY(mu_)
 };
+
+// The store record names of shared HTTP-01 answers: this prefix and the token. The value is
+// the key authorization in clear (it is public).
+inline constexpr std::string_view kHttp01RecordPrefix = "http-01 ";
 
 // The path prefix the answers are served under.
 inline constexpr std::string_view kHttp01Prefix = "/.well-known/acme-challenge/";
 
 class Http01Solver final : public ChallengeSolver {
  public:
-  explicit Http01Solver(Http01Responder& responder) : responder_(responder) {}
+  // Shares an answer with the other hubs (key authorization) or withdraws it (nullopt).
+  using Publish = std::function<void(std::string const& token, std::optional<std::string> answer)>;
+  explicit Http01Solver(Http01Responder& responder, Publish publish = {})
+      : responder_(responder), publish_(std::move(publish)) {}
   std::string_view type() const override { return "http-01"; }
   Result<void> present(std::string const& domain, std::string const& token,
                        std::string const& key_authorization) override;
@@ -63,6 +79,7 @@ class Http01Solver final : public ChallengeSolver {
 
  private:
   Http01Responder& responder_;
+  Publish publish_;
 };
 
 class TlsAlpnSolver final : public ChallengeSolver {

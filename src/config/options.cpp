@@ -223,7 +223,7 @@ std::string assign_map(Option const& opt, Value const& v, std::map<std::string, 
 
 std::span<const std::string> sections() {
   static const std::vector<std::string> s = {"",      "http", "http_client", "spawner",
-                                             "proxy", "cull", "auth",
+                                             "proxy", "cull", "tls",  "tls.acme", "auth",
                                              std::string(kProvidersSection)};
   return s;
 }

@@ -36,6 +36,16 @@ Result<void> SqlStoreQueries<Derived, Connection, Statement>::put_acme_record(
 }
 
 template <class Derived, class Connection, class Statement>
+Result<bool> SqlStoreQueries<Derived, Connection, Statement>::delete_acme_record(std::string_view name) {
+  return write("delete_acme_record", [&](Connection& c) -> Result<bool> {
+    auto n = run_counting(c, "DELETE FROM acme_records WHERE name = ?",
+                          [&](auto& st) { st.bind(1, name); });
+    if (!n) return n.error();
+    return *n > 0;
+  });
+}
+
+template <class Derived, class Connection, class Statement>
 Result<bool> SqlStoreQueries<Derived, Connection, Statement>::take_acme_lease(
     std::string_view name, std::string_view holder, Time now, Time until) {
   if (name.empty() || holder.empty())

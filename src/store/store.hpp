@@ -265,6 +265,8 @@ class Store {
   // Inserts or replaces the value and stamps it `updated`.
   virtual Result<void> put_acme_record(std::string_view name, std::string_view sealed,
                                        Time updated) = 0;
+  // Returns whether a record was deleted.
+  virtual Result<bool> delete_acme_record(std::string_view name) = 0;
   // Takes or extends the lease `name` for `holder` until `until`, in one conditional statement:
   // it succeeds when there is no lease, when `holder` holds it already, or when the holder's
   // lease ran out (expires <= now). Returns whether `holder` holds it now; a false answer is

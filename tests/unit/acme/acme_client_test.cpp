@@ -66,6 +66,27 @@ TEST(Http01Responder, AnswersKnownTokensUntilWithdrawn) {
   EXPECT_FALSE(responder.find("tok"));
 }
 
+TEST(Http01Responder, AsksTheSharedLookupForTokensItDoesNotKnowAndPublishes) {
+  std::map<std::string, std::string> shared{{"theirs", "theirs.thumb"}};
+  Http01Responder responder([&](std::string const& t) -> std::optional<std::string> {
+    auto it = shared.find(t);
+    if (it == shared.end()) return std::nullopt;
+    return it->second;
+  });
+  Http01Solver solver(responder, [&](std::string const& t, std::optional<std::string> a) {
+    if (a)
+      shared[t] = *a;
+    else
+      shared.erase(t);
+  });
+  EXPECT_EQ(responder.find("theirs"), "theirs.thumb");
+  ASSERT_TRUE(solver.present("hub.example", "mine", "mine.thumb"));
+  EXPECT_EQ(shared["mine"], "mine.thumb");
+  solver.withdraw("hub.example", "mine");
+  EXPECT_FALSE(shared.count("mine"));
+  EXPECT_FALSE(responder.find("mine"));
+}
+
 TEST(TlsAlpnSolver, HandsTheChallengeCertificateToTheListenerAndRemovesIt) {
   FakeClock clock{std::chrono::system_clock::from_time_t(1767225600)};
   std::map<std::string, std::optional<tls::CertificatePair>> seen;

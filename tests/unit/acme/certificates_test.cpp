@@ -104,4 +104,7 @@ TEST(RenewTime, IsTheGivenShareOfTheLifetime) {
   CertificateInfo info{kNow, kNow + 90 * 24h, {}, {}};
   EXPECT_EQ(renew_time(info, 66), kNow + std::chrono::seconds(90 * 86400 * 66 / 100));
   EXPECT_EQ(renew_time(info, 50), kNow + 45 * 24h);
+  // Pebble's default lifetime is five years: no overflow.
+  CertificateInfo five_years{kNow, kNow + 1826 * 24h, {}, {}};
+  EXPECT_EQ(renew_time(five_years, 66), kNow + std::chrono::seconds(1826LL * 86400 * 66 / 100));
 }

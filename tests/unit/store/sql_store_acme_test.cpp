@@ -35,6 +35,9 @@ TEST_P(Acme, RecordsAreAbsentThenInsertedThenReplaced) {
   EXPECT_EQ(second->sealed, "bmV3");
   EXPECT_EQ(second->updated, clock.now());
   EXPECT_FALSE(must(store->get_acme_record("account https://other/dir")).has_value());
+  EXPECT_TRUE(must(store->delete_acme_record("account https://ca/dir")));
+  EXPECT_FALSE(must(store->delete_acme_record("account https://ca/dir")));
+  EXPECT_FALSE(must(store->get_acme_record("account https://ca/dir")).has_value());
 }
 
 TEST_P(Acme, OneHolderAtATimeUntilTheLeaseRunsOutOrIsReleased) {
