@@ -78,6 +78,15 @@ class AcmePebble(unittest.TestCase):
         with open(os.path.join(workdir or self.dir, name), "w") as f:
             f.write(text)
 
+    def run_round(self, outcome, pebble):
+        """One `nbhub acme --once` in self.dir, which must end with `outcome`; returns its log."""
+        r = run_once(self.dir, out_dir=self.dir)
+        log = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 0, log + pebble.log()[-3000:])
+        self.assertIn(f"acme: {outcome}", r.stdout, log)
+        self.assertNotIn("PRIVATE KEY", log)
+        return log
+
     def check_chain(self, p, out_dir):
         with open(os.path.join(out_dir, "fullchain.pem")) as f:
             chain = f.read()
@@ -107,16 +116,12 @@ class AcmePebble(unittest.TestCase):
         with pebble_rig.Pebble() as p:
             db = os.path.join(self.dir, "hub.sqlite")
             self.write_config(acme_toml(p, f"sqlite:///{db}", p.http_port))
-            first = run_once(self.dir, out_dir=self.dir)
-            log = first.stdout + first.stderr
-            self.assertEqual(first.returncode, 0, log + p.log()[-3000:])
-            self.assertIn("acme: obtained", first.stdout)
+            log = self.run_round("obtained", p)
             self.assertIn("(created)", log)
             self.assertIn("answering the http-01 challenge for " + DOMAIN, log)
             self.assertRegex(log, r"GET /\.well-known/acme-challenge/\S+ 200")
             serial = self.check_chain(p, self.dir)
             self.assertIn(f"the CA issued serial {serial.upper()}", log)
-            self.assertNotIn("PRIVATE KEY", log)
 
             # The database holds the account key and certificate, never in clear.
             con = sqlite3.connect(db)
@@ -130,10 +135,7 @@ class AcmePebble(unittest.TestCase):
 
             # A restart: the stored certificate is served, nothing is asked of the CA.
             os.remove(os.path.join(self.dir, "fullchain.pem"))
-            again = run_once(self.dir, out_dir=self.dir)
-            log2 = again.stdout + again.stderr
-            self.assertEqual(again.returncode, 0, log2)
-            self.assertIn("acme: picked_up", again.stdout)
+            log2 = self.run_round("picked_up", p)
             self.assertIn("serving the certificate from the database", log2)
             self.assertNotIn("registering", log2)
             self.assertNotIn("the CA issued", log2)
@@ -148,19 +150,12 @@ class AcmePebble(unittest.TestCase):
         with pebble_rig.Pebble(cert_validity_seconds=8) as p:
             self.write_config(acme_toml(p, f"sqlite:///{self.dir}/hub.sqlite", p.http_port,
                                         renew_at_percent=50))
-            first = run_once(self.dir, out_dir=self.dir)
-            self.assertEqual(first.returncode, 0, first.stdout + first.stderr + p.log()[-2000:])
-            self.assertIn("acme: obtained", first.stdout)
+            self.run_round("obtained", p)
             serial = self.check_chain(p, self.dir)
-            again = run_once(self.dir, out_dir=self.dir)
             # A new process serves the stored certificate; it is not due yet.
-            self.assertIn("acme: picked_up", again.stdout, again.stdout + again.stderr)
-            self.assertNotIn("the CA issued", again.stdout + again.stderr)
+            self.assertNotIn("the CA issued", self.run_round("picked_up", p))
             time.sleep(5)  # past half of the 8 s lifetime
-            renewed = run_once(self.dir, out_dir=self.dir)
-            log = renewed.stdout + renewed.stderr
-            self.assertEqual(renewed.returncode, 0, log)
-            self.assertIn("acme: obtained", renewed.stdout)
+            log = self.run_round("obtained", p)
             self.assertIn("using the stored account", log)
             self.assertNotIn("registering", log)
             self.assertNotEqual(self.check_chain(p, self.dir), serial)
@@ -213,6 +208,51 @@ class AcmePebble(unittest.TestCase):
                 for serial in issued[me][:-1]:
                     self.assertIn(serial, picked[other], detail)
             self.assertIn("another hub holds the renewal lease", "".join(logs), detail)
+
+    def test_a_renewal_by_another_hub_is_validated_through_the_shared_answers(self):
+        # Hub 0 alone answers on the port pebble validates against; hub 1 renews earlier
+        # (renew_at_percent 40 against 90), so it holds the lease for every renewal, and its
+        # HTTP-01 answers reach pebble only through the database and hub 0.
+        pg = Postgres()
+        self.addCleanup(pg.close)
+        if pg.reason:
+            self.skipTest(pg.reason)
+        with pebble_rig.Pebble(cert_validity_seconds=10, env={"PEBBLE_AUTHZREUSE": "0"}) as p:
+            procs, logs = [], []
+            try:
+                for i, (port, percent) in enumerate([(p.http_port, 90), (free_port(), 40)]):
+                    d = os.path.join(self.dir, f"hub{i}")
+                    os.mkdir(d)
+                    self.write_config(acme_toml(p, pg.url(), port, renew_at_percent=percent,
+                                                check_interval_seconds=1), workdir=d)
+                    procs.append(subprocess.Popen(
+                        [nbhub_bin(), "-f", "nbhub.toml", "acme", "--out-dir", d], cwd=d, env=env(),
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+                    if i == 0:  # hub 0 gets the first certificate alone
+                        deadline = time.time() + 60
+                        while not os.path.exists(os.path.join(d, "fullchain.pem")):
+                            self.assertLess(time.time(), deadline, "hub 0 got no certificate")
+                            time.sleep(0.2)
+                time.sleep(9)  # about two renewals by hub 1
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                    try:
+                        logs.append(proc.communicate(timeout=10)[0])
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        logs.append(proc.communicate(timeout=5)[0])
+            detail = "\n---\n".join(logs) + p.log()[-2000:]
+            issued = [re.findall(r"the CA issued serial (\w+)", log) for log in logs]
+            self.assertEqual(len(issued[0]), 1, detail)
+            self.assertGreaterEqual(len(issued[1]), 1, detail)
+            picked = re.findall(r"serving the certificate from the database .*?\(serial (\w+)\)", logs[0])
+            for serial in issued[1][:-1]:
+                self.assertIn(serial, picked, detail)
+            # Every issuance was validated on hub 0's port, hub 1's through the database.
+            answered = set(re.findall(r"GET /\.well-known/acme-challenge/(\S+) 200", logs[0]))
+            self.assertGreaterEqual(len(answered), 1 + len(issued[1]), detail)
+            self.assertNotIn("acme-challenge", logs[1], detail)
 
 
 if __name__ == "__main__":
