@@ -283,6 +283,7 @@ net::awaitable<void> AcmeManager::run() {
   unsigned failures = 0;
   while (!stopping_) {
     auto r = co_await check_once();
+    if (observer_) observer_(r ? to_string(*r) : std::string_view("failed"));
     std::chrono::seconds wait = settings_.check_interval;
     if (r) {
       failures = 0;

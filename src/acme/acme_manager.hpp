@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -68,6 +69,11 @@ class AcmeManager {
   // Rounds until stop(); never fails (failures are logged and retried with backoff).
   boost::asio::awaitable<void> run();
   void stop() { stopping_ = true; }
+  // Told the outcome of every round run() makes (to_string(RoundOutcome), or "failed"): a
+  // counter such as nbhub_acme_rounds_total{outcome}. Set before run(); must be cheap.
+  void set_round_observer(std::function<void(std::string_view outcome)> observer) {
+    observer_ = std::move(observer);
+  }
 
   // The certificate being served, once one was installed.
   std::optional<CertificateInfo> const& installed() const { return installed_; }
@@ -103,6 +109,7 @@ class AcmeManager {
   std::optional<CertificateInfo> installed_;
   std::optional<store::Time> installed_updated_;  // the record's stamp when installed
   std::atomic<bool> stopping_{false};
+  std::function<void(std::string_view)> observer_;
 };
 
 }  // namespace nbhub::acme

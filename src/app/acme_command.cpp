@@ -13,6 +13,7 @@
 
 #include "acme/acme_manager.hpp"
 #include "acme/http01_handler.hpp"
+#include "acme/shared_http01.hpp"
 #include "app/logging.hpp"
 #include "core/crypto.hpp"
 #include "core/random.hpp"
@@ -108,22 +109,7 @@ int run_acme_command(config::HubConfig const& cfg, std::vector<std::string> cons
 
   // HTTP-01 answers are shared through the store, so that whichever hub the CA reaches on
   // port 80 can answer (acme/challenges.hpp); the lookup blocks, hence the handler pool.
-  store::Store& db = **st;
-  acme::Http01Responder responder([&db](std::string const& token) -> std::optional<std::string> {
-    auto rec = db.get_acme_record(std::string(acme::kHttp01RecordPrefix) + token);
-    if (!rec || !*rec) return std::nullopt;
-    return (*rec)->sealed;
-  });
-  auto publish = [&db, &clock, &log](std::string const& token, std::optional<std::string> answer) {
-    auto const name = std::string(acme::kHttp01RecordPrefix) + token;
-    std::optional<Error> failed;
-    if (answer) {
-      if (auto r = db.put_acme_record(name, *answer, clock.now()); !r) failed = r.error();
-    } else if (auto r = db.delete_acme_record(name); !r) {
-      failed = r.error();
-    }
-    if (failed) log.warn("acme: sharing the HTTP-01 answer with other hubs: {}", failed->message);
-  };
+  acme::Http01Responder responder(acme::store_lookup(**st));
   net::thread_pool handler_pool(1);
   http::Router router;
   acme::add_http01_route(router, responder);
@@ -155,7 +141,7 @@ int run_acme_command(config::HubConfig const& cfg, std::vector<std::string> cons
     };
   // tls-alpn-01 needs the hub's own TLS listener (tls/server_tls.hpp); this command has none,
   // so the solver refuses with a message naming tls.acme.challenge.
-  acme::Http01Solver http_solver(responder, publish);
+  acme::Http01Solver http_solver(responder, acme::store_publisher(**st, clock, log));
   acme::TlsAlpnSolver alpn_solver(sink, clock);
   acme::ChallengeSolver& solver =
       acme_cfg.challenge == "http-01" ? static_cast<acme::ChallengeSolver&>(http_solver) : alpn_solver;
