@@ -1,8 +1,9 @@
 #include "app/acme_command.hpp"
 
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <thread>
 #include <boost/asio/thread_pool.hpp>
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,13 +12,11 @@
 #include <fstream>
 #include <iostream>
 
-#include "acme/acme_manager.hpp"
+#include "acme/acme_service.hpp"
 #include "acme/http01_handler.hpp"
-#include "acme/shared_http01.hpp"
 #include "app/logging.hpp"
 #include "core/crypto.hpp"
 #include "core/random.hpp"
-#include "http/client_impl.hpp"
 #include "http/listener.hpp"
 #include "store/crypt_keeper.hpp"
 #include "store/store.hpp"
@@ -70,6 +69,13 @@ int run_acme_command(config::HubConfig const& cfg, std::vector<std::string> cons
     else
       return usage();
   }
+  // Without --once: SIGINT and SIGTERM are blocked before any thread starts (threads inherit
+  // the mask) and awaited with sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  if (!once) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   auto const& acme_cfg = cfg.acme;
   if (!acme_cfg.enabled()) {
     std::cerr << "nbhub acme: tls.acme.domains is empty; set the names to get a certificate for\n";
@@ -99,20 +105,28 @@ int run_acme_command(config::HubConfig const& cfg, std::vector<std::string> cons
     return 1;
   }
 
-  net::io_context ioc;
-  auto client_cfg = cfg.http_client;
-  if (!acme_cfg.ca_file.empty()) client_cfg.ca_file = acme_cfg.ca_file;
-  http::BeastHttpClient http_client(ioc, client_cfg, log);
-  acme::AcmeClient client(http_client, clock,
-                          {.directory_url = acme_cfg.directory_url, .order_timeout = acme_cfg.order_timeout},
-                          acme::timer_sleep(), log);
+  acme::TlsSink sink;
+  if (!out_dir.empty())
+    sink.install = [dir = std::filesystem::path(out_dir), &log](tls::CertificatePair const& pair,
+                                                               std::string_view source) -> Result<void> {
+      if (auto r = write_private(dir / "privkey.pem", pair.key_pem); !r) return r;
+      if (auto r = write_private(dir / "fullchain.pem", pair.chain_pem); !r) return r;
+      log.info("acme: wrote {} and privkey.pem (from {})", (dir / "fullchain.pem").string(), source);
+      return {};
+    };
+  // tls-alpn-01 needs the hub's own TLS listener (tls/server_tls.hpp); this command has none,
+  // so its solver refuses with a message naming tls.acme.challenge.
+  auto holder = holder_id(random);
+  log.info("acme: this process holds leases as {}", holder);
+  acme::AcmeService service(acme_cfg, cfg.http_client, **st, *crypt, std::move(sink), clock, holder, log);
 
-  // HTTP-01 answers are shared through the store, so that whichever hub the CA reaches on
-  // port 80 can answer (acme/challenges.hpp); the lookup blocks, hence the handler pool.
-  acme::Http01Responder responder(acme::store_lookup(**st));
+  // The HTTP-01 listener on a thread of its own; its handlers read the store (shared answers),
+  // hence the handler pool.
+  net::io_context ioc;
+  auto work = net::make_work_guard(ioc);
   net::thread_pool handler_pool(1);
   http::Router router;
-  acme::add_http01_route(router, responder);
+  acme::add_http01_route(router, service.http01());
   std::shared_ptr<http::Listener> listener;
   if (acme_cfg.challenge == "http-01") {
     listener = std::make_shared<http::Listener>(
@@ -129,60 +143,28 @@ int run_acme_command(config::HubConfig const& cfg, std::vector<std::string> cons
     listener->start();
     log.info("acme: answering HTTP-01 challenges on port {}", listener->port());
   }
-
-  acme::TlsSink sink;
-  if (!out_dir.empty())
-    sink.install = [dir = std::filesystem::path(out_dir), &log](tls::CertificatePair const& pair,
-                                                               std::string_view source) -> Result<void> {
-      if (auto r = write_private(dir / "privkey.pem", pair.key_pem); !r) return r;
-      if (auto r = write_private(dir / "fullchain.pem", pair.chain_pem); !r) return r;
-      log.info("acme: wrote {} and privkey.pem (from {})", (dir / "fullchain.pem").string(), source);
-      return {};
-    };
-  // tls-alpn-01 needs the hub's own TLS listener (tls/server_tls.hpp); this command has none,
-  // so the solver refuses with a message naming tls.acme.challenge.
-  acme::Http01Solver http_solver(responder, acme::store_publisher(**st, clock, log));
-  acme::TlsAlpnSolver alpn_solver(sink, clock);
-  acme::ChallengeSolver& solver =
-      acme_cfg.challenge == "http-01" ? static_cast<acme::ChallengeSolver&>(http_solver) : alpn_solver;
-  auto holder = holder_id(random);
-  log.info("acme: this process holds leases as {}", holder);
-  acme::AcmeManager manager(acme_cfg, **st, *crypt, client, solver, sink, clock, acme::timer_sleep(),
-                            holder, log);
+  std::thread io([&ioc] { ioc.run(); });
 
   int exit_code = 0;
-  net::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (ec) return;
-    log.info("acme: stopping");
-    manager.stop();
-    ioc.stop();
-  });
-  auto body = [&]() -> net::awaitable<void> {
-    if (once) {
-      auto r = co_await manager.check_once();
-      if (r) {
-        std::cout << "acme: " << acme::to_string(*r) << "\n";
-      } else {
-        std::cout << "acme: failed: " << r.error().message << "\n";
-        exit_code = 1;
-      }
+  if (once) {
+    auto r = service.run_once();
+    if (r) {
+      std::cout << "acme: " << acme::to_string(*r) << "\n";
     } else {
-      co_await manager.run();
+      std::cout << "acme: failed: " << r.error().message << "\n";
+      exit_code = 1;
     }
-    ioc.stop();
-  };
-  net::co_spawn(ioc, body(), [&](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (std::exception const& ex) {
-      log.critical("acme: {}", ex.what());
-    }
-    exit_code = 1;
-    ioc.stop();
-  });
-  ioc.run();
+  } else {
+    service.start();
+    int sig = 0;
+    sigwait(&stop_signals, &sig);  // until SIGINT or SIGTERM
+    log.info("acme: stopping");
+  }
+  service.stop();
+  if (listener) listener->stop();
+  work.reset();
+  ioc.stop();
+  io.join();
   handler_pool.join();
   std::cout.flush();
   return exit_code;
