@@ -15,6 +15,7 @@ apt_packages=(
   python3-kubernetes
   openssl  # the openssl command: test certificates (tests/integration/harness/certs.py), bench/proxy TLS rows
   python3-prometheus-client  # tests/integration/test_metrics.py parses /hub/metrics with its parser
+  pebble  # tests/integration/test_acme_pebble.py: Let's Encrypt's test ACME server and its DNS (pebble-challtestsrv)
   # JupyterHub 3.0's own test suite, run against nbhub proxy (tests/integration/test_jupyterhub_suite.py)
   python3-pytest python3-pytest-asyncio python3-pytest-timeout
 )

@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "app/acme_command.hpp"
 #include "app/db_command.hpp"
 #include "app/hub_app.hpp"
 #include "app/import_jupyterhub_command.hpp"
@@ -66,6 +67,12 @@ int main(int argc, char** argv) {
         for (auto const& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
         if (!loaded.ok()) return 2;
         return app::run_import_jupyterhub_command(loaded.hub, cli->subcommand_args);
+      }
+      if (cli->subcommand == "acme") {
+        auto loaded = config::load(*cli, config::current_environment());
+        for (auto const& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
+        if (!loaded.ok()) return 2;
+        return app::run_acme_command(loaded.hub, cli->subcommand_args);
       }
       if (cli->subcommand == "db") {
         auto loaded = config::load(*cli, config::current_environment());

@@ -68,6 +68,7 @@ std::span<const Subcommand> default_subcommands() {
       {"proxy", "Run only the proxy (configurable-http-proxy compatible flags)"},
       {"token", "Create or list API tokens"},
       {"db", "Database maintenance (db upgrade)"},
+      {"acme", "Get or renew the [tls.acme] certificate now (acme --once), or keep it renewed"},
       {"import-jupyterhub-db", "Import users, groups and API tokens from a JupyterHub SQLite file"},
   };
   return s;

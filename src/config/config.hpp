@@ -176,6 +176,26 @@ struct ManagedServiceSettings {
   std::string log_dir = "service-logs";
 };
 
+// [tls.acme]: certificates from an ACME CA (Let's Encrypt) for the public listener
+// (acme/acme_manager.hpp). On when `domains` is not empty.
+struct AcmeSettings {
+  std::string directory_url = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string contact_email;
+  std::vector<std::string> domains;
+  bool accept_terms = false;
+  std::string challenge = "http-01";  // http-01 | tls-alpn-01
+  std::uint16_t http_port = 80;       // the HTTP-01 answers' plain-http port
+  std::string ca_file;                // trust this CA for the ACME server (a private CA, pebble)
+  std::string key_type = "ec-p256";   // ec-p256 | rsa-2048: the certificate's key
+  std::size_t renew_at_percent = 66;  // of the lifetime
+  Seconds check_interval{60};
+  Seconds retry_min{60};
+  Seconds retry_max{3600};
+  Seconds lease{600};
+  Seconds order_timeout{300};
+  bool enabled() const { return !domains.empty(); }
+};
+
 struct HubConfig {
   std::string ip;               // public listener address; "" = all interfaces
   std::uint16_t port = 8000;
@@ -216,6 +236,7 @@ struct HubConfig {
   ProxySettings proxy;
   CullSettings cull;
   ManagedServiceSettings managed_services;
+  AcmeSettings acme;  // [tls.acme]
   HttpLimits http;
   HttpClientConfig http_client;
   AuthConfig auth;

@@ -222,9 +222,9 @@ std::string assign_map(Option const& opt, Value const& v, std::map<std::string, 
 }  // namespace
 
 std::span<const std::string> sections() {
-  static const std::vector<std::string> s = {"",      "http", "http_client", "spawner",
-                                             "proxy", "cull", "managed_services", "auth",
-                                             std::string(kProvidersSection)};
+  static const std::vector<std::string> s = {
+      "", "http", "http_client", "spawner", "proxy", "cull", "managed_services", "tls", "tls.acme",
+      "auth", std::string(kProvidersSection)};
   return s;
 }
 

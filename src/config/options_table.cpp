@@ -244,6 +244,50 @@ std::vector<Option> build_table() {
       {"managed_services.log_dir", {}, F::path, {},
        "Directory for managed services' output (`service-<name>.log`).",
        HUB(managed_services.log_dir)},
+      // ---- [tls.acme]: certificates from Let's Encrypt or another ACME CA (docs/acme.md) ----
+      {"tls.acme.domains", {}, F::plain, {},
+       "Names to get one certificate for (`[\"hub.example.org\"]`); ACME is on when this is not "
+       "empty. Needs `NBHUB_CRYPT_KEY`: the account key and certificates are kept encrypted in the "
+       "database.",
+       HUB(acme.domains)},
+      {"tls.acme.directory_url", {}, F::url, {},
+       "The ACME server's directory (Let's Encrypt's staging: "
+       "`https://acme-staging-v02.api.letsencrypt.org/directory`).",
+       HUB(acme.directory_url)},
+      {"tls.acme.contact_email", {}, F::plain, {},
+       "Where the CA sends expiry and policy notices.", HUB(acme.contact_email)},
+      {"tls.acme.accept_terms", {}, F::plain, {},
+       "You agree to the CA's terms of service (required: `true`).", HUB(acme.accept_terms)},
+      {"tls.acme.challenge", {}, F::choice, {"http-01", "tls-alpn-01"},
+       "How the CA checks that you control the names: `http-01` (plain http on `http_port`, "
+       "reached as port 80) or `tls-alpn-01` (on the https port, reached as 443).",
+       HUB(acme.challenge)},
+      {"tls.acme.http_port", {}, F::plain, {},
+       "Port of the plain-http listener answering HTTP-01 challenges, on the address `ip`.",
+       HUB(acme.http_port)},
+      {"tls.acme.ca_file", {}, F::path, {},
+       "CA certificates (PEM) to trust for the ACME server itself, e.g. a private CA or "
+       "pebble's; `\"\"`: the system's.",
+       HUB(acme.ca_file)},
+      {"tls.acme.key_type", {}, F::choice, {"ec-p256", "rsa-2048"},
+       "Key of each certificate (a fresh one per certificate).", HUB(acme.key_type)},
+      {"tls.acme.renew_at_percent", {}, F::plain, {},
+       "Renew when this share of the certificate's lifetime has passed; 10 to 95.",
+       HUB(acme.renew_at_percent)},
+      {"tls.acme.check_interval_seconds", {}, F::plain, {},
+       "How often each hub checks its certificate, and looks in the database for one another "
+       "hub renewed.",
+       HUB(acme.check_interval)},
+      {"tls.acme.retry_min_seconds", {}, F::plain, {},
+       "First wait after a failed attempt; it doubles per failure.", HUB(acme.retry_min)},
+      {"tls.acme.retry_max_seconds", {}, F::plain, {},
+       "The longest wait between failed attempts.", HUB(acme.retry_max)},
+      {"tls.acme.lease_seconds", {}, F::plain, {},
+       "How long the hub renewing a certificate keeps the others from trying too (extended "
+       "while it works); a hub that died frees it after this.",
+       HUB(acme.lease)},
+      {"tls.acme.order_timeout_seconds", {}, F::plain, {},
+       "The most a validation or a finalization may take at the CA.", HUB(acme.order_timeout)},
       // ---- [auth] ------------------------------------------------------------------------
       {"auth.allowed_users", {}, F::plain, {}, "Users allowed to log in (deny by default).",
        HUB(auth.allowed_users)},

@@ -75,6 +75,38 @@ void check_provider(ConfigBuilder& b, int i) {
   }
 }
 
+// [tls.acme]: every error at once, each naming its key.
+void check_acme(ConfigBuilder& b) {
+  auto const& acme = b.hub().acme;
+  if (!acme.enabled()) return;
+  if (!acme.accept_terms)
+    b.error(at(b, -1, "tls.acme.accept_terms"),
+            "must be true: the ACME CA issues certificates only to accounts that agree to its terms "
+            "of service (Let's Encrypt's: https://letsencrypt.org/repository/); read them, then set "
+            "accept_terms = true");
+  if (acme.directory_url.empty())
+    b.error(at(b, -1, "tls.acme.directory_url"), "required when tls.acme.domains is set");
+  for (auto const& d : acme.domains)
+    if (d.empty() || d.find_first_of(" /:@*") != std::string::npos || d.front() == '.' || d.back() == '.')
+      b.error(at(b, -1, "tls.acme.domains"),
+              fmt::format("{} is not a DNS name (wildcards need DNS-01, which nbhub does not do)",
+                          dquoted(d)));
+  if (acme.contact_email.find('@') == std::string::npos && !acme.contact_email.empty())
+    b.error(at(b, -1, "tls.acme.contact_email"), fmt::format("{} is not an e-mail address", dquoted(acme.contact_email)));
+  if (acme.renew_at_percent < 10 || acme.renew_at_percent > 95)
+    b.error(at(b, -1, "tls.acme.renew_at_percent"), "must be between 10 and 95");
+  if (acme.check_interval.count() < 1)
+    b.error(at(b, -1, "tls.acme.check_interval_seconds"), "must be at least 1");
+  if (acme.retry_min.count() < 1)
+    b.error(at(b, -1, "tls.acme.retry_min_seconds"), "must be at least 1");
+  if (acme.retry_max < acme.retry_min)
+    b.error(at(b, -1, "tls.acme.retry_max_seconds"), "must be at least tls.acme.retry_min_seconds");
+  if (acme.lease.count() < 30)
+    b.error(at(b, -1, "tls.acme.lease_seconds"), "must be at least 30");
+  if (acme.order_timeout.count() < 1)
+    b.error(at(b, -1, "tls.acme.order_timeout_seconds"), "must be at least 1");
+}
+
 }  // namespace
 
 void validate(ConfigBuilder& b) {
@@ -118,6 +150,7 @@ void validate(ConfigBuilder& b) {
     if (auto why = home_dir_template_problem(tmpl); !why.empty())
       b.error(at(b, -1, "spawner.home_dir_template"), fmt::format("{}: {}", dquoted(tmpl), why));
   }
+  check_acme(b);
   if (!hub.http_client.tls_verify)
     b.warn(at(b, -1, "http_client.tls_verify"),
            "TLS certificates of outbound calls are not verified; use only for testing");

@@ -24,6 +24,7 @@ std::string_view purpose_name(CryptPurpose p) {
   switch (p) {
     case CryptPurpose::auth_state: return "auth_state";
     case CryptPurpose::id_token_hint: return "id_token_hint";
+    case CryptPurpose::acme: return "acme";
   }
   return "unknown";
 }

@@ -36,6 +36,7 @@ namespace nbhub::store {
 enum class CryptPurpose {
   auth_state,     // users.encrypted_auth_state
   id_token_hint,  // sessions.id_token_hint_encrypted, for RP-initiated logout
+  acme,           // acme_records.sealed (the "user name" is the record's name)
 };
 
 class CryptKeeper {

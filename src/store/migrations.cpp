@@ -119,10 +119,27 @@ CREATE TABLE imported_token_hashes (
 CREATE INDEX ix_imported_token_hashes_prefix ON imported_token_hashes (prefix);
 )sql";
 
+// ACME (acme/acme_manager.hpp): the account key and certificates, each sealed with the crypt
+// key, by name ("account <directory>", "certificate <domains>"); and one renewal lease per
+// certificate, so that of several hubs on one database only the holder talks to the CA.
+constexpr std::string_view kV4Acme = R"sql(
+CREATE TABLE acme_records (
+  name TEXT NOT NULL PRIMARY KEY,
+  sealed TEXT NOT NULL,
+  updated BIGINT NOT NULL
+);
+CREATE TABLE acme_leases (
+  name TEXT NOT NULL PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires BIGINT NOT NULL
+);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "users, groups, memberships, login sessions", kV1Users},
     Migration{2, "API tokens, OAuth clients and codes, servers", kV2TokensOAuthServers},
     Migration{3, "JupyterHub token hashes of imported API tokens", kV3ImportedTokenHashes},
+    Migration{4, "ACME account key, certificates and renewal leases", kV4Acme},
 };
 
 }  // namespace

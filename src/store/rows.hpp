@@ -157,4 +157,10 @@ struct OwnedServer {
   bool operator==(OwnedServer const&) const = default;
 };
 
+// A sealed ACME value (store.hpp get_acme_record).
+struct AcmeRecord {
+  std::string sealed;
+  Time updated{};
+};
+
 }  // namespace nbhub::store

@@ -98,6 +98,14 @@ class SqlStoreQueries : public Store {
   Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
                                      Time when) override;
 
+  Result<std::optional<AcmeRecord>> get_acme_record(std::string_view name) override;
+  Result<void> put_acme_record(std::string_view name, std::string_view sealed,
+                               Time updated) override;
+  Result<bool> delete_acme_record(std::string_view name) override;
+  Result<bool> take_acme_lease(std::string_view name, std::string_view holder, Time now,
+                               Time until) override;
+  Result<void> release_acme_lease(std::string_view name, std::string_view holder) override;
+
   Result<int> schema_version() override;
   int latest_schema_version() const override;
 

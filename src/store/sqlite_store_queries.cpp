@@ -2,6 +2,7 @@
 // instantiated for this back end (see sql_store_queries.hpp for why they are a template).
 #include "store/sqlite_store.hpp"
 
+#include "store/sql_store_acme.ipp"
 #include "store/sql_store_groups.ipp"
 #include "store/sql_store_oauth.ipp"
 #include "store/sql_store_schema.ipp"

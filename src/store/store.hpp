@@ -257,6 +257,24 @@ class Store {
   // last_activity moves backwards. not_found for an unknown server (nothing changes).
   virtual Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
                                              Time when) = 0;
+
+  // --- ACME (migration 4; acme/acme_manager.hpp) -----------------------------------------
+  // Named values the caller has sealed (CryptKeeper); the store never sees them in clear.
+  // nullopt when there is none.
+  virtual Result<std::optional<AcmeRecord>> get_acme_record(std::string_view name) = 0;
+  // Inserts or replaces the value and stamps it `updated`.
+  virtual Result<void> put_acme_record(std::string_view name, std::string_view sealed,
+                                       Time updated) = 0;
+  // Returns whether a record was deleted.
+  virtual Result<bool> delete_acme_record(std::string_view name) = 0;
+  // Takes or extends the lease `name` for `holder` until `until`, in one conditional statement:
+  // it succeeds when there is no lease, when `holder` holds it already, or when the holder's
+  // lease ran out (expires <= now). Returns whether `holder` holds it now; a false answer is
+  // not an error. Safe between processes on one database (both back ends).
+  virtual Result<bool> take_acme_lease(std::string_view name, std::string_view holder, Time now,
+                                       Time until) = 0;
+  // Gives the lease up if `holder` holds it; a no-op otherwise.
+  virtual Result<void> release_acme_lease(std::string_view name, std::string_view holder) = 0;
 };
 
 }  // namespace nbhub::store

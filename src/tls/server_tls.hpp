@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "core/result.hpp"
+#include "tls/certificate_pair.hpp"  // CertificatePair, shared with acme/
 
 typedef struct ssl_st SSL;
 
@@ -31,10 +32,6 @@ namespace spdlog { class logger; }
 
 namespace nbhub::tls {
 
-struct CertificatePair {
-  std::string chain_pem;  // the leaf certificate first, then its intermediates
-  std::string key_pem;    // never logged
-};
 
 // What an installed pair holds, for logs and tests.
 struct CertificateInfo {

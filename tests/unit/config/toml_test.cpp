@@ -240,6 +240,32 @@ TEST(TomlConfig, JwksRefetchIntervalIsBounded) {
   }
 }
 
+TEST(TomlConfig, AcmeSectionIsReadAndItsErrorsNameTheirKeys) {
+  auto ok = load_toml_text(
+      "[tls.acme]\ndomains = [\"hub.example.org\"]\naccept_terms = true\n"
+      "contact_email = \"admin@example.org\"\nchallenge = \"TLS-ALPN-01\"\nhttp_port = 8080\n"
+      "renew_at_percent = 50\nretry_max_seconds = 600\n");
+  EXPECT_TRUE(ok.ok()) << testing::PrintToString(messages(ok));
+  EXPECT_TRUE(ok.hub.acme.enabled());
+  EXPECT_EQ(ok.hub.acme.challenge, "tls-alpn-01");
+  EXPECT_EQ(ok.hub.acme.http_port, 8080);
+  EXPECT_EQ(ok.hub.acme.retry_max, std::chrono::seconds(600));
+  EXPECT_EQ(ok.hub.acme.directory_url, "https://acme-v02.api.letsencrypt.org/directory");
+  EXPECT_FALSE(load_toml_text("").hub.acme.enabled());
+
+  auto bad = load_toml_text(
+      "[tls.acme]\ndomains = [\"*.example.org\"]\ncontact_email = \"nobody\"\n"
+      "renew_at_percent = 99\nretry_min_seconds = 60\nretry_max_seconds = 30\n");
+  auto e = errors(bad);
+  EXPECT_THAT(e, Contains(HasSubstr("tls.acme.accept_terms: must be true")));
+  EXPECT_THAT(e, Contains(HasSubstr("tls.acme.domains: \"*.example.org\" is not a DNS name")));
+  EXPECT_THAT(e, Contains(HasSubstr("tls.acme.contact_email: \"nobody\" is not an e-mail address")));
+  EXPECT_THAT(e, Contains(HasSubstr("tls.acme.renew_at_percent: must be between 10 and 95")));
+  EXPECT_THAT(e, Contains(HasSubstr("tls.acme.retry_max_seconds: must be at least")));
+  EXPECT_THAT(errors(load_toml_text("[tls.acme]\nchallenge = \"dns-01\"\n")),
+              ElementsAre(HasSubstr("tls.acme.challenge")));
+}
+
 TEST(TomlConfig, DatesAndNonTablesAreErrors) {
   auto l = load_toml_text("port = 1979-05-27\nhttp = 5\n");
   EXPECT_THAT(errors(l),
