@@ -188,6 +188,11 @@ net::awaitable<ReloadOutcome> ConfigReloader::reload(std::string trigger) {
   std::shared_ptr<const hub::ServiceRegistry> services;
   if (contains(plan.live, "services")) {
     auto r = hub::ServiceRegistry::load(next.services_json, next.base_url);
+    // A managed service without api_token keeps the token generated for it before, so the
+    // reload does not restart it for nothing.
+    if (r) {
+      if (auto t = r->generate_missing_tokens(parts_.random, parts_.services.load().get()); !t) r = t.error();
+    }
     if (!r) errors.push_back(diagnostic_for(plan.next_provenance, "services", r.error().message));
     else services = std::make_shared<const hub::ServiceRegistry>(std::move(*r));
   }

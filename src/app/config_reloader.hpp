@@ -32,6 +32,7 @@
 #include "config/load.hpp"
 #include "config/provenance.hpp"
 #include "config/reload_plan.hpp"
+#include "core/random.hpp"
 #include "core/result.hpp"
 #include "core/snapshot.hpp"
 
@@ -68,6 +69,7 @@ struct ReloadParts {
   proxy::RouteTable& routes;
   Snapshot<hub::Roles>& roles;
   Snapshot<hub::ServiceRegistry>& services;
+  Random& random;  // tokens for managed services configured without one
   boost::asio::thread_pool& pool;
   spdlog::logger& log;
   // Seam for managed services (issue 21 point 3): called after a reload that changed

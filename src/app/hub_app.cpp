@@ -399,10 +399,26 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     sdeps.refresher = &refresher;
     web::add_token_routes(router, {cfg.base_url, request_auth, refresher, log, cfg.jupyterhub_version});
     web::add_server_routes(router, sdeps);
+    // Managed services: started once the hub API they call answers (below), and made those of
+    // the new `services` after a reload.
+    hub::ServiceSupervisor supervisor(supervisor_options(cfg, hub_bind->ip, hub_listener->port(), url_base), runner,
+                                      blocking, ioc.get_executor(), &metrics, log);
+    auto log_exception = [&log](char const* what) {
+      return [&log, what](std::exception_ptr e) {
+        if (!e) return;
+        try { std::rethrow_exception(e); } catch (std::exception const& ex) { log.error("{}: {}", what, ex.what()); }
+      };
+    };
+    auto services_changed = [&ioc, &supervisor, log_exception, also = std::move(source.on_services_changed)](
+                                std::shared_ptr<const hub::ServiceRegistry> next) {
+      net::co_spawn(ioc, supervisor.apply(next->all()), log_exception("managed services"));
+      if (also) also(std::move(next));
+    };
     ConfigReloader reloader(live, std::move(source.load),
                             {.flow = flow, .passwords = passwords, .bearer = bearer, .idp_http = idp_http, .http = http,
                              .store = **st, .routes = routes, .roles = live_roles, .services = live_services,
-                             .pool = blocking, .log = log, .on_services_changed = std::move(source.on_services_changed)});
+                             .random = random, .pool = blocking, .log = log,
+                             .on_services_changed = std::move(services_changed)});
     // The local spawner follows reloads (config/reload_plan.cpp: kLiveLocalSpawner); the others
     // are built once.
     if (!docker && !kubernetes)
@@ -432,12 +448,6 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     metrics.spawners_initialised(std::chrono::steady_clock::now() - adopt_t0);
     // z2jh mode: the chart's configurable-http-proxy gets the same routes (app/chp_mirror.hpp).
     auto chp_mirror = start_chp_mirror(cfg, env, ioc.get_executor(), routes, http, log);
-    auto log_exception = [&log](char const* what) {
-      return [&log, what](std::exception_ptr e) {
-        if (!e) return;
-        try { std::rethrow_exception(e); } catch (std::exception const& ex) { log.error("{}: {}", what, ex.what()); }
-      };
-    };
     // Each round reconciles servers with their routes: JupyterHub's check_routes_duration.
     auto timed_check = [&]() -> net::awaitable<void> {
       auto t0 = std::chrono::steady_clock::now();
@@ -466,9 +476,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     hub_listener->start();
     if (public_tls) public_tls->start(cfg.ip, cfg.redirect_port, listener->port(), cfg.public_url, *logs.access);
     // Managed services, once the hub API they call answers (JupyterHub starts them there too).
-    hub::ServiceSupervisor supervisor(supervisor_options(cfg, hub_bind->ip, hub_listener->port(), url_base), runner,
-                                      blocking, ioc.get_executor(), &metrics, log);
-    net::co_spawn(ioc, supervisor.apply(services->all()), net::use_future).get();
+    net::co_spawn(ioc, supervisor.apply(live_services.load()->all()), net::use_future).get();
     metrics.hub_started(std::chrono::steady_clock::now() - startup_t0);
     auto shown_ip = cfg.ip.empty() ? std::string("127.0.0.1") : cfg.ip;
     // Always printed, whatever the log level: users and scripts wait for this line.

@@ -152,5 +152,46 @@ class ManagedServiceTest(unittest.TestCase):
                                            reason="launch_failed"), 1.0)
 
 
+    def test_a_reload_starts_changes_and_stops_services(self):
+        port = free_port()
+        whoami = (f'{{ name = "whoami", url = "http://127.0.0.1:{port}", '
+                  f'command = ["{sys.executable}", "{SERVICE}"], environment = {{ JUPYTERHUB_TEST_GREETING = "%s" }} }}')
+        hub = Hub(config('{ name = "placeholder", api_token = "placeholder-token-123" }'))
+        with hub:
+            url = hub.url(BASE + "services/whoami/")
+
+            def answer():
+                status, body, _ = get(url)
+                return json.loads(body) if status == 200 else None
+
+            def reload(services, expect):
+                n = hub.log().count("config reload (SIGHUP):")
+                with open(os.path.join(hub.workdir, "nbhub.toml"), "w") as f:
+                    f.write(config(services))
+                hub.proc.send_signal(signal.SIGHUP)
+                self.assertTrue(wait_for(lambda: hub.log().count("config reload (SIGHUP):") > n, timeout=10),
+                                hub.log())
+                self.assertTrue(wait_for(lambda: re.search(expect, hub.log()), timeout=10), hub.log())
+
+            self.assertIsNone(answer())
+            # Added by a reload: started with a generated token, reachable through the proxy.
+            reload(whoami % "one", r"service whoami started as pid")
+            first = wait_for(answer)
+            self.assertIsNotNone(first, "a service added by a reload never answered:\n" + hub.log())
+            self.assertEqual(first["api_status"], 200, first)
+            self.assertEqual(first["env"]["JUPYTERHUB_TEST_GREETING"], "one")
+            # Changed by a reload: restarted with the new environment (same generated token).
+            reload(whoami % "two", r"service whoami: configuration changed; restarting it")
+            second = wait_for(lambda: (a := answer()) and a["env"]["JUPYTERHUB_TEST_GREETING"] == "two" and a)
+            self.assertIsNotNone(second, hub.log())
+            self.assertNotEqual(second["pid"], first["pid"])
+            self.assertEqual(second["api_status"], 200, second)
+            # Removed by a reload: stopped.
+            reload('{ name = "placeholder", api_token = "placeholder-token-123" }',
+                   r"service whoami: no longer configured; stopping it")
+            self.assertIsNotNone(wait_for(lambda: not alive(second["pid"]), timeout=5),
+                                 f"pid {second['pid']} outlived its removal")
+
+
 if __name__ == "__main__":
     unittest.main()
