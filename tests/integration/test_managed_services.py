@@ -30,6 +30,12 @@ def metric(text, name, **labels):
     return None
 
 
+def service_answer(url):
+    """What the whoami service reports at `url`, or None while it does not answer."""
+    status, body, _ = get(url)
+    return json.loads(body) if status == 200 else None
+
+
 def config(services, extra=""):
     return f"""
 ip = "127.0.0.1"
@@ -58,10 +64,7 @@ class ManagedServiceTest(unittest.TestCase):
         hub = Hub(config(svc))
         with hub:
             url = hub.url(BASE + "services/whoami/some/path?x=1")
-
-            def answer():
-                status, body, _ = get(url)
-                return json.loads(body) if status == 200 else None
+            answer = lambda: service_answer(url)  # noqa: E731
 
             first = wait_for(answer)
             self.assertIsNotNone(first, "service never answered through the proxy:\n" + hub.log())
@@ -151,7 +154,6 @@ class ManagedServiceTest(unittest.TestCase):
             self.assertGreaterEqual(metric(body.decode(), "nbhub_service_restarts_total", service="missing",
                                            reason="launch_failed"), 1.0)
 
-
     def test_a_reload_starts_changes_and_stops_services(self):
         port = free_port()
         whoami = (f'{{ name = "whoami", url = "http://127.0.0.1:{port}", '
@@ -159,10 +161,7 @@ class ManagedServiceTest(unittest.TestCase):
         hub = Hub(config('{ name = "placeholder", api_token = "placeholder-token-123" }'))
         with hub:
             url = hub.url(BASE + "services/whoami/")
-
-            def answer():
-                status, body, _ = get(url)
-                return json.loads(body) if status == 200 else None
+            answer = lambda: service_answer(url)  # noqa: E731
 
             def reload(services, expect):
                 n = hub.log().count("config reload (SIGHUP):")
