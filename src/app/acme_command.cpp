@@ -48,15 +48,14 @@ Result<void> write_private(std::filesystem::path const& path, std::string const&
   return {};
 }
 
-// host:pid:random, so an operator can tell the lease's holder.
-std::string holder_id(Random& random) {
+}  // namespace
+
+std::string acme_holder_id(Random& random) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   auto suffix = random.bytes(4);
   return fmt::format("{}:{}:{}", host, ::getpid(), crypto::hex_encode(suffix.value_or("")));
 }
-
-}  // namespace
 
 int run_acme_command(config::HubConfig const& cfg, std::vector<std::string> const& args) {
   bool once = false;
@@ -116,7 +115,7 @@ int run_acme_command(config::HubConfig const& cfg, std::vector<std::string> cons
     };
   // tls-alpn-01 needs the hub's own TLS listener (tls/server_tls.hpp); this command has none,
   // so its solver refuses with a message naming tls.acme.challenge.
-  auto holder = holder_id(random);
+  auto holder = acme_holder_id(random);
   log.info("acme: this process holds leases as {}", holder);
   acme::AcmeService service(acme_cfg, cfg.http_client, **st, *crypt, std::move(sink), clock, holder, log);
 

@@ -9,8 +9,12 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/random.hpp"
 
 namespace nbhub::app {
+
+// host:pid:random, so an operator can tell an ACME lease's holder (the hub uses it too).
+std::string acme_holder_id(Random& random);
 
 int run_acme_command(config::HubConfig const& cfg, std::vector<std::string> const& args);
 

@@ -26,6 +26,7 @@
 #include "app/provider_setup.hpp"
 #include "app/logging.hpp"
 #include "app/managed_services_setup.hpp"
+#include "app/acme_command.hpp"  // acme_holder_id
 #include "app/public_tls.hpp"
 #include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
@@ -274,6 +275,12 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       auto loaded = PublicTls::load(ioc, cfg.ssl_cert, cfg.ssl_key, log);
       if (!loaded) return fail(loaded.error().message, 2);
       public_tls = std::move(*loaded);
+    } else if (cfg.acme.enabled()) {  // [tls.acme] (docs/acme.md): the pairs come from the store
+      if (!crypt->enabled())
+        return fail("tls.acme needs NBHUB_CRYPT_KEY (or JUPYTERHUB_CRYPT_KEY): the ACME account key and "
+                    "certificates are stored encrypted in the database", 2);
+      public_tls = PublicTls::without_files(ioc, log);
+      public_tls->enable_acme(cfg, **st, *crypt, clock, acme_holder_id(random), blocking.get_executor(), *logs.access);
     }
     http::Router router;
     proxy::RouteTable routes(clock);
@@ -474,6 +481,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     reloader.watch_sighup(ioc.get_executor());
     listener->start();
     hub_listener->start();
+    // With ACME, start() runs a first round (the stored certificate, or a new one; TLS-ALPN-01 needs
+    // the https port accepting) before the hub says it listens; until a pair is installed the https
+    // port closes every handshake but the CA's acme-tls/1 one.
     if (public_tls) public_tls->start(cfg.ip, cfg.redirect_port, listener->port(), cfg.public_url, *logs.access);
     // Managed services, once the hub API they call answers (JupyterHub starts them there too).
     net::co_spawn(ioc, supervisor.apply(live_services.load()->all()), net::use_future).get();

@@ -79,8 +79,8 @@ std::vector<Option> build_table() {
        "`Strict-Transport-Security: max-age=N` on the hub's responses; 0 = no header.",
        HUB(hsts_max_age)},
       {"redirect_port", {}, F::plain, {},
-       "With ssl_cert: also listen on this plain-http port (same `ip`) and answer every request "
-       "with a redirect to https; 0 = none.",
+       "With ssl_cert or tls.acme: also listen on this plain-http port (same `ip`) and answer "
+       "every request with a redirect to https; 0 = none.",
        HUB(redirect_port)},
       {"shutdown_on_logout", {}, F::plain, {},
        "Stop the user's servers when they log out.", HUB(shutdown_on_logout)},

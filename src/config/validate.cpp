@@ -79,6 +79,10 @@ void check_provider(ConfigBuilder& b, int i) {
 void check_acme(ConfigBuilder& b) {
   auto const& acme = b.hub().acme;
   if (!acme.enabled()) return;
+  if (!b.hub().ssl_cert.empty())
+    b.error(at(b, -1, "ssl_cert"),
+            "ssl_cert and tls.acme.domains cannot both be set: the certificate comes either from "
+            "files or from the ACME CA; remove one of them");
   if (!acme.accept_terms)
     b.error(at(b, -1, "tls.acme.accept_terms"),
             "must be true: the ACME CA issues certificates only to accounts that agree to its terms "
@@ -117,8 +121,8 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, hub.ssl_cert.empty() ? "ssl_key" : "ssl_cert"),
             "ssl_cert and ssl_key go together; set both or neither");
   // The files themselves are read and checked at startup (app/hub_app.cpp): exit 2 naming them.
-  if (hub.redirect_port != 0 && hub.ssl_cert.empty())
-    b.error(at(b, -1, "redirect_port"), "redirects to https, which needs ssl_cert and ssl_key");
+  if (hub.redirect_port != 0 && hub.ssl_cert.empty() && !hub.acme.enabled())
+    b.error(at(b, -1, "redirect_port"), "redirects to https, which needs ssl_cert and ssl_key (or tls.acme)");
   if (hub.redirect_port != 0 && hub.redirect_port == hub.port)
     b.error(at(b, -1, "redirect_port"), "must differ from port");
   // A path on this hub: an absolute URL here would be an open redirect target for everyone.

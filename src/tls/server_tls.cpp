@@ -181,6 +181,7 @@ struct ServerTls::Shared {
   // so the callbacks' pointer to Shared stays valid as long as any connection uses it.
   std::shared_ptr<ssl::context> context;              // GUARDED_BY(mu)
   std::optional<CertificateInfo> info;                // GUARDED_BY(mu)
+  std::shared_ptr<ssl::context> challenge_only;       // GUARDED_BY(mu), before the first install
 
   bool fresh_key(TicketKey& k) {
     k.created = SteadyClock::now();
@@ -271,7 +272,9 @@ int on_alpn(SSL* s, unsigned char const** out, unsigned char* outlen, unsigned c
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-Result<std::shared_ptr<ssl::context>> build_context(Parsed& p, std::shared_ptr<ServerTls::Shared> shared,
+// `p` null: a context with no certificate, for TLS-ALPN-01 before the first install (only
+// a challenge handshake, whose certificate on_client_hello sets, can complete with it).
+Result<std::shared_ptr<ssl::context>> build_context(Parsed* p, std::shared_ptr<ServerTls::Shared> shared,
                                                     std::string_view source) {
   auto inst = std::make_shared<Installed>();
   inst->shared = std::move(shared);
@@ -287,11 +290,13 @@ Result<std::shared_ptr<ssl::context>> build_context(Parsed& p, std::shared_ptr<S
   if (SSL_CTX_set_cipher_list(ctx, kIntermediateCiphers) != 1) return fail("cipher list");
   if (SSL_CTX_set1_groups_list(ctx, kIntermediateGroups) != 1) return fail("groups");
   SSL_CTX_set_dh_auto(ctx, 1);
-  if (SSL_CTX_use_certificate(ctx, p.leaf.get()) != 1) return fail("certificate");
-  for (auto& c : p.chain)
-    if (SSL_CTX_add1_chain_cert(ctx, c.get()) != 1) return fail("chain certificate");
-  if (SSL_CTX_use_PrivateKey(ctx, p.key.get()) != 1) return fail("private key");
-  if (SSL_CTX_check_private_key(ctx) != 1) return fail("private key check");
+  if (p) {
+    if (SSL_CTX_use_certificate(ctx, p->leaf.get()) != 1) return fail("certificate");
+    for (auto& c : p->chain)
+      if (SSL_CTX_add1_chain_cert(ctx, c.get()) != 1) return fail("chain certificate");
+    if (SSL_CTX_use_PrivateKey(ctx, p->key.get()) != 1) return fail("private key");
+    if (SSL_CTX_check_private_key(ctx) != 1) return fail("private key check");
+  }
   auto* sh = inst->shared.get();
   // Not SSL_CTX_set_app_data: asio::ssl::context keeps its verify callback there.
   SSL_CTX_set_ex_data(ctx, shared_index(), sh);
@@ -313,7 +318,7 @@ ServerTls::~ServerTls() = default;
 Result<void> ServerTls::install(CertificatePair const& pair, std::string_view source) {
   auto p = parse(pair, source);
   if (!p) return p.error();
-  auto ctx = build_context(*p, shared_, source);
+  auto ctx = build_context(&*p, shared_, source);
   if (!ctx) return ctx.error();
   {
     std::lock_guard lock(shared_->mu);
@@ -359,7 +364,14 @@ void ServerTls::set_alpn_challenge(std::string const& domain, std::optional<Cert
 
 std::shared_ptr<ssl::context> ServerTls::context() const {
   std::lock_guard lock(shared_->mu);
-  return shared_->context;
+  if (shared_->context || !shared_->any_challenge.load(std::memory_order_relaxed)) return shared_->context;
+  // No pair yet but a TLS-ALPN-01 challenge set: a context without a certificate, where only
+  // the challenge handshake can complete (every other one fails: no certificate to offer).
+  if (!shared_->challenge_only) {
+    auto ctx = build_context(nullptr, shared_, "TLS-ALPN-01");
+    if (ctx) shared_->challenge_only = std::move(*ctx);
+  }
+  return shared_->challenge_only;
 }
 
 std::optional<CertificateInfo> ServerTls::current() const {

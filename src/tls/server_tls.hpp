@@ -65,7 +65,9 @@ class ServerTls {
   // handshake. nullopt removes it. A pair that does not parse is refused with a log line.
   void set_alpn_challenge(std::string const& domain, std::optional<CertificatePair> cert);
 
-  // The context for a new connection; null before the first successful install().
+  // The context for a new connection; null before the first successful install(), except
+  // while a TLS-ALPN-01 challenge is set: then a context without a certificate, with which
+  // only the challenge handshake completes.
   std::shared_ptr<boost::asio::ssl::context> context() const;
   // The installed pair's details; nullopt before the first install().
   std::optional<CertificateInfo> current() const;

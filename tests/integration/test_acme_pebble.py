@@ -1,8 +1,9 @@
 """ACME (issue 19 point 3) against Debian's pebble on loopback, through the real binary.
 
-The hub's TLS listener is not on this branch yet, so the certificate is driven by
-`nbhub acme` (the same AcmeManager the hub will run), which answers HTTP-01 on
-tls.acme.http_port and writes what it serves with --out-dir. Pebble validates for real
+AcmePebble drives the certificate with `nbhub acme` (the same AcmeManager the hub runs),
+which answers HTTP-01 on tls.acme.http_port and writes what it serves with --out-dir;
+HubWithAcme runs the hub itself with [tls.acme], by HTTP-01 and by TLS-ALPN-01 on its https
+port, and checks what it serves against pebble's root. Pebble validates for real
 (PEBBLE_VA_NOSLEEP only removes its sleeps): it resolves the test domain through
 pebble-challtestsrv's DNS, which answers 127.0.0.1, and fetches the token from the port the
 test gave both (PostgreSQL for two processes, as test_postgres_store). Covered: issuance, a restart reusing the stored account and certificate (and a
@@ -12,14 +13,16 @@ answers the CA's HTTP-01 request from the shared store.
 """
 import os
 import re
+import socket
 import sqlite3
+import ssl
 import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import pebble as pebble_rig
-from harness.hub import nbhub_bin
+from harness.hub import Hub, nbhub_bin, run_nbhub
 from harness.session import free_port
 from test_postgres_store import Postgres
 
@@ -257,3 +260,67 @@ class AcmePebble(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def hub_get(port, root_pem, path="/hub/login"):
+    """GET `path` over https on 127.0.0.1:`port` as DOMAIN, trusting only pebble's root."""
+    ctx = ssl.create_default_context(cadata=root_pem)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=DOMAIN) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {DOMAIN}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+    return data.decode("latin-1")
+
+
+class HubWithAcme(unittest.TestCase):
+    """The hub itself runs [tls.acme]: it obtains a certificate from pebble before its https
+    port accepts, and serves it (with pebble's intermediate) to a client trusting pebble's root."""
+
+    def setUp(self):
+        if not pebble_rig.available():
+            self.skipTest("pebble is not installed (apt-get install pebble)")
+        self.dir = tempfile.mkdtemp(prefix="nbhub-acme-hub-")
+
+    def hub_toml(self, p, challenge):
+        text = acme_toml(p, "sqlite:///nbhub.sqlite", p.http_port, challenge=f'"{challenge}"')
+        return text.replace('ip = "127.0.0.1"\n',
+                            f'ip = "127.0.0.1"\nport = {p.tls_port}\nhub_bind_url = "http://127.0.0.1:0"\n'
+                            f'public_url = "https://{DOMAIN}:{p.tls_port}/"\n', 1) + \
+            '[[auth.providers]]\nname = "dummy"\nkind = "dummy"\n'
+
+
+    def run_hub(self, challenge):
+        with pebble_rig.Pebble() as p:
+            hub = Hub(self.hub_toml(p, challenge), env={"NBHUB_CRYPT_KEY": CRYPT_KEY},
+                      workdir=self.dir, startup_timeout=90)
+            hub.start()
+            try:
+                self.assertEqual(hub.scheme, "https")
+                log = hub.log()
+                self.assertIn("acme: first round: obtained", log, log + p.log()[-3000:])
+                self.assertIn(f"answering the {challenge} challenge for {DOMAIN}", log)
+                self.assertNotIn("PRIVATE KEY", log)
+                page = hub_get(hub.port, p.root_pem())
+                self.assertIn("password", page)
+                self.assertRegex(page.split("\r\n", 1)[0], r"^HTTP/1\.1 200", page[:500])
+            finally:
+                hub.stop()
+            return hub.log()
+
+    def test_http01_hub_obtains_and_serves_its_certificate(self):
+        log = self.run_hub("http-01")
+        self.assertRegex(log, r"GET /\.well-known/acme-challenge/\S+ 200")
+
+    def test_refuses_to_start_without_a_crypt_key(self):
+        with open(os.path.join(self.dir, "nbhub.toml"), "w") as f:
+            f.write('ip = "127.0.0.1"\nport = 0\nhub_bind_url = "http://127.0.0.1:0"\n'
+                    '[tls.acme]\ndomains = ["hub.nbhub.test"]\naccept_terms = true\n')
+        r = run_nbhub(["-f", "nbhub.toml"], cwd=self.dir)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("tls.acme needs NBHUB_CRYPT_KEY", r.stdout + r.stderr)
+
+    def test_tls_alpn01_through_the_hubs_https_port(self):
+        log = self.run_hub("tls-alpn-01")
+        self.assertNotIn("acme-challenge", log)

@@ -9,6 +9,7 @@ namespace nbhub::config {
 namespace {
 
 using namespace cfgtest;
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -262,6 +263,12 @@ TEST(TomlConfig, AcmeSectionIsReadAndItsErrorsNameTheirKeys) {
   EXPECT_THAT(e, Contains(HasSubstr("tls.acme.contact_email: \"nobody\" is not an e-mail address")));
   EXPECT_THAT(e, Contains(HasSubstr("tls.acme.renew_at_percent: must be between 10 and 95")));
   EXPECT_THAT(e, Contains(HasSubstr("tls.acme.retry_max_seconds: must be at least")));
+  auto both = errors(load_toml_text(
+      "ssl_cert = \"/c.pem\"\nssl_key = \"/k.pem\"\n"
+      "[tls.acme]\ndomains = [\"hub.example.org\"]\naccept_terms = true\n"));
+  EXPECT_THAT(both, Contains(AllOf(HasSubstr("ssl_cert"), HasSubstr("tls.acme.domains"))));
+  EXPECT_TRUE(load_toml_text("redirect_port = 8080\n[tls.acme]\ndomains = [\"hub.example.org\"]\n"
+                             "accept_terms = true\n").ok());
   EXPECT_THAT(errors(load_toml_text("[tls.acme]\nchallenge = \"dns-01\"\n")),
               ElementsAre(HasSubstr("tls.acme.challenge")));
 }
