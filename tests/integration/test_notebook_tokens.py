@@ -7,6 +7,7 @@ token rotation; a refresh the IdP refuses answers 401 "sign in again".
 Everything is real: the test IdP (oidc-provider), nbhub, jupyterhub-singleuser, the kernel and
 the protected API (tests/protected_api/server.py, which checks signatures with the IdP's JWKS).
 """
+import contextlib
 import json
 import re
 import shutil
@@ -87,9 +88,12 @@ class NotebookTokens(unittest.TestCase):
         self.addCleanup(shutil.rmtree, workdir, True)
         with TestIdp("generic", access_token_ttl=ACCESS_TTL, extra={"rotate_refresh_tokens": True}) as idp, \
                 ProtectedApi(idp.issuer, audiences=["nbhub-test"]) as api, \
-                Hub(hub_config(idp.issuer), workdir=workdir, env={"NBHUB_CRYPT_KEY": CRYPT_KEY}) as hub:
+                Hub(hub_config(idp.issuer), workdir=workdir, env={"NBHUB_CRYPT_KEY": CRYPT_KEY}) as hub, \
+                contextlib.ExitStack() as before_the_hub_stops:
+            # nbhub leaves servers running when it stops (for adoption): a failing test must not
+            # leave alice's behind, so they are killed while the hub (their parent) still runs.
+            before_the_hub_stops.callback(hub.kill_servers)
             alice = sign_in(hub, "alice", "alice-pw")
-            self.addCleanup(stop_server, hub, alice)
 
             # Start the server and open a kernel (as test_server_contract.py does).
             self.assertEqual(alice.get(hub.url("/hub/spawn")).status, 302)

@@ -8,6 +8,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -71,13 +72,30 @@ class Postgres:
 
     def close(self):
         if self.proc:
-            self.proc.send_signal(2)  # SIGINT: fast shutdown
+            # SIGINT (fast shutdown) to postgres itself: as root, self.proc is the runuser
+            # wrapper, which does not pass the signal on, and postgres would outlive the test.
+            pid = self._postmaster_pid() or self.proc.pid
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                for p in {pid, self.proc.pid}:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
                 self.proc.wait()
         shutil.rmtree(self.dir, True)
+
+    def _postmaster_pid(self):
+        try:
+            with open(f"{self.dir}/data/postmaster.pid") as f:
+                return int(f.readline())
+        except (OSError, ValueError):
+            return None
 
 
 def _has_user(name):
