@@ -418,7 +418,11 @@ class AuthFaultsAndLog(unittest.TestCase):
         self.c.ok("POST", "/api/v1/namespaces/jhub/pods", pod("logme"))
         self.c.ok("GET", "/api/v1/namespaces/jhub/pods?labelSelector=a%3Db")
         self.c.ok("DELETE", "/api/v1/namespaces/jhub/pods/logme?gracePeriodSeconds=1", {"gracePeriodSeconds": 1})
-        log = sw.ok("GET", "/__fake/requests")
+        # The fake notes a request's code once its answer is written, which can come a moment
+        # after the client has read that answer.
+        log = wait_for(lambda: (entries := sw.ok("GET", "/__fake/requests"))
+                       and all(e["code"] is not None for e in entries) and entries,
+                       what="every request's code in the fake's log")
         self.assertEqual([(e["method"], e["verb"], e["resource"], e["code"]) for e in log],
                          [("POST", "create", "pods", 201), ("GET", "list", "pods", 200),
                           ("DELETE", "delete", "pods", 200)])
