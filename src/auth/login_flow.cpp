@@ -68,6 +68,22 @@ std::string basic_pair(ProviderConfig const& p) {
   return crypto::base64_encode(p.client_id + ":" + p.client_secret.reveal());
 }
 
+// True when the username is an e-mail address that the provider itself says it has not
+// verified (email_verified: false, or "false" as some send it). Anyone can put someone else's
+// address on an account at a provider with self sign-up (Cognito user pools, Auth0):
+// OAuthenticator's CVE-2026-33175. A provider that sends no email_verified at all is trusted
+// to assert only addresses it checked (CILogon's campus IdPs), as OAuthenticator's generic
+// authenticator does.
+bool unverified_email_username(ProviderConfig const& p, json::object const& claims) {
+  auto const& claim = p.username_claim;
+  bool const email_claim = claim == "email" || (claim.size() > 6 && claim.ends_with(".email"));
+  if (!email_claim || p.allow_unverified_email) return false;
+  auto const* v = find_claim(claims, "email_verified");
+  if (!v) return false;
+  if (v->is_bool()) return !v->get_bool();
+  return v->is_string() && iequals_ascii(v->get_string(), "false");
+}
+
 bool requests_openid(ProviderConfig const& p) {
   return std::find(p.scope.begin(), p.scope.end(), "openid") != p.scope.end();
 }
@@ -226,6 +242,12 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
     log_.warn("login via {}: claim '{}' missing; claims present: {}", p->name, p->username_claim,
               [&] { std::string k; for (auto const& kv : *merged) k += std::string(kv.key()) + " "; return k; }());
     co_return Error{Errc::forbidden, fmt::format("The identity provider did not send the claim \"{}\" that this hub uses as the username. Tell your hub administrator (option username_claim).", p->username_claim)};
+  }
+  if (unverified_email_username(*p, *merged)) {
+    log_.warn("login via {}: refused: the e-mail address used as the username is not verified "
+              "(email_verified = false; option allow_unverified_email)", p->name);
+    co_return Error{Errc::forbidden, "Your identity provider has not verified your e-mail address, "
+                                     "which this hub uses as your username. Verify it there, then sign in again."};
   }
   auto name = normalize_username(raw, auth_.load()->username_map);
   if (!name) co_return name.error();

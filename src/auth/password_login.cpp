@@ -22,11 +22,16 @@ std::string field(std::multimap<std::string, std::string> const& form, std::stri
   return it == form.end() ? std::string{} : it->second;
 }
 
-// A name from an anonymous form, fit for one log line.
+// A name from an anonymous form, fit for one log line: long ones are cut to their start and
+// their length, as JupyterHub 5.5 does since CVE-2026-54338 (a megabyte of name per failed
+// login would fill the log).
 std::string loggable(std::string_view s) {
-  std::string out(s.substr(0, 64));
+  std::size_t cut = s.size() > 32 ? 16 : s.size();
+  while (cut < s.size() && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+  std::string out(s.substr(0, cut));
   for (auto& c : out)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  if (s.size() > 32) out += fmt::format("...({} chars)", s.size());
   return out;
 }
 

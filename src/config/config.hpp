@@ -63,6 +63,7 @@ struct ProviderConfig {
   TokenAuth token_auth = TokenAuth::client_secret_post;
   bool pkce = true;
   bool userdata_from_id_token = false;
+  bool allow_unverified_email = false;  // see login_flow.cpp: email_verified
   std::map<std::string, std::string> extra_authorize_params;
   std::map<std::string, std::string> token_params;
   std::map<std::string, std::string> userdata_params;

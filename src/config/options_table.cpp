@@ -389,6 +389,11 @@ std::vector<Option> build_table() {
       {"userdata_from_id_token", P, F::plain, {},
        "Take user claims from the ID token instead of calling userinfo.",
        PROV(userdata_from_id_token)},
+      {"allow_unverified_email", P, F::plain, {},
+       "When `username_claim` is an e-mail address: also sign in users whose identity provider says "
+       "`email_verified = false`. Off, such sign-ins are refused: anyone could claim someone else's "
+       "address at a provider with self sign-up (OAuthenticator's CVE-2026-33175). Not advisable.",
+       PROV(allow_unverified_email)},
       {"extra_authorize_params", P, F::plain, {}, "Extra query parameters on the authorize redirect.",
        PROV(extra_authorize_params)},
       {"token_params", P, F::plain, {}, "Extra form parameters on the code exchange.",

@@ -175,6 +175,7 @@ std::span<const TraitInfo> known_traits() {
       {"OAuthenticator", "logout_redirect_url", "providers.logout_redirect_url"},
       {"OAuthenticator", "enable_pkce", "providers.pkce"},
       {"OAuthenticator", "userdata_from_id_token", "providers.userdata_from_id_token"},
+      {"OAuthenticator", "allow_unverified_email", "providers.allow_unverified_email"},
       {"OAuthenticator", "custom_403_message", "auth.custom_403_message"},
       {"OAuthenticator", "allowed_groups", "auth.allowed_groups", S::none, {},
        "needs manage_groups, as OAuthenticator 17"},

@@ -35,6 +35,10 @@ std::optional<std::string> name_problem(std::string_view name) {
   return std::nullopt;
 }
 
+// JupyterHub's `current_user.admin`: the admin flag of the user (or config service) behind
+// the request, whatever its token's scopes; `admin:users` alone does not make an admin.
+bool is_admin(Caller const& c) { return c.service ? c.service->admin : c.user.admin; }
+
 bool truthy(std::optional<std::string> const& v) {
   return v && !v->empty() && *v != "0" && *v != "false" && *v != "False";
 }
@@ -134,6 +138,7 @@ struct UsersApi {
       if (!it->value().is_bool()) co_return a->error(400, "admin must be true or false");
       admin = it->value().as_bool();
     }
+    if (admin && !is_admin(c)) co_return a->error(403, "Only admins can grant admin permissions");
     std::vector<std::string> names;
     for (auto const& n : v.as_object().at("usernames").as_array()) {
       if (!n.is_string()) co_return a->error(400, "usernames must be a list of strings");
@@ -224,6 +229,7 @@ struct UsersApi {
         if (!it->value().is_bool()) co_return a->error(400, "admin must be true or false");
         admin = it->value().as_bool();
       }
+    if (admin && !is_admin(c)) co_return a->error(403, "Only admins can grant admin permissions");
     auto work = [this, name, admin]() { return a->d.store.create_user(name, admin); };
     auto u = co_await a->blocking(std::move(work));
     if (!u && u.error().code == Errc::conflict) co_return a->error(409, fmt::format("User {} already exists", name));
@@ -264,6 +270,12 @@ struct UsersApi {
       } else {
         co_return a->error(400, fmt::format("Invalid user model: unknown field {}", std::string_view(k)));
       }
+    }
+    // CVE-2024-41942: admin:users is not admin. Without being an admin, a caller can
+    // neither make anyone an admin nor change an admin (JupyterHub 4.1.6 / 5.1.0).
+    if (!is_admin(c)) {
+      if (u->admin) co_return a->error(403, "Only admins can modify other admins");
+      if (admin.value_or(false)) co_return a->error(403, "Only admins can grant admin permissions");
     }
     auto old = u->name;
     if (new_name && *new_name != old && active(old))

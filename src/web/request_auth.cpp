@@ -1,5 +1,7 @@
 #include "web/request_auth.hpp"
 
+#include <fmt/format.h>
+
 #include "core/crypto.hpp"
 #include "hub/bearer_auth.hpp"
 #include "hub/blocking.hpp"
@@ -83,7 +85,33 @@ bool RequestAuth::xsrf_ok(http::Context const& ctx, Caller const& c, std::string
   if (!c.via_cookie) return true;  // token callers are not exposed to cross-site forgery
   std::string value(submitted);
   if (value.empty()) value = ctx.header("X-XSRFToken");
+  if (value.empty()) value = ctx.header("X-CSRFToken");
   return crypto::equal_ct(crypto::sha256(value), crypto::sha256(xsrf_for(c.session_hash)));
+}
+
+namespace {
+
+bool script_or_write(http::Context const& ctx) {
+  auto const method = ctx.req.method();
+  bool const read_only = method == http::bhttp::verb::get || method == http::bhttp::verb::head ||
+                         method == http::bhttp::verb::options;
+  if (!read_only) return true;
+  auto const mode = ctx.header("Sec-Fetch-Mode");
+  if (mode.empty() || mode == "navigate" || mode == "websocket") return false;
+  // Same-origin no-cors GETs are images and the like: the page never sees their content.
+  return !(mode == "no-cors" && ctx.header("Sec-Fetch-Site") == "same-origin");
+}
+
+}  // namespace
+
+std::optional<std::string> RequestAuth::xsrf_refusal(http::Context const& ctx, Caller const& c) const {
+  if (!c.via_cookie || !script_or_write(ctx)) return std::nullopt;
+  auto submitted = ctx.query_param("_xsrf").value_or("");
+  if (xsrf_ok(ctx, c, submitted)) return std::nullopt;
+  auto const method = std::string_view(ctx.req.method_string());
+  bool const given = !submitted.empty() || !ctx.header("X-XSRFToken").empty() || !ctx.header("X-CSRFToken").empty();
+  return given ? fmt::format("XSRF cookie does not match {} argument", method)
+               : fmt::format("'_xsrf' argument missing from {}", method);
 }
 
 }  // namespace nbhub::web

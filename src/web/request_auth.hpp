@@ -51,6 +51,13 @@ class RequestAuth {
   // (JupyterHub 4.1+'s `_xsrf`).
   std::string xsrf_for(std::string const& session_hash) const;
   bool xsrf_ok(http::Context const& ctx, Caller const& c, std::string_view submitted) const;
+  // For REST API handlers: why this request is refused for want of the token (JupyterHub's
+  // "'_xsrf' argument missing from GET"), or nullopt. Token callers never need it; cookie
+  // callers need it for every write and for reads made by scripts (CVE-2024-28233, JupyterHub
+  // 5.5's _needs_check_xsrf): a fetch may come from a user's server on the hub's own origin,
+  // while page views, WebSockets and clients without fetch metadata (curl) are not scripts.
+  // `_xsrf` in the query, X-XSRFToken or X-CSRFToken carry it.
+  std::optional<std::string> xsrf_refusal(http::Context const& ctx, Caller const& c) const;
 
   // JWT access tokens of configured providers (hub/bearer_auth.hpp); set once at startup.
   void set_bearer(hub::BearerAuth* bearer) { bearer_ = bearer; }

@@ -157,11 +157,13 @@ struct Hub {
     auto form = parse_form(ctx.req.body());
     auto done = d.passwords.complete(form, ctx.cookie(auth::PasswordLogin::kCookieName).value_or(""));
     if (!done) {
-      // JupyterHub answers a wrong password with the login page again, its message and 200.
+      // JupyterHub 3.0 answers a wrong password with the login page again, its message and
+      // 200. The name is offered again only when it could be one (CVE-2026-54338: never echo
+      // a megabyte of it).
       auto first = form.find("username");
+      auto again = first == form.end() || first->second.size() > 255 ? std::string{} : first->second;
       auto res = done.error().code == Errc::unauthorized
-                     ? login_page(ctx, checked_next(ctx), 200, done.error().message,
-                                  first == form.end() ? "" : first->second)
+                     ? login_page(ctx, checked_next(ctx), 200, done.error().message, again)
                      : error_page(done.error().code, done.error().message);
       if (done.error().code != Errc::unauthorized) res.insert(http::bhttp::field::set_cookie, clear_ticket);
       co_return res;

@@ -244,6 +244,9 @@ struct Pages {
                      error_body(v.last_error.empty() ? 200 : 500, msg, spawn_url(user, server), "Try again"), *c);
     }
     auto progress_url = hub("api/users/") + url_encode(user) + (server.empty() ? "/server" : "/servers/" + url_encode(server)) + "/progress";
+    // An EventSource cannot set headers: the session's _xsrf rides in the query, as on
+    // JupyterHub's page (RequestAuth::xsrf_refusal).
+    if (c->via_cookie) progress_url += "?_xsrf=" + url_encode(d.auth.xsrf_for(c->session_hash));
     auto body = fmt::format(
         R"(<section class="card narrow" id="progress" data-progress-url="{}" data-next-url="{}">)"
         R"(<h1>Your server is starting</h1><label for="progress-bar">Progress</label>)"

@@ -119,6 +119,7 @@ struct Routes {
       auto why = co_await d.auth.refusal(ctx);
       co_return api_error(403, why.empty() ? "Missing or invalid credentials." : why);
     }
+    if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
     if (caller->service) {
       // A config service's token: the service model (kind "service").
       json::array svc_scopes;
@@ -153,6 +154,7 @@ struct Routes {
   net::awaitable<Response> activity(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
     auto const& name = ctx.params[0];
     if (!hub::any_scope_covers(caller->scopes, "users:activity!user=" + name))
       co_return api_error(403, fmt::format("Action is not authorized with current scopes; requires users:activity for {}.", name));
@@ -249,7 +251,7 @@ struct Routes {
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
     if (!co_await may(*caller, "servers", name, server_name)) co_return api_error(403, fmt::format("You may not start {}'s server.", name));
-    if (!d.auth.xsrf_ok(ctx, *caller, "")) co_return api_error(403, "'_xsrf' argument missing or invalid for a cookie-authenticated request.");
+    if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
     auto lookup = [this, name]() { return d.store.get_user(name); };
     auto user = co_await hub::run_blocking(d.pool, std::move(lookup));
     if (!user) co_return api_error(user.error().code == Errc::not_found ? 404 : 503, user.error().message);
@@ -283,7 +285,7 @@ struct Routes {
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
     if (!co_await may(*caller, "delete:servers", name, server_name)) co_return api_error(403, fmt::format("You may not stop {}'s server.", name));
-    if (!d.auth.xsrf_ok(ctx, *caller, "")) co_return api_error(403, "'_xsrf' argument missing or invalid for a cookie-authenticated request.");
+    if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
     if (d.servers.view(name, server_name).state == hub::ServerState::stopped)
       co_return api_error(400, fmt::format("{}'s server is not running", name));
     auto r = co_await d.servers.stop(name, server_name);
@@ -303,6 +305,7 @@ struct Routes {
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
     if (!co_await may(*caller, "read:servers", name, server_name))
       co_return api_error(403, "You may not read this server's progress.");
+    if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
     auto v = d.servers.view(name, server_name);
     auto res = api(http::text_response(200, "", "text/event-stream"));
     res.set(http::bhttp::field::cache_control, "no-cache");

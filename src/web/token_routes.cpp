@@ -90,6 +90,7 @@ struct TokenRoutes {
   net::awaitable<Response> own(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
     if (!caller) co_return co_await refused(ctx);
+    if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return error(403, *why);
     if (caller->user.id == 0)
       co_return error(400, "A service has no identity-provider tokens of its own; use /hub/api/users/{name}/oauth-token.");
     auto name = caller->user.name;
@@ -99,6 +100,7 @@ struct TokenRoutes {
   net::awaitable<Response> of_user(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
     if (!caller) co_return co_await refused(ctx);
+    if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return error(403, *why);
     auto name = ctx.params[0];
     co_return co_await answer(ctx, &*caller, name);
   }
