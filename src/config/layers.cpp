@@ -93,11 +93,9 @@ void apply_env(Env const& env, ConfigBuilder& b) {
       apply_provider_env(name, value, b);
       continue;
     }
-    auto const* opt = [&]() -> Option const* {
-      for (auto const& o : options())
-        if (o.scope == Scope::hub && o.env_name() == name) return &o;
-      return nullptr;
-    }();
+    Option const* opt = nullptr;
+    for (auto const& o : options())
+      if (o.scope == Scope::hub && o.env_name() == name) { opt = &o; break; }
     if (opt) {
       b.set(*opt, Value::text(value), env_origin(name));
       continue;

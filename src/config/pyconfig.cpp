@@ -115,9 +115,10 @@ class Importer {
             b_.error(where, ".update() needs a dict value and a dict argument");
             continue;
           }
-          for (auto const& [k, v] : a.value.entries) {
+          for (auto const& entry : a.value.entries) {
+            auto const& [k, v] = entry;
             auto e = std::find_if(cur.entries.begin(), cur.entries.end(), [&](auto const& kv) {
-              return kv.first.kind == k.kind && python_str(kv.first) == python_str(k);
+              return kv.first.kind == entry.first.kind && python_str(kv.first) == python_str(entry.first);
             });
             if (e != cur.entries.end())
               e->second = v;

@@ -144,6 +144,7 @@ LexResult lex(std::string_view src) {
       if (pos >= src.size()) break;
       if (src[pos] == '#') {
         while (pos < src.size() && src[pos] != '\n') ++pos;
+        if (pos >= src.size()) break;  // a comment on the last line, no newline after it (fuzz_pyconfig)
       }
       if (pos < src.size() && (src[pos] == '\n' || src[pos] == '\r')) {
         if (src[pos] == '\n') ++line;

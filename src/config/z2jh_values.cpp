@@ -66,8 +66,9 @@ void deep_merge(Value& into, Value const& over) {
     return;
   }
   for (auto const& [k, v] : over.entries) {
+    auto const& key = k.string;  // clang 14 (the fuzz build) cannot capture a structured binding
     auto it = std::find_if(into.entries.begin(), into.entries.end(),
-                           [&](auto const& e) { return e.first.string == k.string; });
+                           [&](auto const& e) { return e.first.string == key; });
     if (it == into.entries.end())
       into.entries.emplace_back(k, v);
     else

@@ -15,9 +15,12 @@ namespace nbhub::web {
 std::multimap<std::string, std::string> parse_form(std::string_view body) {
   std::multimap<std::string, std::string> out;
   boost::urls::url u;
-  auto q = boost::urls::parse_query(body);
+  // Boost.URL 1.81's parse_query reads up to a NUL past the view it is given (strlen, found by
+  // tests/fuzz/fuzz_form): hand it a terminated copy.
+  std::string const text(body);
+  auto q = boost::urls::parse_query(text);
   if (!q) return out;
-  u.set_encoded_query(body);
+  u.set_encoded_query(text);
   boost::urls::encoding_opts opts;
   opts.space_as_plus = true;
   for (auto p : u.params(opts)) out.emplace(p.key, p.value);

@@ -72,6 +72,8 @@ class AdvisoriesTest(unittest.TestCase):
         cls.hub = Hub(CONFIG)
         cls.hub.start()
         cls.addClassCleanup(cls.hub.stop)
+        # GET /hub/spawn starts a server (the escaping test opens it): ended while the hub runs.
+        cls.addClassCleanup(cls.hub.kill_servers)
         for name in ("root", "manager", "labhead", "alice", "bob"):
             s, body = api(cls.hub, "POST", f"/users/{name}")
             assert s in (201, 409), (s, body)

@@ -145,6 +145,7 @@ class SecretsInLogs(unittest.TestCase):
             secret_file = Path(workdir) / "nbhub_cookie_secret"
             if secret_file.exists():
                 secrets["cookie secret"] = secret_file.read_text().strip()
+            self.assertIn(api_call(hub, "DELETE", "/users/alice/server", token=ADMIN_TOKEN)[0], (202, 204))
             alice.get(hub.url("/hub/logout"))
             hub.kill_servers()
             time.sleep(0.5)
