@@ -224,10 +224,10 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
   // The context current at accept: a renewal swaps it for later connections only.
   auto ctx = opts_.tls->context();
   if (!ctx) co_return;  // no certificate yet (ACME still at work): nothing can be served
-  TlsStream stream(std::move(sock), *ctx);
+  TlsStream stream(std::move(sock), *ctx, opts_.single_thread);
   boost::system::error_code ec;
   beast::get_lowest_layer(stream).expires_after(opts_.limits.request_timeout);
-  co_await stream.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
+  co_await stream.async_handshake(net::redirect_error(net::use_awaitable, ec));
   beast::get_lowest_layer(stream).expires_never();
   if (ec) {
     log_.debug("{} listener: conn={} TLS handshake with {} failed: {}", opts_.name, id, peer, ec.message());
