@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -235,8 +236,7 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
   }
   // RFC 8737 §3: a TLS-ALPN-01 validation ends with the handshake.
   if (!tls::is_alpn_challenge(stream.native_handle())) co_await serve_requests(stream, peer, id);
-  boost::system::error_code ignored;
-  socket_of(stream).shutdown(tcp::socket::shutdown_send, ignored);
+  stream.shutdown_send();  // close_notify, then FIN: a client can tell the end from a truncation
 }
 
 template <class Stream>
@@ -280,8 +280,11 @@ net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const&
       if (!ec) co_await bhttp::async_read(stream, buffer, *body_parser, net::redirect_error(net::use_awaitable, ec));
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
-      break;  // expected closes (STYLE.md §6.8)
+        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof ||
+        ec == net::ssl::error::stream_truncated) {
+      // Expected closes (STYLE.md §6.8); a TLS client closing without close_notify between
+      // requests is common (browsers, wrk) and no more a bad request than a plain close.
+      break;
     }
     if (ec) {
       log_.debug("conn={} bad request from {}: {}", id, peer, ec.message());

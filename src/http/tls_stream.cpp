@@ -93,6 +93,17 @@ void TlsStream::expires_never() {
   if (timeout_) timeout_->timer.expires_at(net::steady_timer::time_point::max());
 }
 
+void TlsStream::shutdown_send() noexcept {
+  error_code ignored;
+  bool const timed_out = timeout_ && timeout_->expired;
+  if (!fatal_ && !timed_out && SSL_is_init_finished(ssl_) && !(SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN)) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);  // 0 (sent, the peer's not yet received) or -1 on a full socket: either way done
+    ERR_clear_error();
+  }
+  sock_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+}
+
 TlsStream::error_code TlsStream::outcome(error_code ec) const {
   if (ec && timeout_ && timeout_->expired) return boost::beast::error::timeout;
   return ec;
@@ -100,6 +111,7 @@ TlsStream::error_code TlsStream::outcome(error_code ec) const {
 
 TlsStream::Step TlsStream::attempt(Kind kind, void* data, std::size_t size, std::size_t& n, error_code& ec) {
   ERR_clear_error();  // SSL_get_error reads the thread's queue: only this call's errors count
+  errno = 0;          // and SSL_ERROR_SYSCALL's errno: only this call's
   int r = 0;
   n = 0;
   switch (kind) {
@@ -115,6 +127,7 @@ TlsStream::Step TlsStream::attempt(Kind kind, void* data, std::size_t size, std:
       }
       break;
   }
+  int const saved_errno = errno;  // before anything else can overwrite it
   if (r == 1) {
     ec = {};
     return Step::done;
@@ -132,13 +145,19 @@ TlsStream::Step TlsStream::attempt(Kind kind, void* data, std::size_t size, std:
     case SSL_ERROR_ZERO_RETURN: ec = net::error::eof; break;  // close_notify, as Asio reports it
     case SSL_ERROR_SYSCALL:
       // errno 0: the peer closed without close_notify (OpenSSL 3 reports that as SSL_ERROR_SSL).
-      ec = errno != 0 ? error_code(errno, boost::system::system_category()) : error_code(net::ssl::error::stream_truncated);
+      fatal_ = true;
+      ec = saved_errno != 0 ? error_code(saved_errno, boost::system::system_category())
+                            : error_code(net::ssl::error::stream_truncated);
       break;
     default: {
+      // SSL_ERROR_SSL, and results this server never asks for (WANT_X509_LOOKUP, a client
+      // hello callback's retry, ...): an error either way, never a 0-byte success, which a
+      // read loop would call again at once.
+      fatal_ = true;
       auto e = ERR_get_error();
-      ec = ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING
-               ? error_code(net::ssl::error::stream_truncated)
-               : error_code(static_cast<int>(e), net::error::get_ssl_category());
+      if (e == 0) ec = net::ssl::error::unexpected_result;
+      else if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ec = net::ssl::error::stream_truncated;
+      else ec = error_code(static_cast<int>(e), net::error::get_ssl_category());
       ERR_clear_error();
     }
   }

@@ -83,6 +83,13 @@ class TlsStream {
     return async_op(Kind::write, const_cast<void*>(data), size, std::forward<Token>(token));
   }
 
+  // Ends the sending side: our close_notify alert (RFC 8446 §6.1) when the session is in a
+  // state to send one, then the TCP FIN. Never waits: the alert is one small record a
+  // socket with room takes at once; on a full socket, or after a fatal error or a deadline,
+  // only the FIN goes (OpenSSL must not send alerts after a fatal error). A read may be
+  // pending (the WebSocket tunnel's other direction): reading continues after close_notify.
+  void shutdown_send() noexcept;
+
   // Writes what the socket takes without waiting (the relay's send_now for TLS): the bytes
   // written, 0 with no error when the socket is full. Then async_write_some on the rest, or on
   // the same `buffers` after 0: OpenSSL must be called again with the bytes it started on.
@@ -140,9 +147,15 @@ class TlsStream {
       namespace net = boost::asio;
       if (finished) return self.complete(result, n);
       if (started && ec == net::error::operation_aborted) return self.complete(s.outcome(ec), 0);
+      // The MSG_PEEK wait consumed a reset (or another socket error) that OpenSSL would no
+      // longer see (it would read a plain end of file instead): report it as it came.
+      if (started && ec && ec != net::error::eof) {
+        s.fatal_ = true;
+        return self.complete(s.outcome(ec), 0);
+      }
       bool const first = !started;
       started = true;
-      // After a wait, whatever the wait reported (data, eof, reset), OpenSSL says what it means.
+      // After a wait that saw data or an end of file, OpenSSL says what it means.
       auto step = (kind != Kind::handshake && size == 0) ? Step::done : s.attempt(kind, data, size, n, result);
       if (step == Step::want_read) return s.wait_read(std::move(self));
       if (step == Step::want_write) return s.sock_.async_wait(net::socket_base::wait_write, std::move(self));
@@ -177,6 +190,7 @@ class TlsStream {
   SSL* ssl_ = nullptr;
   bool single_thread_;
   std::array<char, 1> peek_{};
+  bool fatal_ = false;  // an OpenSSL or socket error ended the session: no close_notify
   std::unique_ptr<char[]> scratch_;  // flatten()'s record, allocated on the first gather
   std::shared_ptr<Timeout> timeout_;
 };
