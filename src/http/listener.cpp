@@ -84,7 +84,9 @@ net::awaitable<void> Listener::accept_loop() {
     boost::system::error_code ec;
     auto exec = opts_.single_thread ? net::any_io_executor(ioc_.get_executor())
                                     : net::any_io_executor(net::make_strand(ioc_));
-    auto sock = co_await acceptor_.async_accept(exec, net::redirect_error(net::use_awaitable, ec));
+    // The peer's address comes with accept(2): no getpeername(2) per connection.
+    tcp::endpoint peer;
+    auto sock = co_await acceptor_.async_accept(exec, peer, net::redirect_error(net::use_awaitable, ec));
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       log_.warn("{} listener: accept failed: {}", opts_.name, ec.message());
@@ -97,7 +99,7 @@ net::awaitable<void> Listener::accept_loop() {
       continue;  // the socket closes here
     }
     // The connection's own strand (or the single thread's executor).
-    net::co_spawn(sock.get_executor(), serve(std::move(sock), id), [this, self, id](std::exception_ptr e) {
+    net::co_spawn(sock.get_executor(), serve(std::move(sock), peer, id), [this, self, id](std::exception_ptr e) {
       if (!e) return;
       try { std::rethrow_exception(e); } catch (std::exception const& ex) {
         log_.error("conn={} ended by an exception: {}", id, ex.what());
@@ -131,10 +133,7 @@ bool is_trusted(std::vector<std::string> const& trusted, std::string const& ip) 
 }
 
 // Peer address without the IPv4-mapped IPv6 prefix.
-std::string peer_ip(tcp::socket const& s) {
-  boost::system::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "?";
+std::string peer_ip(tcp::endpoint const& ep) {
   auto a = ep.address();
   if (a.is_v6() && a.to_v6().is_v4_mapped())
     return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
@@ -208,13 +207,13 @@ net::awaitable<boost::system::error_code> write_streamed(Stream& stream, Respons
 
 }  // namespace
 
-net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
+net::awaitable<void> Listener::serve(tcp::socket sock, tcp::endpoint peer_ep, std::uint64_t id) {
   ++open_connections_;
   struct Count {
     std::atomic<std::size_t>& n;
     ~Count() { --n; }
   } count{open_connections_};
-  auto peer = peer_ip(sock);
+  auto peer = peer_ip(peer_ep);
   if (!opts_.tls) {
     beast::tcp_stream stream(std::move(sock));
     co_await serve_requests(stream, peer, id);

@@ -66,6 +66,11 @@ TlsStream::TlsStream(net::ip::tcp::socket sock, net::ssl::context& ctx, bool sin
   // A write that returns early on a full socket reports the records it sent; the retry may
   // come from another buffer (flatten()'s scratch) with the same bytes.
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read what the socket has (up to a record buffer) in one read(2), not a record's 5-byte
+  // header and then its body: half the reads per record (strace: 9 reads per TLS connection
+  // against nginx's 4 before). Every operation tries OpenSSL first, so records it buffered
+  // are never waited for.
+  SSL_set_read_ahead(ssl_, 1);
   SSL_set_accept_state(ssl_);
 }
 
