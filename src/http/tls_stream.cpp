@@ -56,6 +56,10 @@ TlsStream::TlsStream(net::ip::tcp::socket sock, net::ssl::context& ctx, bool sin
   if (!ssl_) throw std::bad_alloc();
   error_code ignored;
   sock_.non_blocking(true, ignored);  // OpenSSL's reads and writes must never block the thread
+  // A TLS exchange is several small writes in a row (the server's flight, session tickets,
+  // then the response's records): with Nagle's algorithm each waits for the peer's (delayed)
+  // ACK of the one before. nginx sets it on TLS connections too.
+  sock_.set_option(net::ip::tcp::no_delay(true), ignored);
   BIO* bio = BIO_new(socket_method());
   if (!bio) {
     SSL_free(ssl_);

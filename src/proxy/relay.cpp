@@ -251,7 +251,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
   }
   ec = {};
   Framer framer(chunked_out);
-  bool nodelay = false;
+  bool nodelay = http::is_tls_v<ClientIo>;  // a TLS stream sets TCP_NODELAY when it is made
   for (;;) {
     std::size_t n = 0;
     if (!rp->is_done()) {
