@@ -271,15 +271,17 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (!hub_bind) return fail(hub_bind.error().message, 2);
     // https on the public port (docs/tls.md): the pair is checked now, exit 2 naming the file.
     std::unique_ptr<PublicTls> public_tls;
+    PublicTlsOptions const tls_opts{.check_interval = cfg.tls.check_interval,
+                                    .ticket_key_rotation = cfg.tls.ticket_key_rotation};
     if (!cfg.ssl_cert.empty()) {
-      auto loaded = PublicTls::load(ioc, cfg.ssl_cert, cfg.ssl_key, log);
+      auto loaded = PublicTls::load(ioc, cfg.ssl_cert, cfg.ssl_key, log, tls_opts);
       if (!loaded) return fail(loaded.error().message, 2);
       public_tls = std::move(*loaded);
     } else if (cfg.acme.enabled()) {  // [tls.acme] (docs/acme.md): the pairs come from the store
       if (!crypt->enabled())
         return fail("tls.acme needs NBHUB_CRYPT_KEY (or JUPYTERHUB_CRYPT_KEY): the ACME account key and "
                     "certificates are stored encrypted in the database", 2);
-      public_tls = PublicTls::without_files(ioc, log);
+      public_tls = PublicTls::without_files(ioc, log, tls_opts);
       public_tls->enable_acme(cfg, **st, *crypt, clock, acme_holder_id(random), blocking.get_executor(), *logs.access);
     }
     http::Router router;

@@ -8,18 +8,22 @@
 namespace nbhub::app {
 
 Result<std::unique_ptr<PublicTls>> PublicTls::load(boost::asio::io_context& ioc, std::string const& cert_file,
-                                                   std::string const& key_file, spdlog::logger& log) {
+                                                   std::string const& key_file, spdlog::logger& log,
+                                                   PublicTlsOptions opts) {
   std::unique_ptr<PublicTls> p(new PublicTls(ioc, log));
-  p->tls_ = std::make_unique<tls::ServerTls>(log);
+  p->tls_ = std::make_unique<tls::ServerTls>(log, tls::ServerTlsOptions{.ticket_key_lifetime = opts.ticket_key_rotation});
   p->files_ = std::make_shared<tls::CertificateFiles>(
-      ioc, *p->tls_, tls::CertificateFilesOptions{.cert_file = cert_file, .key_file = key_file}, log);
+      ioc, *p->tls_,
+      tls::CertificateFilesOptions{.cert_file = cert_file, .key_file = key_file, .interval = opts.check_interval},
+      log);
   if (auto ok = p->files_->load(); !ok) return ok.error();
   return p;
 }
 
-std::unique_ptr<PublicTls> PublicTls::without_files(boost::asio::io_context& ioc, spdlog::logger& log) {
+std::unique_ptr<PublicTls> PublicTls::without_files(boost::asio::io_context& ioc, spdlog::logger& log,
+                                                    PublicTlsOptions opts) {
   std::unique_ptr<PublicTls> p(new PublicTls(ioc, log));
-  p->tls_ = std::make_unique<tls::ServerTls>(log);
+  p->tls_ = std::make_unique<tls::ServerTls>(log, tls::ServerTlsOptions{.ticket_key_lifetime = opts.ticket_key_rotation});
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,15 +26,23 @@ namespace spdlog { class logger; }
 
 namespace nbhub::app {
 
+// The timings of the certificate watcher and of the session-ticket keys ([tls]).
+struct PublicTlsOptions {
+  std::chrono::seconds check_interval{10};
+  std::chrono::seconds ticket_key_rotation{3600};
+};
+
 class PublicTls {
  public:
   // Reads and checks the pair now: an unreadable file, a key that does not match, an expired
   // certificate is an error naming the file (startup exits 2). `ioc` runs the watcher.
   static Result<std::unique_ptr<PublicTls>> load(boost::asio::io_context& ioc, std::string const& cert_file,
-                                                 std::string const& key_file, spdlog::logger& log);
+                                                 std::string const& key_file, spdlog::logger& log,
+                                                 PublicTlsOptions opts = {});
 
   // For ACME: a ServerTls with no pair and no files; the ACME service installs the pairs.
-  static std::unique_ptr<PublicTls> without_files(boost::asio::io_context& ioc, spdlog::logger& log);
+  static std::unique_ptr<PublicTls> without_files(boost::asio::io_context& ioc, spdlog::logger& log,
+                                                  PublicTlsOptions opts = {});
 
   tls::ServerTls& server() noexcept { return *tls_; }
   // [tls.acme], on one made by without_files(), before start(): builds the ACME service

@@ -197,6 +197,17 @@ struct AcmeSettings {
   bool enabled() const { return !domains.empty(); }
 };
 
+// [tls] (docs/tls.md): how the public listener keeps its certificate and session tickets.
+struct TlsSettings {
+  // ssl_cert/ssl_key are checked this often besides inotify events and SIGHUP (file systems
+  // such as network mounts send no events). 1 to 3600.
+  Seconds check_interval{10};
+  // A session-ticket key encrypts tickets this long, then only decrypts them for as long
+  // again (a ticket is accepted for two rotations). 60 to 302400, so that two rotations stay
+  // within TLS 1.3's 7-day ticket limit.
+  Seconds ticket_key_rotation{3600};
+};
+
 struct HubConfig {
   std::string ip;               // public listener address; "" = all interfaces
   std::uint16_t port = 8000;
@@ -237,6 +248,7 @@ struct HubConfig {
   ProxySettings proxy;
   CullSettings cull;
   ManagedServiceSettings managed_services;
+  TlsSettings tls;    // [tls]: certificate files and session tickets of the public listener
   AcmeSettings acme;  // [tls.acme]
   HttpLimits http;
   HttpClientConfig http_client;

@@ -244,6 +244,16 @@ std::vector<Option> build_table() {
       {"managed_services.log_dir", {}, F::path, {},
        "Directory for managed services' output (`service-<name>.log`).",
        HUB(managed_services.log_dir)},
+      // ---- [tls]: the public listener's certificate files and session tickets (docs/tls.md) ----
+      {"tls.check_interval_seconds", {}, F::plain, {},
+       "With ssl_cert: also check the certificate and key files this often, besides inotify "
+       "events and SIGHUP (some file systems, e.g. network mounts, send no events); 1 to 3600.",
+       HUB(tls.check_interval)},
+      {"tls.ticket_key_rotation_seconds", {}, F::plain, {},
+       "A new session-ticket key this often; the previous one still resumes sessions for as long "
+       "again, so a ticket lives two rotations. 60 to 302400 (two rotations within TLS 1.3's "
+       "7 days).",
+       HUB(tls.ticket_key_rotation)},
       // ---- [tls.acme]: certificates from Let's Encrypt or another ACME CA (docs/acme.md) ----
       {"tls.acme.domains", {}, F::plain, {},
        "Names to get one certificate for (`[\"hub.example.org\"]`); ACME is on when this is not "

@@ -123,6 +123,11 @@ void validate(ConfigBuilder& b) {
   // The files themselves are read and checked at startup (app/hub_app.cpp): exit 2 naming them.
   if (hub.redirect_port != 0 && hub.ssl_cert.empty() && !hub.acme.enabled())
     b.error(at(b, -1, "redirect_port"), "redirects to https, which needs ssl_cert and ssl_key (or tls.acme)");
+  if (hub.tls.check_interval.count() < 1 || hub.tls.check_interval.count() > 3600)
+    b.error(at(b, -1, "tls.check_interval_seconds"), "must be between 1 and 3600");
+  if (hub.tls.ticket_key_rotation.count() < 60 || hub.tls.ticket_key_rotation.count() > 302400)
+    b.error(at(b, -1, "tls.ticket_key_rotation_seconds"),
+            "must be between 60 and 302400 (a ticket lives two rotations; TLS 1.3 allows 7 days)");
   if (hub.redirect_port != 0 && hub.redirect_port == hub.port)
     b.error(at(b, -1, "redirect_port"), "must differ from port");
   // A path on this hub: an absolute URL here would be an open redirect target for everyone.

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -83,7 +84,9 @@ net::awaitable<void> Listener::accept_loop() {
     boost::system::error_code ec;
     auto exec = opts_.single_thread ? net::any_io_executor(ioc_.get_executor())
                                     : net::any_io_executor(net::make_strand(ioc_));
-    auto sock = co_await acceptor_.async_accept(exec, net::redirect_error(net::use_awaitable, ec));
+    // The peer's address comes with accept(2): no getpeername(2) per connection.
+    tcp::endpoint peer;
+    auto sock = co_await acceptor_.async_accept(exec, peer, net::redirect_error(net::use_awaitable, ec));
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       log_.warn("{} listener: accept failed: {}", opts_.name, ec.message());
@@ -96,7 +99,7 @@ net::awaitable<void> Listener::accept_loop() {
       continue;  // the socket closes here
     }
     // The connection's own strand (or the single thread's executor).
-    net::co_spawn(sock.get_executor(), serve(std::move(sock), id), [this, self, id](std::exception_ptr e) {
+    net::co_spawn(sock.get_executor(), serve(std::move(sock), peer, id), [this, self, id](std::exception_ptr e) {
       if (!e) return;
       try { std::rethrow_exception(e); } catch (std::exception const& ex) {
         log_.error("conn={} ended by an exception: {}", id, ex.what());
@@ -130,10 +133,7 @@ bool is_trusted(std::vector<std::string> const& trusted, std::string const& ip) 
 }
 
 // Peer address without the IPv4-mapped IPv6 prefix.
-std::string peer_ip(tcp::socket const& s) {
-  boost::system::error_code ec;
-  auto ep = s.remote_endpoint(ec);
-  if (ec) return "?";
+std::string peer_ip(tcp::endpoint const& ep) {
   auto a = ep.address();
   if (a.is_v6() && a.to_v6().is_v4_mapped())
     return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
@@ -207,13 +207,13 @@ net::awaitable<boost::system::error_code> write_streamed(Stream& stream, Respons
 
 }  // namespace
 
-net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
+net::awaitable<void> Listener::serve(tcp::socket sock, tcp::endpoint peer_ep, std::uint64_t id) {
   ++open_connections_;
   struct Count {
     std::atomic<std::size_t>& n;
     ~Count() { --n; }
   } count{open_connections_};
-  auto peer = peer_ip(sock);
+  auto peer = peer_ip(peer_ep);
   if (!opts_.tls) {
     beast::tcp_stream stream(std::move(sock));
     co_await serve_requests(stream, peer, id);
@@ -224,10 +224,10 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
   // The context current at accept: a renewal swaps it for later connections only.
   auto ctx = opts_.tls->context();
   if (!ctx) co_return;  // no certificate yet (ACME still at work): nothing can be served
-  TlsStream stream(std::move(sock), *ctx);
+  TlsStream stream(std::move(sock), *ctx, opts_.single_thread);
   boost::system::error_code ec;
   beast::get_lowest_layer(stream).expires_after(opts_.limits.request_timeout);
-  co_await stream.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
+  co_await stream.async_handshake(net::redirect_error(net::use_awaitable, ec));
   beast::get_lowest_layer(stream).expires_never();
   if (ec) {
     log_.debug("{} listener: conn={} TLS handshake with {} failed: {}", opts_.name, id, peer, ec.message());
@@ -235,8 +235,7 @@ net::awaitable<void> Listener::serve(tcp::socket sock, std::uint64_t id) {
   }
   // RFC 8737 §3: a TLS-ALPN-01 validation ends with the handshake.
   if (!tls::is_alpn_challenge(stream.native_handle())) co_await serve_requests(stream, peer, id);
-  boost::system::error_code ignored;
-  socket_of(stream).shutdown(tcp::socket::shutdown_send, ignored);
+  stream.shutdown_send();  // close_notify, then FIN: a client can tell the end from a truncation
 }
 
 template <class Stream>
@@ -280,8 +279,11 @@ net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const&
       if (!ec) co_await bhttp::async_read(stream, buffer, *body_parser, net::redirect_error(net::use_awaitable, ec));
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof) {
-      break;  // expected closes (STYLE.md §6.8)
+        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof ||
+        ec == net::ssl::error::stream_truncated) {
+      // Expected closes (STYLE.md §6.8); a TLS client closing without close_notify between
+      // requests is common (browsers, wrk) and no more a bad request than a plain close.
+      break;
     }
     if (ec) {
       log_.debug("conn={} bad request from {}: {}", id, peer, ec.message());

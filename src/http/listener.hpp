@@ -90,7 +90,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket sock, std::uint64_t id);
+  // `peer`: the client's address as accept(2) reported it.
+  boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket sock, boost::asio::ip::tcp::endpoint peer,
+                                     std::uint64_t id);
   // The requests of one connection, plain (beast::tcp_stream) or TLS (TlsStream).
   template <class Stream>
   boost::asio::awaitable<void> serve_requests(Stream& stream, std::string const& peer, std::uint64_t id);

@@ -48,12 +48,13 @@ Buffers one(std::string_view s) {
   return b;
 }
 
-// Writes what the client socket takes now, as send_now. A TLS stream has no such shortcut:
-// everything goes through its asynchronous write (which encrypts into one record).
+// Writes what the client socket takes now, as send_now; through OpenSSL on a TLS stream.
 std::size_t client_send_now(tcp::socket& s, Buffers const& bufs, error_code& ec) {
   return send_now(s.native_handle(), bufs, ec);
 }
-std::size_t client_send_now(http::TlsStream&, Buffers const&, error_code&) { return 0; }
+std::size_t client_send_now(http::TlsStream& s, Buffers const& bufs, error_code& ec) {
+  return s.write_now(bufs, ec);
+}
 
 Failure upstream_failure(error_code const& ec) {
   return ec == beast::error::timeout ? Failure::upstream_timeout : Failure::upstream_unavailable;
@@ -250,7 +251,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
   }
   ec = {};
   Framer framer(chunked_out);
-  bool nodelay = false;
+  bool nodelay = http::is_tls_v<ClientIo>;  // a TLS stream sets TCP_NODELAY when it is made
   for (;;) {
     std::size_t n = 0;
     if (!rp->is_done()) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <type_traits>
 
 namespace nbhub::proxy {
 
@@ -56,12 +57,18 @@ struct TunnelState {
     http::socket_of(client).cancel(ignored);
     upstream.cancel(ignored);
   }
-  // A direction has ended; a clean end passes the FIN on to `to`.
-  void finish(error_code ec, tcp::socket& to) {
+  // A direction has ended; a clean end passes the FIN on to `to` (to the client with its
+  // close_notify first).
+  template <class To>
+  void finish(error_code ec, To& to) {
     bool const clean = ec == net::error::eof || ec == net::ssl::error::stream_truncated;
     if (clean && !stopping) {
-      error_code ignored;
-      to.shutdown(tcp::socket::shutdown_send, ignored);
+      if constexpr (std::is_same_v<To, http::TlsStream>) {
+        to.shutdown_send();
+      } else {
+        error_code ignored;
+        to.shutdown(tcp::socket::shutdown_send, ignored);
+      }
       grace_until = std::min(grace_until, SteadyClock::now() + cfg.close_grace);
     } else {
       bool expected = clean || ec == net::error::operation_aborted || ec == net::error::connection_reset ||
@@ -91,7 +98,7 @@ net::awaitable<void> pump(TunnelState& st, From& from, To& to, beast::flat_buffe
     st.last_io = coarse_steady_now();
   }
   if (!ec) ec = net::error::operation_aborted;
-  st.finish(ec, http::socket_of(to));
+  st.finish(ec, to);
 }
 
 net::awaitable<void> watchdog(TunnelState& st) {

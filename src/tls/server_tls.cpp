@@ -199,6 +199,13 @@ struct Installed {
 
 // RFC 5077 ticket keys, rotated lazily: a key encrypts for ticket_key_lifetime, then decrypts
 // (and asks for a renewed ticket) for one more lifetime.
+// AES-256-CBC fetched once: EVP_aes_256_cbc() in an Init call fetches it again on every ticket
+// (OpenSSL 3's implicit fetch: a name lookup under locks, per handshake).
+EVP_CIPHER const* ticket_cipher() {
+  static EVP_CIPHER* const c = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return c ? c : EVP_aes_256_cbc();
+}
+
 int on_ticket(SSL* s, unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cctx, EVP_MAC_CTX* hctx,
               int enc) {
   auto* sh = static_cast<ServerTls::Shared*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), shared_index()));
@@ -219,14 +226,14 @@ int on_ticket(SSL* s, unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX*
     auto const& k = *sh->current_key;
     if (RAND_bytes(iv, 16) != 1) return -1;
     std::memcpy(name, k.name.data(), 16);
-    if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), nullptr, k.aes.data(), iv) != 1) return -1;
+    if (EVP_EncryptInit_ex(cctx, ticket_cipher(), nullptr, k.aes.data(), iv) != 1) return -1;
     if (EVP_MAC_init(hctx, k.hmac.data(), k.hmac.size(), params) != 1) return -1;
     return 1;
   }
   for (auto* k : {&sh->current_key, &sh->previous_key}) {
     if (!*k || std::memcmp(name, (*k)->name.data(), 16) != 0) continue;
     if (EVP_MAC_init(hctx, (*k)->hmac.data(), (*k)->hmac.size(), params) != 1) return -1;
-    if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), nullptr, (*k)->aes.data(), iv) != 1) return -1;
+    if (EVP_DecryptInit_ex(cctx, ticket_cipher(), nullptr, (*k)->aes.data(), iv) != 1) return -1;
     return k == &sh->current_key ? 1 : 2;  // 2: valid, but issue a ticket under the new key
   }
   return 0;  // unknown key: a full handshake

@@ -326,3 +326,76 @@ class HubWithAcme(unittest.TestCase):
     def test_tls_alpn01_through_the_hubs_https_port(self):
         log = self.run_hub("tls-alpn-01")
         self.assertNotIn("acme-challenge", log)
+
+
+def plain_get(port, path):
+    """A plain-http GET on 127.0.0.1:`port` as DOMAIN: (status line, headers text)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {DOMAIN}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    text = data.decode("latin-1")
+    status, _, rest = text.partition("\r\n")
+    return status, rest
+
+
+def orders(p):
+    """How many orders pebble has been sent (its log has a line for each)."""
+    return p.log().count("POST /order-plz")
+
+
+class HubWithAcmeOnTheRedirectPort(unittest.TestCase):
+    """redirect_port equal to tls.acme.http_port: one plain-http listener answers the CA's
+    HTTP-01 requests and redirects everything else to https; and a hub restart serves the
+    stored certificate without a new order."""
+
+    def setUp(self):
+        if not pebble_rig.available():
+            self.skipTest("pebble is not installed (apt-get install pebble)")
+        self.dir = tempfile.mkdtemp(prefix="nbhub-acme-redirect-")
+
+    def test_http01_and_redirects_on_one_port_and_a_restart_orders_nothing(self):
+        with pebble_rig.Pebble() as p:
+            toml = HubWithAcme.hub_toml(self, p, "http-01").replace(
+                f'port = {p.tls_port}\n', f'port = {p.tls_port}\nredirect_port = {p.http_port}\n', 1)
+            hub = Hub(toml, env={"NBHUB_CRYPT_KEY": CRYPT_KEY}, workdir=self.dir, startup_timeout=90)
+            hub.start()
+            try:
+                log = hub.log()
+                detail = log + p.log()[-3000:]
+                self.assertIn("acme: answering HTTP-01 challenges on the redirect port", log, detail)
+                self.assertNotIn("answering HTTP-01 challenges on port", log, detail)
+                self.assertIn("acme: first round: obtained", log, detail)
+                # pebble's validation request reached the redirect port's HTTP-01 route
+                self.assertRegex(log, r"GET /\.well-known/acme-challenge/\S+ 200")
+                self.assertEqual(orders(p), 1, detail)
+                # Everything else on that port is a redirect to the https port.
+                status, headers = plain_get(p.http_port, "/hub/login?next=%2Fhub%2F")
+                self.assertRegex(status, r"^HTTP/1\.1 30[18]", headers)
+                self.assertIn(f"location: https://{DOMAIN}:{p.tls_port}/hub/login?next=%2fhub%2f",
+                              headers.lower(), headers)
+                # An unknown token is a 404 from the HTTP-01 route, not a redirect.
+                status, _ = plain_get(p.http_port, "/.well-known/acme-challenge/unknown-token")
+                self.assertRegex(status, r"^HTTP/1\.1 404")
+                self.assertIn("password", hub_get(hub.port, p.root_pem()))
+                first_serial = re.findall(r"the CA issued serial (\w+)", log)
+                self.assertEqual(len(first_serial), 1, detail)
+            finally:
+                hub.stop(cleanup=False)
+
+            # A restart on the same database: the stored certificate is served at once, and
+            # pebble is sent no new order.
+            hub2 = Hub(toml, env={"NBHUB_CRYPT_KEY": CRYPT_KEY}, workdir=self.dir, startup_timeout=90)
+            hub2.start()
+            try:
+                log2 = hub2.log()
+                detail = log2 + p.log()[-3000:]
+                self.assertIn("acme: first round: picked_up", log2, detail)
+                self.assertNotIn("the CA issued", log2, detail)
+                self.assertEqual(orders(p), 1, detail)
+                page = hub_get(hub2.port, p.root_pem())
+                self.assertRegex(page.split("\r\n", 1)[0], r"^HTTP/1\.1 200", page[:500])
+                self.assertIn(f"serial {first_serial[0]}".lower(), log2.lower(), detail)
+            finally:
+                hub2.stop()

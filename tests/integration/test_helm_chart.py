@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fakekube import FakeKube, make_test_cert  # noqa: E402
 from fakekube.server import Z2JH_HUB_ROLE  # noqa: E402
 from harness.hub import Hub  # noqa: E402
+from harness.session import free_port  # noqa: E402
 
 try:
     import yaml  # PyYAML (Debian python3-yaml, a dependency of python3-kubernetes)
@@ -278,6 +279,95 @@ class HelmChart(unittest.TestCase):
                 r = self.helm("template", "jhub", CHART, "-f", self.values_file(text), check=False)
                 self.assertNotEqual(r.returncode, 0, r.stdout[:300])
                 self.assertIn("values don't meet the specifications of the schema", r.stderr)
+                self.assertIn(want, r.stderr)
+
+    # ---- proxy.https, z2jh's values, served by nbhub itself --------------------------------------
+    def test_proxy_https_types_as_z2jh(self):
+        def https(text):
+            _, docs = self.render(self.values_file("proxy:\n  https:\n    enabled: true\n" + text))
+            objs = by_kind_name(docs)
+            return objs, tomllib.loads(self.toml_of(objs))
+
+        def ports(objs):
+            return {p["name"]: p for p in objs[("Service", "proxy-public")]["spec"]["ports"]}
+
+        # letsencrypt: [tls.acme] for the hosts, HTTP-01 on the redirect port that Service port 80 reaches.
+        objs, cfg = https("    hosts: [hub.example.org]\n    letsencrypt:\n      contactEmail: a@example.org\n")
+        self.assertEqual(cfg["redirect_port"], 8080)
+        self.assertEqual(cfg["tls"]["acme"], {
+            "domains": ["hub.example.org"], "directory_url": "https://acme-v02.api.letsencrypt.org/directory",
+            "contact_email": "a@example.org", "accept_terms": True, "challenge": "http-01", "http_port": 8080})
+        self.assertNotIn("ssl_cert", cfg)
+        svc = ports(objs)
+        self.assertEqual(list(svc), ["https", "http"])
+        self.assertEqual((svc["https"]["port"], svc["https"]["targetPort"]), (443, "https"))
+        self.assertEqual((svc["http"]["port"], svc["http"]["targetPort"]), (80, "http"))
+        c = self.hub_container(objs)
+        self.assertEqual({p["name"]: p["containerPort"] for p in c["ports"]}, {"https": 8000, "http": 8080, "api": 8081})
+        # No certificate before the first issuance: the probes use the hub API's plain port.
+        self.assertEqual(c["readinessProbe"]["httpGet"]["port"], "api")
+        self.assertEqual(c["livenessProbe"]["httpGet"]["port"], "api")
+        pol = objs[("NetworkPolicy", "hub")]["spec"]
+        self.assertIn({"port": "https"}, pol["ingress"][0]["ports"])
+
+        # secret: an existing kubernetes.io/tls Secret, mounted as a directory (renewals reach nbhub).
+        objs, cfg = https("    type: secret\n    secret:\n      name: hub-tls\n      crt: cert.pem\n      key: key.pem\n")
+        self.assertEqual(cfg["ssl_cert"], "/usr/local/etc/nbhub/tls/cert.pem")
+        self.assertEqual(cfg["ssl_key"], "/usr/local/etc/nbhub/tls/key.pem")
+        self.assertNotIn("tls", cfg)
+        pod = objs[("Deployment", "hub")]["spec"]["template"]["spec"]
+        self.assertIn({"name": "tls", "secret": {"secretName": "hub-tls"}}, pod["volumes"])
+        [mount] = [m for m in self.hub_container(objs)["volumeMounts"] if m["name"] == "tls"]
+        self.assertEqual(mount, {"name": "tls", "mountPath": "/usr/local/etc/nbhub/tls", "readOnly": True})
+        self.assertNotIn("subPath", mount)
+
+        # manual: the pair from the values in Secret hub-manual-tls; the rendered file starts nbhub on https.
+        with open(os.path.join(TESTS_DIR, "data", "test-only-localhost-cert.pem")) as f:
+            cert = f.read()
+        with open(os.path.join(TESTS_DIR, "data", "test-only-localhost-key.pem")) as f:
+            key = f.read()
+        indent = lambda t: "".join("        " + line + "\n" for line in t.splitlines())
+        objs, cfg = https(f"    type: manual\n    manual:\n      cert: |\n{indent(cert)}      key: |\n{indent(key)}")
+        sec = objs[("Secret", "hub-manual-tls")]
+        self.assertEqual(sec["type"], "kubernetes.io/tls")
+        self.assertEqual(base64.b64decode(sec["data"]["tls.crt"]).decode(), cert)
+        self.assertNotIn("PRIVATE KEY", self.toml_of(objs))
+        work = tempfile.mkdtemp(prefix="nbhub-helm-manual-tls-", dir=self.tmp)
+        for name in ("tls.crt", "tls.key"):
+            with open(os.path.join(work, name), "w") as f:
+                f.write(base64.b64decode(sec["data"][name]).decode())
+        secrets = self.secret_values(objs)
+        # As test_rendered_nbhub_toml_starts_nbhub: only the pod's paths and ports differ.
+        env = {"NBHUB_IP": "127.0.0.1", "NBHUB_PORT": "0", "NBHUB_HUB_BIND_URL": "http://127.0.0.1:0",
+               "NBHUB_DB_URL": "sqlite:///nbhub.sqlite", "NBHUB_DATA_DIR": work, "NBHUB_SPAWNER_KIND": "local",
+               "NBHUB_REDIRECT_PORT": str(free_port()),
+               "NBHUB_SSL_CERT": os.path.join(work, "tls.crt"), "NBHUB_SSL_KEY": os.path.join(work, "tls.key"),
+               "NBHUB_COOKIE_SECRET": secrets["cookie-secret"], "NBHUB_CRYPT_KEY": secrets["crypt-key"]}
+        with Hub(self.toml_of(objs), env=env, workdir=work) as hub:
+            self.assertEqual(hub.scheme, "https")
+            self.assertIn(f"port {env['NBHUB_REDIRECT_PORT']} redirects to https", hub.log())
+
+        # offload: TLS ends at the load balancer; 443 forwards to nbhub's plain port.
+        objs, cfg = https("    type: offload\n    hosts: [hub.example.org]\n")
+        self.assertEqual((ports(objs)["https"]["port"], ports(objs)["https"]["targetPort"]), (443, "http"))
+        self.assertEqual(cfg["public_url"], "https://hub.example.org")
+        self.assertNotIn("redirect_port", cfg)
+        self.assertNotIn("ssl_cert", cfg)
+
+        # What cannot work stops rendering, naming the value.
+        bad = {
+            "": "proxy.https.hosts: proxy.https.type letsencrypt needs the host names",
+            "    type: manual\n": "proxy.https.manual.cert and proxy.https.manual.key",
+            "    type: secret\n": "proxy.https.secret.name: required",
+            "    type: secret\n    secret: {name: t}\ningress:\n  enabled: true\n  hosts: [h.example.org]\n":
+                "proxy.https.type secret with ingress.enabled",
+            "    type: lets\n": "/proxy/https/type",
+        }
+        for text, want in bad.items():
+            with self.subTest(values=text):
+                r = self.helm("template", "jhub", CHART, "-f",
+                              self.values_file("proxy:\n  https:\n    enabled: true\n" + text), check=False)
+                self.assertNotEqual(r.returncode, 0, r.stdout[:300])
                 self.assertIn(want, r.stderr)
 
     # ---- the rendered nbhub.toml runs -----------------------------------------------------------

@@ -90,3 +90,42 @@ it), else random. Call with (dict "root" $ "key" "cookie-secret" "value" "...").
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+proxy.https (z2jh's values): how the hub pod serves https. "" (off), "offload" (TLS ends at the load
+balancer; nbhub speaks plain http), "files" (manual or secret: ssl_cert/ssl_key from a mounted
+Secret), "acme" (letsencrypt: [tls.acme]). Stops rendering, naming the value, on a combination
+that cannot work.
+*/}}
+{{- define "nbhub.httpsMode" -}}
+{{- $h := .Values.proxy.https -}}
+{{- if $h.enabled -}}
+{{- if eq $h.type "offload" -}}
+offload
+{{- else -}}
+{{- if .Values.ingress.enabled -}}
+{{- fail (printf "proxy.https.type %s with ingress.enabled: the ingress would speak plain http to nbhub's https port; use proxy.https.type offload with TLS on the ingress (ingress.tls), or turn the ingress off" $h.type) -}}
+{{- end -}}
+{{- if eq $h.type "letsencrypt" -}}
+{{- if not $h.hosts -}}
+{{- fail "proxy.https.hosts: proxy.https.type letsencrypt needs the host names to get a certificate for" -}}
+{{- end -}}
+acme
+{{- else if eq $h.type "manual" -}}
+{{- if not (and $h.manual.cert $h.manual.key) -}}
+{{- fail "proxy.https.manual.cert and proxy.https.manual.key: both are required with proxy.https.type manual (PEM text)" -}}
+{{- end -}}
+files
+{{- else if eq $h.type "secret" -}}
+{{- if not $h.secret.name -}}
+{{- fail "proxy.https.secret.name: required with proxy.https.type secret (an existing kubernetes.io/tls Secret)" -}}
+{{- end -}}
+files
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- define "nbhub.tlsDir" -}}/usr/local/etc/nbhub/tls{{- end -}}
+{{- /* The plain-http container port with TLS in nbhub: redirects to https, answers HTTP-01. */ -}}
+{{- define "nbhub.redirectPort" -}}8080{{- end -}}
+{{- define "nbhub.manualTls.fullname" -}}{{ include "nbhub.prefix" . }}hub-manual-tls{{- end -}}

@@ -30,6 +30,35 @@ trusted_proxies = {{ include "nbhub.tomlValue" . }}
 log_level = {{ ternary "debug" "info" $v.debug.enabled | toJson }}
 admin_access = {{ $v.hub.adminAccess }}
 shutdown_on_logout = {{ $v.hub.shutdownOnLogout }}
+{{- $https := include "nbhub.httpsMode" . }}
+{{- $h := $v.proxy.https }}
+{{- if eq $https "offload" }}
+# proxy.https.type offload: TLS ends at the load balancer; its port 443 forwards to this port.
+{{- if and (not $v.hub.publicUrl) $h.hosts }}
+public_url = {{ printf "https://%s" (first $h.hosts) | toJson }}
+{{- end }}
+{{- else if $https }}
+# proxy.https ({{ $h.type }}): nbhub serves https on `port`; `redirect_port` redirects to it.
+redirect_port = {{ include "nbhub.redirectPort" . }}
+{{- if eq $https "files" }}
+{{- $crt := ternary "tls.crt" $h.secret.crt (eq $h.type "manual") }}
+{{- $key := ternary "tls.key" $h.secret.key (eq $h.type "manual") }}
+ssl_cert = {{ printf "%s/%s" (include "nbhub.tlsDir" .) $crt | toJson }}
+ssl_key = {{ printf "%s/%s" (include "nbhub.tlsDir" .) $key | toJson }}
+{{- else }}
+
+[tls.acme]
+domains = {{ include "nbhub.tomlValue" $h.hosts }}
+directory_url = {{ $h.letsencrypt.acmeServer | toJson }}
+{{- with $h.letsencrypt.contactEmail }}
+contact_email = {{ . | toJson }}
+{{- end }}
+# As z2jh's autohttps pod: enabling letsencrypt accepts the CA's terms of service.
+accept_terms = true
+challenge = "http-01"
+http_port = {{ include "nbhub.redirectPort" . }}
+{{- end }}
+{{- end }}
 
 [spawner]
 kind = "kubernetes"
