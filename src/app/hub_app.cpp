@@ -39,6 +39,7 @@
 #include "http/listener.hpp"
 #include "hub/cookie_secret.hpp"
 #include "hub/hub_metrics.hpp"
+#include "hub/job_lease.hpp"
 #include "hub/metered_http_client.hpp"
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
@@ -67,6 +68,7 @@
 #include "jwt/jwks_cache.hpp"
 #include "store/crypt_keeper.hpp"
 #include "store/postgres_connection.hpp"  // redact_postgres_url
+#include "store/process_lock.hpp"
 #include "store/store.hpp"
 #include "web/routes.hpp"
 
@@ -236,6 +238,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (cfg.auth.enable_auth_state && !crypt->enabled())
       log.warn("{}", store::CryptKeeper::disabled_warning());
 
+    // With SQLite, one process (docs/replicas.md): a second hub on the file stops here, held
+    // for the whole run.
+    auto db_lock = store::ProcessLock::for_database(cfg.db_url);
+    if (!db_lock) return fail(db_lock.error().message, 1);
     store::StoreOptions store_options;
     store_options.pool_size = static_cast<int>(cfg.db_pool_size);
     auto st = store::Store::open(cfg.db_url, clock, store_options);
@@ -244,6 +250,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto version = (*st)->migrate();
     if (!version) return fail(version.error().message, 1);
     log.info("database {} at schema version {}", store::redact_postgres_url(cfg.db_url), *version);
+    // This process among the replicas sharing the database (docs/replicas.md): the holder name
+    // of its leases, in the logs so an operator can tell which replica runs which job.
+    auto const replica_id = acme_holder_id(random);
+    log.info("replica id {}", replica_id);
 
     http::BeastHttpClient http(ioc, cfg.http_client, log);
     // What talks to identity providers goes through idp_http, which times each call.
@@ -280,7 +290,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
         return fail("tls.acme needs NBHUB_CRYPT_KEY (or JUPYTERHUB_CRYPT_KEY): the ACME account key and "
                     "certificates are stored encrypted in the database", 2);
       public_tls = PublicTls::without_files(ioc, log);
-      public_tls->enable_acme(cfg, **st, *crypt, clock, acme_holder_id(random), blocking.get_executor(), *logs.access);
+      public_tls->enable_acme(cfg, **st, *crypt, clock, replica_id, blocking.get_executor(), *logs.access);
     }
     http::Router router;
     proxy::RouteTable routes(clock);
@@ -391,7 +401,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // Without enable_auth_state no tokens are kept, so the endpoint says so (404), not "sign in".
     hub::TokenRefresher refresher(flow.provider_snapshot(), idp_http, **st,
                                   cfg.auth.enable_auth_state && crypt->enabled() ? &*crypt : nullptr, clock,
-                                  blocking, log, {.margin = cfg.auth.refresh_margin});
+                                  blocking, log, {.margin = cfg.auth.refresh_margin, .replica_id = replica_id});
     hub::BearerAuth bearer(flow.provider_snapshot(),
                            SnapshotRef<std::map<std::string, std::string>>(live_auth, &config::AuthConfig::username_map),
                            jwks, clock, log);
@@ -473,9 +483,15 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
         co_await servers.check_all();
       }, log_exception("server poll on exit"));
     });
-    if (cfg.auth.enable_auth_state && cfg.auth.auth_refresh_age.count() > 0)
-      net::co_spawn(ioc, periodically(cfg.auth.auth_refresh_age, [&]() { return refresher.refresh_due(cfg.auth.auth_refresh_age); }),
+    // The periodic refresh round covers every user in the store: one replica runs it (the
+    // holder of the lease "job token-refresh"); the others take over if it dies.
+    hub::JobLease refresh_job("token-refresh", **st, replica_id, clock, blocking, log);
+    if (cfg.auth.enable_auth_state && cfg.auth.auth_refresh_age.count() > 0) {
+      net::co_spawn(ioc, refresh_job.keep(), log_exception("token refresh lease"));
+      net::co_spawn(ioc, hub::run_while_held(refresh_job, [every = cfg.auth.auth_refresh_age] { return every; },
+                                             [&]() { return refresher.refresh_due(cfg.auth.auth_refresh_age); }),
                     log_exception("token refresh loop"));
+    }
     net::co_spawn(ioc, cull_loop(live_hub, servers), log_exception("idle culler"));
 
     reloader.watch_sighup(ioc.get_executor());
@@ -511,6 +527,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     });
     int code = stopped.get_future().get();
     net::co_spawn(ioc, supervisor.stop_all(), net::use_future).get();
+    refresh_job.release_blocking();  // the next replica takes the job at once
     // Give in-flight requests a moment to finish their current write.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     join();
