@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -40,6 +41,7 @@
 #include "hub/cookie_secret.hpp"
 #include "hub/hub_metrics.hpp"
 #include "hub/job_lease.hpp"
+#include "hub/route_sync.hpp"
 #include "hub/metered_http_client.hpp"
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
@@ -68,7 +70,9 @@
 #include "jwt/jwks_cache.hpp"
 #include "store/crypt_keeper.hpp"
 #include "store/postgres_connection.hpp"  // redact_postgres_url
+#include "store/pg_listener.hpp"
 #include "store/process_lock.hpp"
+#include "store/store_url.hpp"
 #include "store/store.hpp"
 #include "web/routes.hpp"
 
@@ -458,6 +462,30 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                      .authenticate = cfg.authenticate_prometheus, .auth = request_auth,
                                      .metrics = metrics, .store = **st, .pool = blocking, .clock = clock, .log = log});
 
+    // Routes everywhere (docs/replicas.md): with PostgreSQL, other replicas' servers get routes
+    // here too, kept up to date by LISTEN/NOTIFY and a full resync after every reconnection and
+    // on every poll round. With SQLite there is one process and nothing to follow.
+    std::unique_ptr<hub::RouteSync> route_sync;
+    std::unique_ptr<store::PgListener> pg_listener;
+    if (auto parsed = store::StoreUrl::parse(cfg.db_url); parsed && parsed->kind == store::StoreUrl::Kind::postgresql) {
+      route_sync = std::make_unique<hub::RouteSync>(**st, routes, servers, blocking, ioc.get_executor(), log);
+      servers.set_on_routes_changed([&blocking, &log, &replica_id, store = st->get()] {
+        net::post(blocking, [&log, &replica_id, store] {
+          if (auto r = store->notify(hub::kServersChannel, replica_id); !r)
+            log.warn("telling the other replicas about a server: {} (they catch up at their next poll)", r.error().message);
+        });
+      });
+      auto started_listener = store::PgListener::start(
+          {.url = parsed->postgres_url, .channels = {std::string(hub::kServersChannel)}},
+          [&replica_id, sync = route_sync.get()](std::string_view, std::string_view from) {
+            if (from != replica_id) sync->request();  // our own changes are in our table already
+          },
+          [sync = route_sync.get()] { sync->request(); },
+          [&log](std::string_view trouble) { log.warn("replica notifications: {}", trouble); });
+      if (!started_listener) return fail(started_listener.error().message, 1);
+      pg_listener = std::move(*started_listener);
+    }
+
     // Servers that survived a restart (clean or kill -9) get their routes back before the
     // listeners open.
     auto const adopt_t0 = std::chrono::steady_clock::now();
@@ -469,6 +497,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto timed_check = [&]() -> net::awaitable<void> {
       auto t0 = std::chrono::steady_clock::now();
       co_await servers.check_all();
+      if (route_sync) {
+        co_await route_sync->resync();  // in case a notification was lost
+        co_await route_sync->flush_activity();
+      }
       metrics.check_routes_finished(std::chrono::steady_clock::now() - t0);
     };
     net::co_spawn(ioc, periodically(cfg.spawner_settings.poll_interval, timed_check), log_exception("server poll loop"));

@@ -18,6 +18,15 @@ bool plain_identifier(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
+// SQLAlchemy spells the driver into the scheme (postgresql+psycopg2://); libpq does not.
+std::string libpq_url(std::string const& url) {
+  auto colon = url.find("://");
+  if (colon == std::string::npos) return url;
+  auto scheme = url.substr(0, colon);
+  if (scheme.starts_with("postgresql+") || scheme.starts_with("postgres+")) return "postgresql" + url.substr(colon);
+  return url;
+}
+
 std::string libpq_message(pg_conn* c) {
   std::string msg = c ? PQerrorMessage(c) : "";
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -31,6 +40,7 @@ Result<std::unique_ptr<PgListener>> PgListener::start(Options options, OnNotify 
   for (auto const& ch : options.channels)
     if (!plain_identifier(ch))
       return make_error(Errc::bad_request, "a LISTEN channel must be a plain identifier ([a-z0-9_], at most 63): '" + ch + "'");
+  options.url = libpq_url(options.url);
   std::unique_ptr<PgListener> l(
       new PgListener(std::move(options), std::move(on_notify), std::move(on_resync), std::move(on_trouble)));
   l->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -288,6 +288,14 @@ class Store {
   virtual Result<void> release_lease(std::string_view name, std::string_view holder) = 0;
   // The current holder and expiry, expired or not; nullopt when there is no row.
   virtual Result<std::optional<LeaseRow>> get_lease(std::string_view name) = 0;
+
+  // Tells every process LISTENing on `channel` (store/pg_listener.hpp) that something changed;
+  // `payload` is short and never secret. PostgreSQL: NOTIFY, delivered after this call's
+  // transaction commits. SQLite has one process and nobody to tell: a no-op.
+  virtual Result<void> notify(std::string_view channel, std::string_view payload) {
+    (void)channel, (void)payload;
+    return {};
+  }
 };
 
 }  // namespace nbhub::store

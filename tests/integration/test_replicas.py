@@ -11,6 +11,7 @@ What works today and is checked here:
 Skipped with the reason when PostgreSQL or nginx is not installed.
 """
 import os
+import json
 import re
 import shutil
 import signal
@@ -19,6 +20,8 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 from harness import browserless
 from harness.hub import Hub, run_nbhub
@@ -30,9 +33,13 @@ CRYPT_KEY = "7" * 64
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
+ADMIN = "replicas-admin-token-" + os.urandom(6).hex()
+
+
 def replica_config(issuer, db_url, port, public_url, cookie_secret_file):
     # Identical on every replica but for the port (bind_url) and hub_bind_url.
     return f"""
+services = [ {{ name = "admin-svc", api_token = "{ADMIN}", admin = true }} ]
 ip = "127.0.0.1"
 port = {port}
 hub_bind_url = "http://127.0.0.1:0"
@@ -141,6 +148,25 @@ class Front:
 
     def log(self):
         return "\n".join(f"--- replica {i} ---\n{r.log()[-3000:]}" for i, r in enumerate(self.replicas))
+
+
+def call(base, method, path, token=ADMIN, timeout=30):
+    """(status, body) of a request with `Authorization: token ...`; redirects not followed."""
+    req = urllib.request.Request(base + path, method=method, data=b"" if method == "POST" else None)
+    req.add_header("Authorization", f"token {token}")
+    try:
+        with OPENER.open(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 _RUNS_JOB = re.compile(r"lease 'job token-refresh': this replica \((\S+)\) runs the job now")
@@ -255,6 +281,51 @@ class Replicas(unittest.TestCase):
         # The survivor serves sign-ins alone (nginx skips the dead upstream).
         alice = sign_in(front, "alice", "alice-pw")
         self.assertEqual(alice.get(front.url("/hub/api/user")).json()["name"], "alice")
+
+    def test_a_server_started_on_one_replica_is_routed_by_every_replica(self):
+        if not shutil.which("jupyterhub-singleuser"):
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        a, b = self.start_replicas(2)
+        front = Front(self.nginx, [a, b])
+        self.addCleanup(a.kill_servers)
+        s, body = call(a.url(), "POST", "/hub/api/users/kim")
+        self.assertEqual(s, 201, body)
+        s, body = call(a.url(), "POST", "/hub/api/users/kim/tokens")
+        self.assertEqual(s, 201, body)
+        token = json.loads(body)["token"]
+        s, body = call(a.url(), "POST", "/hub/api/users/kim/server")
+        self.assertIn(s, (201, 202), body)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            s, body = call(a.url(), "GET", "/user/kim/api/status", token=token)
+            if s == 200:
+                break
+            time.sleep(0.05)
+        self.assertEqual(s, 200, body[:300] + front.log().encode())
+        ready_on_a = time.time()
+        # Replica b learns of the server through NOTIFY and routes to it.
+        while time.time() - ready_on_a < 5:
+            s, body = call(b.url(), "GET", "/user/kim/api/status", token=token)
+            if s == 200:
+                break
+            time.sleep(0.01)
+        took = time.time() - ready_on_a
+        self.assertEqual(s, 200, body[:300] + front.log().encode())
+        print(f"route visible on the other replica {took * 1000:.0f} ms after the server answered on the first")
+        # The target is 100 ms; the bound leaves room for a loaded test machine.
+        self.assertLess(took, 1.0, front.log())
+        self.assertIn(b"started", body)
+        # Stopped through replica a: replica b drops its route.
+        s, body = call(a.url(), "DELETE", "/hub/api/users/kim/server")
+        self.assertIn(s, (202, 204), body)
+        t0 = time.time()
+        while time.time() - t0 < 5:
+            s, _ = call(b.url(), "GET", "/user/kim/api/status", token=token)
+            if s != 200:
+                break
+            time.sleep(0.01)
+        self.assertNotEqual(s, 200, "replica b still routes to the stopped server\n" + front.log())
+        self.assertLess(time.time() - t0, 1.0, front.log())
 
 
 if __name__ == "__main__":

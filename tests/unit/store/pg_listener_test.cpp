@@ -101,6 +101,20 @@ TEST_F(PgListen, ReconnectsAfterAServerRestartAndResyncsInFull) {
   EXPECT_EQ(h.notes.back().second, "after restart");
 }
 
+// Store::notify is what replicas call after a server transition; SQLite's is a no-op.
+TEST_F(PgListen, StoreNotifyReachesTheListenerAndIsANoOpOnSqlite) {
+  Heard h;
+  auto l = listen(h);
+  ASSERT_TRUE(h.wait([&] { return h.resyncs == 1; }, 10s));
+  FakeClock clock{kEpoch};
+  auto store = open_migrated(url, clock);
+  must(store->notify("nbhub_servers", "replica-a"));
+  ASSERT_TRUE(h.wait([&] { return !h.notes.empty(); }, 5s));
+  EXPECT_EQ(h.notes[0], (std::pair<std::string, std::string>{"nbhub_servers", "replica-a"}));
+  auto sqlite = open_migrated("sqlite://", clock);
+  must(sqlite->notify("nbhub_servers", "replica-a"));
+}
+
 TEST_F(PgListen, RefusesAChannelThatIsNotAPlainIdentifier) {
   auto r = PgListener::start({.url = url, .channels = {"x; DROP TABLE users"}}, {}, {});
   ASSERT_FALSE(r);
