@@ -7,6 +7,7 @@
 #include "store/postgres_connection.hpp"
 #include "store/store.hpp"
 #include "store/store_copy.hpp"
+#include "store/process_lock.hpp"
 #include "store/store_url.hpp"
 
 namespace nbhub::app {
@@ -25,6 +26,12 @@ int upgrade(std::string const& url) {
   if (!parsed) {
     std::cerr << "nbhub db upgrade: " << parsed.error().message << "\n";
     return 2;
+  }
+  // A running hub on the same SQLite file would write during the backup and the migration.
+  auto lock = store::ProcessLock::for_database(url);
+  if (!lock) {
+    std::cerr << "nbhub db upgrade: " << lock.error().message << "\n";
+    return 1;
   }
   auto st = store::Store::open(url, clock);
   if (!st) {

@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -39,6 +40,8 @@
 #include "http/listener.hpp"
 #include "hub/cookie_secret.hpp"
 #include "hub/hub_metrics.hpp"
+#include "hub/job_lease.hpp"
+#include "hub/route_sync.hpp"
 #include "hub/metered_http_client.hpp"
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
@@ -67,6 +70,9 @@
 #include "jwt/jwks_cache.hpp"
 #include "store/crypt_keeper.hpp"
 #include "store/postgres_connection.hpp"  // redact_postgres_url
+#include "store/pg_listener.hpp"
+#include "store/process_lock.hpp"
+#include "store/store_url.hpp"
 #include "store/store.hpp"
 #include "web/routes.hpp"
 
@@ -236,6 +242,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (cfg.auth.enable_auth_state && !crypt->enabled())
       log.warn("{}", store::CryptKeeper::disabled_warning());
 
+    // With SQLite, one process (docs/replicas.md): a second hub on the file stops here, held
+    // for the whole run.
+    auto db_lock = store::ProcessLock::for_database(cfg.db_url);
+    if (!db_lock) return fail(db_lock.error().message, 1);
     store::StoreOptions store_options;
     store_options.pool_size = static_cast<int>(cfg.db_pool_size);
     auto st = store::Store::open(cfg.db_url, clock, store_options);
@@ -244,6 +254,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto version = (*st)->migrate();
     if (!version) return fail(version.error().message, 1);
     log.info("database {} at schema version {}", store::redact_postgres_url(cfg.db_url), *version);
+    // This process among the replicas sharing the database (docs/replicas.md): the holder name
+    // of its leases, in the logs so an operator can tell which replica runs which job.
+    auto const replica_id = acme_holder_id(random);
+    log.info("replica id {}", replica_id);
 
     http::BeastHttpClient http(ioc, cfg.http_client, log);
     // What talks to identity providers goes through idp_http, which times each call.
@@ -282,7 +296,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
         return fail("tls.acme needs NBHUB_CRYPT_KEY (or JUPYTERHUB_CRYPT_KEY): the ACME account key and "
                     "certificates are stored encrypted in the database", 2);
       public_tls = PublicTls::without_files(ioc, log, tls_opts);
-      public_tls->enable_acme(cfg, **st, *crypt, clock, acme_holder_id(random), blocking.get_executor(), *logs.access);
+      public_tls->enable_acme(cfg, **st, *crypt, clock, replica_id, blocking.get_executor(), *logs.access);
     }
     http::Router router;
     proxy::RouteTable routes(clock);
@@ -393,7 +407,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // Without enable_auth_state no tokens are kept, so the endpoint says so (404), not "sign in".
     hub::TokenRefresher refresher(flow.provider_snapshot(), idp_http, **st,
                                   cfg.auth.enable_auth_state && crypt->enabled() ? &*crypt : nullptr, clock,
-                                  blocking, log, {.margin = cfg.auth.refresh_margin});
+                                  blocking, log, {.margin = cfg.auth.refresh_margin, .replica_id = replica_id});
     hub::BearerAuth bearer(flow.provider_snapshot(),
                            SnapshotRef<std::map<std::string, std::string>>(live_auth, &config::AuthConfig::username_map),
                            jwks, clock, log);
@@ -450,6 +464,30 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                      .authenticate = cfg.authenticate_prometheus, .auth = request_auth,
                                      .metrics = metrics, .store = **st, .pool = blocking, .clock = clock, .log = log});
 
+    // Routes everywhere (docs/replicas.md): with PostgreSQL, other replicas' servers get routes
+    // here too, kept up to date by LISTEN/NOTIFY and a full resync after every reconnection and
+    // on every poll round. With SQLite there is one process and nothing to follow.
+    std::unique_ptr<hub::RouteSync> route_sync;
+    std::unique_ptr<store::PgListener> pg_listener;
+    if (auto parsed = store::StoreUrl::parse(cfg.db_url); parsed && parsed->kind == store::StoreUrl::Kind::postgresql) {
+      route_sync = std::make_unique<hub::RouteSync>(**st, routes, servers, blocking, ioc.get_executor(), log);
+      servers.set_on_routes_changed([&blocking, &log, &replica_id, store = st->get()] {
+        net::post(blocking, [&log, &replica_id, store] {
+          if (auto r = store->notify(hub::kServersChannel, replica_id); !r)
+            log.warn("telling the other replicas about a server: {} (they catch up at their next poll)", r.error().message);
+        });
+      });
+      auto started_listener = store::PgListener::start(
+          {.url = parsed->postgres_url, .channels = {std::string(hub::kServersChannel)}},
+          [&replica_id, sync = route_sync.get()](std::string_view, std::string_view from) {
+            if (from != replica_id) sync->request();  // our own changes are in our table already
+          },
+          [sync = route_sync.get()] { sync->request(); },
+          [&log](std::string_view trouble) { log.warn("replica notifications: {}", trouble); });
+      if (!started_listener) return fail(started_listener.error().message, 1);
+      pg_listener = std::move(*started_listener);
+    }
+
     // Servers that survived a restart (clean or kill -9) get their routes back before the
     // listeners open.
     auto const adopt_t0 = std::chrono::steady_clock::now();
@@ -461,6 +499,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto timed_check = [&]() -> net::awaitable<void> {
       auto t0 = std::chrono::steady_clock::now();
       co_await servers.check_all();
+      if (route_sync) {
+        co_await route_sync->resync();  // in case a notification was lost
+        co_await route_sync->flush_activity();
+      }
       metrics.check_routes_finished(std::chrono::steady_clock::now() - t0);
     };
     net::co_spawn(ioc, periodically(cfg.spawner_settings.poll_interval, timed_check), log_exception("server poll loop"));
@@ -475,9 +517,15 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
         co_await servers.check_all();
       }, log_exception("server poll on exit"));
     });
-    if (cfg.auth.enable_auth_state && cfg.auth.auth_refresh_age.count() > 0)
-      net::co_spawn(ioc, periodically(cfg.auth.auth_refresh_age, [&]() { return refresher.refresh_due(cfg.auth.auth_refresh_age); }),
+    // The periodic refresh round covers every user in the store: one replica runs it (the
+    // holder of the lease "job token-refresh"); the others take over if it dies.
+    hub::JobLease refresh_job("token-refresh", **st, replica_id, clock, blocking, log);
+    if (cfg.auth.enable_auth_state && cfg.auth.auth_refresh_age.count() > 0) {
+      net::co_spawn(ioc, refresh_job.keep(), log_exception("token refresh lease"));
+      net::co_spawn(ioc, hub::run_while_held(refresh_job, [every = cfg.auth.auth_refresh_age] { return every; },
+                                             [&]() { return refresher.refresh_due(cfg.auth.auth_refresh_age); }),
                     log_exception("token refresh loop"));
+    }
     net::co_spawn(ioc, cull_loop(live_hub, servers), log_exception("idle culler"));
 
     reloader.watch_sighup(ioc.get_executor());
@@ -513,6 +561,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     });
     int code = stopped.get_future().get();
     net::co_spawn(ioc, supervisor.stop_all(), net::use_future).get();
+    refresh_job.release_blocking();  // the next replica takes the job at once
     // Give in-flight requests a moment to finish their current write.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     join();

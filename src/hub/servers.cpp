@@ -364,6 +364,7 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
   if (auto r = co_await run_blocking(pool_, std::move(ready_work)); !r)
     log_.warn("recording {} as running failed: {}", prefix, r.error().message);
   if (metrics_) metrics_->spawn_finished(SpawnStatus::success, std::chrono::steady_clock::now() - t0);
+  routes_changed();
   std::lock_guard lock(mu_);
   live->state = ServerState::ready;
   live->started = now;
@@ -399,6 +400,7 @@ net::awaitable<Result<void>> ServerManager::stop(std::string user, std::string s
   };
   auto r = co_await run_blocking(pool_, std::move(cleanup));
   if (!r && r.error().code != Errc::not_found) log_.warn("forgetting {}: {}", prefix, r.error().message);
+  routes_changed();
   std::lock_guard lock(mu_);
   live->state = ServerState::stopped;
   live->url.clear();
@@ -461,6 +463,7 @@ net::awaitable<void> ServerManager::adopt_all() {
     }
     log_.info("adopted running server {} at {}", prefix, row.url);
   }
+  routes_changed();  // rows of servers that did not survive are gone
   // Servers without a record are looked for in the background: that needs the spawner's
   // backend (a Kubernetes list), which must not hold up the listeners.
   net::co_spawn(ioc_, adopt_found(), [this](std::exception_ptr e) {
@@ -558,6 +561,7 @@ net::awaitable<void> ServerManager::resume_spawn(std::string user_name, store::S
       };
       if (auto r = co_await run_blocking(pool_, std::move(record)); !r)
         log_.warn("recording {} as running failed: {}", prefix, r.error().message);
+      routes_changed();
       std::lock_guard lock(mu_);
       live->state = ServerState::ready;
       live->started = now;

@@ -102,6 +102,10 @@ class ServerManager {
   void set_pre_spawn_hook(PreSpawnHook hook) { pre_spawn_ = std::move(hook); }
   // Spawn, stop, poll and route timings (hub_metrics.hpp); set once before the first start.
   void set_metrics(HubMetrics* metrics) { metrics_ = metrics; }
+  // Called (on any thread; it must only post) after a server became ready or stopped and its
+  // row says so: the other replicas' route tables follow (hub/route_sync.hpp). Set once
+  // before the first start.
+  void set_on_routes_changed(std::function<void()> f) { routes_changed_ = std::move(f); }
 
   // JupyterHub's last progress event of a spawn that succeeded.
   boost::json::object ready_event(std::string_view user, std::string_view server_name) const;
@@ -137,6 +141,8 @@ class ServerManager {
   Clock::SysTime activity_flushed_{};                    // GUARDED_BY(mu_)
   PreSpawnHook pre_spawn_;                               // set once before the first start
   HubMetrics* metrics_ = nullptr;                        // set once before the first start
+  std::function<void()> routes_changed_;                 // set once before the first start
+  void routes_changed() const { if (routes_changed_) routes_changed_(); }
 };
 
 }  // namespace nbhub::hub

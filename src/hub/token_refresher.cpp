@@ -2,6 +2,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -143,6 +145,53 @@ net::awaitable<Result<json::object>> TokenRefresher::fresh_auth_state(std::strin
 
 net::awaitable<Result<json::object>> TokenRefresher::refresh_once(std::string user, bool force,
                                                                   std::chrono::seconds extra) {
+  if (opts_.replica_id.empty()) co_return co_await refresh_locked(std::move(user), force, extra);
+  bool waited = false;
+  auto locked = co_await lock_user(user, waited);
+  if (!locked) co_return locked.error();
+  if (!*locked) {
+    // Another replica has been refreshing for user_lock_wait: serve what is stored if it is
+    // still valid, never present the refresh token it may be rotating.
+    auto l = co_await load(user);
+    if (!l) co_return l.error();
+    auto exp = auth::access_token_expiry(l->state, l->refreshed_at);
+    if (exp && *exp > clock_.unix_seconds()) co_return std::move(l->state);
+    co_return Error{Errc::unavailable, fmt::format("Another hub replica is renewing the tokens of {}; try again in a minute.", user)};
+  }
+  // Another replica refreshed while we waited: its tokens are as fresh as a forced refresh
+  // would make them, and asking again would spend a grant for nothing.
+  auto r = co_await refresh_locked(user, force && !waited, extra);
+  co_await unlock_user(user);
+  co_return r;
+}
+
+net::awaitable<Result<bool>> TokenRefresher::lock_user(std::string const& user, bool& waited) {
+  auto const name = "refresh " + user;
+  auto const deadline = std::chrono::steady_clock::now() + opts_.user_lock_wait;
+  net::steady_timer timer(co_await net::this_coro::executor);
+  for (;;) {
+    auto const now = clock_.now();
+    auto const until = now + std::chrono::duration_cast<Clock::SysTime::duration>(opts_.user_lock_ttl);
+    auto take = [this, name, now, until]() { return store_.take_lease(name, opts_.replica_id, now, until); };
+    auto got = co_await run_blocking(pool_, std::move(take));
+    if (!got) co_return got.error();
+    if (*got) co_return true;
+    waited = true;
+    if (std::chrono::steady_clock::now() >= deadline) co_return false;
+    timer.expires_after(std::chrono::milliseconds(50));
+    boost::system::error_code ec;
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+}
+
+net::awaitable<void> TokenRefresher::unlock_user(std::string const& user) {
+  auto release = [this, name = "refresh " + user]() { return store_.release_lease(name, opts_.replica_id); };
+  if (auto r = co_await run_blocking(pool_, std::move(release)); !r)
+    log_.warn("token refresh for {}: releasing its lease: {} (it runs out by itself)", user, r.error().message);
+}
+
+net::awaitable<Result<json::object>> TokenRefresher::refresh_locked(std::string user, bool force,
+                                                                    std::chrono::seconds extra) {
   // Re-read under the single flight: a refresh that finished just before ours began already
   // stored a fresh token.
   auto l = co_await load(user);

@@ -6,6 +6,9 @@
 // Policy:
 //  * Single flight per user: concurrent callers for the same user share one refresh grant
 //    (one IdP call, one store write); a rotated refresh token is therefore used exactly once.
+//    Across replicas, the grant runs under a per-user store lease and the stored tokens are
+//    read again under it (RefreshOptions::replica_id), so two replicas never present one
+//    refresh token twice.
 //  * Rotation: a new refresh token in the answer replaces the stored one; without one (Cognito)
 //    the old one is kept.
 //  * The provider refuses the refresh token (revoked, expired, invalid_grant): Errc::unauthorized
@@ -42,6 +45,13 @@ namespace nbhub::hub {
 
 struct RefreshOptions {
   std::chrono::seconds margin{300};  // refresh when the access token expires within this
+  // Single flight across replicas (docs/replicas.md): the refresh of one user runs under the
+  // store lease "refresh <user>" held as `replica_id`; empty leaves it to the in-memory
+  // single flight (one process). A holder that dies mid-grant frees the user after
+  // `user_lock_ttl`; a caller waits at most `user_lock_wait` for another replica's refresh.
+  std::string replica_id;
+  std::chrono::milliseconds user_lock_ttl{60000};
+  std::chrono::milliseconds user_lock_wait{20000};
 };
 
 class TokenRefresher {
@@ -89,6 +99,12 @@ class TokenRefresher {
   boost::asio::awaitable<Result<Loaded>> load(std::string user);
   boost::asio::awaitable<Result<boost::json::object>> refresh_once(std::string user, bool force,
                                                                   std::chrono::seconds extra);
+  boost::asio::awaitable<Result<boost::json::object>> refresh_locked(std::string user, bool force,
+                                                                    std::chrono::seconds extra);
+  // Takes the user's cross-replica lease, waiting for another replica's refresh; false when
+  // the wait ran out. `waited` says whether another replica held it meanwhile.
+  boost::asio::awaitable<Result<bool>> lock_user(std::string const& user, bool& waited);
+  boost::asio::awaitable<void> unlock_user(std::string const& user);
   bool expires_soon(Loaded const& l, std::chrono::seconds extra) const;
 
   SnapshotRef<std::vector<config::ProviderConfig>> providers_;

@@ -135,11 +135,26 @@ CREATE TABLE acme_leases (
 );
 )sql";
 
+// Replicas (docs/replicas.md): named leases with an expiry, the coordination primitive that works
+// on both back ends (one hub's periodic jobs, the per-user token refresh lock); and the column
+// that lets older binaries keep running on newer schemas (rolling upgrades, migrations.hpp).
+// Binaries before this one refuse any newer schema, so this migration itself needs every
+// replica stopped or upgraded at once; from here on additive migrations do not.
+constexpr std::string_view kV5Leases = R"sql(
+ALTER TABLE schema_version ADD COLUMN oldest_reader INTEGER;
+CREATE TABLE leases (
+  name TEXT NOT NULL PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires BIGINT NOT NULL
+);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "users, groups, memberships, login sessions", kV1Users},
     Migration{2, "API tokens, OAuth clients and codes, servers", kV2TokensOAuthServers},
     Migration{3, "JupyterHub token hashes of imported API tokens", kV3ImportedTokenHashes},
     Migration{4, "ACME account key, certificates and renewal leases", kV4Acme},
+    Migration{5, "leases for replicas; schema compatibility for rolling upgrades", kV5Leases, 5},
 };
 
 }  // namespace

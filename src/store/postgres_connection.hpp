@@ -92,6 +92,9 @@ class PgConnection {
   // key values (token hashes).
   Error error(pg_result const* res) const;
   std::string const& display() const { return options_.display; }
+  // The libpq handle, for PgListener's notification loop (its socket, PQconsumeInput,
+  // PQnotifies); nothing else may use it behind the connection's back.
+  pg_conn* raw() const { return conn_; }
 
  private:
   friend class PgStatement;

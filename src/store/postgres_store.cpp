@@ -151,4 +151,15 @@ Result<int> PostgresStore::migrate() {
   return read("migrate", [&](PgConnection& c) { return current_version(c); });
 }
 
+Result<void> PostgresStore::notify(std::string_view channel, std::string_view payload) {
+  return write("notify", [&](PgConnection& c) -> Result<void> {
+    auto st = c.prepare("SELECT pg_notify(?, ?)");
+    if (!st) return st.error();
+    st->bind(1, channel).bind(2, payload);
+    auto row = st->step();
+    if (!row) return row.error();
+    return {};
+  });
+}
+
 }  // namespace nbhub::store

@@ -54,6 +54,7 @@ class PostgresStore final : public SqlStoreQueries<PostgresStore, PgConnection, 
                                                      StoreOptions const& options);
 
   Result<int> migrate() override;
+  Result<void> notify(std::string_view channel, std::string_view payload) override;
 
  private:
   // The queries (sql_store_*.ipp) run through read(), write() and the dialect spots below.

@@ -163,4 +163,10 @@ struct AcmeRecord {
   Time updated{};
 };
 
+// A named lease (store.hpp take_lease).
+struct LeaseRow {
+  std::string holder;
+  Time expires{};
+};
+
 }  // namespace nbhub::store

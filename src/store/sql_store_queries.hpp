@@ -105,6 +105,10 @@ class SqlStoreQueries : public Store {
   Result<bool> take_acme_lease(std::string_view name, std::string_view holder, Time now,
                                Time until) override;
   Result<void> release_acme_lease(std::string_view name, std::string_view holder) override;
+  Result<bool> take_lease(std::string_view name, std::string_view holder, Time now,
+                          Time until) override;
+  Result<void> release_lease(std::string_view name, std::string_view holder) override;
+  Result<std::optional<LeaseRow>> get_lease(std::string_view name) override;
 
   Result<int> schema_version() override;
   int latest_schema_version() const override;

@@ -40,6 +40,20 @@ template <class Derived, class Connection, class Statement>
 Result<void> SqlStoreQueries<Derived, Connection, Statement>::check_not_newer(Connection& conn) {
   auto v = current_version(conn);
   if (!v) return v.error();
+  if (*v > latest_schema_version() && latest_schema_version() >= kFirstCompatVersion) {
+    // A newer binary migrated (a rolling upgrade, migrations.hpp): every migration above ours
+    // must say that a binary at our version may keep running.
+    auto st = conn.prepare(
+        "SELECT COUNT(*), COALESCE(MAX(COALESCE(oldest_reader, version)), 0) FROM schema_version "
+        "WHERE version > ?");
+    if (!st) return st.error();
+    st->bind(1, std::int64_t{latest_schema_version()});
+    auto row = st->step();
+    if (!row) return row.error();
+    auto const newer = st->int64(0);
+    auto const oldest = st->int64(1);
+    if (newer == *v - latest_schema_version() && oldest <= latest_schema_version()) return {};
+  }
   if (*v > latest_schema_version())
     return make_error(Errc::config,
                       "database " + Derived::describe(conn) + " has schema version " +
@@ -54,10 +68,20 @@ template <class Derived, class Connection, class Statement>
 Result<void> SqlStoreQueries<Derived, Connection, Statement>::apply(Connection& conn,
                                                                     Migration const& m) {
   if (auto r = conn.exec(Derived::kDialect.render(m.sql)); !r) return r.error();
+  if (m.version < kFirstCompatVersion) {
+    auto st = conn.prepare(
+        "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)");
+    if (!st) return st.error();
+    st->bind(1, std::int64_t{m.version}).bind(2, m.description).bind(3, to_db_time(clock_.now()));
+    return st->run();
+  }
+  // From migration 5 on, schema_version has oldest_reader (migration 5 adds it above).
   auto st = conn.prepare(
-      "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)");
+      "INSERT INTO schema_version (version, description, applied_at, oldest_reader) "
+      "VALUES (?, ?, ?, ?)");
   if (!st) return st.error();
   st->bind(1, std::int64_t{m.version}).bind(2, m.description).bind(3, to_db_time(clock_.now()));
+  st->bind(4, std::int64_t{m.oldest_reader > 0 ? m.oldest_reader : m.version});
   return st->run();
 }
 

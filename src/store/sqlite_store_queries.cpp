@@ -4,6 +4,7 @@
 
 #include "store/sql_store_acme.ipp"
 #include "store/sql_store_groups.ipp"
+#include "store/sql_store_leases.ipp"
 #include "store/sql_store_oauth.ipp"
 #include "store/sql_store_schema.ipp"
 #include "store/sql_store_servers.ipp"

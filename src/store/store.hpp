@@ -275,6 +275,27 @@ class Store {
                                        Time until) = 0;
   // Gives the lease up if `holder` holds it; a no-op otherwise.
   virtual Result<void> release_acme_lease(std::string_view name, std::string_view holder) = 0;
+
+  // --- leases (migration 5; docs/replicas.md) --------------------------------------------
+  // Named leases shared by every nbhub on the database: "job <name>" for work done by one
+  // replica at a time (hub/lease_keeper.hpp), "refresh <user>" for the token refresh of one
+  // user. The same contract as take_acme_lease: one conditional statement takes or extends
+  // `name` for `holder` until `until` when it is free, already ours, or ran out (expires <=
+  // now); returns whether `holder` holds it now. bad_request for an empty name or holder.
+  virtual Result<bool> take_lease(std::string_view name, std::string_view holder, Time now,
+                                  Time until) = 0;
+  // Gives the lease up if `holder` holds it; a no-op otherwise.
+  virtual Result<void> release_lease(std::string_view name, std::string_view holder) = 0;
+  // The current holder and expiry, expired or not; nullopt when there is no row.
+  virtual Result<std::optional<LeaseRow>> get_lease(std::string_view name) = 0;
+
+  // Tells every process LISTENing on `channel` (store/pg_listener.hpp) that something changed;
+  // `payload` is short and never secret. PostgreSQL: NOTIFY, delivered after this call's
+  // transaction commits. SQLite has one process and nobody to tell: a no-op.
+  virtual Result<void> notify(std::string_view channel, std::string_view payload) {
+    (void)channel, (void)payload;
+    return {};
+  }
 };
 
 }  // namespace nbhub::store

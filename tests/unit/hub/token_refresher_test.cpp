@@ -237,3 +237,114 @@ TEST(TokenRefresher, WithoutAuthStateTheHubSaysItKeepsNoTokens) {
 
 }  // namespace
 }  // namespace nbhub::hub
+
+// Across replicas (docs/replicas.md): two refreshers with their own in-memory single flight,
+// sharing one store, stand for two replicas. The per-user store lease makes them one flight.
+namespace nbhub::hub {
+namespace {
+
+std::unique_ptr<TokenRefresher> replica(Rig& r, std::string id, std::chrono::milliseconds wait = 20000ms) {
+  return std::make_unique<TokenRefresher>(r.providers, r.http, *r.st, &r.crypt, r.clock, r.pool, quiet(),
+                                          RefreshOptions{.margin = 300s, .replica_id = std::move(id),
+                                                         .user_lock_ttl = 60000ms, .user_lock_wait = wait});
+}
+
+TEST(TokenRefresher, TwoReplicasRefreshingOneUserMakeOneGrant) {
+  Rig r;
+  r.store_state("alice", state("at-1", "rt-1", r.now() + 10));
+  r.http.serve(R"({"access_token":"at-2","refresh_token":"rt-2","expires_in":3600})");
+  r.http.hold = true;
+  auto a = replica(r, "replica-a");
+  auto b = replica(r, "replica-b");
+  net::io_context ioc;
+  std::vector<std::string> got;
+  for (auto* who : {a.get(), b.get(), a.get(), b.get()})
+    net::co_spawn(ioc, [&, who]() -> net::awaitable<void> {
+      auto s = co_await who->fresh_auth_state("alice");
+      got.push_back(s ? auth::json_string(*s, "access_token") : "error: " + s.error().message);
+    }, net::detached);
+  net::co_spawn(ioc, [&]() -> net::awaitable<void> {
+    net::steady_timer t(ioc);
+    for (int i = 0; i < 400 && r.http.calls == 0; ++i) {
+      t.expires_after(5ms);
+      co_await t.async_wait(net::use_awaitable);
+    }
+    t.expires_after(300ms);  // the other replica is polling the lease meanwhile
+    co_await t.async_wait(net::use_awaitable);
+    r.http.release();
+  }, net::detached);
+  ioc.run();
+  EXPECT_EQ(r.http.calls, 1);
+  EXPECT_EQ(a->grants_sent() + b->grants_sent(), 1u);
+  ASSERT_EQ(got.size(), 4u);
+  for (auto const& g : got) EXPECT_EQ(g, "at-2");
+  EXPECT_EQ(auth::json_string(r.stored("alice"), "refresh_token"), "rt-2");
+  EXPECT_FALSE(r.st->get_lease("refresh alice")->has_value());  // released after the grant
+}
+
+TEST(TokenRefresher, ForcedRefreshAfterWaitingForAnotherReplicaMakesNoSecondGrant) {
+  Rig r;
+  r.store_state("alice", state("at-1", "rt-1", r.now() + 3600));
+  r.http.serve(R"({"access_token":"at-2","refresh_token":"rt-2","expires_in":3600})");
+  r.http.hold = true;
+  auto a = replica(r, "replica-a");
+  auto b = replica(r, "replica-b");
+  net::io_context ioc;
+  std::vector<std::string> got;
+  for (auto* who : {a.get(), b.get()})
+    net::co_spawn(ioc, [&, who]() -> net::awaitable<void> {
+      auto s = co_await who->fresh_auth_state("alice", true);
+      got.push_back(s ? auth::json_string(*s, "access_token") : "error: " + s.error().message);
+    }, net::detached);
+  net::co_spawn(ioc, [&]() -> net::awaitable<void> {
+    net::steady_timer t(ioc);
+    for (int i = 0; i < 400 && r.http.calls == 0; ++i) {
+      t.expires_after(5ms);
+      co_await t.async_wait(net::use_awaitable);
+    }
+    t.expires_after(200ms);
+    co_await t.async_wait(net::use_awaitable);
+    r.http.release();
+  }, net::detached);
+  ioc.run();
+  EXPECT_EQ(r.http.calls, 1);
+  ASSERT_EQ(got.size(), 2u);
+  for (auto const& g : got) EXPECT_EQ(g, "at-2");
+}
+
+TEST(TokenRefresher, ReplicaThatDiedMidGrantFreesTheUserWhenItsLeaseRunsOut) {
+  Rig r;
+  r.store_state("alice", state("at-1", "rt-1", r.now() - 10));  // expired
+  r.http.serve(R"({"access_token":"at-2","refresh_token":"rt-2","expires_in":3600})");
+  ASSERT_TRUE(*r.st->take_lease("refresh alice", "replica-dead", r.clock.now(), r.clock.now() + 60s));
+
+  // A short wait: the dead replica's lease outlives it, and nothing is presented to the IdP.
+  auto impatient = replica(r, "replica-b", 200ms);
+  auto s = jwt::test::run_sync(impatient->fresh_auth_state("alice"));
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::unavailable);
+  EXPECT_NE(s.error().message.find("Another hub replica is renewing"), std::string::npos);
+  EXPECT_EQ(r.http.calls, 0);
+
+  // The lease runs out while a patient replica waits: it refreshes with the stored token.
+  auto patient = replica(r, "replica-c");
+  net::io_context ioc;
+  std::string got;
+  net::co_spawn(ioc, [&]() -> net::awaitable<void> {
+    auto st = co_await patient->fresh_auth_state("alice");
+    got = st ? auth::json_string(*st, "access_token") : "error: " + st.error().message;
+  }, net::detached);
+  net::co_spawn(ioc, [&]() -> net::awaitable<void> {
+    net::steady_timer t(ioc, 200ms);
+    co_await t.async_wait(net::use_awaitable);
+    EXPECT_EQ(r.http.calls, 0);
+    r.clock.advance(61s);
+  }, net::detached);
+  ioc.run();
+  EXPECT_EQ(got, "at-2");
+  EXPECT_EQ(r.http.calls, 1);
+  EXPECT_NE(r.http.requests[0].body.find("refresh_token=rt-1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nbhub::hub

@@ -178,6 +178,46 @@ TEST(Migrations, MigrateRefusesWhenAnotherProcessUpgradedMeanwhile) {
   EXPECT_NE(r.error().message.find("newer than this nbhub understands"), std::string::npos);
 }
 
+// Rolling upgrades (migrations.hpp, docs/replicas.md): a newer binary's migration that says
+// older binaries may keep running lets the older binary open and "migrate" the database.
+TEST(Migrations, OlderBinaryRunsOnANewerSchemaThatDeclaresItCompatible) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  auto newer = builtin_plus({latest() + 1, "an added table", "CREATE TABLE future (x INTEGER)", latest()});
+  auto upgraded = open_migrated(dir.url("hub.sqlite"), clock, {.migrations_for_test = newer});
+  must(upgraded->create_user("alice", false));
+  EXPECT_EQ(raw_query(dir.path() / "hub.sqlite",
+                      "SELECT oldest_reader FROM schema_version WHERE version = " + std::to_string(latest() + 1)),
+            std::to_string(latest()));
+
+  auto older = must(Store::open(dir.url("hub.sqlite"), clock));  // the built-in list: one behind
+  EXPECT_EQ(must(older->migrate()), latest() + 1);                 // nothing to do, no refusal
+  EXPECT_TRUE(must(older->user_exists("alice")));
+}
+
+TEST(Migrations, OlderBinaryRefusesWhenAnyNewerMigrationIsIncompatible) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  auto newer = builtin_plus({latest() + 1, "an added table", "CREATE TABLE future (x INTEGER)", latest()});
+  newer.push_back({latest() + 2, "a breaking change", "CREATE TABLE breaking (x INTEGER)"});  // oldest_reader 0
+  open_migrated(dir.url("hub.sqlite"), clock, {.migrations_for_test = newer});
+  auto r = Store::open(dir.url("hub.sqlite"), clock);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::config);
+  EXPECT_NE(r.error().message.find("has schema version " + std::to_string(latest() + 2) + ", newer than this nbhub"),
+            std::string::npos)
+      << r.error().message;
+}
+
+TEST(Migrations, BuiltinMigrationsFromFiveOnRecordTheirOldestReader) {
+  TempDir dir;
+  FakeClock clock{kEpoch};
+  open_migrated(dir.url("hub.sqlite"), clock);
+  EXPECT_EQ(raw_query(dir.path() / "hub.sqlite", "SELECT COUNT(*) FROM schema_version WHERE oldest_reader IS NULL"),
+            std::to_string(kFirstCompatVersion - 1));
+  EXPECT_EQ(raw_query(dir.path() / "hub.sqlite", "SELECT oldest_reader FROM schema_version WHERE version = 5"), "5");
+}
+
 TEST(Migrations, RejectsAListWithGaps) {
   FakeClock clock{kEpoch};
   std::vector<Migration> gapped{{1, "one", "CREATE TABLE a (x INTEGER)"},
