@@ -8,11 +8,13 @@
 namespace nbhub::app {
 
 Result<std::unique_ptr<PublicTls>> PublicTls::load(boost::asio::io_context& ioc, std::string const& cert_file,
-                                                   std::string const& key_file, spdlog::logger& log) {
+                                                   std::string const& key_file, spdlog::logger& log,
+                                                   bool own_sighup) {
   std::unique_ptr<PublicTls> p(new PublicTls(ioc, log));
   p->tls_ = std::make_unique<tls::ServerTls>(log);
   p->files_ = std::make_shared<tls::CertificateFiles>(
-      ioc, *p->tls_, tls::CertificateFilesOptions{.cert_file = cert_file, .key_file = key_file}, log);
+      ioc, *p->tls_,
+      tls::CertificateFilesOptions{.cert_file = cert_file, .key_file = key_file, .sighup = own_sighup}, log);
   if (auto ok = p->files_->load(); !ok) return ok.error();
   return p;
 }

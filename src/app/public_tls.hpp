@@ -28,9 +28,16 @@ namespace nbhub::app {
 class PublicTls {
  public:
   // Reads and checks the pair now: an unreadable file, a key that does not match, an expired
-  // certificate is an error naming the file (startup exits 2). `ioc` runs the watcher.
+  // certificate is an error naming the file (startup exits 2). `ioc` runs the watcher. With
+  // `own_sighup` false the watcher does not handle SIGHUP itself: the hub's one SIGHUP handler
+  // calls check_files() (app/config_reloader.hpp).
   static Result<std::unique_ptr<PublicTls>> load(boost::asio::io_context& ioc, std::string const& cert_file,
-                                                 std::string const& key_file, spdlog::logger& log);
+                                                 std::string const& key_file, spdlog::logger& log,
+                                                 bool own_sighup = true);
+  // Reads the certificate files again now and installs a new pair (no files: nothing).
+  void check_files(std::string_view why) {
+    if (files_) files_->check(why);
+  }
 
   // For ACME: a ServerTls with no pair and no files; the ACME service installs the pairs.
   static std::unique_ptr<PublicTls> without_files(boost::asio::io_context& ioc, spdlog::logger& log);
