@@ -276,7 +276,7 @@ class KubeSpawnerReload(KubeHubTest):
         after = self.rig.pod("jupyter-alice")
         self.assertEqual(after["metadata"]["uid"], before["metadata"]["uid"])
         self.assertEqual(after["spec"]["containers"][0]["image"], before["spec"]["containers"][0]["image"])
-        r = follow(alice, hub, alice.get(hub.url("/user/alice/api/status")))
+        r = follow(alice, hub, alice.get(hub.url("/user/alice/tree")))  # the server's OAuth dance
         self.assertEqual(r.status, 200, r.text[:300])
         self.assertEqual(stop(hub, alice), 303)
         self.assertEqual(stop(hub, bob), 303)
