@@ -23,6 +23,7 @@ import time
 import unittest
 
 from harness.browserless import Client
+from harness.certs import TestCA, served_serial
 from harness.hub import Hub
 from harness.login import (CLIENT_SECRET, LoginCase, begin, callback_url, hub_toml, login, module_idp,
                            oidc_provider, page_text, toml_value, wait_for_log)
@@ -205,6 +206,31 @@ class SighupRefusals(ReloadCase):
         r = c.get(back)
         self.assertErrorPage(hub, r, 400, "no longer exists")
         self.assertSignsIn(hub, "alice")
+
+
+class SighupWithTls(ReloadCase):
+    def test_one_sighup_reads_the_certificate_and_the_configuration_once(self):
+        certs = tempfile.mkdtemp(prefix="nbhub-reload-tls-")
+        self.addCleanup(shutil.rmtree, certs, True)
+        ca = TestCA(certs)
+        cert, key = ca.issue(os.path.join(certs, "live"), 1)
+        hub = self.start_hub(config(["alice"], top={"ssl_cert": cert, "ssl_key": key}))
+        self.assertEqual(served_serial(hub.port, ca), 1)
+
+        # A new pair under the same names, then SIGHUP: the certificate is installed once, the
+        # configuration read once, and the log says so in one account.
+        new_cert, new_key = ca.issue(os.path.join(certs, "next"), 2)
+        os.replace(new_key, key)
+        os.replace(new_cert, cert)
+        self.sighup(hub, r"no change")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and served_serial(hub.port, ca) != 2:
+            time.sleep(0.1)
+        self.assertEqual(served_serial(hub.port, ca), 2)
+        log = hub.log()
+        self.assertEqual(log.count("SIGHUP: reading the TLS certificate files and the configuration again"), 1, log)
+        self.assertEqual(log.count("config reload (SIGHUP): no change"), 1, log)
+        self.assertEqual(len(re.findall(r"TLS: certificate renewed without restart", log)), 1, log)
 
 
 class ReloadApi(ReloadCase):
