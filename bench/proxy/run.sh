@@ -6,6 +6,7 @@
 #   CASES=ws ROUNDS=3 bench/proxy/run.sh  # only the WebSocket echo
 #   CASES=control bench/proxy/run.sh      # only the noise floor: nginx against a second nginx
 #   CASES=nopoll bench/proxy/run.sh       # only nbhub without busy polling (--busy-poll-us 0)
+#   CASES="1k rid" bench/proxy/run.sh     # nbhub with and without request ids (--request-ids)
 #   CASES="tls1k tlshs tlsws" bench/proxy/run.sh  # only the TLS rows (both proxies terminate TLS)
 #
 # Everything listens on 127.0.0.1 and is stopped on exit. Needs nginx, wrk and node (with
@@ -20,7 +21,7 @@ CONNECTIONS=${CONNECTIONS:-32}  # wrk -c and WebSocket connections
 THREADS=${THREADS:-1}           # nbhub proxy --threads; nginx runs worker_processes 1
 WS_BYTES=${WS_BYTES:-128}       # WebSocket message size
 ROUNDS=${ROUNDS:-5}             # runs per case and proxy; the median counts
-CASES=${CASES:-1k 100k ws control nopoll tls1k tls100k tlshs tlsws}  # see the rows below
+CASES=${CASES:-1k 100k ws control nopoll rid tls1k tls100k tlshs tlsws}  # see the rows below
 # TLS rows: nbhub proxy --ssl-cert/--ssl-key and nginx `listen ssl` with the same P-256
 # certificate, TLS 1.2/1.3 and Mozilla's intermediate ciphers (both negotiate TLS 1.3,
 # TLS_AES_256_GCM_SHA384 with wrk and node): tls1k/tls100k over kept-alive connections,
@@ -53,6 +54,7 @@ wait_port() {
 
 backend=$(free_port); ws_backend=$(free_port); nginx_proxy=$(free_port); control_proxy=$(free_port)
 nbhub_port=$(free_port); nbhub_api=$(free_port); nopoll_port=$(free_port); nopoll_api=$(free_port)
+rid_port=$(free_port); rid_api=$(free_port)
 nginx_tls=$(free_port); tls_port=$(free_port); tls_api=$(free_port); control_tls=$(free_port)
 
 # Files served by the backend, under the path both proxies forward unchanged.
@@ -145,11 +147,16 @@ CONFIGPROXY_AUTH_TOKEN=$token "$NBHUB_BIN" proxy --ip 127.0.0.1 --port "$nbhub_p
 CONFIGPROXY_AUTH_TOKEN=$token "$NBHUB_BIN" proxy --ip 127.0.0.1 --port "$nopoll_port" \
   --api-ip 127.0.0.1 --api-port "$nopoll_api" --log-level warn --threads "$THREADS" --busy-poll-us 0 \
   2>"$work/logs/nopoll.log" & nopoll_pid=$!; pids+=($!)
+# rid: the same nbhub giving each request an id as the hub's proxy does (X-Request-Id to the
+# backend and back in the response), so that each run shows what request ids cost.
+CONFIGPROXY_AUTH_TOKEN=$token "$NBHUB_BIN" proxy --ip 127.0.0.1 --port "$rid_port" \
+  --api-ip 127.0.0.1 --api-port "$rid_api" --log-level warn --threads "$THREADS" --request-ids \
+  2>"$work/logs/rid.log" & rid_pid=$!; pids+=($!)
 # TLS: nbhub proxy terminating TLS itself, as configurable-http-proxy's --ssl-cert/--ssl-key.
 CONFIGPROXY_AUTH_TOKEN=$token "$NBHUB_BIN" proxy --ip 127.0.0.1 --port "$tls_port" \
   --api-ip 127.0.0.1 --api-port "$tls_api" --log-level warn --threads "$THREADS" \
   --ssl-cert "$work/tls.crt" --ssl-key "$work/tls.key" 2>"$work/logs/tls.log" & tls_pid=$!; pids+=($!)
-for p in $backend $ws_backend $nginx_proxy $control_proxy $nbhub_port $nbhub_api $nopoll_port $nopoll_api \
+for p in $backend $ws_backend $nginx_proxy $control_proxy $nbhub_port $nbhub_api $nopoll_port $nopoll_api $rid_port $rid_api \
   $nginx_tls $tls_port $tls_api; do
   wait_port "$p"
 done
@@ -158,7 +165,7 @@ add_route() {  # API_PORT PREFIX TARGET
   curl -fsS -X POST -H "Authorization: token $token" -d "{\"target\": \"$3\"}" \
     "http://127.0.0.1:$1/api/routes$2"
 }
-for api in $nbhub_api $nopoll_api $tls_api; do
+for api in $nbhub_api $nopoll_api $rid_api $tls_api; do
   add_route "$api" /user/bench "http://127.0.0.1:$backend"
   add_route "$api" /user/ws "http://127.0.0.1:$ws_backend"
 done
@@ -231,7 +238,7 @@ echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; WebSocket: $CONNECTIONS connections
 printf '%-16s %9s %9s %6s   %9s %9s %6s   %8s %8s   %s\n' case "nbhub/s" "nginx/s" ratio "nbhub p99" "nginx p99" ratio \
   "nbhub µs" "nginx µs" "ratio per round"
 for f in $CASES; do
-  [[ $f == ws || $f == control || $f == nopoll || $f == tls* ]] && continue
+  [[ $f == ws || $f == control || $f == nopoll || $f == rid || $f == tls* ]] && continue
   mapfile -t res < <(medians measure "$nbhub_pid" "http://127.0.0.1:$nbhub_port/user/bench/$f.bin" \
                                   "http://127.0.0.1:$nginx_proxy/user/bench/$f.bin")
   row "HTTP GET $f" "${res[0]}" "${res[1]}" "${res[2]}"
@@ -250,6 +257,7 @@ row_1k() {
 }
 row_1k control "control (1k)" "$control_worker" "$control_proxy"
 row_1k nopoll "no polling (1k)" "$nopoll_pid" "$nopoll_port"
+row_1k rid "request ids (1k)" "$rid_pid" "$rid_port"
 for f in 1k 100k; do
   [[ " $CASES " == *" tls$f "* ]] || continue
   mapfile -t res < <(medians measure "$tls_pid" "https://127.0.0.1:$tls_port/user/bench/$f.bin" \
@@ -273,6 +281,8 @@ echo "(µs: each proxy's own CPU time per request or round trip; lower is better
 echo " ratio per round: each round's nbhub/nginx requests/s, lowest first;"
 echo " control: a second, identical nginx in nbhub's columns, so its ratios are this machine's noise;"
 echo " no polling: nbhub --busy-poll-us 0, so its ratio shows what polling before sleeping is worth;"
+echo " request ids: nbhub --request-ids (X-Request-Id to the backend and in the response, as the hub's"
+echo " proxy), so its ratio next to HTTP GET 1k's shows what the ids cost;"
 echo " TLS rows: both proxies terminate TLS with the same certificate; handshakes: one request per"
 echo " connection, a full TLS handshake each)"
 read -r d_rps d_p99 _ <<<"$(measure "$(pgrep -P "$backend_pid" | head -1)" "http://127.0.0.1:$backend/user/bench/1k.bin")"

@@ -112,13 +112,17 @@ ConfigReloader::ConfigReloader(Snapshot<LiveConfig>& live, Loader load, ReloadPa
 
 ConfigReloader::~ConfigReloader() { stop(); }
 
-void ConfigReloader::watch_sighup(net::any_io_executor ex) {
+void ConfigReloader::watch_sighup(net::any_io_executor ex, std::function<void()> first) {
   sighup_ = std::make_unique<Sighup>(ex);
+  on_sighup_first_ = std::move(first);
   struct Waiter {
     ConfigReloader* self;
     void operator()(boost::system::error_code ec, int) const {
       if (ec) return;  // stop(): cancelled
       auto* s = self;
+      s->parts_.log.info("SIGHUP: reading the {}configuration again",
+                         s->on_sighup_first_ ? "TLS certificate files and the " : "");
+      if (s->on_sighup_first_) s->on_sighup_first_();
       net::co_spawn(s->sighup_->signals.get_executor(), s->reload("SIGHUP"),
                     [s](std::exception_ptr e, ReloadOutcome const&) {
                       if (!e) return;
@@ -159,7 +163,7 @@ net::awaitable<ReloadOutcome> ConfigReloader::reload(std::string trigger) {
     co_return refused({config::Diagnostic{.message = "this hub cannot read its configuration again"}},
                       current->generation);
   }
-  log.info("config reload ({}): reading {}", trigger,
+  log.debug("config reload ({}): reading {}", trigger,
            current->config_file.empty() ? "the environment and flags" : current->config_file);
   auto load = load_;
   auto loaded = co_await hub::run_blocking(parts_.pool, std::move(load));
@@ -233,10 +237,15 @@ net::awaitable<ReloadOutcome> ConfigReloader::reload(std::string trigger) {
     }
   }
   std::vector<std::function<void()>> swaps;
-  for (auto const& part : plan.changed() ? more_ : std::vector<PartUpdate>{}) {
-    auto swap = part(next);
-    if (!swap) errors.push_back(config::Diagnostic{.message = swap.error().message});
-    else if (*swap) swaps.push_back(std::move(*swap));
+  for (auto const& part : more_) {
+    auto change = part(next);
+    if (!change) {
+      errors.push_back(config::Diagnostic{.message = change.error().message});
+      continue;
+    }
+    if (change->apply && plan.changed()) swaps.push_back(std::move(change->apply));
+    for (auto& k : change->restart)
+      if (!contains(plan.restart, k)) plan.restart.push_back(std::move(k));
   }
   if (!errors.empty()) {
     for (auto const& d : errors) log.error("config reload ({}): {}", trigger, d.to_string());

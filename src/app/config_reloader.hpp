@@ -53,10 +53,20 @@ struct LiveConfig {
   std::uint64_t generation = 0;  // 0 at start-up; +1 for each reload that changed something
 };
 
-// A part that follows reloads without the reloader knowing it (the local spawner): given the
-// configuration about to apply, it checks what it needs and returns the swap to run once every
-// part is ready, or an error that refuses the reload.
-using PartUpdate = std::function<Result<std::function<void()>>(config::HubConfig const& next)>;
+// What a part (PartUpdate) will do with a new configuration.
+struct PartChange {
+  std::function<void()> apply;  // run once every part is ready; may be empty
+  // Settings the new configuration changes that this part cannot change live: they keep
+  // their running values and are named in the reload's warning (and in restart_required),
+  // like the restart-only options ("KubeSpawner.namespace").
+  std::vector<std::string> restart;
+};
+
+// A part that follows reloads without the reloader knowing it (the spawner, the spawn queue,
+// the log levels): given the configuration about to apply, it checks what it needs and
+// returns what it will do, or an error that refuses the reload. Called at every reload that
+// loads, changed or not, so that its restart-only names stay listed until the restart.
+using PartUpdate = std::function<Result<PartChange>(config::HubConfig const& next)>;
 
 // What a reload applies to. References outlive the reloader.
 struct ReloadParts {
@@ -90,9 +100,10 @@ class ConfigReloader {
   // returns Status::busy). `trigger` names the cause in the log ("SIGHUP", "API by alice").
   boost::asio::awaitable<config::ReloadOutcome> reload(std::string trigger);
 
-  // Reloads on each SIGHUP until stop(). A signal_set of its own: the TLS part watches SIGHUP
-  // too, and Asio delivers a signal to every set waiting for it.
-  void watch_sighup(boost::asio::any_io_executor ex);
+  // The hub's one SIGHUP handler, until stop(): each SIGHUP runs `first` (the TLS certificate
+  // files are read again: app/public_tls.hpp; may be empty), then a reload. One handler, so
+  // that one signal gives one account of what it did in the log.
+  void watch_sighup(boost::asio::any_io_executor ex, std::function<void()> first = {});
   // Before the first reload.
   void add_part(PartUpdate part) { more_.push_back(std::move(part)); }
   void stop();
@@ -109,6 +120,7 @@ class ConfigReloader {
   std::vector<PartUpdate> more_;
   std::atomic<bool> busy_{false};
   std::unique_ptr<Sighup> sighup_;
+  std::function<void()> on_sighup_first_;
   Snapshot<std::vector<std::string>> pending_restart_{std::vector<std::string>{}};
 };
 

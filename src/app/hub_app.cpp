@@ -29,6 +29,7 @@
 #include "app/managed_services_setup.hpp"
 #include "app/acme_command.hpp"  // acme_holder_id
 #include "app/public_tls.hpp"
+#include "app/spawner_reload.hpp"
 #include "config/spawner_traits.hpp"
 #include "auth/login_flow.hpp"
 #include "auth/password_login.hpp"
@@ -96,25 +97,6 @@ Result<std::vector<config::ProviderConfig>> resolve_providers(config::HubConfig 
   return out;
 }
 
-spawn::SpawnerConfig spawner_config(config::SpawnerSettings const& s) {
-  spawn::SpawnerConfig out;
-  out.env_keep = s.env_keep;
-  out.cmd = s.cmd;
-  out.args = s.args;
-  out.environment = s.environment;
-  out.notebook_dir = s.notebook_dir;
-  out.default_url = s.default_url;
-  out.start_timeout = s.start_timeout;
-  out.http_timeout = s.http_timeout;
-  out.poll_interval = s.poll_interval;
-  out.concurrent_spawn_limit = s.concurrent_spawn_limit;
-  out.active_server_limit = s.active_server_limit;
-  out.local_start_limit = s.local_start_limit;
-  out.run_as_system_user = s.run_as_system_user;
-  out.log_dir = s.log_dir;
-  return out;
-}
-
 proxy::ProxyConfig proxy_config(config::HubConfig const& cfg) {
   proxy::ProxyConfig out;
   out.connect_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.connect_timeout);
@@ -142,11 +124,14 @@ Result<BindAddress> parse_bind_url(std::string const& url) {
   return BindAddress{host, static_cast<std::uint16_t>(u->port_number())};
 }
 
-// Runs `every` until the io_context stops; each round's failure is logged, never fatal.
-net::awaitable<void> periodically(std::chrono::seconds every, std::function<net::awaitable<void>()> round) {
+// Runs `round` every `every()` (read before each wait: a reload may change it) until the
+// io_context stops; each round's failure is logged, never fatal.
+net::awaitable<void> periodically(std::function<std::chrono::seconds()> every,
+                                  std::function<net::awaitable<void>()> round) {
   net::steady_timer timer(co_await net::this_coro::executor);
   for (;;) {
-    timer.expires_after(every);
+    // 0 would spin: a round per second at most.
+    timer.expires_after(std::max<std::chrono::seconds>(every(), std::chrono::seconds(1)));
     boost::system::error_code ec;
     co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
     if (ec) co_return;
@@ -288,7 +273,11 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     PublicTlsOptions const tls_opts{.check_interval = cfg.tls.check_interval,
                                     .ticket_key_rotation = cfg.tls.ticket_key_rotation};
     if (!cfg.ssl_cert.empty()) {
-      auto loaded = PublicTls::load(ioc, cfg.ssl_cert, cfg.ssl_key, log, tls_opts);
+      // SIGHUP reads the files again through the reloader's handler (below): one handler, one
+      // account of what the signal did.
+      auto file_opts = tls_opts;
+      file_opts.own_sighup = false;
+      auto loaded = PublicTls::load(ioc, cfg.ssl_cert, cfg.ssl_key, log, file_opts);
       if (!loaded) return fail(loaded.error().message, 2);
       public_tls = std::move(*loaded);
     } else if (cfg.acme.enabled()) {  // [tls.acme] (docs/acme.md): the pairs come from the store
@@ -350,11 +339,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     std::unique_ptr<http::BeastHttpClient> kube_http;
     std::unique_ptr<spawn::kube::KubeSpawner> kube_spawner;
     if (kubernetes) {
-      spawn::kube::KubeConfig base;
-      base.start_timeout = spawner_settings->start_timeout;
-      base.jupyterhub_version = cfg.jupyterhub_version;
-      base.data_dir = cfg.data_dir;
-      auto kcfg = spawn::kube::kube_config_from_traits(std::move(base), cfg.spawner_options, spawn::process_env_lookup());
+      auto kcfg = kube_config(cfg, *spawner_settings);
       if (!kcfg) return fail(kcfg.error().message, 2);
       auto hc = cfg.http_client;
       hc.ca_file = kcfg->api.ca_file;
@@ -370,6 +355,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     spawn::Spawner& spawner = kube_spawner     ? static_cast<spawn::Spawner&>(*kube_spawner)
                               : docker_spawner ? static_cast<spawn::Spawner&>(*docker_spawner)
                                                : local_spawner;
+    std::atomic<std::chrono::seconds::rep> poll_seconds{spawner_settings->poll_interval.count()};
     hub::ServerManager* servers_ptr = nullptr;
     spawn::SpawnQueue queue(queue_cfg, spawner, http, clock, log,
                             [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
@@ -442,21 +428,22 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                              .store = **st, .routes = routes, .roles = live_roles, .services = live_services,
                              .random = random, .pool = blocking, .log = log,
                              .on_services_changed = std::move(services_changed)});
-    // The local spawner follows reloads (config/reload_plan.cpp: kLiveLocalSpawner); the others
-    // are built once.
-    if (!docker && !kubernetes)
-      reloader.add_part([&local_spawner](config::HubConfig const& next) -> Result<std::function<void()>> {
-        auto settings = config::apply_spawner_traits(next.spawner_settings, next.spawner_options);
-        if (!settings) return settings.error();
-        auto c = local_spawner_config(next, *settings, spawner_config(*settings), ::geteuid());
-        if (auto ok = spawn::check_env_keep(c.env_keep); !ok) return ok.error();
-        return [&local_spawner, c = std::move(c)]() mutable { local_spawner.set_config(std::move(c)); };
-      });
+    // The spawner, the spawn queue and the poll loop follow reloads (app/spawner_reload.hpp).
+    reloader.add_part(spawner_reload_part({.local = docker || kubernetes ? nullptr : &local_spawner,
+                                           .docker = docker_spawner.get(), .kube = kube_spawner.get(),
+                                           .queue = queue, .poll_seconds = poll_seconds}));
+    // log_level and access_log: spdlog's levels are atomics.
+    reloader.add_part([&logs](config::HubConfig const& next) -> Result<PartChange> {
+      return PartChange{.apply = [&logs, level = next.log_level, access = next.access_log] {
+        set_log_levels(logs, level, access);
+      }};
+    });
     web::add_api_routes(router, {.cfg = live_hub, .auth = request_auth, .servers = servers, .tokens = tokens, .store = **st,
                                  .pool = blocking, .routes = routes, .log = log, .jupyterhub_version = cfg.jupyterhub_version,
                                  .shutdown = [] { ::kill(::getpid(), SIGTERM); }, .refresher = &refresher,
                                  .describe_config = [&reloader] { return reloader.describe(); },
-                                 .reload_config = [&reloader](std::string why) { return reloader.reload(std::move(why)); }});
+                                 .reload_config = [&reloader](std::string why) { return reloader.reload(std::move(why)); },
+                                 .service_pid = [&supervisor](std::string const& name) { return supervisor.pid_of(name); }});
     web::add_server_pages(router, sdeps);
     web::add_hub_routes(router, {live_hub, flow, logins, log, passwords});
     web::add_logo_route(router, cfg.base_url, std::move(*logo));
@@ -505,7 +492,8 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       }
       metrics.check_routes_finished(std::chrono::steady_clock::now() - t0);
     };
-    net::co_spawn(ioc, periodically(cfg.spawner_settings.poll_interval, timed_check), log_exception("server poll loop"));
+    net::co_spawn(ioc, periodically([&poll_seconds] { return std::chrono::seconds(poll_seconds.load()); }, timed_check),
+                  log_exception("server poll loop"));
     net::co_spawn(ioc, hub::measure_event_loop(metrics, log), log_exception("event loop probe"));
     // A spawner that sees a server die (a pod evicted, OOM-killed, deleted) asks for a poll
     // now; requests while one is queued are folded into it.
@@ -528,7 +516,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     }
     net::co_spawn(ioc, cull_loop(live_hub, servers), log_exception("idle culler"));
 
-    reloader.watch_sighup(ioc.get_executor());
+    reloader.watch_sighup(ioc.get_executor(), !cfg.ssl_cert.empty() ? std::function<void()>([&public_tls] {
+      public_tls->check_files("SIGHUP");
+    }) : std::function<void()>{});
     listener->start();
     hub_listener->start();
     // With ACME, start() runs a first round (the stored certificate, or a new one; TLS-ALPN-01 needs

@@ -45,18 +45,22 @@ class JsonFormatter final : public spdlog::formatter {
 
 Loggers make_loggers(LogOptions const& opts) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto const& level = opts.level;
   auto mk = [&](std::string name) {
     auto l = std::make_shared<spdlog::logger>(std::move(name), sink);
     if (opts.format == "json") l->set_formatter(std::make_unique<JsonFormatter>());
     else l->set_pattern("[%L %Y-%m-%d %H:%M:%S.%e %n] %v");
-    l->set_level(spdlog::level::from_str(level == "warning" ? "warn" : level == "critical" ? "critical" : level));
     l->flush_on(spdlog::level::info);
     return l;
   };
   Loggers out{mk("nbhub"), mk("access")};
-  if (!opts.access) out.access->set_level(spdlog::level::off);
+  set_log_levels(out, opts.level, opts.access);
   return out;
+}
+
+void set_log_levels(Loggers const& logs, std::string const& level, bool access) {
+  auto const l = spdlog::level::from_str(level == "warning" ? "warn" : level);
+  logs.hub->set_level(l);
+  logs.access->set_level(access ? l : spdlog::level::off);
 }
 
 }  // namespace nbhub::app

@@ -23,6 +23,9 @@ struct LogOptions {
 // Loggers writing to stderr. Library code receives these by reference; nothing uses spdlog's
 // default logger.
 Loggers make_loggers(LogOptions const& opts);
+// log_level and access_log, at start-up and on a configuration reload: spdlog's level is an
+// atomic, so lines being written keep going and the next ones follow the new level.
+void set_log_levels(Loggers const& logs, std::string const& level, bool access);
 inline Loggers make_loggers(std::string const& level) { return make_loggers(LogOptions{.level = level}); }
 
 }  // namespace nbhub::app

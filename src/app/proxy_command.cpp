@@ -45,6 +45,7 @@ struct ProxyFlags {
   long timeout_ms = 0, proxy_timeout_ms = 0, keep_alive_timeout_ms = 5000;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   long busy_poll_us = 50;  // as the hub's proxy.busy_poll_microseconds
+  bool request_ids = false;  // as the hub's proxy: X-Request-Id to the upstream and the client
   std::string ssl_cert, ssl_key;  // https on the public port, renewed without restart (docs/tls.md)
   int redirect_port = 0, redirect_to = 0;  // CHP: a plain-http port redirecting to https (on redirect_to)
   bool no_x_forward = false, no_prepend_path = false, no_include_prefix = false;
@@ -81,6 +82,9 @@ void describe(CLI::App& app, ProxyFlags& f) {
                  "nbhub: with --threads 1, poll up to this long (adaptively) before sleeping; 0: never "
                  "(default 50)")
       ->check(CLI::Range(0, 10000));
+  app.add_flag("--request-ids", f.request_ids,
+               "nbhub: give each request an id, as the hub's proxy does: X-Request-Id to the upstream and "
+               "in the response (CHP leaves it alone, the default)");
   app.add_option("--ssl-cert", f.ssl_cert, "SSL certificate (chain) file: the public port speaks https")
       ->type_name("FILE");
   app.add_option("--ssl-key", f.ssl_key, "SSL key file (with --ssl-cert)")->type_name("FILE");
@@ -251,7 +255,7 @@ int run_proxy_command(std::vector<std::string> const& args) {
         milliseconds(std::max(1000L, f.keep_alive_timeout_ms)));
     http::ListenerOptions public_opts{
         .limits = limits, .name = "proxy", .tls = public_tls ? &public_tls->server() : nullptr,
-        .interceptor = &proxy, .single_thread = f.threads == 1};
+        .interceptor = &proxy, .single_thread = f.threads == 1, .request_ids = f.request_ids};
     http::ListenerOptions api_opts{.limits = config::HttpLimits{}, .name = "proxy API"};
     auto public_listener =
         std::make_shared<http::Listener>(ioc, public_router, public_opts, *logs.access, log);

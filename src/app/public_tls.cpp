@@ -14,7 +14,8 @@ Result<std::unique_ptr<PublicTls>> PublicTls::load(boost::asio::io_context& ioc,
   p->tls_ = std::make_unique<tls::ServerTls>(log, tls::ServerTlsOptions{.ticket_key_lifetime = opts.ticket_key_rotation});
   p->files_ = std::make_shared<tls::CertificateFiles>(
       ioc, *p->tls_,
-      tls::CertificateFilesOptions{.cert_file = cert_file, .key_file = key_file, .interval = opts.check_interval},
+      tls::CertificateFilesOptions{.cert_file = cert_file, .key_file = key_file, .interval = opts.check_interval,
+                                   .sighup = opts.own_sighup},
       log);
   if (auto ok = p->files_->load(); !ok) return ok.error();
   return p;

@@ -30,6 +30,9 @@ namespace nbhub::app {
 struct PublicTlsOptions {
   std::chrono::seconds check_interval{10};
   std::chrono::seconds ticket_key_rotation{3600};
+  // False: the watcher does not handle SIGHUP itself; the hub's one SIGHUP handler calls
+  // check_files() (app/config_reloader.hpp).
+  bool own_sighup = true;
 };
 
 class PublicTls {
@@ -39,6 +42,10 @@ class PublicTls {
   static Result<std::unique_ptr<PublicTls>> load(boost::asio::io_context& ioc, std::string const& cert_file,
                                                  std::string const& key_file, spdlog::logger& log,
                                                  PublicTlsOptions opts = {});
+  // Reads the certificate files again now and installs a new pair (no files: nothing).
+  void check_files(std::string_view why) {
+    if (files_) files_->check(why);
+  }
 
   // For ACME: a ServerTls with no pair and no files; the ACME service installs the pairs.
   static std::unique_ptr<PublicTls> without_files(boost::asio::io_context& ioc, spdlog::logger& log,

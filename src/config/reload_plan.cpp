@@ -35,14 +35,31 @@ constexpr std::string_view kLive[] = {
     "cull.every_seconds",
     "cull.max_age_seconds",
     "cull.users",
+    // spdlog's levels (app/logging.hpp).
+    "log_level",
+    "access_log",
+    // Every spawner and the spawn queue take new settings for the spawns that follow
+    // (app/hub_app.cpp: spawner_reload_part); running servers keep theirs. Settings inside
+    // spawner.options that the Docker or Kubernetes spawner cannot change live are kept and
+    // named by the spawner (DockerSpawner/KubeSpawner::set_config).
+    "spawner.cmd",
+    "spawner.args",
+    "spawner.environment",
+    "spawner.env_keep",
+    "spawner.notebook_dir",
+    "spawner.default_url",
+    "spawner.start_timeout_seconds",
+    "spawner.slow_spawn_timeout_seconds",
+    "spawner.http_timeout_seconds",
+    "spawner.poll_interval_seconds",
+    "spawner.concurrent_spawn_limit",
+    "spawner.active_server_limit",
+    "spawner.local_start_limit",
+    "spawner.options",
 };
 
-// Live with the local spawner (app/hub_app.cpp hands it a new SpawnerConfig); the others read
-// them at start-up.
-constexpr std::string_view kLiveLocalSpawner[] = {
-    "spawner.cmd",         "spawner.args",        "spawner.environment",       "spawner.env_keep",
-    "spawner.notebook_dir", "spawner.default_url", "spawner.home_dir_template",
-};
+// Live with the local spawner only; the others have no homes.
+constexpr std::string_view kLiveLocalSpawner[] = {"spawner.home_dir_template"};
 
 // The TLS part reloads its certificate and key itself (its own SIGHUP handler).
 constexpr std::string_view kIgnored[] = {"ssl_cert", "ssl_key"};

@@ -28,8 +28,8 @@ enum class Reloadable {
 };
 
 // How a hub-level option behaves on reload for a hub running `running`. Provider options are
-// all live; the local spawner's command, arguments, environment and homes are live when it is
-// the spawner (servers started after the reload use them).
+// all live; so are the spawner's settings (servers started after the reload use them), homes
+// only with the local spawner.
 Reloadable reloadable(Option const& opt, HubConfig const& running);
 
 struct ProviderChange {

@@ -55,6 +55,15 @@ class HeadBuffer {
   std::string heap_;
 };
 
+// The hub's request id on a proxied response (docs/operations.md "Request ids"): one field,
+// three appends into the head being written; nothing when `id` is empty (`nbhub proxy`).
+inline void append_request_id(HeadBuffer& head, std::string_view id) {
+  if (id.empty()) return;
+  head += "X-Request-Id: ";
+  head += id;
+  head += "\r\n";
+}
+
 using Buffers = std::array<boost::asio::const_buffer, 5>;
 
 // Up to one head, one body piece and the end of the body, as one gather write. With chunked

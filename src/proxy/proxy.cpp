@@ -240,7 +240,7 @@ net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer,
     }
     deadline.watch(&client_sock, &up->socket);
     out = co_await relay_.exchange(client_io, buffer, req, out_head, expect_continue, client_keep_alive,
-                                   websocket, up, *route, buf.get(), deadline);
+                                   websocket, up, *route, client.request_id, buf.get(), deadline);
     // A pooled connection the upstream had just closed: try once more on a new one, unless
     // the upstream may have acted on a non-idempotent request.
     if (out.stale && attempt == 0 && !out.body_started &&

@@ -66,7 +66,8 @@ template <class ClientIo>
 net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_buffer& cbuf,
                                                 RequestParser& req, HeadBuffer& head, bool expect_continue,
                                                 bool client_keep_alive, bool websocket, UpstreamPtr& up_ptr,
-                                                Route const& route, char* chunk, http::Deadline& deadline) {
+                                                Route const& route, std::string_view request_id, char* chunk,
+                                                http::Deadline& deadline) {
   ExchangeOutcome out;
   auto& up = *up_ptr;
   error_code ec;
@@ -147,7 +148,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
   ec = {};
   std::optional<UpstreamResponseParser> rp;
   for (;;) {
-    rp.emplace(head, version, websocket);
+    rp.emplace(head, version, websocket, !request_id.empty());
     rp->header_limit(cfg_.header_limit_bytes);
     if (head_request) rp->skip(true);
     ec = co_await http::read_head(up.socket, up.buffer, *rp, deadline, kUpstream, cfg_.response_header_timeout,
@@ -178,6 +179,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
       fail(out, Failure::upstream_invalid, "response head", bhttp::error::bad_status);
       co_return out;
     }
+    append_request_id(head, request_id);
     head += "\r\n";
     {
       auto const& bufs = one(head.view());
@@ -213,6 +215,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
       client_keep = false;
     }
   }
+  append_request_id(head, request_id);
   if (version == 11 && !client_keep) head += "Connection: close\r\n";
   if (version == 10 && client_keep) head += "Connection: keep-alive\r\n";
   head += "\r\n";
@@ -327,9 +330,9 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
 
 template net::awaitable<ExchangeOutcome> Relay::exchange(tcp::socket&, beast::flat_buffer&, RequestParser&,
                                                          HeadBuffer&, bool, bool, bool, UpstreamPtr&, Route const&,
-                                                         char*, http::Deadline&);
+                                                         std::string_view, char*, http::Deadline&);
 template net::awaitable<ExchangeOutcome> Relay::exchange(http::TlsStream&, beast::flat_buffer&, RequestParser&,
                                                          HeadBuffer&, bool, bool, bool, UpstreamPtr&, Route const&,
-                                                         char*, http::Deadline&);
+                                                         std::string_view, char*, http::Deadline&);
 
 }  // namespace nbhub::proxy

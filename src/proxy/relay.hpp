@@ -75,13 +75,16 @@ class Relay {
   // side of a keep-alive exchange is complete (before the last bytes go to the client), `up`
   // is parked in the pool and unwatched by `deadline`, so that the client's next request, on
   // this or another connection, finds it there.
+  // A non-empty `request_id` (the hub's, http/request_id.hpp) goes to the client as the
+  // response's X-Request-Id, replacing any the upstream sent; `nbhub proxy` passes "".
   // `ClientIo`: the plain connection's tcp::socket, or http::TlsStream (both instantiated).
   template <class ClientIo>
   boost::asio::awaitable<ExchangeOutcome> exchange(ClientIo& client,
                                                    boost::beast::flat_buffer& client_buffer,
                                                    RequestParser& req, HeadBuffer& head, bool expect_continue,
                                                    bool client_keep_alive, bool websocket, UpstreamPtr& up,
-                                                   Route const& route, char* chunk, http::Deadline& deadline);
+                                                   Route const& route, std::string_view request_id, char* chunk,
+                                                   http::Deadline& deadline);
 
  private:
   ProxyConfig const& cfg_;

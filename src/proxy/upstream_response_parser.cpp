@@ -233,6 +233,8 @@ bool UpstreamResponseParser::field(std::string_view name, std::string_view value
         return false;
       }
       return !iequal(name, "keep-alive");
+    case 12:
+      return !(drop_request_id_ && iequal(name, "x-request-id"));
     case 14:
       if (iequal(name, "content-length")) {
         // A list of equal values is one value (RFC 9110 §8.6); anything else is refused.

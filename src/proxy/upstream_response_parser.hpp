@@ -36,8 +36,10 @@ class UpstreamResponseParser {
  public:
   // `client_version` (10 or 11) goes on the status line. With `keep_upgrade`, Upgrade is kept
   // and "Connection: Upgrade" written (a WebSocket handshake being relayed).
-  UpstreamResponseParser(HeadBuffer& head, unsigned client_version, bool keep_upgrade)
-      : head_(head), version_(client_version), keep_upgrade_(keep_upgrade) {}
+  // With `drop_request_id` the upstream's X-Request-Id is left out: the relay writes the
+  // hub's own (append_request_id).
+  UpstreamResponseParser(HeadBuffer& head, unsigned client_version, bool keep_upgrade, bool drop_request_id = false)
+      : head_(head), version_(client_version), keep_upgrade_(keep_upgrade), drop_request_id_(drop_request_id) {}
 
   void header_limit(std::size_t n) noexcept { header_limit_ = n; }
   // The response to a HEAD request: it has no body whatever its fields say.
@@ -80,6 +82,7 @@ class UpstreamResponseParser {
   HeadBuffer& head_;
   unsigned version_;
   bool keep_upgrade_;
+  bool drop_request_id_;
   std::size_t header_limit_ = 8192;
   bool skip_body_ = false;
 

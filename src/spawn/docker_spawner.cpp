@@ -74,18 +74,33 @@ std::string engine_api_key(std::string const& key) {
 
 DockerSpawner::DockerSpawner(SpawnerConfig cfg, DockerConfig docker, http::HttpClient& http,
                              spdlog::logger& log)
-    : cfg_(std::move(cfg)), docker_(std::move(docker)), http_(http), log_(log) {}
+    : settings_(Settings{std::move(cfg), std::move(docker)}), fixed_socket_(settings_.load()->docker.socket_path),
+      http_(http), log_(log) {}
+
+std::vector<std::string> DockerSpawner::restart_only_changes(DockerConfig const& docker) const {
+  // Running containers live on the daemon behind this socket: polls and stops must keep
+  // reaching it, so another daemon waits for a restart.
+  if (docker.socket_path != fixed_socket_) return {"DOCKER_HOST (the Docker daemon's socket)"};
+  return {};
+}
+
+void DockerSpawner::set_config(SpawnerConfig cfg, DockerConfig docker) {
+  docker.socket_path = fixed_socket_;
+  settings_.store(Settings{std::move(cfg), std::move(docker)});
+}
 
 std::string DockerSpawner::container_name(std::string const& user,
                                           std::string const& server) const {
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
   TemplateVars vars{docker_escape(user), docker_escape(server), ""};
-  auto tmpl = docker_.name_template;
+  auto tmpl = d.name_template;
   if (!server.empty() && tmpl.find("{servername}") == std::string::npos) tmpl += "--{servername}";
   auto name = expand_template(tmpl, vars);
   std::string out;
   for (std::size_t i = 0; i < name.size(); ++i) {
     if (name.compare(i, 8, "{prefix}") == 0) {
-      out += docker_.prefix;
+      out += d.prefix;
       i += 7;
     } else {
       out += name[i];
@@ -96,9 +111,12 @@ std::string DockerSpawner::container_name(std::string const& user,
 
 Result<json::object> DockerSpawner::create_body(SpawnRequest const& req, int listen_port,
                                                 std::string const& service_url) const {
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
+  auto const& c = settings->cfg;
   // DockerSpawner's env_keep is empty: the host's PATH or VIRTUAL_ENV mean nothing inside an
   // image.
-  SpawnerConfig env_cfg = cfg_;
+  SpawnerConfig env_cfg = c;
   env_cfg.env_keep.clear();
   auto env = build_environment(env_cfg, req, service_url,
                                [](std::string const&) { return std::optional<std::string>{}; });
@@ -107,25 +125,25 @@ Result<json::object> DockerSpawner::create_body(SpawnRequest const& req, int lis
   for (auto const& [k, v] : *env) env_list.emplace_back(k + "=" + v);
 
   json::array cmd;
-  for (auto const& c : cfg_.cmd) cmd.emplace_back(c);
-  for (auto const& a : cfg_.args) cmd.emplace_back(a);
+  for (auto const& part : c.cmd) cmd.emplace_back(part);
+  for (auto const& a : c.args) cmd.emplace_back(a);
 
   TemplateVars vars{docker_escape(req.user), docker_escape(req.server_name), req.service_prefix};
   json::array binds;
-  for (auto const& v : docker_.volumes) {
+  for (auto const& v : d.volumes) {
     auto bind = expand_template(v.source, vars) + ":" + expand_template(v.target, vars);
     if (v.read_only) bind += ":ro";
     binds.emplace_back(bind);
   }
 
-  json::object host{{"NetworkMode", docker_.network_name}};
+  json::object host{{"NetworkMode", d.network_name}};
   if (!binds.empty()) host["Binds"] = std::move(binds);
-  if (docker_.cpu_limit > 0) host["NanoCpus"] = static_cast<std::int64_t>(docker_.cpu_limit * 1e9);
-  if (docker_.mem_limit > 0) host["Memory"] = docker_.mem_limit;
-  for (auto const& [k, v] : docker_.extra_host_config) host[engine_api_key(std::string(k))] = v;
+  if (d.cpu_limit > 0) host["NanoCpus"] = static_cast<std::int64_t>(d.cpu_limit * 1e9);
+  if (d.mem_limit > 0) host["Memory"] = d.mem_limit;
+  for (auto const& [k, v] : d.extra_host_config) host[engine_api_key(std::string(k))] = v;
 
   json::object body{
-      {"Image", docker_.image},
+      {"Image", d.image},
       {"Env", std::move(env_list)},
       {"Labels",
        json::object{{"org.jupyter.service", "jupyter-notebook"},
@@ -133,9 +151,9 @@ Result<json::object> DockerSpawner::create_body(SpawnRequest const& req, int lis
                     {"nbhub.server_name", req.server_name}}},
   };
   if (!cmd.empty()) body["Cmd"] = std::move(cmd);
-  if (docker_.network_name != "host")
+  if (d.network_name != "host")
     body["ExposedPorts"] = json::object{{std::to_string(listen_port) + "/tcp", json::object{}}};
-  for (auto const& [k, v] : docker_.extra_create_kwargs) {
+  for (auto const& [k, v] : d.extra_create_kwargs) {
     auto key = engine_api_key(std::string(k));
     if (key == "HostConfig" && v.is_object()) {
       for (auto const& [hk, hv] : v.as_object()) host[engine_api_key(std::string(hk))] = hv;
@@ -151,10 +169,12 @@ net::awaitable<Result<DockerSpawner::Reply>> DockerSpawner::call(std::string met
                                                                  std::string path,
                                                                  std::string body,
                                                                  std::chrono::seconds timeout) {
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
   http::ClientRequest req;
   req.method = std::move(method);
-  req.url = "http://docker/" + docker_.api_version + path;
-  req.unix_socket = docker_.socket_path;
+  req.url = "http://docker/" + d.api_version + path;
+  req.unix_socket = d.socket_path;
   if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
   req.body = std::move(body);
   req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
@@ -162,7 +182,7 @@ net::awaitable<Result<DockerSpawner::Reply>> DockerSpawner::call(std::string met
   if (!r) {
     auto e = r.error();
     e.message = "docker: " + e.message + " (is the Docker daemon running, and may nbhub use " +
-                docker_.socket_path + "?)";
+                d.socket_path + "?)";
     co_return e;
   }
   co_return Reply{r->status, std::move(r->body)};
@@ -181,21 +201,25 @@ Error DockerSpawner::daemon_error(std::string const& what, Reply const& r) {
 }
 
 net::awaitable<Result<void>> DockerSpawner::remove_container(std::string const& id_or_name) {
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
   auto r = co_await call("DELETE", "/containers/" + enc(id_or_name) + "?force=true", "",
-                         docker_.api_timeout);
+                         d.api_timeout);
   if (!r) co_return r.error();
   if (r->status == 204 || r->status == 404) co_return Result<void>{};
   co_return daemon_error("remove container " + id_or_name, *r);
 }
 
 net::awaitable<Result<void>> DockerSpawner::ensure_image(ProgressSink& sink) {
-  auto const& image = docker_.image;
-  if (docker_.pull_policy != "always") {
-    auto r = co_await call("GET", "/images/" + enc(image) + "/json", "", docker_.api_timeout);
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
+  auto const& image = d.image;
+  if (d.pull_policy != "always") {
+    auto r = co_await call("GET", "/images/" + enc(image) + "/json", "", d.api_timeout);
     if (!r) co_return r.error();
     if (r->status == 200) co_return Result<void>{};
     if (r->status != 404) co_return daemon_error("inspect image " + image, *r);
-    if (docker_.pull_policy == "never")
+    if (d.pull_policy == "never")
       co_return make_error(Errc::config, "docker: image " + image +
                                              " is not present and pull_policy is never; "
                                              "pull or build it on the Docker host");
@@ -213,7 +237,7 @@ net::awaitable<Result<void>> DockerSpawner::ensure_image(ProgressSink& sink) {
   sink.progress({10, "Pulling image " + image});
   log_.info("docker: pulling image {}", image);
   auto path = "/images/create?fromImage=" + enc(name) + (tag.empty() ? "" : "&tag=" + enc(tag));
-  auto r = co_await call("POST", path, "", docker_.pull_timeout);
+  auto r = co_await call("POST", path, "", d.pull_timeout);
   if (!r) co_return r.error();
   if (r->status != 200) co_return daemon_error("pull image " + image, *r);
   // The reply is a stream of JSON progress objects; a failure arrives as {"error": ...}
@@ -235,6 +259,8 @@ net::awaitable<Result<void>> DockerSpawner::ensure_image(ProgressSink& sink) {
 }
 
 net::awaitable<Result<Started>> DockerSpawner::start(SpawnRequest req, ProgressSink& sink) {
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
   if (req.user.empty() || !req.service_prefix.starts_with('/') || !req.service_prefix.ends_with('/'))
     co_return make_error(Errc::bad_request, "docker: a spawn needs a user and a /prefix/");
   auto name = container_name(req.user, req.server_name);
@@ -243,8 +269,8 @@ net::awaitable<Result<Started>> DockerSpawner::start(SpawnRequest req, ProgressS
   if (auto r = co_await remove_container(name); !r) co_return r.error();
   if (auto r = co_await ensure_image(sink); !r) co_return r.error();
 
-  bool host_net = docker_.network_name == "host";
-  int port = docker_.port;
+  bool host_net = d.network_name == "host";
+  int port = d.port;
   if (host_net) {
     auto p = pick_free_port("127.0.0.1");
     if (!p) co_return p.error();
@@ -257,7 +283,7 @@ net::awaitable<Result<Started>> DockerSpawner::start(SpawnRequest req, ProgressS
 
   sink.progress({50, "Creating container " + name});
   auto created = co_await call("POST", "/containers/create?name=" + enc(name),
-                               json::serialize(*body), docker_.api_timeout);
+                               json::serialize(*body), d.api_timeout);
   if (!created) co_return created.error();
   if (created->status != 201) co_return daemon_error("create container " + name, *created);
   auto id_obj = parse_object(created->body);
@@ -265,14 +291,14 @@ net::awaitable<Result<Started>> DockerSpawner::start(SpawnRequest req, ProgressS
     co_return make_error(Errc::internal, "docker: create container " + name + ": no Id in the reply");
   std::string id(id_obj->at("Id").as_string());
 
-  auto started = co_await call("POST", "/containers/" + id + "/start", "", docker_.api_timeout);
+  auto started = co_await call("POST", "/containers/" + id + "/start", "", d.api_timeout);
   if (!started) co_return started.error();
   if (started->status != 204 && started->status != 304) {
     auto e = daemon_error("start container " + name, *started);
     (void)co_await remove_container(id);
     co_return e;
   }
-  auto inspected = co_await call("GET", "/containers/" + id + "/json", "", docker_.api_timeout);
+  auto inspected = co_await call("GET", "/containers/" + id + "/json", "", d.api_timeout);
   if (!inspected) co_return inspected.error();
   auto info = parse_object(inspected->body);
   if (inspected->status != 200 || !info)
@@ -299,14 +325,14 @@ net::awaitable<Result<Started>> DockerSpawner::start(SpawnRequest req, ProgressS
     ip.clear();
     auto* ns = info->if_contains("NetworkSettings");
     auto* nets = ns && ns->is_object() ? ns->as_object().if_contains("Networks") : nullptr;
-    auto* net = nets && nets->is_object() ? nets->as_object().if_contains(docker_.network_name) : nullptr;
+    auto* net = nets && nets->is_object() ? nets->as_object().if_contains(d.network_name) : nullptr;
     if (net && net->is_object())
       if (auto a = net->as_object().if_contains("IPAddress"); a && a->is_string())
         ip = std::string(a->as_string());
     if (ip.empty()) {
       (void)co_await remove_container(id);
       co_return make_error(Errc::config, "docker: container " + name + " has no address on network " +
-                                             docker_.network_name +
+                                             d.network_name +
                                              "; check DockerSpawner.network_name");
     }
   }
@@ -318,9 +344,11 @@ net::awaitable<Result<Started>> DockerSpawner::start(SpawnRequest req, ProgressS
 }
 
 net::awaitable<std::optional<int>> DockerSpawner::poll(json::object state) {
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
   auto id = state_string(state, "container_id");
   if (id.empty()) co_return 0;
-  auto r = co_await call("GET", "/containers/" + id + "/json", "", docker_.api_timeout);
+  auto r = co_await call("GET", "/containers/" + id + "/json", "", d.api_timeout);
   if (!r) {
     log_.warn("docker: cannot poll container {}: {}", id.substr(0, 12), r.error().message);
     co_return std::nullopt;  // cannot tell: assume it still runs
@@ -342,11 +370,14 @@ net::awaitable<std::optional<int>> DockerSpawner::poll(json::object state) {
 }
 
 net::awaitable<Result<void>> DockerSpawner::stop(json::object state, bool now) {
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
+  auto const& c = settings->cfg;
   auto id = state_string(state, "container_id");
   if (id.empty()) co_return Result<void>{};
-  auto grace = now ? std::chrono::seconds{0} : cfg_.term_timeout;
+  auto grace = now ? std::chrono::seconds{0} : c.term_timeout;
   auto r = co_await call("POST", "/containers/" + id + "/stop?t=" + std::to_string(grace.count()),
-                         "", docker_.api_timeout + grace);
+                         "", d.api_timeout + grace);
   if (!r) co_return make_error(Errc::unavailable, r.error().message);
   if (r->status != 204 && r->status != 304 && r->status != 404) {
     auto e = daemon_error("stop container " + state_string(state, "container_name"), *r);
@@ -354,7 +385,7 @@ net::awaitable<Result<void>> DockerSpawner::stop(json::object state, bool now) {
     co_return e;
   }
   log_.info("docker: stopped container {}", state_string(state, "container_name"));
-  if (docker_.remove && r->status != 404) {
+  if (d.remove && r->status != 404) {
     if (auto removed = co_await remove_container(id); !removed) {
       auto e = removed.error();
       e.code = Errc::unavailable;
@@ -371,10 +402,12 @@ Result<void> DockerSpawner::adopt(json::object const& state) {
 }
 
 net::awaitable<std::string> DockerSpawner::output_tail(json::object state) {
+  auto const settings = settings_.load();  // one reload-consistent view for this call
+  auto const& d = settings->docker;
   auto id = state_string(state, "container_id");
   if (id.empty()) co_return "";
   auto r = co_await call("GET", "/containers/" + id + "/logs?stdout=1&stderr=1&tail=40", "",
-                         docker_.api_timeout);
+                         d.api_timeout);
   if (!r || r->status != 200) co_return "";
   co_return last_lines(demux_logs(r->body), 20);
 }

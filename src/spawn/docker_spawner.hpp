@@ -28,6 +28,9 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <string>
+#include <vector>
+
+#include "core/snapshot.hpp"
 
 #include "http/client.hpp"
 #include "spawn/docker_config.hpp"
@@ -44,6 +47,14 @@ class DockerSpawner final : public Spawner {
   // References must outlive the spawner and every call in flight.
   DockerSpawner(SpawnerConfig cfg, DockerConfig docker, http::HttpClient& http,
                 spdlog::logger& log);
+
+  // A configuration reload (docs/operations.md): spawns from now on use these settings (image,
+  // limits, volumes, command, environment, ...); running containers are not touched, and a
+  // call in flight finishes with the settings it began with. The daemon's socket cannot change
+  // while containers run on it: it keeps its start-up value, named by restart_only_changes()
+  // for the reload's warning when it changed.
+  void set_config(SpawnerConfig cfg, DockerConfig docker);
+  std::vector<std::string> restart_only_changes(DockerConfig const& docker) const;
 
   net::awaitable<Result<Started>> start(SpawnRequest req, ProgressSink& sink) override;
   net::awaitable<std::optional<int>> poll(boost::json::object state) override;
@@ -71,8 +82,12 @@ class DockerSpawner final : public Spawner {
   net::awaitable<Result<void>> ensure_image(ProgressSink& sink);
   net::awaitable<Result<void>> remove_container(std::string const& id_or_name);
 
-  SpawnerConfig const cfg_;
-  DockerConfig const docker_;
+  struct Settings {
+    SpawnerConfig cfg;
+    DockerConfig docker;
+  };
+  Snapshot<Settings> settings_;      // loaded once per call
+  std::string const fixed_socket_;   // the daemon's socket, fixed at start-up
   http::HttpClient& http_;
   spdlog::logger& log_;
 };

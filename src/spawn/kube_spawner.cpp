@@ -30,9 +30,19 @@ std::chrono::seconds KubeSpawner::overall_start_timeout(KubeConfig const& k) {
   return k.schedule_timeout + k.image_pull_timeout + k.start_timeout + 30s;
 }
 
+namespace {
+
+// Checked when the configuration was read (kube_config_from_traits).
+std::vector<Profile> profiles_of(KubeConfig const& k) {
+  auto p = parse_profiles(k.profile_list);
+  return p ? std::move(*p) : std::vector<Profile>{};
+}
+
+}  // namespace
+
 KubeSpawner::KubeSpawner(SpawnerConfig cfg, KubeConfig kube, http::HttpClient& http,
                          net::any_io_executor ex, spdlog::logger& log)
-    : cfg_(std::move(cfg)), kube_(std::move(kube)), api_(kube_.api, http, kube_.request_timeout, log),
+    : kube_(std::move(kube)), settings_(Settings{std::move(cfg), kube_, profiles_of(kube_)}), api_(kube_.api, http, kube_.request_timeout, log),
       ex_(std::move(ex)), log_(log), first_sync_deadline_(SteadyClock::now() + kube_.request_timeout * 3) {
   ReflectorOptions o;
   o.what = "pods in namespace " + kube_.namespace_;
@@ -43,15 +53,48 @@ KubeSpawner::KubeSpawner(SpawnerConfig cfg, KubeConfig kube, http::HttpClient& h
   pods_ = Reflector::create(api_, std::move(o), log_);
   pods_->set_on_event([this](std::string const& type, json::object const& pod) { on_pod_event(type, pod); });
   pods_->start(ex_);
-  // Checked when the configuration was read (kube_config_from_traits).
-  if (auto p = parse_profiles(kube_.profile_list); p) profiles_ = std::move(*p);
 }
 
-std::string KubeSpawner::options_form() const { return profiles_.empty() ? "" : profiles_form(profiles_); }
+std::vector<std::string> KubeSpawner::pin_fixed(KubeConfig& next) const {
+  // What the pod watch, the API client and the start-up adoption were built with cannot
+  // follow a reload: these keep their running values, and the changed ones are named.
+  std::vector<std::string> kept;
+  auto pin = [&](auto& field, auto const& running, char const* trait) {
+    if (field != running) kept.emplace_back(trait);
+    field = running;
+  };
+  pin(next.api.url, kube_.api.url, "KubeSpawner.k8s_api_host");
+  pin(next.api.token, kube_.api.token, "the Kubernetes API credentials");
+  next.api = kube_.api;
+  pin(next.namespace_, kube_.namespace_, "KubeSpawner.namespace");
+  pin(next.component_label, kube_.component_label, "KubeSpawner.component_label");
+  pin(next.request_timeout, kube_.request_timeout, "KubeSpawner.k8s_api_request_timeout");
+  pin(next.watch_timeout, kube_.watch_timeout, "KubeSpawner.watch_timeout");
+  pin(next.watch_stall_timeout, kube_.watch_stall_timeout, "KubeSpawner.watch_stall_timeout");
+  if (next.adopt_orphans != kube_.adopt_orphans || next.delete_orphans != kube_.delete_orphans)
+    kept.emplace_back("KubeSpawner.orphan_pods");
+  next.adopt_orphans = kube_.adopt_orphans;
+  next.delete_orphans = kube_.delete_orphans;
+  return kept;
+}
+
+std::vector<std::string> KubeSpawner::restart_only_changes(KubeConfig next) const { return pin_fixed(next); }
+
+void KubeSpawner::set_config(SpawnerConfig cfg, KubeConfig next) {
+  pin_fixed(next);
+  auto profiles = profiles_of(next);
+  settings_.store(Settings{std::move(cfg), std::move(next), std::move(profiles)});
+}
+
+std::string KubeSpawner::options_form() const {
+  auto const s = settings_.load();
+  return s->profiles.empty() ? "" : profiles_form(s->profiles);
+}
 
 Result<json::object> KubeSpawner::options_from_form(std::vector<std::pair<std::string, std::string>> const& form) const {
-  if (profiles_.empty()) return json::object{};
-  return profile_user_options(profiles_, form);
+  auto const s = settings_.load();
+  if (s->profiles.empty()) return json::object{};
+  return profile_user_options(s->profiles, form);
 }
 
 KubeSpawner::~KubeSpawner() { pods_->stop(); }
@@ -188,15 +231,17 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   // thrown past the clean-up.
   co_await net::this_coro::throw_if_cancelled(false);
   // The profile the user chose (KubeSpawner's profile_list) overrides traits for this spawn.
+  // The settings in effect when this spawn began (a reload swaps them for later spawns).
+  auto const settings = settings_.load();
   std::optional<KubeConfig> chosen;
-  if (!profiles_.empty()) {
-    auto overrides = profile_overrides(profiles_, req.user_options);
+  if (!settings->profiles.empty()) {
+    auto overrides = profile_overrides(settings->profiles, req.user_options);
     if (!overrides) co_return overrides.error();
-    auto eff = apply_kube_overrides(kube_, *overrides);
+    auto eff = apply_kube_overrides(settings->kube, *overrides);
     if (!eff) co_return eff.error();
     chosen = std::move(*eff);
   }
-  KubeConfig const& k = chosen ? *chosen : kube_;
+  KubeConfig const& k = chosen ? *chosen : settings->kube;
   auto names = server_names(k, req.user, req.server_name);
   if (!names) co_return names.error();
   if (!co_await ensure_synced())
@@ -211,7 +256,7 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
 
   // The hub's contract plus what this spawner owns; env_keep is empty as in KubeSpawner: the
   // hub's PATH means nothing inside an image. 0.0.0.0: the server listens on the pod's IP.
-  SpawnerConfig env_cfg = cfg_;
+  SpawnerConfig env_cfg = settings->cfg;
   env_cfg.env_keep.clear();
   env_cfg.environment.clear();  // expanded with the Kubernetes name fields below
   auto service_url = fmt::format("http://0.0.0.0:{}{}", k.port, req.service_prefix);
@@ -229,11 +274,11 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   if (!k.cpu_guarantee.is_null()) (*env)["CPU_GUARANTEE"] = quantity_text(k.cpu_guarantee);
   NameFields f{req.user, req.server_name, kube_.namespace_, names->pod, names->pvc};
   json::object env_sources;
-  for (auto const& [name, value] : cfg_.environment) env_sources[name] = expand_name(value, f, k.slug_scheme);
+  for (auto const& [name, value] : settings->cfg.environment) env_sources[name] = expand_name(value, f, k.slug_scheme);
   for (auto const& kv : k.environment) env_sources[kv.key()] = expand_all(kv.value(), f, k.slug_scheme);
   for (auto const& kv : env_sources) env->erase(std::string(kv.key()));
-  std::vector<std::string> command = cfg_.cmd;
-  command.insert(command.end(), cfg_.args.begin(), cfg_.args.end());
+  std::vector<std::string> command = settings->cfg.cmd;
+  command.insert(command.end(), settings->cfg.args.begin(), settings->cfg.args.end());
   auto body = pod_manifest(k, req, *names, *env, env_sources, command);
 
   // A pod of that name from an earlier life: a terminating one is waited for, a live one
@@ -431,7 +476,8 @@ net::awaitable<Result<void>> KubeSpawner::stop(json::object state, bool now) {
   if (auto ns = state_string(state, "namespace"); !ns.empty() && ns != kube_.namespace_)
     log_.warn("kubernetes: pod {} is in namespace {}, not {}; deleting it there is not supported", name, ns,
               kube_.namespace_);
-  auto r = co_await delete_pod(name, now ? 0s : kube_.delete_grace_period, true);
+  auto const grace = settings_.load()->kube.delete_grace_period;
+  auto r = co_await delete_pod(name, now ? 0s : grace, true);
   if (!r) co_return make_error(Errc::unavailable, r.error().message);
   log_.info("kubernetes: deleted pod {}/{}", kube_.namespace_, name);
   co_return Result<void>{};

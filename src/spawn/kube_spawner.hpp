@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/snapshot.hpp"
 #include "http/client.hpp"
 #include "spawn/kube_api.hpp"
 #include "spawn/kube_config.hpp"
@@ -52,6 +53,15 @@ class KubeSpawner final : public Spawner {
   KubeSpawner(SpawnerConfig cfg, KubeConfig kube, http::HttpClient& http,
               net::any_io_executor ex, spdlog::logger& log);
   ~KubeSpawner() override;
+
+  // A configuration reload (docs/operations.md): spawns from now on use these settings (image,
+  // resources, profiles, labels, volumes, command, environment, ...); running pods are not
+  // touched. What the pod watch and the API client were built with (API server and
+  // credentials, namespace, component label, API and watch timeouts) and the start-up
+  // adoption (orphan_pods) keep their running values; those that changed are named by
+  // restart_only_changes(), for the reload's warning.
+  void set_config(SpawnerConfig cfg, KubeConfig kube);
+  std::vector<std::string> restart_only_changes(KubeConfig kube) const;
 
   net::awaitable<Result<Started>> start(SpawnRequest req, ProgressSink& sink) override;
   net::awaitable<std::optional<int>> poll(boost::json::object state) override;
@@ -83,15 +93,20 @@ class KubeSpawner final : public Spawner {
                                                std::string uid, Reflector* events,
                                                ProgressSink& sink);
   void on_pod_event(std::string const& type, boost::json::object const& pod);
+  std::vector<std::string> pin_fixed(KubeConfig& next) const;  // see set_config
 
-  SpawnerConfig const cfg_;
-  KubeConfig const kube_;
+  struct Settings {
+    SpawnerConfig cfg;
+    KubeConfig kube;
+    std::vector<Profile> profiles;  // from kube.profile_list
+  };
+  KubeConfig const kube_;       // at start-up: the API, namespace, watch and adoption settings
+  Snapshot<Settings> settings_;  // what spawns use; loaded once per spawn
   KubeApi api_;
   net::any_io_executor ex_;
   spdlog::logger& log_;
   std::chrono::steady_clock::time_point const first_sync_deadline_;
   std::shared_ptr<Reflector> pods_;
-  std::vector<Profile> profiles_;  // from kube_.profile_list; set in the constructor
   std::mutex mu_;
   std::function<void()> exit_listener_;  // GUARDED_BY(mu_)
   std::map<std::string, std::string> running_;  // GUARDED_BY(mu_): pod name -> uid, servers we run

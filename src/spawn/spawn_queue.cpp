@@ -48,23 +48,46 @@ std::size_t effective_limit(std::size_t a, std::size_t b) {
 SpawnQueue::SpawnQueue(SpawnerConfig const& cfg, Spawner& spawner, http::HttpClient& http,
                        Clock const& clock, spdlog::logger& log,
                        std::function<std::size_t()> running_servers)
-    : spawn_limit_(effective_limit(cfg.concurrent_spawn_limit, spawner.start_limit())),
-      active_limit_(cfg.active_server_limit),
-      start_timeout_(cfg.start_timeout),
-      readiness_{cfg.http_timeout},
-      spawner_(spawner),
+    : spawner_(spawner),
       http_(http),
       clock_(clock),
       log_(log),
-      running_servers_(std::move(running_servers)) {}
+      running_servers_(std::move(running_servers)),
+      limits_(limits_for(cfg)) {}
+
+SpawnQueue::Limits SpawnQueue::limits_for(SpawnerConfig const& cfg) const {
+  return Limits{effective_limit(cfg.concurrent_spawn_limit, spawner_.start_limit()), cfg.active_server_limit,
+                cfg.start_timeout, ReadinessPolicy{cfg.http_timeout}};
+}
+
+SpawnQueue::Limits SpawnQueue::limits() const {
+  std::lock_guard lock(mu_);
+  return limits_;
+}
+
+void SpawnQueue::set_limits(SpawnerConfig const& cfg) {
+  auto next = limits_for(cfg);
+  std::lock_guard lock(mu_);
+  limits_ = next;
+  // A higher limit (or none) lets waiters in now rather than at the next release.
+  while (!waiting_.empty() && (limits_.spawn == 0 || spawning_ < limits_.spawn)) {
+    auto w = waiting_.front();
+    waiting_.pop_front();
+    ++spawning_;
+    w->granted = true;
+    w->wake.try_send(boost::system::error_code{});
+  }
+  notify_waiters_locked();
+}
 
 SpawnQueue::~SpawnQueue() = default;
 
 bool SpawnQueue::at_active_limit() const {
-  if (active_limit_ == 0) return false;
+  auto const active = limits().active;
+  if (active == 0) return false;
   std::size_t running = running_servers_();
   std::lock_guard lock(mu_);
-  return running + in_flight_ >= active_limit_;
+  return running + in_flight_ >= active;
 }
 
 std::size_t SpawnQueue::spawning() const {
@@ -78,14 +101,16 @@ std::size_t SpawnQueue::queued() const {
 }
 
 net::awaitable<Result<ReadyServer>> SpawnQueue::spawn(SpawnRequest req, ProgressSink& sink) {
-  std::size_t running = active_limit_ ? running_servers_() : 0;
+  // This spawn's limits and timeouts: a reload while it runs does not change them.
+  auto const lim = limits();
+  std::size_t running = lim.active ? running_servers_() : 0;
   {
     std::lock_guard lock(mu_);
-    if (active_limit_ && running + in_flight_ >= active_limit_)
+    if (lim.active && running + in_flight_ >= lim.active)
       co_return Error{Errc::unavailable,
                       fmt::format("the hub is at its limit of {} running servers; try again "
                                   "later",
-                                  active_limit_)};
+                                  lim.active)};
     ++in_flight_;
   }
   OnExit in_flight{[this] {
@@ -97,13 +122,13 @@ net::awaitable<Result<ReadyServer>> SpawnQueue::spawn(SpawnRequest req, Progress
   OnExit slot{[this] { release_slot(); }};
 
   std::string prefix = req.service_prefix;
-  auto started = co_await start_within_timeout(std::move(req), sink);
+  auto started = co_await start_within_timeout(std::move(req), sink, lim.start_timeout);
   if (!started) co_return started.error();
   sink.started(*started);
   std::string url = started->url + prefix;
   sink.progress({50, fmt::format("Waiting for the server to answer at {}", url)});
 
-  auto ready = co_await wait_until_ready(http_, spawner_, started->state, url, readiness_,
+  auto ready = co_await wait_until_ready(http_, spawner_, started->state, url, lim.readiness,
                                          clock_, log_);
   if (ready) co_return ReadyServer{std::move(*started), std::move(*ready)};
 
@@ -131,7 +156,8 @@ net::awaitable<Result<ReadyServer>> SpawnQueue::spawn(SpawnRequest req, Progress
 
 net::awaitable<Result<ReadyServer>> SpawnQueue::await_ready(Started started, std::string prefix) {
   std::string url = started.url + prefix;
-  auto ready = co_await wait_until_ready(http_, spawner_, started.state, url, readiness_, clock_, log_);
+  auto const readiness = limits().readiness;
+  auto ready = co_await wait_until_ready(http_, spawner_, started.state, url, readiness, clock_, log_);
   if (ready) co_return ReadyServer{std::move(started), std::move(*ready)};
   log_.warn("adopted spawn failed, stopping the server: {}", ready.error().message);
   if (auto stopped = co_await spawner_.stop(started.state, true); !stopped)
@@ -139,10 +165,10 @@ net::awaitable<Result<ReadyServer>> SpawnQueue::await_ready(Started started, std
   co_return ready.error();
 }
 
-net::awaitable<Result<Started>> SpawnQueue::start_within_timeout(SpawnRequest req,
-                                                                 ProgressSink& sink) {
+net::awaitable<Result<Started>> SpawnQueue::start_within_timeout(SpawnRequest req, ProgressSink& sink,
+                                                                 std::chrono::milliseconds start_timeout) {
   using namespace net::experimental::awaitable_operators;
-  net::steady_timer timer(co_await net::this_coro::executor, start_timeout_);
+  net::steady_timer timer(co_await net::this_coro::executor, start_timeout);
   // Named awaitables: GCC 12 mishandles temporaries inside co_await expressions.
   auto start = spawner_.start(std::move(req), sink);
   auto expiry = timer.async_wait(net::use_awaitable);
@@ -151,14 +177,14 @@ net::awaitable<Result<Started>> SpawnQueue::start_within_timeout(SpawnRequest re
   if (winner.index() == 0) co_return std::get<0>(std::move(winner));
   co_return Error{Errc::unavailable,
                   fmt::format("the spawner did not start the server within start_timeout ({})",
-                              describe_duration(start_timeout_))};
+                              describe_duration(start_timeout))};
 }
 
 net::awaitable<Result<void>> SpawnQueue::acquire_slot(ProgressSink& sink) {
   std::shared_ptr<Waiter> w;
   {
     std::lock_guard lock(mu_);
-    if (spawn_limit_ == 0 || (waiting_.empty() && spawning_ < spawn_limit_)) {
+    if (limits_.spawn == 0 || (waiting_.empty() && spawning_ < limits_.spawn)) {
       ++spawning_;
       co_return Result<void>{};
     }
@@ -204,7 +230,8 @@ net::awaitable<Result<void>> SpawnQueue::acquire_slot(ProgressSink& sink) {
 
 void SpawnQueue::release_slot() {
   std::lock_guard lock(mu_);
-  if (waiting_.empty()) {
+  // After a reload lowered the limit, slots above it are not handed on.
+  if (waiting_.empty() || (limits_.spawn != 0 && spawning_ > limits_.spawn)) {
     --spawning_;
     return;
   }

@@ -69,6 +69,12 @@ class SpawnQueue {
   // does not. No slot is taken: the process runs already.
   net::awaitable<Result<ReadyServer>> await_ready(Started started, std::string prefix);
 
+  // A configuration reload (docs/operations.md): spawn limits and timeouts from now on. Spawns
+  // already holding a slot keep their timeouts; a higher concurrent_spawn_limit lets waiters
+  // in at once, a lower one takes effect as slots are released. Call it after the spawner got
+  // its new settings (its start_limit() is read here).
+  void set_limits(SpawnerConfig const& cfg);
+
   bool at_active_limit() const;
   std::size_t spawning() const;  // holding a slot: starting or waiting for readiness
   std::size_t queued() const;    // waiting for a slot
@@ -78,12 +84,18 @@ class SpawnQueue {
   net::awaitable<Result<void>> acquire_slot(ProgressSink& sink);
   void release_slot();
   void notify_waiters_locked();
-  net::awaitable<Result<Started>> start_within_timeout(SpawnRequest req, ProgressSink& sink);
+  net::awaitable<Result<Started>> start_within_timeout(SpawnRequest req, ProgressSink& sink,
+                                                       std::chrono::milliseconds start_timeout);
 
-  std::size_t const spawn_limit_;
-  std::size_t const active_limit_;
-  std::chrono::milliseconds const start_timeout_;
-  ReadinessPolicy const readiness_;
+  struct Limits {
+    std::size_t spawn = 0;   // concurrent spawns, lowered by the spawner's start_limit(); 0: none
+    std::size_t active = 0;  // running + spawning servers; 0: none
+    std::chrono::milliseconds start_timeout{0};
+    ReadinessPolicy readiness;
+  };
+  Limits limits_for(SpawnerConfig const& cfg) const;
+  Limits limits() const;
+
   Spawner& spawner_;
   http::HttpClient& http_;
   Clock const& clock_;
@@ -91,6 +103,7 @@ class SpawnQueue {
   std::function<std::size_t()> running_servers_;
 
   mutable std::mutex mu_;
+  Limits limits_;                                // guarded by mu_
   std::size_t spawning_ = 0;                     // guarded by mu_
   std::size_t in_flight_ = 0;                    // guarded by mu_: queued + spawning
   std::deque<std::shared_ptr<Waiter>> waiting_;  // guarded by mu_; FIFO

@@ -337,7 +337,8 @@ json::object Api::service_model(hub::Service const& s, Caller const& c, bool ful
     m["url"] = s.url;
     m["prefix"] = s.url.empty() ? json::value("") : json::value(s.prefix);
     m["command"] = json::array(s.command.begin(), s.command.end());
-    m["pid"] = 0;
+    std::optional<int> pid = d.service_pid ? d.service_pid(s.name) : std::nullopt;
+    m["pid"] = pid.value_or(0);
     m["info"] = s.info;
     m["display"] = s.display;
   }

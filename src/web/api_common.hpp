@@ -51,6 +51,9 @@ struct ApiDeps {
   // GET /config and POST /config/reload (api_config.cpp); unset: those paths answer 404.
   std::function<boost::json::object()> describe_config;
   std::function<boost::asio::awaitable<config::ReloadOutcome>(std::string trigger)> reload_config;
+  // The pid of a running managed service (hub/service_supervisor.hpp) for the service model's
+  // `pid`; unset, or nullopt (external, or between restarts): 0, as JupyterHub.
+  std::function<std::optional<int>(std::string const& service)> service_pid;
 };
 
 // Registers every REST route of this file family (not the ones in server_routes.cpp).

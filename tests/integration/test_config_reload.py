@@ -23,9 +23,9 @@ import time
 import unittest
 
 from harness.browserless import Client
+from harness.certs import TestCA, served_serial
 from harness.hub import Hub
-from harness.idp import TestIdp
-from harness.login import (CLIENT_SECRET, LoginCase, begin, callback_url, hub_toml, login,
+from harness.login import (CLIENT_SECRET, LoginCase, begin, callback_url, hub_toml, login, module_idp,
                            oidc_provider, page_text, toml_value, wait_for_log)
 from harness.session import api_call
 from harness.websocket import WebSocket, run_code
@@ -37,23 +37,17 @@ CRYPT_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"  
 IDP = None
 
 
-def setUpModule():
-    global IDP
-    IDP = TestIdp(mode="generic")
-    IDP.start()
+setUpModule, tearDownModule = module_idp(globals())
 
 
-def tearDownModule():
-    IDP.stop()
-
-
-def config(allowed, providers=None, top=None, broken="", environment=None):
+def config(allowed, providers=None, top=None, broken="", environment=None, spawner=None):
     services = [{"name": "admin-svc", "api_token": ADMIN, "admin": True},
                 {"name": "plain-svc", "api_token": OTHER_SVC}]
     text = hub_toml(providers or [oidc_provider(IDP, "test")],
                     auth={"allowed_users": allowed, "admin_users": ["carol"]},
                     top={"db_url": "sqlite:///nbhub.sqlite", **(top or {})},
-                    tables={"cull": {"enabled": False}, "spawner.environment": environment or {"RELOAD_MARK": "one"}})
+                    tables={"cull": {"enabled": False}, "spawner": spawner or {},
+                            "spawner.environment": environment or {"RELOAD_MARK": "one"}})
     # `services` is a hub-wide key: it must come before the first table.
     return "services = " + toml_value(services) + "\n" + text + broken
 
@@ -154,6 +148,34 @@ class SighupWithOpenKernel(ReloadCase):
         self.assertEqual(json.loads(body)["generation"], 1)
 
 
+@unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
+class SighupSpawnerLimitsAndLogLevel(ReloadCase):
+    def test_spawn_limits_and_the_log_level_change_live(self):
+        hub = self.start_hub(config(["alice", "bob"], top={"log_level": "info"}))
+        ws = open_kernel(self, hub, "alice")
+        self.assertEqual(run_code(ws, "print(6*7)"), "42\n")
+        self.assertNotIn("config reload (SIGHUP): reading", hub.log())  # a debug line
+
+        # One running server at most from now on, and debug lines.
+        self.rewrite(hub, config(["alice", "bob"], top={"log_level": "debug"}, spawner={"active_server_limit": 1}))
+        self.sighup(hub, r"changed log_level, spawner\.active_server_limit")
+        s, body = call(hub, "POST", "/hub/api/users/bob/server")
+        # (JupyterHub answers 429 up front; nbhub's spawn fails at once with the limit's message.)
+        self.assertIn(s, (429, 500), body)
+        self.assertIn(b"at its limit of 1 running servers", body)
+        self.assertEqual(run_code(ws, "print(6*7+1)"), "43\n")  # alice's server is untouched
+
+        # Debug lines follow the new level at once (a second reload, with no change).
+        self.sighup(hub, r"no change")
+        self.assertIn("config reload (SIGHUP): reading", hub.log())
+
+        # The limit lifted again: bob's server starts.
+        self.rewrite(hub, config(["alice", "bob"], top={"log_level": "info"}, spawner={"active_server_limit": 0}))
+        self.sighup(hub, r"changed log_level, spawner\.active_server_limit")
+        s, body = call(hub, "POST", "/hub/api/users/bob/server")
+        self.assertIn(s, (201, 202), body)
+
+
 class SighupRefusals(ReloadCase):
     def test_a_broken_configuration_keeps_the_running_one(self):
         hub = self.start_hub(config(["alice"]))
@@ -184,6 +206,31 @@ class SighupRefusals(ReloadCase):
         r = c.get(back)
         self.assertErrorPage(hub, r, 400, "no longer exists")
         self.assertSignsIn(hub, "alice")
+
+
+class SighupWithTls(ReloadCase):
+    def test_one_sighup_reads_the_certificate_and_the_configuration_once(self):
+        certs = tempfile.mkdtemp(prefix="nbhub-reload-tls-")
+        self.addCleanup(shutil.rmtree, certs, True)
+        ca = TestCA(certs)
+        cert, key = ca.issue(os.path.join(certs, "live"), 1)
+        hub = self.start_hub(config(["alice"], top={"ssl_cert": cert, "ssl_key": key}))
+        self.assertEqual(served_serial(hub.port, ca), 1)
+
+        # A new pair under the same names, then SIGHUP: the certificate is installed once, the
+        # configuration read once, and the log says so in one account.
+        new_cert, new_key = ca.issue(os.path.join(certs, "next"), 2)
+        os.replace(new_key, key)
+        os.replace(new_cert, cert)
+        self.sighup(hub, r"no change")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and served_serial(hub.port, ca) != 2:
+            time.sleep(0.1)
+        self.assertEqual(served_serial(hub.port, ca), 2)
+        log = hub.log()
+        self.assertEqual(log.count("SIGHUP: reading the TLS certificate files and the configuration again"), 1, log)
+        self.assertEqual(log.count("config reload (SIGHUP): no change"), 1, log)
+        self.assertEqual(len(re.findall(r"TLS: certificate renewed without restart", log)), 1, log)
 
 
 class ReloadApi(ReloadCase):

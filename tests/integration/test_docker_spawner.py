@@ -16,6 +16,7 @@ reported as skipped with the reason, never as passed.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -38,14 +39,14 @@ def DockerDaemon():
     return _DockerDaemon(import_image=IMAGE)
 
 
-def hub_config(issuer, spawner):
+def hub_config(issuer, spawner, allowed='["alice"]'):
     return f"""
 ip = "127.0.0.1"
 port = 0
 hub_bind_url = "http://127.0.0.1:0"
 db_url = "sqlite:///nbhub.sqlite"
 [auth]
-allowed_users = ["alice"]
+allowed_users = {allowed}
 [[auth.providers]]
 name = "idp"
 kind = "oidc"
@@ -72,15 +73,15 @@ environment = { HOME = "/tmp" }
 """
 
 
-def timed_spawn(hub, c, timeout=90):
-    """Seconds from GET /hub/spawn to the server's /user/alice/tree page answering."""
+def timed_spawn(hub, c, timeout=90, user="alice"):
+    """Seconds from GET /hub/spawn to the server's /user/<user>/tree page answering."""
     t0 = time.time()
     r = c.get(hub.url("/hub/spawn"))
     assert r.status == 302, r.text
     while time.time() < t0 + timeout:
         if c.get(hub.url("/hub/api/user")).json().get("server"):
             # A page (not an API URL, which answers 403) runs the server's OAuth dance.
-            r = follow(c, hub, c.get(hub.url("/user/alice/tree")))
+            r = follow(c, hub, c.get(hub.url(f"/user/{user}/tree")))
             if r.status == 200:
                 return time.time() - t0
         time.sleep(0.1)
@@ -167,6 +168,47 @@ class DockerSpawnerFlow(unittest.TestCase):
                 local_seconds = timed_spawn(hub2, bob)
                 stop_from_home(hub2, bob)
         print(f"\nstart to usable server: docker {docker_seconds:.2f} s, local {local_seconds:.2f} s")
+
+    def test_a_reload_changes_the_next_container_and_leaves_the_running_one(self):
+        workdir = tempfile.mkdtemp(prefix="nbhub-docker-reload-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        env = {"DOCKER_HOST": "unix://" + self.docker.socket}
+        users = '["alice", "bob"]'
+        first = DOCKER_SPAWNER + '"DockerSpawner.mem_limit" = "512M"\n'
+        second = (DOCKER_SPAWNER.replace('environment = { HOME = "/tmp" }', 'environment = { HOME = "/tmp", MARK = "two" }')
+                  + '"DockerSpawner.mem_limit" = "1G"\n')
+        with TestIdp("generic") as idp:
+            hub = Hub(hub_config(idp.issuer, first, users), env=env, workdir=workdir)
+            hub.start()
+            try:
+                alice = sign_in(hub, "alice", "alice-pw")
+                timed_spawn(hub, alice)
+                alice_id = self.docker.cli("inspect", "-f", "{{.Id}}", "jupyter-alice").stdout.strip()
+
+                with open(os.path.join(workdir, "nbhub.toml"), "w") as f:
+                    f.write(hub_config(idp.issuer, second, users))
+                hub.proc.send_signal(signal.SIGHUP)
+                deadline = time.time() + 15
+                while time.time() < deadline and "config reload (SIGHUP): changed" not in hub.log():
+                    time.sleep(0.1)
+                self.assertIn("config reload (SIGHUP): changed spawner.environment, spawner.options", hub.log())
+
+                bob = sign_in(hub, "bob", "bob-pw")
+                timed_spawn(hub, bob, user="bob")
+                inspect = lambda name, fmt: self.docker.cli("inspect", "-f", fmt, name).stdout.strip()  # noqa: E731
+                self.assertEqual(inspect("jupyter-bob", "{{.HostConfig.Memory}}"), str(1 << 30))
+                self.assertIn("MARK=two", inspect("jupyter-bob", "{{json .Config.Env}}"))
+                # alice's container is the one started before, with its settings.
+                self.assertEqual(inspect("jupyter-alice", "{{.Id}}"), alice_id)
+                self.assertEqual(inspect("jupyter-alice", "{{.HostConfig.Memory}}"), str(512 << 20))
+                self.assertNotIn("MARK=two", inspect("jupyter-alice", "{{json .Config.Env}}"))
+                self.assertEqual(follow(alice, hub, alice.get(hub.url("/user/alice/api/status"))).status, 200)
+                self.assertEqual(stop_from_home(hub, alice), 303)
+                self.assertEqual(stop_from_home(hub, bob), 303)
+            finally:
+                hub.stop(cleanup=False)
+                for name in ("jupyter-alice", "jupyter-bob"):
+                    self.docker.cli("rm", "-f", name)
 
 
 if __name__ == "__main__":

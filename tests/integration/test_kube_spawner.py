@@ -6,12 +6,13 @@ the verbs of z2jh's hub Role, one pod create per spawn, the pod's KubeSpawner la
 """
 import os
 import re
+import signal
 import shutil
 import sqlite3
 import time
 import unittest
 
-from harness.kube import KubeHubTest
+from harness.kube import BASE_OPTIONS, KubeHubTest, hub_toml
 from harness.session import cookie_header, follow, sign_in, xsrf
 from harness.websocket import WebSocket, run_code
 
@@ -238,6 +239,49 @@ class KubeSpawnerFlow(KubeHubTest):
             time.sleep(0.2)
         self.assertIn("the pod was evicted", hub.log())
         self.assertTrue(self.rig.wait_pod_gone("jupyter-alice"))
+        self.assert_role_only()
+
+
+@unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
+class KubeSpawnerReload(KubeHubTest):
+    def test_a_reload_changes_the_next_pod_and_leaves_the_running_one(self):
+        hub = self.hub({"KubeSpawner.mem_limit": "512Mi"})
+        alice = sign_in(hub, "alice", "alice-pw")
+        spawn_and_wait(hub, alice)
+        before = self.rig.pod("jupyter-alice")
+        self.assertEqual(before["spec"]["containers"][0]["resources"]["limits"]["memory"], "512Mi")
+
+        # A new image and memory limit, and a namespace (which the pod watch cannot follow).
+        options = dict(BASE_OPTIONS, **{"KubeSpawner.image": "quay.io/jupyterhub/k8s-singleuser-sample:4.4.1",
+                                        "KubeSpawner.mem_limit": "1Gi", "KubeSpawner.namespace": "elsewhere"})
+        with open(os.path.join(self.workdir, "nbhub.toml"), "w") as f:
+            f.write(hub_toml(self.idp.issuer, options, "", self.hub_port))
+        hub.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 15
+        while time.time() < deadline and "config reload (SIGHUP): changed" not in hub.log():
+            time.sleep(0.1)
+        log = hub_log(hub)
+        self.assertIn("config reload (SIGHUP): changed spawner.options", log)
+        self.assertRegex(log, r"read at start-up only; their running values stay until nbhub restarts: "
+                              r"KubeSpawner\.namespace")
+
+        bob = sign_in(hub, "bob", "bob-pw")
+        spawn_and_wait(hub, bob)
+        pod = self.rig.pod("jupyter-bob")  # in jhub: the namespace waits for a restart
+        self.assertIsNotNone(pod, "bob's pod should be in the running namespace")
+        main = pod["spec"]["containers"][0]
+        self.assertEqual(main["image"], "quay.io/jupyterhub/k8s-singleuser-sample:4.4.1")
+        self.assertEqual(main["resources"]["limits"]["memory"], "1Gi")
+        # alice's pod is the same pod, unchanged, and still serves.
+        after = self.rig.pod("jupyter-alice")
+        self.assertEqual(after["metadata"]["uid"], before["metadata"]["uid"])
+        self.assertEqual(after["spec"]["containers"][0]["image"], before["spec"]["containers"][0]["image"])
+        r = follow(alice, hub, alice.get(hub.url("/user/alice/tree")))  # the server's OAuth dance
+        self.assertEqual(r.status, 200, r.text[:300])
+        self.assertEqual(stop(hub, alice), 303)
+        self.assertEqual(stop(hub, bob), 303)
+        self.assertTrue(self.rig.wait_pod_gone("jupyter-alice"))
+        self.assertTrue(self.rig.wait_pod_gone("jupyter-bob"))
         self.assert_role_only()
 
 

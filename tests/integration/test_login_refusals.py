@@ -18,21 +18,14 @@ from harness.browserless import Client, login_at_idp
 from harness.hub import Hub
 from harness.idp import TestIdp, decode_jwt
 from harness.login import (CLIENT_ID, CLIENT_SECRET, DEFAULT_403, PASSWORDS, LoginCase, api_user,
-                           begin, callback_url, cookie_value, hub_toml, login, oidc_provider,
+                           begin, callback_url, cookie_value, hub_toml, login, module_idp, oidc_provider,
                            page_text, set_cookies, wait_for_log)
 
 CRYPT_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"  # test-only
 IDP = None
 
 
-def setUpModule():
-    global IDP
-    IDP = TestIdp(mode="generic")
-    IDP.start()
-
-
-def tearDownModule():
-    IDP.stop()
+setUpModule, tearDownModule = module_idp(globals())
 
 
 def query_of(url):

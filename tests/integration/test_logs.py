@@ -51,6 +51,13 @@ class JsonLogTest(unittest.TestCase):
             proxied_id = first["request_id"]
             self.assertRegex(proxied_id or "", r"^[0-9a-f]{6}-[0-9a-f]+$")
 
+            # The proxied response carries the id the hub logged and the server received,
+            # in place of the one the server set itself.
+            status, body, headers = get(hub.url("/services/whoami/x"))
+            self.assertEqual(status, 200)
+            answered_id = json.loads(body)["request_id"]
+            self.assertEqual(headers.get_all("X-Request-Id"), [answered_id])
+
             # A client's own X-Request-Id from an untrusted peer is replaced.
             forged = service_answer(hub, {"X-Request-Id": "forged-by-client"})
             self.assertNotEqual(forged["request_id"], "forged-by-client")
@@ -85,6 +92,8 @@ class JsonLogTest(unittest.TestCase):
             self.assertEqual(by_id[proxied_id]["path"], "/services/whoami/x")
             self.assertEqual(by_id[proxied_id]["status"], 200)
             self.assertEqual(by_id[proxied_id]["method"], "GET")
+            self.assertIn(answered_id, by_id)
+            self.assertEqual(by_id[answered_id]["path"], "/services/whoami/x")
             self.assertIn(hub_id, by_id)
             self.assertEqual(by_id[hub_id]["path"], "/hub/api/")
             self.assertNotIn("forged-too", by_id)
@@ -98,6 +107,8 @@ class TrustedRequestIdTest(unittest.TestCase):
             answer = service_answer(hub, {"X-Request-Id": "lb-chosen-id-42"})
             self.assertIsNotNone(answer, hub.log())
             self.assertEqual(answer["request_id"], "lb-chosen-id-42")
+            status, _, headers = get(hub.url("/services/whoami/x"), {"X-Request-Id": "lb-chosen-id-44"})
+            self.assertEqual(headers.get_all("X-Request-Id"), ["lb-chosen-id-44"])
             status, _, headers = get(hub.url("/hub/api/"), {"X-Request-Id": "lb-chosen-id-43"})
             self.assertEqual(headers.get("X-Request-Id"), "lb-chosen-id-43")
             # Unacceptable ids (spaces, quotes) are replaced even from a trusted peer.

@@ -36,6 +36,19 @@ def service_answer(url):
     return json.loads(body) if status == 200 else None
 
 
+def service_model(hub, name="whoami"):
+    """GET /hub/api/services/<name> with the admin service's token."""
+    status, body, _ = get(hub.url(BASE + f"hub/api/services/{name}"), {"Authorization": "token " + ADMIN})
+    assert status == 200, body
+    return json.loads(body)
+
+
+def with_service(svc, name):
+    """The configuration with the managed service `svc`, named `name`, given the role that
+    config() gives whoami."""
+    return config(svc).replace('services = ["whoami"]', f'services = ["{name}"]')
+
+
 def config(services, extra=""):
     return f"""
 ip = "127.0.0.1"
@@ -86,10 +99,14 @@ class ManagedServiceTest(unittest.TestCase):
             self.assertNotIn("JUPYTERHUB_ACTIVITY_URL", env)
             pid1 = first["pid"]
 
-            # The REST API shows the command.
-            status, body, _ = get(hub.url(BASE + "hub/api/services/whoami"), {"Authorization": "token " + ADMIN})
-            self.assertEqual(status, 200, body)
-            self.assertEqual(json.loads(body)["command"], [sys.executable, SERVICE])
+            # The REST API shows the command and the running process's pid (JupyterHub's
+            # service model), also in the list.
+            model = service_model(hub)
+            self.assertEqual(model["command"], [sys.executable, SERVICE])
+            self.assertEqual(model["pid"], pid1)
+            status, body, _ = get(hub.url(BASE + "hub/api/services"), {"Authorization": "token " + ADMIN})
+            self.assertEqual(json.loads(body)["whoami"]["pid"], pid1)
+            self.assertEqual(json.loads(body)["admin-svc"]["pid"], 0)  # external: no process
 
             status, body, _ = get(hub.url(BASE + "hub/metrics"))
             self.assertEqual(metric(body.decode(), "nbhub_service_up", service="whoami"), 1.0)
@@ -105,6 +122,7 @@ class ManagedServiceTest(unittest.TestCase):
             self.assertEqual(metric(text, "nbhub_service_restarts_total", service="whoami", reason="signal"), 1.0)
             self.assertEqual(metric(text, "nbhub_service_up", service="whoami"), 1.0)
             pid2 = second["pid"]
+            self.assertEqual(service_model(hub)["pid"], pid2)
             with open(os.path.join(hub.workdir, "service-logs", "service-whoami.log")) as f:
                 self.assertIn("whoami: serving on", f.read())
             hub.stop(cleanup=False)
@@ -118,7 +136,7 @@ class ManagedServiceTest(unittest.TestCase):
 
     def test_exiting_service_restarts_with_backoff(self):
         svc = f'{{ name = "crasher", command = ["{sys.executable}", "{SERVICE}", "exit:3"] }}'
-        hub = Hub(config(svc).replace('services = ["whoami"]', 'services = ["crasher"]'))
+        hub = Hub(with_service(svc, "crasher"))
         with hub:
             t0 = time.time()
             found = wait_for(lambda: len(re.findall(r"service crasher \(pid \d+\) exited with code 3", hub.log())) >= 3,
@@ -135,7 +153,7 @@ class ManagedServiceTest(unittest.TestCase):
         port = free_port()
         svc = (f'{{ name = "stubborn", url = "http://127.0.0.1:{port}", '
                f'command = ["{sys.executable}", "{SERVICE}", "ignore-term"] }}')
-        hub = Hub(config(svc).replace('services = ["whoami"]', 'services = ["stubborn"]'))
+        hub = Hub(with_service(svc, "stubborn"))
         with hub:
             ok = wait_for(lambda: get(hub.url(BASE + "services/stubborn/"))[0] == 200)
             self.assertTrue(ok, hub.log())
@@ -146,7 +164,7 @@ class ManagedServiceTest(unittest.TestCase):
 
     def test_bad_command_is_retried_and_reported(self):
         svc = '{ name = "missing", command = ["/nonexistent/program"] }'
-        hub = Hub(config(svc).replace('services = ["whoami"]', 'services = ["missing"]'))
+        hub = Hub(with_service(svc, "missing"))
         with hub:
             self.assertTrue(wait_for(lambda: "service missing: " in hub.log(), timeout=10), hub.log())
             self.assertRegex(hub.log(), r"service missing: .*nonexistent/program.*; trying again in")

@@ -47,6 +47,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        # An id of its own, as some servers set: the hub's proxy must answer with the hub's.
+        self.send_header("X-Request-Id", "set-by-the-service")
         self.end_headers()
         self.wfile.write(body)
 

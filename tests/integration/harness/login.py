@@ -62,6 +62,18 @@ def hub_toml(providers: list[dict], auth: dict | None = None, top: dict | None =
     return "\n".join(lines) + "\n"
 
 
+def module_idp(module_globals: dict, mode: str = "generic"):
+    """setUpModule and tearDownModule for a test module sharing one test IdP, kept as its
+    module-level IDP: `setUpModule, tearDownModule = module_idp(globals())`."""
+    def set_up():
+        module_globals["IDP"] = TestIdp(mode=mode)
+        module_globals["IDP"].start()
+
+    def tear_down():
+        module_globals["IDP"].stop()
+    return set_up, tear_down
+
+
 def oidc_provider(idp: TestIdp, name: str = "test", **kw) -> dict:
     """A `kind = "oidc"` provider on the test IdP's client nbhub-test (discovery)."""
     return {"name": name, "kind": "oidc", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,

@@ -117,11 +117,11 @@ TEST(ReloadPlan, EveryLiveOptionExists) {
     if (reloadable(o, docker) == Reloadable::live) ++live;
     if (reloadable(o, HubConfig{}) == Reloadable::live) ++local;
   }
-  EXPECT_EQ(live, 21u);
-  EXPECT_EQ(local, 28u);
+  EXPECT_EQ(live, 37u);
+  EXPECT_EQ(local, 38u);
 }
 
-TEST(ReloadPlan, LocalSpawnerCommandAndEnvironmentAreLiveOtherSpawnersNot) {
+TEST(ReloadPlan, SpawnerSettingsAreLiveForEverySpawnerHomesOnlyForTheLocalOne) {
   auto before = "[spawner]\nargs = [\"--a\"]\n" + kProvider;
   auto after = "[spawner]\nargs = [\"--b\"]\n[spawner.environment]\nMARK = \"2\"\n" + kProvider;
   auto p = plan(before, after);
@@ -129,8 +129,27 @@ TEST(ReloadPlan, LocalSpawnerCommandAndEnvironmentAreLiveOtherSpawnersNot) {
   EXPECT_EQ(p.next.spawner_settings.args, std::vector<std::string>{"--b"});
   auto docker = [](std::string text) { return text.replace(text.find("[spawner]\n"), 10, "[spawner]\nkind = \"docker\"\n"); };
   auto d = plan(docker(before), docker(after));
-  EXPECT_EQ(d.restart, (std::vector<std::string>{"spawner.args", "spawner.environment"}));
-  EXPECT_EQ(d.next.spawner_settings.args, std::vector<std::string>{"--a"});
+  EXPECT_EQ(d.live, (std::vector<std::string>{"spawner.args", "spawner.environment"}));
+  EXPECT_TRUE(d.restart.empty());
+  EXPECT_EQ(d.next.spawner_settings.args, std::vector<std::string>{"--b"});
+
+  // Limits, timeouts and the spawner's own traits too; the kind and the log directory wait for
+  // a restart.
+  auto limits = plan(docker("[spawner]\nconcurrent_spawn_limit = 5\nlog_dir = \"a\"\n" + kProvider),
+                     docker("[spawner]\nconcurrent_spawn_limit = 2\nstart_timeout_seconds = 9\nlog_dir = \"b\"\n"
+                            "[spawner.options]\n\"DockerSpawner.image\" = \"x:2\"\n" +
+                            kProvider));
+  EXPECT_EQ(limits.live, (std::vector<std::string>{"spawner.start_timeout_seconds", "spawner.concurrent_spawn_limit",
+                                                   "spawner.options"}));
+  EXPECT_EQ(limits.restart, (std::vector<std::string>{"spawner.log_dir"}));
+  EXPECT_EQ(limits.next.spawner_settings.concurrent_spawn_limit, 2u);
+  EXPECT_EQ(limits.next.spawner_settings.log_dir, "a");
+}
+
+TEST(ReloadPlan, LogLevelIsLive) {
+  auto p = plan("log_level = \"info\"\n" + kProvider, "log_level = \"debug\"\naccess_log = false\n" + kProvider);
+  EXPECT_EQ(p.live, (std::vector<std::string>{"log_level", "access_log"}));
+  EXPECT_EQ(p.next.log_level, "debug");
 }
 
 TEST(ReloadOutcomeJson, RefusedCarriesFileAndLine) {
