@@ -189,10 +189,17 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   co_await net::this_coro::throw_if_cancelled(false);
   // The profile the user chose (KubeSpawner's profile_list) overrides traits for this spawn.
   std::optional<KubeConfig> chosen;
-  if (!profiles_.empty()) {
-    auto overrides = profile_overrides(profiles_, req.user_options);
-    if (!overrides) co_return overrides.error();
-    auto eff = apply_kube_overrides(kube_, *overrides);
+  if (!profiles_.empty() || !req.trait_overrides.empty()) {
+    json::object overrides;
+    if (!profiles_.empty()) {
+      auto from_profile = profile_overrides(profiles_, req.user_options);
+      if (!from_profile) co_return from_profile.error();
+      overrides = std::move(*from_profile);
+    }
+    // Traits a Python pre_spawn_hook set on the spawner (image, cpu_limit, ...) win over the
+    // profile's, as the hook runs after KubeSpawner applied the profile.
+    for (auto const& [k, v] : req.trait_overrides) overrides[k] = v;
+    auto eff = apply_kube_overrides(kube_, overrides);
     if (!eff) co_return eff.error();
     chosen = std::move(*eff);
   }
@@ -235,6 +242,11 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   std::vector<std::string> command = cfg_.cmd;
   command.insert(command.end(), cfg_.args.begin(), cfg_.args.end());
   auto body = pod_manifest(k, req, *names, *env, env_sources, command);
+  if (req.modify_pod) {  // jupyterhub_config.py's modify_pod_hook (hub/python_hooks.hpp)
+    auto changed = co_await req.modify_pod(std::move(body));
+    if (!changed) co_return changed.error();
+    body = std::move(*changed);
+  }
 
   // A pod of that name from an earlier life: a terminating one is waited for, a live one
   // (the hub lost track of it) is replaced.
