@@ -199,5 +199,66 @@ class PythonHooks(unittest.TestCase):
                 stop_server(hub, alice)
 
 
+
+KUBE_CONFIG = '''\
+from kubespawner import KubeSpawner
+from oauthenticator.generic import GenericOAuthenticator
+
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = 0
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:HUB_PORT"
+c.JupyterHub.db_url = "sqlite:///nbhub.sqlite"
+c.JupyterHub.authenticator_class = GenericOAuthenticator
+c.GenericOAuthenticator.client_id = "nbhub-test"
+c.GenericOAuthenticator.client_secret = "nbhub-test-secret"
+c.GenericOAuthenticator.authorize_url = "ISSUER/auth"
+c.GenericOAuthenticator.token_url = "ISSUER/token"
+c.GenericOAuthenticator.userdata_url = "ISSUER/me"
+c.GenericOAuthenticator.scope = ["openid", "profile", "email"]
+c.GenericOAuthenticator.username_claim = "username"
+c.Authenticator.allowed_users = {"alice"}
+c.JupyterHub.spawner_class = KubeSpawner
+settings = {"namespace": "jhub", "image": "quay.io/jupyterhub/k8s-singleuser-sample:4.4.0", "uid": 1000,
+            "fs_gid": 100, "extra_labels": {"hub.jupyter.org/network-access-hub": "true"},
+            "watch_stall_timeout": 5}
+for trait, value in settings.items():
+    setattr(c.KubeSpawner, trait, value)
+
+
+def add_team_label(spawner, pod):
+    pod.metadata.labels["team"] = "data-" + spawner.user.name
+    pod.spec.containers[0].env.append({"name": "FROM_POD_HOOK", "value": "yes"})
+    return pod
+
+
+c.KubeSpawner.modify_pod_hook = add_team_label
+'''
+
+
+from harness.kube import KubeHubTest  # noqa: E402
+
+
+@unittest.skipUnless(SINGLEUSER and PYTHON, "needs Debian's jupyterhub-singleuser and python3")
+class PythonModifyPodHook(KubeHubTest):
+    def test_modify_pod_hook_label_is_in_the_pod_manifest(self):
+        text = KUBE_CONFIG.replace("ISSUER", self.idp.issuer).replace("HUB_PORT", str(self.hub_port))
+        hub = Hub(text, config_name="jupyterhub_config.py", env=self.rig.env, workdir=self.workdir)
+        hub.start()
+        self.addCleanup(hub.stop, False)
+        self.assertIn("python hooks: KubeSpawner.modify_pod_hook", hub.log())
+        alice = sign_in(hub, "alice", "alice-pw", provider="default")
+        alice.get(hub.url("/hub/spawn"))
+        deadline = time.time() + 90
+        while not alice.get(hub.url("/hub/api/user")).json().get("server"):
+            self.assertLess(time.time(), deadline, "server not ready:\n" + hub.log()[-4000:])
+            time.sleep(0.3)
+        pod = self.rig.pod("jupyter-alice")
+        self.assertEqual(pod["metadata"]["labels"]["team"], "data-alice")
+        self.assertEqual(pod["metadata"]["labels"]["hub.jupyter.org/network-access-hub"], "true")
+        env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+        self.assertEqual(env.get("FROM_POD_HOOK"), "yes")
+        stop_server(hub, alice)
+
+
 if __name__ == "__main__":
     unittest.main()
