@@ -22,6 +22,7 @@ test: build
 
 bench: build
 	@bench/login/run.sh
+	@bench/pyeval/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -46,6 +46,9 @@
 #include "hub/metered_http_client.hpp"
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
+#include "hub/python_hooks.hpp"
+#include "hub/blocking.hpp"
+#include "config/pyeval.hpp"
 #include "hub/roles.hpp"
 #include "hub/service_supervisor.hpp"
 #include "hub/services.hpp"
@@ -94,6 +97,55 @@ Result<std::vector<config::ProviderConfig>> resolve_providers(config::HubConfig 
     if (!p) return p.error();
     out.push_back(std::move(*p));
   }
+  return out;
+}
+
+// The Python hook helper and the spawner that calls it, when jupyterhub_config.py assigned
+// functions to hook traits (config/pyeval.hpp, hub/python_hooks.hpp); both null otherwise.
+struct PythonHooks {
+  std::unique_ptr<hub::PythonHelper> helper;
+  std::unique_ptr<hub::PythonHookSpawner> spawner;
+};
+
+Result<PythonHooks> make_python_hooks(config::HubConfig const& cfg, net::any_io_executor ex, spawn::Spawner& inner,
+                                      store::Store& st, net::thread_pool& blocking,
+                                      hub::TokenRefresher*& refresher, spdlog::logger& log) {
+  PythonHooks out;
+  if (cfg.python.hooks.empty()) return out;
+  char const* path = std::getenv("PATH");
+  auto python = config::pyeval::find_executable(cfg.python.executable, path ? path : "/usr/bin:/bin");
+  if (!python) return Error{Errc::config, fmt::format("{} is needed for the hooks in {} but is not in PATH",
+                                                      cfg.python.executable, cfg.python.evaluated_file)};
+  out.helper = std::make_unique<hub::PythonHelper>(
+      ex, hub::PythonHelper::Options{*python, cfg.python.helper_context, cfg.python.hook_timeout, cfg.python.max_output_bytes},
+      log);
+  // What hooks see of the user: admin and groups from the store, auth_state through the token
+  // refresher (fresh tokens when the provider allows), None when the hub keeps none.
+  hub::HookUserLookup users = [&st, &blocking, &refresher](std::string const& name) -> net::awaitable<Result<hub::HookUser>> {
+    auto fetch = [&st, name] { return st.get_user(name); };  // named: GCC 12 and coroutines
+    auto row = co_await hub::run_blocking(blocking, std::move(fetch));
+    if (!row) co_return row.error();
+    hub::HookUser u;
+    u.admin = row->admin;
+    u.groups = row->groups;
+    if (refresher) {
+      auto state = co_await refresher->fresh_auth_state(name);
+      if (state) u.auth_state = std::move(*state);
+    }
+    co_return u;
+  };
+  auto has = [&cfg](std::string_view suffix) {
+    return std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(),
+                       [suffix](std::string const& h) { return h.ends_with(suffix); });
+  };
+  hub::PythonHookSpawner::SpawnHooks hooks{.spawn = has(".pre_spawn_hook") || has(".auth_state_hook"),
+                                           .modify_pod = cfg.spawner == "kubernetes" && has(".modify_pod_hook"),
+                                           .kubernetes = cfg.spawner == "kubernetes"};
+  if (hooks.spawn || hooks.modify_pod)
+    out.spawner = std::make_unique<hub::PythonHookSpawner>(inner, *out.helper, cfg.python.spawner_sections, hooks,
+                                                           std::move(users), log);
+  log.info("python hooks: {} (each call within {} s, helper {})", fmt::join(cfg.python.hooks, ", "),
+           cfg.python.hook_timeout.count(), *python);
   return out;
 }
 
@@ -352,9 +404,17 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       kube_spawner = std::make_unique<spawn::kube::KubeSpawner>(spawner_config(*spawner_settings), std::move(*kcfg),
                                                                 *kube_http, ioc.get_executor(), log);
     }
-    spawn::Spawner& spawner = kube_spawner     ? static_cast<spawn::Spawner&>(*kube_spawner)
-                              : docker_spawner ? static_cast<spawn::Spawner&>(*docker_spawner)
-                                               : local_spawner;
+    spawn::Spawner& base_spawner = kube_spawner     ? static_cast<spawn::Spawner&>(*kube_spawner)
+                                   : docker_spawner ? static_cast<spawn::Spawner&>(*docker_spawner)
+                                                    : local_spawner;
+    // jupyterhub_config.py's pre_spawn_hook / auth_state_hook, run by the Python hook helper.
+    hub::TokenRefresher* hook_refresher = nullptr;  // set below, before the first spawn
+    auto python_hooks = make_python_hooks(cfg, ioc.get_executor(), base_spawner, **st, blocking, hook_refresher, log);
+    if (!python_hooks) return fail(python_hooks.error().message, 2);
+    spawn::Spawner& spawner = python_hooks->spawner ? static_cast<spawn::Spawner&>(*python_hooks->spawner) : base_spawner;
+    if (python_hooks->helper &&
+        std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(), [](auto const& h) { return h.ends_with(".username_claim"); }))
+      flow.set_username_hook("default", hub::username_claim_hook(*python_hooks->helper, cfg.python.authenticator_sections));
     std::atomic<std::chrono::seconds::rep> poll_seconds{spawner_settings->poll_interval.count()};
     hub::ServerManager* servers_ptr = nullptr;
     spawn::SpawnQueue queue(queue_cfg, spawner, http, clock, log,
@@ -394,6 +454,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     hub::TokenRefresher refresher(flow.provider_snapshot(), idp_http, **st,
                                   cfg.auth.enable_auth_state && crypt->enabled() ? &*crypt : nullptr, clock,
                                   blocking, log, {.margin = cfg.auth.refresh_margin, .replica_id = replica_id});
+    hook_refresher = &refresher;
     hub::BearerAuth bearer(flow.provider_snapshot(),
                            SnapshotRef<std::map<std::string, std::string>>(live_auth, &config::AuthConfig::username_map),
                            jwks, clock, log);

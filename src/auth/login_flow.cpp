@@ -234,10 +234,20 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
   auto merged = merge_claims(id_claims, userinfo);
   if (!merged) co_return merged.error();
 
-  auto const* raw_name = find_claim(*merged, p->username_claim);
   std::string raw;
-  if (raw_name && raw_name->is_string()) raw = std::string(raw_name->get_string());
-  else if (raw_name && raw_name->is_number()) raw = json::serialize(*raw_name);
+  if (username_hook_ && p->name == username_hook_provider_) {
+    // A callable username_claim: the function picks the name (its errors fail this login).
+    auto picked = co_await username_hook_(*merged);
+    if (!picked) {
+      log_.warn("login via {}: username_claim failed: {}", p->name, picked.error().message);
+      co_return Error{Errc::forbidden, "The hub's username_claim function could not pick a username: " + picked.error().message};
+    }
+    raw = std::move(*picked);
+  } else if (auto const* raw_name = find_claim(*merged, p->username_claim); raw_name && raw_name->is_string()) {
+    raw = std::string(raw_name->get_string());
+  } else if (raw_name && raw_name->is_number()) {
+    raw = json::serialize(*raw_name);
+  }
   if (raw.empty()) {
     log_.warn("login via {}: claim '{}' missing; claims present: {}", p->name, p->username_claim,
               [&] { std::string k; for (auto const& kv : *merged) k += std::string(kv.key()) + " "; return k; }());

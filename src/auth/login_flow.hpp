@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -79,6 +80,16 @@ class LoginFlow {
       std::multimap<std::string, std::string> query, std::string state_cookie,
       std::string default_redirect_uri);
 
+  // jupyterhub_config.py's callable username_claim (OAuthenticator 16; hub/python_hooks.hpp):
+  // for provider `provider`, the username comes from calling it with the merged claims
+  // instead of from the claim named username_claim. An error fails the login (forbidden, its
+  // message). Set once, before the first login.
+  using UsernameHook = std::function<boost::asio::awaitable<Result<std::string>>(boost::json::object claims)>;
+  void set_username_hook(std::string provider, UsernameHook hook) {
+    username_hook_provider_ = std::move(provider);
+    username_hook_ = std::move(hook);
+  }
+
   // RP-initiated logout URL for a provider (OIDC end_session with id_token_hint, Cognito's
   // /logout?client_id&logout_uri, or the static logout_redirect_url), or "" for none.
   std::string logout_url(std::string const& provider, std::string const& id_token,
@@ -104,6 +115,8 @@ class LoginFlow {
   Random& random_;
   LoginStateSealer& sealer_;
   spdlog::logger& log_;
+  std::string username_hook_provider_;
+  UsernameHook username_hook_;
   struct Learned;
   std::unique_ptr<Learned> learned_;  // issuers pinned for providers configured without one
 };

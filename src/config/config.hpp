@@ -208,6 +208,25 @@ struct TlsSettings {
   Seconds ticket_key_rotation{3600};
 };
 
+// jupyterhub_config.py run by Python (config/pyeval.hpp) and the hook helper
+// (hub/python_hooks.hpp).
+struct PythonSettings {
+  std::string config_python = "auto";  // auto | always | never
+  std::string executable = "python3";  // looked up in PATH unless it holds a '/'
+  Seconds eval_timeout{20};            // the one run at start-up
+  Seconds hook_timeout{10};            // each hook call
+  std::size_t max_output_bytes = 4u << 20;  // the evaluation's JSON, and each hook answer
+  // Set by the importer, not options: the file Python evaluated ("" = literal importer), and
+  // the hook traits it gave callables for ("Spawner.pre_spawn_hook"), which the helper calls.
+  std::string evaluated_file;
+  std::vector<std::string> hooks;
+  // The runtime's first line for the hook helper: the same pieces, values and timeout as the
+  // evaluation (z2jh values may hold secrets: never logged, not an option).
+  std::string helper_context;
+  std::vector<std::string> spawner_sections;  // the spawner class's config sections, base first
+  std::vector<std::string> authenticator_sections;  // the same for authenticator_class
+};
+
 struct HubConfig {
   std::string ip;               // public listener address; "" = all interfaces
   std::uint16_t port = 8000;
@@ -253,6 +272,7 @@ struct HubConfig {
   HttpLimits http;
   HttpClientConfig http_client;
   AuthConfig auth;
+  PythonSettings python;
 };
 
 }  // namespace nbhub::config

@@ -22,6 +22,7 @@ std::string_view section_title(std::string_view s) {
   if (s == "proxy") return "[proxy]: the built-in proxy";
   if (s == "cull") return "[cull]: stopping idle servers";
   if (s == "managed_services") return "[managed_services]: services nbhub runs (`services` with a `command`)";
+  if (s == "python") return "[python]: running jupyterhub_config.py and its hooks";
   if (s == "auth") return "[auth]: who may log in";
   return "[[auth.providers]]: one table per identity provider";
 }

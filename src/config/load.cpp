@@ -46,6 +46,19 @@ std::map<std::string, std::string> current_environment() {
   return env;
 }
 
+namespace {
+
+// config_python and python.* for a jupyterhub_config.py, which cannot set them before it is
+// read: from NBHUB_* and flags alone (their diagnostics come again in the real pass).
+PythonSettings python_settings(CliInvocation const& cli, std::map<std::string, std::string> const& env) {
+  ConfigBuilder scratch;
+  apply_env(env, scratch);
+  apply_flags(cli, scratch);
+  return scratch.hub().python;
+}
+
+}  // namespace
+
 Loaded load_from(std::optional<ConfigSource> const& source, CliInvocation const& cli,
                  std::map<std::string, std::string> const& env) {
   ConfigBuilder b;
@@ -54,9 +67,9 @@ Loaded load_from(std::optional<ConfigSource> const& source, CliInvocation const&
     if (source->format == ConfigFormat::toml)
       load_toml(source->text, source->file, b);
     else if (source->format == ConfigFormat::z2jh)
-      z2jh = load_z2jh(source->file, env, b);
+      z2jh = load_z2jh(source->file, env, b, python_settings(cli, env));
     else
-      import_pyconfig(source->text, source->file, env, b);
+      import_pyconfig(source->text, source->file, env, b, python_settings(cli, env));
   }
   name_providers(b);
   apply_env(env, b);

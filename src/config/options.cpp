@@ -223,7 +223,7 @@ std::string assign_map(Option const& opt, Value const& v, std::map<std::string, 
 
 std::span<const std::string> sections() {
   static const std::vector<std::string> s = {
-      "", "http", "http_client", "spawner", "proxy", "cull", "managed_services", "tls", "tls.acme",
+      "", "http", "http_client", "spawner", "proxy", "cull", "managed_services", "python", "tls", "tls.acme",
       "auth", std::string(kProvidersSection)};
   return s;
 }

@@ -109,6 +109,27 @@ std::vector<Option> build_table() {
        "mark (JupyterHub's `logo_file`).",
        HUB(logo_file)},
       // ---- [http]: the public listener -------------------------------------------------
+      {"config_python", {}, F::choice, {"auto", "always", "never"},
+       "How a `jupyterhub_config.py` is read: `auto` reads it as literals and runs it with "
+       "Python (`python.executable`) when it has lines literals cannot express (loops, `if`, "
+       "hooks); `always` runs it with Python; `never` reads literals only. Set it with "
+       "`NBHUB_CONFIG_PYTHON` (a .py file cannot set nbhub options before it is read).",
+       HUB(python.config_python)},
+      {"python.executable", {}, F::plain, {},
+       "The Python that evaluates `jupyterhub_config.py` and runs its hooks (the standard "
+       "library only; nothing of JupyterHub is needed); found in `PATH` unless it holds a `/`.",
+       HUB(python.executable)},
+      {"python.eval_timeout_seconds", {}, F::plain, {},
+       "Longest the one evaluation of `jupyterhub_config.py` at start-up may take.",
+       HUB(python.eval_timeout)},
+      {"python.hook_timeout_seconds", {}, F::plain, {},
+       "Longest one hook call (`pre_spawn_hook` and `auth_state_hook` of a spawn together) may "
+       "take; past it the spawn fails with a message.",
+       HUB(python.hook_timeout)},
+      {"python.max_output_bytes", {}, F::plain, {},
+       "Largest JSON the Python side may answer with (the evaluated configuration, one hook "
+       "answer).",
+       HUB(python.max_output_bytes)},
       {"http.header_limit_bytes", {}, F::plain, {}, "Largest request head accepted.",
        HUB(http.header_limit_bytes)},
       {"http.body_limit_bytes", {}, F::plain, {},

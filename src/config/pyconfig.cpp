@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <tuple>
 
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
@@ -535,9 +537,96 @@ class Importer {
 
 }  // namespace
 
+bool is_supported_hook(std::string_view section, std::string_view trait) {
+  if (is_auth_section(section)) return trait == "username_claim";
+  if (section == "KubeSpawner" && trait == "modify_pod_hook") return true;
+  return is_spawner_section(section) && (trait == "pre_spawn_hook" || trait == "auth_state_hook");
+}
+
+namespace {
+
+// Report in line order, whichever pass found them (pieces of one z2jh config keep theirs).
+void sort_from(ConfigBuilder& b, std::size_t first) {
+  std::stable_sort(b.diagnostics().begin() + static_cast<std::ptrdiff_t>(first),
+                   b.diagnostics().end(), [](Diagnostic const& x, Diagnostic const& y) {
+                     return std::tie(x.file, x.line) < std::tie(y.file, y.line);
+                   });
+}
+
+}  // namespace
+
+bool import_python_outcome(pyeval::Outcome outcome, std::string const& file, ConfigBuilder& b,
+                           std::vector<py::Assignment> before) {
+  auto const first = b.diagnostics().size();
+  for (auto& d : outcome.diagnostics) b.add(std::move(d));
+  if (outcome.failed) return false;
+  auto& py_settings = b.hub().python;
+  for (auto const& c : outcome.callables) {
+    Origin where{c.file.empty() ? file : c.file, c.line, c.section + "." + c.trait, Layer::file, true};
+    if (is_supported_hook(c.section, c.trait)) {
+      py_settings.hooks.push_back(c.section + "." + c.trait);
+    } else {
+      b.error(where, fmt::format("a function ({}) is not supported for this trait yet; nbhub calls "
+                                 "functions given to Spawner.pre_spawn_hook, "
+                                 "Spawner.auth_state_hook, KubeSpawner.modify_pod_hook and "
+                                 "OAuthenticator.username_claim",
+                                 c.name));
+    }
+  }
+  // The spawner class's sections, for the hook helper's stand-in spawner.
+  py_settings.spawner_sections = {"Spawner", "LocalProcessSpawner"};
+  for (auto const* list : {&before, &outcome.assignments})
+    for (auto const& a : *list) {
+      if (a.section == "JupyterHub" && a.trait == "spawner_class")
+        if (auto const* c = py::find_class(a.value.string, Role::spawner))
+          py_settings.spawner_sections.assign(c->mro.begin(), c->mro.end());
+      if (a.section == "JupyterHub" && a.trait == "authenticator_class")
+        if (auto const* c = py::find_class(a.value.string, Role::authenticator))
+          py_settings.authenticator_sections.assign(c->mro.begin(), c->mro.end());
+    }
+  before.insert(before.end(), std::make_move_iterator(outcome.assignments.begin()),
+                std::make_move_iterator(outcome.assignments.end()));
+  Importer(file, b).run(before);
+  sort_from(b, first);
+  return true;
+}
+
 void import_pyconfig(std::string_view text, std::string const& file,
-                     std::map<std::string, std::string> const& env, ConfigBuilder& b) {
+                     std::map<std::string, std::string> const& env, ConfigBuilder& b,
+                     PythonSettings const& python) {
   auto parsed = py::parse(text, file, env);
+  bool const literal_ok =
+      !parsed.syntax_error && std::none_of(parsed.diagnostics.begin(), parsed.diagnostics.end(),
+                                           [](Diagnostic const& d) { return d.error; });
+  bool const want_python =
+      python.config_python == "always" || (python.config_python == "auto" && !literal_ok);
+  if (want_python) {
+    auto path_it = env.find("PATH");
+    auto exe = pyeval::find_executable(python.executable,
+                                       path_it != env.end() ? path_it->second : "");
+    if (exe) {
+      std::error_code ec;
+      auto abs = std::filesystem::absolute(file, ec);
+      pyeval::Request req;
+      req.pieces.push_back({file, ec ? file : abs.string(), std::string(text)});
+      req.dir = (ec ? std::filesystem::path(file) : abs).parent_path().string();
+      auto outcome = pyeval::evaluate(
+          req, {python.executable, python.eval_timeout, python.max_output_bytes}, *exe, env);
+      b.hub().python.evaluated_file = req.pieces.front().path;
+      b.hub().python.helper_context = pyeval::context_json(req, python.hook_timeout);
+      import_python_outcome(std::move(outcome), file, b);
+      return;
+    }
+    Origin where{file, 0, "config_python", Layer::file, true};
+    if (python.config_python == "always") {
+      b.error(where, fmt::format("config_python is \"always\" but {} was not found in PATH",
+                                 python.executable));
+      return;
+    }
+    b.warn(where, fmt::format("{} was not found in PATH, so the lines below that need Python "
+                              "are not read (install python3, or rewrite them as plain values)",
+                              python.executable));
+  }
   auto const first = b.diagnostics().size();
   for (auto& d : parsed.diagnostics) b.add(std::move(d));
   if (parsed.syntax_error) return;

@@ -13,12 +13,27 @@
 
 #include "config/builder.hpp"
 #include "config/pyconfig_parser.hpp"
+#include "config/pyeval.hpp"
 
 namespace nbhub::config {
 
 // `env` answers os.environ lookups in the file. Values land in the file layer of `b`.
+// `python` (config_python and python.*) says whether the file is run by Python
+// (config/pyeval.hpp): "always", or "auto" when the literal reader cannot read every line and
+// python.executable is found in env's PATH. Python's values then go through the same tables.
 void import_pyconfig(std::string_view text, std::string const& file,
-                     std::map<std::string, std::string> const& env, ConfigBuilder& b);
+                     std::map<std::string, std::string> const& env, ConfigBuilder& b,
+                     PythonSettings const& python = {});
+
+// Python's outcome (config/pyeval.hpp) into `b`: its diagnostics, hook callables (recorded in
+// HubConfig::python, or errors for traits nbhub cannot call yet), then the trait mapping.
+// False when the evaluation failed.
+// `before` (z2jh: the chart's settings) is imported first, in one pass with Python's values.
+bool import_python_outcome(pyeval::Outcome outcome, std::string const& file, ConfigBuilder& b,
+                           std::vector<py::Assignment> before = {});
+
+// The hook traits the helper can call, as "trait" names of a spawner section.
+bool is_supported_hook(std::string_view section, std::string_view trait);
 
 // The trait mapping alone, over assignments already read (py::parse) from one or more sources,
 // as if they were one file in this order: a later assignment wins, and authenticator_class and

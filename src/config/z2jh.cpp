@@ -5,9 +5,11 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "config/pyconfig.hpp"
+#include "config/pyeval.hpp"
 #include "config/text.hpp"
 #include "config/z2jh_mapping.hpp"
 #include "config/z2jh_values.hpp"
@@ -63,15 +65,58 @@ void pass_through(Context& ctx) {
   }
 }
 
-// One piece of Python (a jupyterhub_config.d file, an extraConfig entry) through the
-// literal-subset reader; its diagnostics name `name` and the line within the piece.
-void python_piece(Context& ctx, std::string const& name, std::string_view text) {
-  auto parsed = py::parse(text, name, ctx.env);
-  for (auto& d : parsed.diagnostics) ctx.b.add(std::move(d));
-  if (parsed.syntax_error) return;  // Python would refuse the whole piece
-  for (auto& a : parsed.assignments) {
-    a.file = name;
-    ctx.out.push_back(std::move(a));
+// The pieces of Python (jupyterhub_config.d files, extraConfig entries) in the chart's order,
+// each read by the literal-subset reader; whether they are then used, or all run by Python
+// instead, is decided once every piece is known (python_pieces).
+void python_piece(Context& ctx, std::string const& name, std::string_view text, std::string path = {}) {
+  ctx.pieces.push_back({name, std::move(path), std::string(text), py::parse(text, name, ctx.env)});
+}
+
+// Literal reading (each piece's diagnostics name `name` and the line within the piece), or,
+// with config_python "always", or "auto" when a piece has lines literals cannot express, one
+// Python run of every piece over the chart's settings (config/pyeval.hpp): z2jh's helpers read
+// the same values, and a later piece sees what earlier ones set.
+void python_pieces(Context& ctx, PythonSettings const& python, std::string const& config_file) {
+  auto pieces = std::move(ctx.pieces);
+  ctx.pieces.clear();
+  bool const literal_ok = std::all_of(pieces.begin(), pieces.end(), [](z2jh::PythonPiece const& p) {
+    return !p.parsed.syntax_error && std::none_of(p.parsed.diagnostics.begin(), p.parsed.diagnostics.end(),
+                                                  [](Diagnostic const& d) { return d.error; });
+  });
+  bool const want = !pieces.empty() && (python.config_python == "always" ||
+                                        (python.config_python == "auto" && !literal_ok));
+  if (want) {
+    auto path_it = ctx.env.find("PATH");
+    auto exe = pyeval::find_executable(python.executable, path_it != ctx.env.end() ? path_it->second : "");
+    if (exe) {
+      pyeval::Request req;
+      for (auto const& p : pieces) req.pieces.push_back({p.name, p.path, p.text});
+      req.dir = ctx.dir.string();
+      boost::system::error_code ec;
+      req.values = boost::json::parse(to_json(ctx.values.root()), ec);
+      req.initial = ctx.out;
+      auto outcome = pyeval::evaluate(req, {python.executable, python.eval_timeout, python.max_output_bytes},
+                                      *exe, ctx.env);
+      ctx.b.hub().python.evaluated_file = config_file;
+      ctx.b.hub().python.helper_context = pyeval::context_json(req, python.hook_timeout);
+      auto before = std::move(ctx.out);
+      ctx.out.clear();
+      import_python_outcome(std::move(outcome), config_file, ctx.b, std::move(before));
+      ctx.python_done = true;
+      return;
+    }
+    ctx.b.warn(Origin{config_file, 0, "config_python", Layer::file, true},
+               fmt::format("{} was not found in PATH, so the Python below that literals cannot express "
+                           "is not read",
+                           python.executable));
+  }
+  for (auto& p : pieces) {
+    for (auto& d : p.parsed.diagnostics) ctx.b.add(std::move(d));
+    if (p.parsed.syntax_error) continue;  // Python would refuse the whole piece
+    for (auto& a : p.parsed.assignments) {
+      a.file = p.name;
+      ctx.out.push_back(std::move(a));
+    }
   }
 }
 
@@ -87,7 +132,7 @@ void config_d(Context& ctx) {
     std::ifstream in(f, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
-    python_piece(ctx, f.string(), ss.str());
+    python_piece(ctx, f.string(), ss.str(), std::filesystem::absolute(f).string());
   }
 }
 
@@ -131,7 +176,7 @@ bool is_z2jh_config(fs::path const& file, std::string_view text) {
 }
 
 Z2jhOutcome load_z2jh(fs::path const& config_file, std::map<std::string, std::string> const& env,
-                      ConfigBuilder& b) {
+                      ConfigBuilder& b, PythonSettings const& python) {
   Z2jhOutcome outcome;
   auto dir = config_file.parent_path();
   if (dir.empty()) dir = ".";
@@ -150,7 +195,8 @@ Z2jhOutcome load_z2jh(fs::path const& config_file, std::map<std::string, std::st
   pass_through(ctx);
   if (ctx.chart_major >= 2) config_d(ctx);
   extra_config(ctx);
-  import_assignments(ctx.out, config_file.string(), b);
+  python_pieces(ctx, python, config_file.string());
+  if (!ctx.python_done) import_assignments(ctx.out, config_file.string(), b);
   return outcome;
 }
 

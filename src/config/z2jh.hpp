@@ -44,8 +44,11 @@ struct Z2jhOutcome {
 // Reads the pod's files next to `config_file` into `b` (file layer). Every problem becomes a
 // diagnostic naming the values key or the file and line: a missing values.yaml, a hub.config
 // section not starting upper-case, Python in extraConfig the reader cannot read.
+// jupyterhub_config.d/*.py and hub.extraConfig run in Python as config_python says
+// (config/pyconfig.hpp): then over the chart's settings, with z2jh's helpers reading the values.
 Z2jhOutcome load_z2jh(std::filesystem::path const& config_file,
-                      std::map<std::string, std::string> const& env, ConfigBuilder& b);
+                      std::map<std::string, std::string> const& env, ConfigBuilder& b,
+                      PythonSettings const& python = {});
 
 // What nbhub derived, one "key = value" line each, for the startup log (after every layer):
 // the hub options z2jh mode sets and every spawner option. Secret traits show [redacted], the

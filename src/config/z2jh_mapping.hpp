@@ -16,6 +16,12 @@
 
 namespace nbhub::config::z2jh {
 
+// A jupyterhub_config.d file or an extraConfig entry, with what the literal reader made of it.
+struct PythonPiece {
+  std::string name, path, text;
+  py::ParseResult parsed;
+};
+
 struct Context {
   Values const& values;
   std::map<std::string, std::string> const& env;
@@ -24,6 +30,8 @@ struct Context {
   Z2jhOutcome& outcome;
   std::vector<py::Assignment> out;  // what the chart's Python would assign, in its order
   int chart_major = 4;              // Chart.Version's major number (1 for the 1.2.0 chart)
+  std::vector<PythonPiece> pieces;  // in the chart's order (z2jh.cpp python_pieces)
+  bool python_done = false;         // the pieces ran in Python and were imported with `out`
 };
 
 struct Rule {

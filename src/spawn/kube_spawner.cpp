@@ -234,10 +234,17 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   // The settings in effect when this spawn began (a reload swaps them for later spawns).
   auto const settings = settings_.load();
   std::optional<KubeConfig> chosen;
-  if (!settings->profiles.empty()) {
-    auto overrides = profile_overrides(settings->profiles, req.user_options);
-    if (!overrides) co_return overrides.error();
-    auto eff = apply_kube_overrides(settings->kube, *overrides);
+  if (!settings->profiles.empty() || !req.trait_overrides.empty()) {
+    json::object overrides;
+    if (!settings->profiles.empty()) {
+      auto from_profile = profile_overrides(settings->profiles, req.user_options);
+      if (!from_profile) co_return from_profile.error();
+      overrides = std::move(*from_profile);
+    }
+    // Traits a Python pre_spawn_hook set on the spawner (image, cpu_limit, ...) win over the
+    // profile's, as the hook runs after KubeSpawner applied the profile.
+    for (auto const& [k, v] : req.trait_overrides) overrides[k] = v;
+    auto eff = apply_kube_overrides(settings->kube, overrides);
     if (!eff) co_return eff.error();
     chosen = std::move(*eff);
   }
@@ -280,6 +287,11 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   std::vector<std::string> command = settings->cfg.cmd;
   command.insert(command.end(), settings->cfg.args.begin(), settings->cfg.args.end());
   auto body = pod_manifest(k, req, *names, *env, env_sources, command);
+  if (req.modify_pod) {  // jupyterhub_config.py's modify_pod_hook (hub/python_hooks.hpp)
+    auto changed = co_await req.modify_pod(std::move(body));
+    if (!changed) co_return changed.error();
+    body = std::move(*changed);
+  }
 
   // A pod of that name from an earlier life: a terminating one is waited for, a live one
   // (the hub lost track of it) is replaced.

@@ -95,6 +95,13 @@ Result<std::map<std::string, std::string>> build_environment(SpawnerConfig const
     if (auto ok = check_variable(k, value, "spawner.environment"); !ok) return ok.error();
     env[k] = std::move(value);
   }
+  // 5. What a Python pre_spawn_hook/auth_state_hook put in spawner.environment: JupyterHub's
+  //    get_env() reads the trait after the hooks ran, so their values win over config's.
+  for (auto const& [k, v] : req.hook_environment) {
+    if (auto ok = check_variable(k, v, "the Python hook's spawner.environment"); !ok) return ok.error();
+    env[k] = v;
+  }
+  for (auto const& k : req.hook_environment_removed) env.erase(k);
   return env;
 }
 

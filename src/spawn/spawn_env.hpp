@@ -4,7 +4,9 @@
 //   2. the hub's JUPYTERHUB_* contract from SpawnRequest::env (spec §1.2);
 //   3. what the spawner owns: JUPYTERHUB_SERVICE_PREFIX, JUPYTERHUB_SERVICE_URL,
 //      JUPYTERHUB_ROOT_DIR (notebook_dir), JUPYTERHUB_DEFAULT_URL (default_url);
-//   4. `environment` from config, templated, last, so an admin can override anything.
+//   4. `environment` from config, templated, so an admin can override anything;
+//   5. what Python hooks set in (or removed from) spawner.environment (SpawnRequest::
+//      hook_environment, hub/python_hooks.hpp), as JupyterHub reads the trait after its hooks.
 // LocalSpawner then sets USER, HOME and SHELL for a system user, after `environment`, as
 // LocalProcessSpawner.user_env does.
 #include <functional>

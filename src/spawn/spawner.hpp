@@ -52,6 +52,16 @@ struct SpawnRequest {
   // JupyterHub's user_options: what the spawn form or the API body chose ({"profile": "gpu"}).
   // Unchecked input: the spawner validates it and answers Errc::bad_request.
   boost::json::object user_options;
+  // Set and removed by jupyterhub_config.py's pre_spawn_hook / auth_state_hook
+  // (hub/python_hooks.hpp): applied after the configured `environment` (spawn_env.hpp).
+  std::map<std::string, std::string> hook_environment;
+  std::vector<std::string> hook_environment_removed;
+  // Other spawner traits those hooks changed ({"image": "..."}); the Kubernetes spawner applies
+  // them as a profile's kubespawner_override, the others do not read them (yet).
+  boost::json::object trait_overrides;
+  // KubeSpawner's modify_pod_hook from jupyterhub_config.py: the Kubernetes spawner passes the
+  // pod manifest through it before creating the pod; an error fails the spawn. Unset: none.
+  std::function<boost::asio::awaitable<Result<boost::json::object>>(boost::json::object pod)> modify_pod;
 };
 
 struct Started {

@@ -1,5 +1,7 @@
 // z2jh mode: the zero-to-jupyterhub hub pod's files read instead of the chart's Python
 // (spec/kubernetes.md §1.10, §1.11, §5.2). The pod's directory is laid out in a temp dir.
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -370,6 +372,38 @@ TEST(Z2jhMode, UnsupportedPythonInExtraConfigNamesTheValuesKeyAndLine) {
   auto e = errors(l);
   ASSERT_FALSE(e.empty());
   EXPECT_THAT(e[0], HasSubstr("hub.extraConfig.50-hook:2:"));
+}
+
+// With python3 (issue 22) the same snippet runs: over the chart's settings, with z2jh's helpers
+// reading the values, and its hook recorded for the helper.
+TEST(Z2jhMode, ExtraConfigRunsInPythonWithTheChartsHelpers) {
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
+  auto v = replaced(kValues440, "      c.CustosOAuthenticator.custos_host= \"custos.scigap.org\"\n",
+                    "      c.CustosOAuthenticator.custos_host= \"custos.scigap.org\"\n"
+                    "    50-hook: |\n"
+                    "      from z2jh import get_config, get_name, set_config_if_not_none\n"
+                    "      async def hook(spawner):\n"
+                    "          spawner.environment['X'] = '1'\n"
+                    "      c.KubeSpawner.pre_spawn_hook = hook\n"
+                    "      c.KubeSpawner.extra_labels = {f'tier-{i}': get_config('Release.Name') for i in range(2)}\n"
+                    "      c.KubeSpawner.extra_labels.update({'hub': get_name('hub')})\n"
+                    "      set_config_if_not_none(c.KubeSpawner, 'namespace', 'Release.Namespace')\n"
+                    "      c.Authenticator.allow_all = c.JupyterHub.admin_access\n");
+  Pod pod(v);
+  auto l = pod.load({{"PATH", "/usr/bin:/bin"}});
+  EXPECT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  EXPECT_EQ(option(l, "KubeSpawner.extra_labels"), R"({"tier-0":"jhub","tier-1":"jhub","hub":"hub"})");
+  EXPECT_EQ(option(l, "KubeSpawner.namespace"), "jhub");
+  EXPECT_TRUE(l.hub.auth.allow_all);  // hub.config's admin_access, read back in Python
+  EXPECT_THAT(l.hub.python.hooks, ::testing::ElementsAre("KubeSpawner.pre_spawn_hook"));
+  EXPECT_THAT(l.hub.python.spawner_sections, ::testing::ElementsAre("Spawner", "KubeSpawner"));
+  ASSERT_EQ(l.hub.auth.providers.size(), 1u);
+  EXPECT_EQ(l.hub.auth.providers[0].kind, "custos");
+
+  Pod broken(replaced(kValues440, "      c.CustosOAuthenticator.custos_host= \"custos.scigap.org\"\n",
+                      "    50-x: |\n      for i in range(2):\n          c.KubeSpawner.image = {}['x']\n"));
+  auto b = broken.load({{"PATH", "/usr/bin:/bin"}});
+  EXPECT_THAT(errors(b), ::testing::ElementsAre("hub.extraConfig.50-x:2: KeyError: 'x'"));
 }
 
 TEST(Z2jhMode, LowerCaseHubConfigSectionIsFatal) {
