@@ -19,8 +19,7 @@ from harness import browserless
 from harness.hub import Hub
 from harness.idp import TestIdp, decode_jwt, tests_dir
 from harness.protected_api import ProtectedApi
-from harness.websocket import WebSocket, run_code
-from harness.session import cookie_header, sign_in, xsrf
+from harness.session import sign_in, start_and_open_kernel
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
 CRYPT_KEY = "6f" * 32
@@ -96,26 +95,7 @@ class NotebookTokens(unittest.TestCase):
             alice = sign_in(hub, "alice", "alice-pw")
 
             # Start the server and open a kernel (as test_server_contract.py does).
-            self.assertEqual(alice.get(hub.url("/hub/spawn")).status, 302)
-            deadline = time.time() + 60
-            while not alice.get(hub.url("/hub/api/user")).json().get("server"):
-                self.assertLess(time.time(), deadline, "server not ready:\n" + hub.log()[-3000:])
-                time.sleep(0.3)
-            r = alice.get(hub.url("/user/alice/tree"))
-            for _ in range(10):
-                if not r.is_redirect:
-                    break
-                r = alice.get(r.location if r.location.startswith("http") else hub.url(r.location))
-            r = alice.post(hub.url("/user/alice/api/kernels"), json_body={}, headers={"X-XSRFToken": xsrf(alice)})
-            self.assertEqual(r.status, 201, r.text[:500])
-            ws = WebSocket(f"ws://127.0.0.1:{hub.port}/user/alice/api/kernels/{r.json()['id']}/channels?session_id=t",
-                           headers={"Cookie": cookie_header(alice)})
-            self.addCleanup(ws.close)
-
-            def kernel(code):
-                out = run_code(ws, code)
-                self.assertNotIn("Traceback", out, out)
-                return out
+            kernel = start_and_open_kernel(self, hub, alice, "alice")
 
             call_api = (f"req2 = urllib.request.Request({api.url!r}, headers={{'Authorization': 'Bearer ' + access_token}})\n"
                         "print(json.dumps({'token': access_token, 'api': json.load(urllib.request.urlopen(req2))}))\n")

@@ -19,8 +19,7 @@ from pathlib import Path
 
 from harness.hub import Hub
 from harness.idp import TestIdp, decode_jwt
-from harness.session import api_call as raw_api_call, cookie_header, sign_in, xsrf
-from harness.websocket import WebSocket, run_code
+from harness.session import api_call as raw_api_call, sign_in, start_and_open_kernel
 
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
 CRYPT_KEY = "5e" * 32
@@ -65,25 +64,6 @@ def api_call(hub, method, path, body=None, token=None):
     return status, (json.loads(raw) if raw else None)
 
 
-def open_kernel(test, hub, client, user):
-    r = client.get(hub.url(f"/user/{user}/tree"))
-    for _ in range(10):
-        if not r.is_redirect:
-            break
-        r = client.get(r.location if r.location.startswith("http") else hub.url(r.location))
-    r = client.post(hub.url(f"/user/{user}/api/kernels"), json_body={}, headers={"X-XSRFToken": xsrf(client)})
-    test.assertEqual(r.status, 201, r.text[:500])
-    ws = WebSocket(f"ws://127.0.0.1:{hub.port}/user/{user}/api/kernels/{r.json()['id']}/channels?session_id=s",
-                   headers={"Cookie": cookie_header(client)})
-    test.addCleanup(ws.close)
-
-    def kernel(code):
-        out = run_code(ws, code)
-        test.assertNotIn("Traceback", out, out)
-        return out
-    return kernel
-
-
 @unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
 class SecretsInLogs(unittest.TestCase):
     def test_a_whole_session_at_trace_level_logs_no_secret(self):
@@ -97,12 +77,7 @@ class SecretsInLogs(unittest.TestCase):
                 contextlib.ExitStack() as before_the_hub_stops:
             before_the_hub_stops.callback(hub.kill_servers)
             alice = sign_in(hub, "alice", "alice-pw")
-            self.assertEqual(alice.get(hub.url("/hub/spawn")).status, 302)
-            deadline = time.time() + 60
-            while not alice.get(hub.url("/hub/api/user")).json().get("server"):
-                self.assertLess(time.time(), deadline, "server not ready:\n" + hub.log()[-3000:])
-                time.sleep(0.3)
-            kernel = open_kernel(self, hub, alice, "alice")
+            kernel = start_and_open_kernel(self, hub, alice, "alice")
 
             first = json.loads(kernel(TOKEN_SNIPPET))
             secrets["access token"] = first["access"]

@@ -72,3 +72,28 @@ def api_call(hub, method, path, body=None, token=None, timeout=30):
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def start_and_open_kernel(test, hub, c, user):
+    """Starts `user`'s default server through /hub/spawn, signs in to it through the hub's
+    OAuth, opens a kernel and its WebSocket (closed at the test's cleanup); returns
+    kernel(code) -> output, which fails the test on a traceback."""
+    from harness.websocket import WebSocket, run_code
+    test.assertEqual(c.get(hub.url("/hub/spawn")).status, 302)
+    wait_ready(c, hub)
+    r = c.get(hub.url(f"/user/{user}/tree"))
+    for _ in range(10):
+        if not r.is_redirect:
+            break
+        r = c.get(r.location if r.location.startswith("http") else hub.url(r.location))
+    r = c.post(hub.url(f"/user/{user}/api/kernels"), json_body={}, headers={"X-XSRFToken": xsrf(c)})
+    test.assertEqual(r.status, 201, r.text[:500])
+    ws = WebSocket(f"ws://127.0.0.1:{hub.port}/user/{user}/api/kernels/{r.json()['id']}/channels?session_id=t",
+                   headers={"Cookie": cookie_header(c)})
+    test.addCleanup(ws.close)
+
+    def kernel(code):
+        out = run_code(ws, code)
+        test.assertNotIn("Traceback", out, out)
+        return out
+    return kernel
