@@ -112,6 +112,7 @@ class ServerContract(unittest.TestCase):
                 r = alice.get(hub.url("/hub/user/alice/api/status"))
                 self.assertEqual(r.status, 424)
             finally:
+                hub.kill_servers()  # a test that failed half-way must not leave alice's server
                 hub.stop(cleanup=False)
 
     def test_failed_spawn_says_why_and_can_be_retried(self):
