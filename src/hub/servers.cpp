@@ -184,6 +184,15 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
     return Error{Errc::bad_request, "Named servers are not enabled on this hub (allow_named_servers)."};
   if (server_name.find('/') != std::string::npos || server_name.size() > 255)
     return Error{Errc::bad_request, "Server names may not contain '/'."};
+  // JupyterHub's too-many-users: at active_server_limit a new start is refused before anything
+  // begins (429 through the API), rather than failing once queued. running_count() counts
+  // pending servers too; a server already pending or ready is answered below as before.
+  if (auto const active = queue_.active_limit();
+      active && view(user.name, server_name).state == ServerState::stopped && running_count() >= active) {
+    if (metrics_) metrics_->spawn_finished(SpawnStatus::too_many_users, {});
+    return Error{Errc::unavailable, fmt::format("Active user limit exceeded: the hub is at its limit of {} running "
+                                                "servers; try again later.", active)};
+  }
   std::shared_ptr<Live> live;
   {
     std::lock_guard lock(mu_);

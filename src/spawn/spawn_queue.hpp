@@ -76,6 +76,7 @@ class SpawnQueue {
   void set_limits(SpawnerConfig const& cfg);
 
   bool at_active_limit() const;
+  std::size_t active_limit() const { return limits().active; }  // 0: no limit
   std::size_t spawning() const;  // holding a slot: starting or waiting for readiness
   std::size_t queued() const;    // waiting for a slot
 

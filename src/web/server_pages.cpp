@@ -213,7 +213,10 @@ struct Pages {
     auto next = checked_next(ctx);
     unsigned const status = posted ? 303 : 302;
     auto r = d.servers.start(target, server, std::move(options));
-    if (!r) co_return page(400, "Cannot start", error_body(400, r.error().message, hub("home"), "Home"), *c);
+    if (!r) {
+      unsigned const code = r.error().code == Errc::unavailable ? 429 : 400;  // too many users, as JupyterHub
+      co_return page(code, "Cannot start", error_body(code, r.error().message, hub("home"), "Home"), *c);
+    }
     // As JupyterHub: wait a moment, so a server that starts at once opens without the
     // progress page; a spawn that failed that fast is an error page, not a redirect loop.
     if (*r == hub::ServerState::pending) co_await d.servers.wait_progress(user, server, 1u << 30, kWebSpawnWait);

@@ -160,9 +160,11 @@ class SighupSpawnerLimitsAndLogLevel(ReloadCase):
         self.rewrite(hub, config(["alice", "bob"], top={"log_level": "debug"}, spawner={"active_server_limit": 1}))
         self.sighup(hub, r"changed log_level, spawner\.active_server_limit")
         s, body = call(hub, "POST", "/hub/api/users/bob/server")
-        # (JupyterHub answers 429 up front; nbhub's spawn fails at once with the limit's message.)
-        self.assertIn(s, (429, 500), body)
-        self.assertIn(b"at its limit of 1 running servers", body)
+        # Refused before anything starts, with JupyterHub's 429.
+        self.assertEqual(s, 429, body)
+        self.assertIn(b"Active user limit exceeded: the hub is at its limit of 1 running servers", body)
+        s, body = call(hub, "GET", "/hub/api/users/bob")
+        self.assertEqual(json.loads(body)["pending"], None, body)
         self.assertEqual(run_code(ws, "print(6*7+1)"), "43\n")  # alice's server is untouched
 
         # Debug lines follow the new level at once (a second reload, with no change).
