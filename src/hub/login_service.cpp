@@ -45,13 +45,13 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
       auto sealed = crypt_->encrypt(boost::json::value(id.id_token), id.username, store::CryptPurpose::id_token_hint);
       if (sealed) id_token_sealed = *sealed;
     }
+    auto now = clock_.now();
+    // One transaction (one commit, one fsync) writes the user and the session.
+    up.session = store::SessionRow{.id_hash = session_id_hash(token), .provider = id.provider,
+                                   .created = now, .expires = now + cfg->cookie_max_age,
+                                   .last_seen = now, .id_token_hint_encrypted = id_token_sealed};
     auto user = store_.upsert_user_on_login(up);
     if (!user) return user.error();
-    auto now = clock_.now();
-    store::SessionRow s{.id_hash = session_id_hash(token), .user_id = user->user.id,
-                        .provider = id.provider, .created = now, .expires = now + cfg->cookie_max_age,
-                        .last_seen = now, .id_token_hint_encrypted = id_token_sealed};
-    if (auto r = store_.create_session(s); !r) return r.error();
     log_.info("login: '{}' signed in via {} ({}{})", id.username, id.provider, decision.reason,
               user->created ? ", new user" : "");
     return SignedIn{std::move(user->user), user->created, token};

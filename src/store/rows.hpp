@@ -36,14 +36,6 @@ struct UserRow {
 
 // What a login learned about a user. nullopt means "the authenticator said nothing: leave the
 // stored value as it is", as JupyterHub does for `admin: None` and a model without `groups`.
-struct LoginUpdate {
-  std::string name;
-  std::optional<bool> admin;  // a new user gets false when nullopt
-  // When set, membership is replaced by exactly these groups; unknown groups are created.
-  std::optional<std::vector<std::string>> groups;
-  std::optional<std::string> encrypted_auth_state;
-};
-
 struct UpsertedUser {
   UserRow user;
   bool created = false;  // true when this login created the user
@@ -60,6 +52,17 @@ struct SessionRow {
   std::optional<std::string> id_token_hint_encrypted;
 
   bool operator==(SessionRow const&) const = default;
+};
+
+struct LoginUpdate {
+  std::string name;
+  std::optional<bool> admin;  // a new user gets false when nullopt
+  // When set, membership is replaced by exactly these groups; unknown groups are created.
+  std::optional<std::vector<std::string>> groups;
+  std::optional<std::string> encrypted_auth_state;
+  // A login session written in the same transaction (one commit per sign-in); its user_id
+  // is filled in by the store.
+  std::optional<SessionRow> session;
 };
 
 struct GroupRow {

@@ -45,6 +45,7 @@ class SqlStoreQueries : public Store {
   Result<UserActivityCounts> count_user_activity(std::span<const Time> cutoffs) override;
   void set_query_observer(QueryObserver observer) override { observer_ = std::move(observer); }
   Result<UserRow> create_user(std::string_view name, bool admin) override;
+  Result<std::vector<UserRow>> create_users(std::span<std::string const> names, bool admin) override;
   Result<UpsertedUser> upsert_user_on_login(LoginUpdate const& login) override;
   Result<void> set_admin(std::string_view name, bool admin) override;
   Result<void> rename_user(std::string_view name, std::string_view new_name) override;

@@ -27,34 +27,36 @@ Error no_session() {
   return make_error(Errc::not_found, "no such login session, or it has expired");
 }
 
+Result<void> insert_session(auto& c, SessionRow const& s) {
+  auto st = c.prepare(
+      "INSERT INTO sessions (id_hash, user_id, provider, created, expires, last_seen, "
+      "id_token_hint_encrypted) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!st) return st.error();
+  st->bind(1, std::string_view(s.id_hash))
+      .bind(2, s.user_id)
+      .bind(3, std::string_view(s.provider))
+      .bind(4, to_db_time(s.created))
+      .bind(5, to_db_time(s.expires))
+      .bind(6, to_db_time(s.last_seen));
+  if (s.id_token_hint_encrypted)
+    st->bind_blob(7, *s.id_token_hint_encrypted);
+  else
+    st->bind_null(7);
+  auto r = st->run();
+  if (!r && r.error().code == Errc::conflict)
+    return make_error(Errc::conflict, "a login session with this id already exists");
+  if (!r && r.error().code == Errc::not_found)
+    return make_error(Errc::not_found, "no user with id " + std::to_string(s.user_id));
+  return r;
+}
+
 }  // namespace
 
 template <class Derived, class Connection, class Statement>
 Result<void> SqlStoreQueries<Derived, Connection, Statement>::create_session(SessionRow const& s) {
   if (s.id_hash.empty())
     return make_error(Errc::bad_request, "a session id hash must not be empty");
-  return write("create_session", [&](Connection& c) -> Result<void> {
-    auto st = c.prepare(
-        "INSERT INTO sessions (id_hash, user_id, provider, created, expires, last_seen, "
-        "id_token_hint_encrypted) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    if (!st) return st.error();
-    st->bind(1, std::string_view(s.id_hash))
-        .bind(2, s.user_id)
-        .bind(3, std::string_view(s.provider))
-        .bind(4, to_db_time(s.created))
-        .bind(5, to_db_time(s.expires))
-        .bind(6, to_db_time(s.last_seen));
-    if (s.id_token_hint_encrypted)
-      st->bind_blob(7, *s.id_token_hint_encrypted);
-    else
-      st->bind_null(7);
-    auto r = st->run();
-    if (!r && r.error().code == Errc::conflict)
-      return make_error(Errc::conflict, "a login session with this id already exists");
-    if (!r && r.error().code == Errc::not_found)
-      return make_error(Errc::not_found, "no user with id " + std::to_string(s.user_id));
-    return r;
-  });
+  return write("create_session", [&](Connection& c) { return insert_session(c, s); });
 }
 
 template <class Derived, class Connection, class Statement>

@@ -233,6 +233,30 @@ Result<UserRow> SqlStoreQueries<Derived, Connection, Statement>::create_user(std
 }
 
 template <class Derived, class Connection, class Statement>
+Result<std::vector<UserRow>> SqlStoreQueries<Derived, Connection, Statement>::create_users(
+    std::span<std::string const> names, bool admin) {
+  for (auto const& name : names)
+    if (auto r = check_name("a user name", name); !r) return r.error();
+  return write("create_users", [&](Connection& c) -> Result<std::vector<UserRow>> {
+    auto const now = to_db_time(clock_.now());
+    std::vector<UserRow> created;
+    for (auto const& name : names) {
+      auto st = c.prepare(
+          "INSERT INTO users (name, admin, created) VALUES (?, ?, ?) "
+          "ON CONFLICT (name) DO NOTHING RETURNING id");
+      if (!st) return st.error();
+      auto row = st->bind(1, std::string_view(name)).bind(2, admin).bind(3, now).step();
+      if (!row) return row.error();
+      if (!*row) continue;  // already there (or named twice): not created by this call
+      auto u = user_by_id(c, st->int64(0));
+      if (!u) return u.error();
+      created.push_back(std::move(*u));
+    }
+    return created;
+  });
+}
+
+template <class Derived, class Connection, class Statement>
 Result<UpsertedUser> SqlStoreQueries<Derived, Connection, Statement>::upsert_user_on_login(
     LoginUpdate const& login) {
   if (auto r = check_name("a user name", login.name); !r) return r.error();
@@ -282,6 +306,13 @@ Result<UpsertedUser> SqlStoreQueries<Derived, Connection, Statement>::upsert_use
     }
     if (login.groups)
       if (auto r = replace_groups(c, id, *login.groups, Derived::kInt64Param); !r) return r.error();
+    if (login.session) {
+      if (login.session->id_hash.empty())
+        return make_error(Errc::bad_request, "a session id hash must not be empty");
+      auto session = *login.session;
+      session.user_id = id;
+      if (auto r = insert_session(c, session); !r) return r.error();
+    }
     auto user = user_by_id(c, id);
     if (!user) return user.error();
     return UpsertedUser{std::move(*user), created};

@@ -113,6 +113,9 @@ class Store {
   virtual Result<UserActivityCounts> count_user_activity(std::span<const Time> cutoffs) = 0;
   // Creates a user (the admin API, `allowed_users` at startup); conflict if the name is taken.
   virtual Result<UserRow> create_user(std::string_view name, bool admin) = 0;
+  // Creates, in one transaction, those of `names` that do not exist yet; returns the rows
+  // created, in the order given. One commit for the whole batch (POST /hub/api/users).
+  virtual Result<std::vector<UserRow>> create_users(std::span<std::string const> names, bool admin) = 0;
   // Creates or updates the user after a successful login, in one transaction; see
   // LoginUpdate for what nullopt means. Sets auth_refreshed to now.
   virtual Result<UpsertedUser> upsert_user_on_login(LoginUpdate const& login) = 0;

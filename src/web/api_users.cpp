@@ -147,18 +147,7 @@ struct UsersApi {
       if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
     }
     if (names.empty()) co_return a->error(400, "Must specify at least one user to create");
-    auto work = [this, names, admin]() -> Result<std::vector<store::UserRow>> {
-      std::vector<store::UserRow> created;
-      for (auto const& n : names) {
-        auto exists = a->d.store.user_exists(n);
-        if (!exists) return exists.error();
-        if (*exists) continue;
-        auto u = a->d.store.create_user(n, admin);
-        if (!u) return u.error();
-        created.push_back(std::move(*u));
-      }
-      return created;
-    };
+    auto work = [this, names, admin]() { return a->d.store.create_users(names, admin); };
     auto created = co_await a->blocking(std::move(work));
     if (!created) co_return a->error_from(created.error());
     if (created->empty()) co_return a->error(409, fmt::format("All {} users already exist", names.size()));

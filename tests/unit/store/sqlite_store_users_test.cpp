@@ -94,6 +94,21 @@ TEST_P(Users, SetAuthStateLeavesAuthRefreshedAlone) {
   EXPECT_EQ(must(store->get_user("alice")).auth_refreshed, kEpoch + 2h);
 }
 
+TEST_P(Users, LoginWritesItsSessionInTheSameTransaction) {
+  SessionRow session{.id_hash = "h1", .provider = "idp", .created = kEpoch, .expires = kEpoch + 1h,
+                     .last_seen = kEpoch};
+  auto up = must(store->upsert_user_on_login({.name = "alice", .session = session}));
+  auto stored = must(store->get_session("h1"));
+  EXPECT_EQ(stored.user_id, up.user.id);
+  EXPECT_EQ(stored.provider, "idp");
+
+  // A session that cannot be written undoes the whole login: no user appears without it.
+  auto again = store->upsert_user_on_login({.name = "bob", .session = session});
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Errc::conflict);
+  EXPECT_FALSE(must(store->user_exists("bob")));
+}
+
 TEST_P(Users, CreateUserTwiceIsAConflict) {
   must(store->create_user("alice", false));
   auto r = store->create_user("alice", true);
@@ -101,6 +116,24 @@ TEST_P(Users, CreateUserTwiceIsAConflict) {
   EXPECT_EQ(r.error().code, Errc::conflict);
   EXPECT_EQ(r.error().message, "a user named 'alice' already exists");
   EXPECT_FALSE(must(store->get_user("alice")).admin);
+}
+
+TEST_P(Users, CreateUsersSkipsExistingAndRepeatedNames) {
+  must(store->create_user("bob", false));
+  Strings names{"alice", "bob", "carol", "alice"};
+  auto created = must(store->create_users(names, true));
+  ASSERT_EQ(created.size(), 2u);
+  EXPECT_EQ(created[0].name, "alice");
+  EXPECT_EQ(created[1].name, "carol");
+  EXPECT_TRUE(created[1].admin);
+  EXPECT_EQ(created[1].created, kEpoch);
+  EXPECT_FALSE(must(store->get_user("bob")).admin);  // untouched
+}
+
+TEST_P(Users, CreateUsersWithABadNameCreatesNone) {
+  Strings names{"dora", ""};
+  EXPECT_FALSE(store->create_users(names, false));
+  EXPECT_FALSE(must(store->user_exists("dora")));
 }
 
 TEST_P(Users, UnknownUsersAreNotFound) {
