@@ -9,8 +9,8 @@ using nbhub::hub::display_name_problem;
 using nbhub::hub::is_strict_server_name;
 
 TEST(StrictServerName, AcceptsWhatIsValidSafeSlugAccepts) {
-  for (auto ok : {"a", "gpu-1", "my-server-2", "x9", std::string(30, 'a').c_str()})
-    EXPECT_TRUE(is_strict_server_name(ok)) << ok;
+  for (auto ok : {"a", "gpu-1", "my-server-2", "x9"}) EXPECT_TRUE(is_strict_server_name(ok)) << ok;
+  EXPECT_TRUE(is_strict_server_name(std::string(30, 'a')));
 }
 
 TEST(StrictServerName, RefusesTheRest) {
