@@ -184,8 +184,8 @@ net::awaitable<ReloadOutcome> ConfigReloader::reload(std::string trigger) {
 
   // Build and check every new part before anything is swapped.
   std::shared_ptr<const hub::Roles> roles;
-  if (contains(plan.live, "load_roles")) {
-    auto r = hub::Roles::load(next.load_roles_json);
+  if (contains(plan.live, "load_roles") || contains(plan.live, "extra_user_scopes")) {
+    auto r = hub::Roles::load(next.load_roles_json, next.extra_user_scopes);
     if (!r) errors.push_back(diagnostic_for(plan.next_provenance, "load_roles", r.error().message));
     else roles = std::make_shared<const hub::Roles>(std::move(*r));
   }

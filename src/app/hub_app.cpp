@@ -64,6 +64,7 @@
 #include "spawn/process.hpp"
 #include "spawn/spawn_queue.hpp"
 #include "web/api_common.hpp"
+#include "web/cors.hpp"
 #include "web/logo.hpp"
 #include "web/base_url.hpp"
 #include "web/metrics_route.hpp"
@@ -423,12 +424,13 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto const url_base = web::url_prefix(cfg.base_url);
     hub::ServersConfig scfg{.base_url = url_base, .hub_api_url = connect_url + url_base + "hub/api",
                             .public_url = cfg.public_url,
-                            .allow_named_servers = cfg.spawner_settings.allow_named_servers};
+                            .allow_named_servers = cfg.spawner_settings.allow_named_servers,
+                            .named_server_limit_per_user = cfg.spawner_settings.named_server_limit_per_user};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
     servers_ptr = &servers;
     servers.set_metrics(&metrics);
     metrics.watch(servers, queue, proxy.stats());
-    auto roles = hub::Roles::load(cfg.load_roles_json);
+    auto roles = hub::Roles::load(cfg.load_roles_json, cfg.extra_user_scopes);
     if (!roles) return fail(roles.error().message, 2);
     auto services = hub::ServiceRegistry::load(cfg.services_json, cfg.base_url);
     if (!services) return fail(services.error().message, 2);
@@ -508,6 +510,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     web::add_server_pages(router, sdeps);
     web::add_hub_routes(router, {live_hub, flow, logins, log, passwords});
     web::add_logo_route(router, cfg.base_url, std::move(*logo));
+    web::add_cors(router, live_hub, web::route_prefix(cfg.base_url));
     web::add_metrics_routes(router, {.route_base = web::route_prefix(cfg.base_url),
                                      .authenticate = cfg.authenticate_prometheus, .auth = request_auth,
                                      .metrics = metrics, .store = **st, .pool = blocking, .clock = clock, .log = log});

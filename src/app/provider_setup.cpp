@@ -21,6 +21,14 @@ boost::asio::awaitable<Result<config::ProviderConfig>> resolve_provider(config::
       log.info("provider {} ({}): \"Sign in with {}\"", p->name, p->kind, p->login_service);
       break;
     case auth::SignIn::password_form:
+      if (p->kind == "shared-password") {
+        log.warn("provider {} is kind = \"shared-password\" (JupyterHub's SharedPasswordAuthenticator): "
+                 "whoever knows the user password can sign in as ANY allowed non-admin user. Meant for "
+                 "short workshops; user password {}, admin password {}",
+                 p->name, p->user_password.empty() ? "not set" : "set",
+                 p->admin_password.empty() ? "not set" : "set");
+        break;
+      }
       log.warn("provider {} is kind = \"dummy\" (JupyterHub's DummyAuthenticator): ANYONE can sign in "
                "with any username and {}. FOR TESTING ONLY: never use it on a hub others can reach.",
                p->name, p->password.empty() ? "any password" : "the one configured password");

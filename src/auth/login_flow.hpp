@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct Identity {
   // The authenticator allows everyone unless allowed_users is set (JupyterHub 5's
   // DummyAuthenticator default for allow_all); false for every identity provider.
   bool allow_all_by_default = false;
+  // The authenticator's own word on admin, which wins over the allow/admin rules' (JupyterHub
+  // applies an authenticator's returned `admin`): SharedPasswordAuthenticator returns true for
+  // a sign-in with the admin password and false for one with the user password. nullopt: the
+  // rules decide (every identity provider).
+  std::optional<bool> admin;
 };
 
 struct LoginRedirect {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "auth/claims.hpp"
 #include "core/crypto.hpp"
 
@@ -40,6 +42,11 @@ std::string_view trim(std::string_view s) {
   auto b = s.find_first_not_of(ws);
   if (b == std::string_view::npos) return {};
   return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// Equal-length digests: the comparison tells nothing about the password's length.
+bool same_password(std::string const& given, Secret const& expected) {
+  return crypto::equal_ct(crypto::sha256(given), crypto::sha256(expected.reveal()));
 }
 
 }  // namespace
@@ -95,9 +102,9 @@ Result<std::pair<Identity, std::string>> PasswordLogin::complete(
     log_.warn("login via {}: refused: no username given", p->name);
     return Error{Errc::unauthorized, std::string(kInvalid)};
   }
+  if (p->kind == "shared-password") return shared_password(*p, raw, password, ticket->next);
   // Equal-length digests: the comparison tells nothing about the password's length.
-  if (!p->password.empty() &&
-      !crypto::equal_ct(crypto::sha256(password), crypto::sha256(p->password.reveal()))) {
+  if (!p->password.empty() && !same_password(password, p->password)) {
     log_.warn("login refused for '{}' via {}: wrong password", loggable(raw), p->name);
     return Error{Errc::unauthorized, std::string(kInvalid)};
   }
@@ -115,6 +122,39 @@ Result<std::pair<Identity, std::string>> PasswordLogin::complete(
   // (3.0 allowed any name while allowed_users was empty: the same outcome).
   id.allow_all_by_default = true;
   return std::pair{std::move(id), ticket->next};
+}
+
+// JupyterHub 5.3's SharedPasswordAuthenticator.authenticate. The name is checked against
+// admin_users after normalization: a raw check would let "ADMIN" through with the user
+// password and then be made admin by the rules once normalized to "admin".
+Result<std::pair<Identity, std::string>> PasswordLogin::shared_password(
+    config::ProviderConfig const& p, std::string const& raw, std::string const& password,
+    std::string const& next) {
+  auto const auth = auth_.load();
+  auto name = normalize_username(raw, auth->username_map);
+  if (!name) {
+    log_.warn("login via {}: refused a username: {}", p.name, name.error().message);
+    return Error{Errc::unauthorized, name.error().message};
+  }
+  bool const admin = std::find(auth->admin_users.begin(), auth->admin_users.end(), *name) !=
+                     auth->admin_users.end();
+  auto const& expected = admin ? p.admin_password : p.user_password;
+  // An unset password signs nobody in; an admin never signs in with the user password.
+  if (expected.empty() || !same_password(password, expected)) {
+    log_.warn("login refused for '{}' via {}: {}", loggable(raw), p.name,
+              expected.empty() ? (admin ? "admin_password is not set" : "user_password is not set")
+                               : (admin ? "wrong password (admin_users must give admin_password)"
+                                        : "wrong password"));
+    return Error{Errc::unauthorized, std::string(kInvalid)};
+  }
+  Identity id;
+  id.provider = p.name;
+  id.username = *name;
+  id.claims = boost::json::object{{"name", *name}};
+  // Who may sign in is decided by the hub's allow rules (allow_all, allowed_users, ...) as for
+  // any authenticator; the password only proves which of the two groups the user is in.
+  id.admin = admin;
+  return std::pair{std::move(id), next};
 }
 
 }  // namespace nbhub::auth

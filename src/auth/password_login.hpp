@@ -1,8 +1,11 @@
 #pragma once
 // Sign-in with a username and password typed on the hub's own login page: JupyterHub's
-// DummyAuthenticator (a provider of kind = "dummy"), for tests, demos and tools' test suites.
-// Any username is accepted; with the provider's `password` set, every user must give that
-// password (compared in constant time). Protocol only, like LoginFlow: it knows nothing of
+// DummyAuthenticator (a provider of kind = "dummy"), for tests, demos and tools' test suites,
+// and its SharedPasswordAuthenticator (kind = "shared-password"), for workshops.
+// Dummy: any username is accepted; with the provider's `password` set, every user must give
+// that password. Shared-password: users in auth.admin_users must give `admin_password` and
+// become admins; everyone else gives `user_password` and is never made admin by it; the allow
+// rules then apply as for any authenticator. Passwords are compared in constant time. Protocol only, like LoginFlow: it knows nothing of
 // handlers or the store, and the hub layer decides who may sign in (auth::decide).
 //
 // Login CSRF: the form carries `_xsrf`, a random value that is also sealed into a short-lived
@@ -60,6 +63,10 @@ class PasswordLogin {
   static constexpr std::string_view kCookieName = "nbhub-login-form";
 
  private:
+  Result<std::pair<Identity, std::string>> shared_password(config::ProviderConfig const& p,
+                                                           std::string const& raw,
+                                                           std::string const& password,
+                                                           std::string const& next);
   Snapshot<Providers> providers_;
   SnapshotRef<config::AuthConfig> auth_;
   LoginStateSealer& sealer_;

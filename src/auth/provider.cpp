@@ -102,7 +102,7 @@ Result<void> cilogon(ProviderConfig& p) {
 }  // namespace
 
 SignIn sign_in_of(ProviderConfig const& p) {
-  if (p.kind == "dummy") return SignIn::password_form;
+  if (p.kind == "dummy" || p.kind == "shared-password") return SignIn::password_form;
   if (p.kind == "null") return SignIn::none;
   return SignIn::redirect;
 }
@@ -110,7 +110,7 @@ SignIn sign_in_of(ProviderConfig const& p) {
 Result<ProviderConfig> apply_preset(ProviderConfig p) {
   Result<void> r;
   if (sign_in_of(p) != SignIn::redirect) {
-    // JupyterHub's DummyAuthenticator and NullAuthenticator: no IdP, nothing to derive.
+    // JupyterHub's Dummy, SharedPassword and Null authenticators: no IdP, nothing to derive.
     return p;
   }
   if (p.kind == "cognito") r = cognito(p);
@@ -126,7 +126,7 @@ Result<ProviderConfig> apply_preset(ProviderConfig p) {
       r = missing(p, "token_url", "is required for kind = \"generic\" unless issuer is set");
   } else {
     r = missing(p, "kind", fmt::format("unknown kind \"{}\"; expected generic, oidc, cognito, "
-                                       "custos, cilogon, dummy or null", p.kind));
+                                       "custos, cilogon, dummy, shared-password or null", p.kind));
   }
   if (!r) return r.error();
   if (p.login_service.empty()) p.login_service = p.kind == "generic" ? "OAuth 2.0" : p.name;

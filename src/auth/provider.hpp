@@ -11,8 +11,8 @@
 namespace nbhub::auth {
 
 // How people sign in through a provider: redirected to the IdP (the OAuth kinds, auth::
-// LoginFlow), with a username and password on the hub's own login page (kind = "dummy",
-// auth::PasswordLogin), or not at all (kind = "null": the hub is used with API tokens only).
+// LoginFlow), with a username and password on the hub's own login page (kind = "dummy" or
+// "shared-password", auth::PasswordLogin), or not at all (kind = "null": the hub is used with API tokens only).
 enum class SignIn { redirect, password_form, none };
 SignIn sign_in_of(config::ProviderConfig const& p);
 

@@ -38,12 +38,14 @@ struct HttpClientConfig {
 enum class TokenAuth { client_secret_post, client_secret_basic, custos_bearer_pair };
 
 // One identity provider. Presets (cognito, custos, cilogon, oidc) fill endpoint fields from
-// a few inputs; see auth/providers.cpp. Two kinds are not identity providers but JupyterHub's
-// test authenticators (auth/provider.hpp sign_in_of): dummy (a username/password form on the
-// login page) and null (no sign-in at all: an API-only hub).
+// a few inputs; see auth/providers.cpp. Three kinds are not identity providers but JupyterHub's
+// own authenticators (auth/provider.hpp sign_in_of): dummy (a username/password form on the
+// login page), shared-password (the same form with one password for users and another for
+// admins: JupyterHub 5.3's SharedPasswordAuthenticator) and null (no sign-in at all: an
+// API-only hub).
 struct ProviderConfig {
   std::string name;            // id in URLs: /hub/oauth_login?provider=<name>
-  std::string kind = "generic";  // generic | oidc | cognito | custos | cilogon | dummy | null
+  std::string kind = "generic";  // generic | oidc | cognito | custos | cilogon | dummy | shared-password | null
   std::string login_service;   // button text: "Sign in with <login_service>"
   std::string client_id;
   Secret client_secret;
@@ -78,6 +80,10 @@ struct ProviderConfig {
   std::string custos_iam_host;  // Keycloak host behind Custos
   std::string cilogon_host = "cilogon.org";
   Secret password;  // dummy: the password every user must give; empty = any password
+  // shared-password: what users outside auth.admin_users give (>= 8 characters), and what
+  // admin_users must give (>= 32, different); empty: that group cannot sign in.
+  Secret user_password;
+  Secret admin_password;
   // Bearer JWT access tokens of this provider at the hub REST API (hub/bearer_auth.hpp).
   bool bearer_tokens = false;
   std::vector<std::string> bearer_audiences;   // accepted `aud` values (any of)
@@ -141,6 +147,9 @@ struct SpawnerSettings {
   bool allow_root_servers = false;
   std::string log_dir = "server-logs";
   bool allow_named_servers = false;
+  // Most named servers a user may have at once (JupyterHub's named_server_limit_per_user);
+  // 0: no limit.
+  std::size_t named_server_limit_per_user = 0;
 };
 
 // The built-in proxy's limits.
@@ -261,6 +270,16 @@ struct HubConfig {
   // and roles issues read them.
   std::string services_json = "[]";
   std::string load_roles_json = "[]";
+  // JupyterHub 6.0's extra_user_scopes: scopes added to the default `user` role without
+  // redefining it ("read:users:name", "read:groups!group=class").
+  std::vector<std::string> extra_user_scopes;
+  // JupyterHub 5.0's token_expires_in_max_seconds: the longest lifetime a token requested
+  // through the API or the token page may have; a request without expiry gets this one. 0: none.
+  Seconds token_expires_in_max{0};
+  // Origins (scheme://host[:port]) whose pages may call /hub/api from the browser (CORS); "*"
+  // any origin, without credentials. Empty: no CORS headers, as JupyterHub without
+  // tornado_settings headers (its 5.0 root endpoint /hub/api answers any origin: so does ours).
+  std::vector<std::string> cors_allow_origins;
   std::string jupyterhub_version = "3.0.0";  // reported to servers and tools (/hub/api/)
   std::string logo_file;  // image served at <base_url>hub/logo; "" = nbhub's own mark
   SpawnerSettings spawner_settings;

@@ -100,6 +100,24 @@ std::vector<Option> build_table() {
       {"load_roles", {}, F::json, {},
        "JupyterHub `load_roles`, as an array of tables (kept for the roles feature).",
        HUB(load_roles_json)},
+      {"extra_user_scopes", {}, F::plain, {},
+       "Scopes added to the default `user` role without redefining it (JupyterHub 6.0's "
+       "`extra_user_scopes`), e.g. `[\"read:users:name\", \"read:groups!group=class\"]`.",
+       HUB(extra_user_scopes)},
+      {"token_expires_in_max_seconds", {}, F::plain, {},
+       "Longest lifetime of a token created through the API or the token page (JupyterHub 5.0's "
+       "`token_expires_in_max_seconds`): longer requests are refused with 400 and requests "
+       "without an expiry get this one. 0 = no limit. Tokens the hub issues to servers and "
+       "services are not affected.",
+       HUB(token_expires_in_max)},
+      {"cors_allow_origins", {}, F::plain, {},
+       "Origins (`https://app.example.org`) whose pages may call `/hub/api` from a browser: "
+       "their requests and preflights (`OPTIONS`) get `Access-Control-Allow-Origin` and the "
+       "other CORS headers; other origins get none. `[\"*\"]` allows any origin without "
+       "credentials. JupyterHub sets this with `tornado_settings = {\"headers\": "
+       "{\"Access-Control-Allow-Origin\": ...}}`; the root `/hub/api` always allows any origin, "
+       "as JupyterHub 5.",
+       HUB(cors_allow_origins)},
       {"jupyterhub_version", {}, F::plain, {},
        "JupyterHub version reported to servers and tools (`/hub/api/`).",
        HUB(jupyterhub_version)},
@@ -212,6 +230,11 @@ std::vector<Option> build_table() {
        HUB(spawner_settings.log_dir)},
       {"spawner.allow_named_servers", {}, F::plain, {},
        "Let users run more than one named server.", HUB(spawner_settings.allow_named_servers)},
+      {"spawner.named_server_limit_per_user", {}, F::plain, {},
+       "Most named servers a user may run at once (JupyterHub's `named_server_limit_per_user`, "
+       "z2jh's `hub.namedServerLimitPerUser`); a start beyond it is refused with 400. 0 = no "
+       "limit.",
+       HUB(spawner_settings.named_server_limit_per_user)},
       {"spawner.options", {}, F::plain, {},
        "Spawner traits imported from `jupyterhub_config.py` that have no option here "
        "(`\"DockerSpawner.image\" = \"...\"`), kept for the spawner.",
@@ -380,9 +403,11 @@ std::vector<Option> build_table() {
        "Id in URLs (`/hub/oauth_login?provider=NAME`) and environment variables; default: "
        "`kind`.",
        PROV(name)},
-      {"kind", P, F::choice, {"generic", "oidc", "cognito", "custos", "cilogon", "dummy", "null"},
-       "Preset that fills endpoints from a few settings; `dummy` and `null` are JupyterHub's "
-       "test authenticators (any username on a form; no sign-in, API tokens only).",
+      {"kind", P, F::choice,
+       {"generic", "oidc", "cognito", "custos", "cilogon", "dummy", "shared-password", "null"},
+       "Preset that fills endpoints from a few settings; `dummy`, `shared-password` and `null` are "
+       "JupyterHub's own authenticators (any username on a form; a form with one password for "
+       "users and one for admins, for workshops; no sign-in, API tokens only).",
        PROV(kind)},
       {"login_service", P, F::plain, {}, "Button text: \"Sign in with LOGIN_SERVICE\".",
        PROV(login_service)},
@@ -452,6 +477,16 @@ std::vector<Option> build_table() {
        "Dummy: the password every user must give (compared in constant time); `\"\"` = any "
        "password. For tests only.",
        PROV(password), true},
+      {"user_password", P, F::plain, {},
+       "Shared-password: the password every user outside `auth.admin_users` gives (at least 8 "
+       "characters; JupyterHub's `SharedPasswordAuthenticator.user_password`). Anyone who knows "
+       "it can sign in as any allowed non-admin user. `\"\"` = only admins can sign in.",
+       PROV(user_password), true},
+      {"admin_password", P, F::plain, {},
+       "Shared-password: the password the users in `auth.admin_users` must give (at least 32 "
+       "characters, different from `user_password`); they become admins. `\"\"` = admins cannot "
+       "sign in.",
+       PROV(admin_password), true},
       {"bearer_tokens", P, F::plain, {},
        "Accept this provider's JWT access tokens as `Authorization: Bearer` at the hub REST "
        "API (validated locally with its JWKS); see docs/tokens.md.",

@@ -267,6 +267,7 @@ class Importer {
           break;
         }
         case Special::log_level: log_level(*m); break;
+        case Special::tornado_settings: tornado_settings(*m); break;
         case Special::days_to_seconds: {
           auto const& v = m->value;
           if (v.kind != Value::Kind::integer && v.kind != Value::Kind::real) {
@@ -285,6 +286,36 @@ class Importer {
       }
     }
     hub_urls(hub_ip, hub_port, connect_ip, connect_port);
+  }
+
+  // JupyterHub's way to allow CORS: tornado_settings = {"headers": {"Access-Control-Allow-
+  // Origin": "https://app.example.org"}}. That one header becomes cors_allow_origins; the rest
+  // of tornado_settings means nothing to nbhub and is named in a warning.
+  void tornado_settings(Merged const& m) {
+    auto where = origin(m);
+    auto const& v = m.value;
+    if (v.kind != Value::Kind::dict) {
+      b_.error(where, "expected a dict, got " + describe(v, true));
+      return;
+    }
+    for (auto const& [k, val] : v.entries) {
+      if (k.kind == Value::Kind::string && k.string == "headers" && val.kind == Value::Kind::dict) {
+        for (auto const& [hk, hv] : val.entries) {
+          bool const origin_header = hk.kind == Value::Kind::string &&
+                                     to_lower(hk.string) == "access-control-allow-origin";
+          if (origin_header && hv.kind == Value::Kind::string)
+            b_.set("cors_allow_origins", Value::list({Value::of(hv.string)}), where);
+          else
+            b_.warn(where, fmt::format("tornado_settings[\"headers\"][{}] is not supported by nbhub, "
+                                       "ignored (only Access-Control-Allow-Origin is read)",
+                                       describe(hk, true)));
+        }
+      } else {
+        b_.warn(where, fmt::format("tornado_settings[{}] is not supported by nbhub, ignored (only "
+                                   "headers[\"Access-Control-Allow-Origin\"] is read)",
+                                   describe(k, true)));
+      }
+    }
   }
 
   void bind_url(Merged const& m) {

@@ -36,6 +36,7 @@ enum class Special {
   hub_connect_port,
   days_to_seconds,  // cookie_max_age_days
   class_choice,     // authenticator_class / spawner_class
+  tornado_settings, // only headers["Access-Control-Allow-Origin"] -> cors_allow_origins
 };
 
 struct TraitInfo {

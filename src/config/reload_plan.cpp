@@ -19,6 +19,10 @@ constexpr std::string_view kLive[] = {
     "default_url",
     "services",
     "load_roles",
+    "extra_user_scopes",
+    // Read per request by the REST API (web/api_common.hpp: cfg snapshot).
+    "token_expires_in_max_seconds",
+    "cors_allow_origins",
     "auth.allowed_users",
     "auth.admin_users",
     "auth.blocked_users",

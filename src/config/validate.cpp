@@ -30,6 +30,45 @@ bool is_loopback_host(std::string_view host) {
 }
 
 bool is_test_kind(std::string_view kind) { return kind == "dummy" || kind == "null"; }
+// Kinds with no identity provider behind them: no client, no endpoints.
+bool is_idp_less_kind(std::string_view kind) { return is_test_kind(kind) || kind == "shared-password"; }
+
+// Python's len() of a str, which SharedPasswordAuthenticator's minimum lengths count: code
+// points, not bytes.
+std::size_t characters(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+// JupyterHub 5.3's SharedPasswordAuthenticator rules: user_password at least 8 characters,
+// admin_password at least 32, and never the same; either may be left out.
+void check_shared_password(ConfigBuilder& b, int i) {
+  auto const& p = b.provider(i);
+  auto const& admins = b.hub().auth.admin_users;
+  auto const user = p.user_password.reveal();
+  auto const admin = p.admin_password.reveal();
+  if (!user.empty() && characters(user) < 8)
+    b.error(at(b, i, "user_password"), fmt::format("must be at least 8 characters long, got {} "
+                                                   "characters", characters(user)));
+  if (!admin.empty() && characters(admin) < 32)
+    b.error(at(b, i, "admin_password"), fmt::format("must be at least 32 characters, not {}",
+                                                    characters(admin)));
+  if (!user.empty() && user == admin)
+    b.error(at(b, i, "admin_password"), "cannot be the same as user_password");
+  if (user.empty() && admin.empty())
+    b.warn(at(b, i, "user_password"), "neither user_password nor admin_password is set: nobody "
+                                      "will be able to sign in");
+  else if (user.empty())
+    b.warn(at(b, i, "user_password"), "is not set: only auth.admin_users can sign in");
+  if (!admin.empty() && admins.empty())
+    b.warn(at(b, i, "admin_password"), "is set, but auth.admin_users is empty: no admin will be "
+                                       "able to sign in; list them in auth.admin_users");
+  if (admin.empty() && !admins.empty())
+    b.warn(at(b, i, "admin_password"), "is not set, but auth.admin_users is: those users cannot "
+                                       "sign in until it is set");
+}
 
 void check_provider(ConfigBuilder& b, int i) {
   auto const& p = b.provider(i);
@@ -40,8 +79,15 @@ void check_provider(ConfigBuilder& b, int i) {
     b.error(at(b, i, "password"), fmt::format("is only read by kind = \"dummy\" (this provider is "
                                               "kind = {}); remove it",
                                               dquoted(p.kind)));
-  // JupyterHub's test authenticators talk to no identity provider: no client, no endpoints.
-  if (is_test_kind(p.kind)) return;
+  if (p.kind != "shared-password")
+    for (auto key : {"user_password", "admin_password"})
+      if (!(std::string_view(key) == "user_password" ? p.user_password : p.admin_password).empty())
+        b.error(at(b, i, key), fmt::format("is only read by kind = \"shared-password\" (this "
+                                           "provider is kind = {}); remove it",
+                                           dquoted(p.kind)));
+  if (p.kind == "shared-password") check_shared_password(b, i);
+  // JupyterHub's own authenticators talk to no identity provider: no client, no endpoints.
+  if (is_idp_less_kind(p.kind)) return;
   require(p.client_id, "client_id",
           "for every provider: the OAuth client id registered at the provider (or "
           "OAUTH_CLIENT_ID in the environment)");

@@ -220,6 +220,7 @@ std::vector<std::string> z2jh_summary(HubConfig const& h) {
   add("spawner.concurrent_spawn_limit", std::to_string(s.concurrent_spawn_limit));
   add("spawner.active_server_limit", std::to_string(s.active_server_limit));
   add("spawner.allow_named_servers", s.allow_named_servers ? "true" : "false");
+  add("spawner.named_server_limit_per_user", std::to_string(s.named_server_limit_per_user));
   std::vector<std::string> env_names;  // values may be secrets
   for (auto const& [k, _] : s.environment) env_names.push_back(k);
   add("spawner.environment (names)", fmt::format("[{}]", fmt::join(env_names, ", ")));

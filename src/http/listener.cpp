@@ -358,6 +358,7 @@ net::awaitable<Listener::Reply> Listener::dispatch(Request const& req, ClientVie
   } else if (found.match == Router::Match::wrong_method) {
     auto res = json_error(405, "Method not allowed here.");
     res.set(bhttp::field::allow, found.allowed);
+    if (auto const& decorate = router_.decorator()) decorate(ctx, res);
     co_return Reply{std::move(res)};
   } else {
     handler = router_.fallback();
@@ -365,6 +366,7 @@ net::awaitable<Listener::Reply> Listener::dispatch(Request const& req, ClientVie
   if (!handler) co_return Reply{json_error(404, "Not found.")};
   try {
     auto res = co_await (*handler)(ctx);
+    if (auto const& decorate = router_.decorator()) decorate(ctx, res);
     co_return Reply{std::move(res), std::move(ctx.body_stream), found.pattern};
   } catch (std::exception const& e) {
     // Handlers return errors as values; an exception here is a bug, never a secret leak.

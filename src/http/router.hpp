@@ -2,6 +2,7 @@
 // Maps (method, path) to a handler. Patterns are split by '/', a segment `{x}` captures one
 // path segment, a final `*` captures the rest. Exact segments win over captures. Routes are
 // registered at startup and read-only afterwards, so lookups need no lock.
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,12 @@ class Router {
   void get(std::string pattern, Handler h) { add(bhttp::verb::get, std::move(pattern), std::move(h)); }
   void post(std::string pattern, Handler h) { add(bhttp::verb::post, std::move(pattern), std::move(h)); }
   void fallback(Handler h) { fallback_ = std::move(h); }
+  // Runs on every response the router's handlers (and its 405s) give, before it is sent: for
+  // headers that depend on the request rather than the route (CORS, web/cors.hpp). Set once at
+  // startup; must not throw.
+  using Decorator = std::function<void(Context const&, Response&)>;
+  void decorate(Decorator d) { decorator_ = std::move(d); }
+  Decorator const& decorator() const { return decorator_; }
 
   enum class Match { found, wrong_method, none };
   struct Lookup {
@@ -42,6 +49,7 @@ class Router {
                       std::vector<std::string>& params);
   std::vector<Route> routes_;
   Handler fallback_;
+  Decorator decorator_;
 };
 
 std::vector<std::string_view> split_path(std::string_view path);

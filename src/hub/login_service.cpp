@@ -33,6 +33,7 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
       log_.warn("login refused for '{}' via {}: {}", id.username, id.provider, decision.reason);
       return Error{Errc::forbidden, cfg->custom_403_message};
     }
+    if (id.admin) decision.admin = id.admin;
     store::LoginUpdate up{.name = id.username, .admin = decision.admin};
     if (cfg->manage_groups) up.groups = id.groups;
     std::optional<std::string> id_token_sealed;

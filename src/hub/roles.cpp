@@ -48,13 +48,17 @@ bool contains(std::vector<std::string> const& v, std::string_view x) {
 
 Roles::Roles() : roles_(builtin_roles()) {}
 
-Result<Roles> Roles::load(std::string_view text) {
+Result<Roles> Roles::load(std::string_view text, std::vector<std::string> const& extra_user_scopes) {
   Roles out;
-  if (text.empty()) return out;
-  boost::system::error_code ec;
-  auto doc = json::parse(text, ec);
-  if (ec || !doc.is_array()) return Error{Errc::config, "load_roles must be a list of role tables"};
   std::vector<std::string> problems;
+  for (auto const& s : extra_user_scopes) {
+    if (auto p = scope_problem(s)) problems.push_back(fmt::format("extra_user_scopes: {}", *p));
+    else if (!contains(out.roles_.front().scopes, s)) out.roles_.front().scopes.push_back(s);  // "user" is first
+  }
+  if (text.empty() && problems.empty()) return out;
+  boost::system::error_code ec;
+  auto doc = text.empty() ? json::value(json::array{}) : json::parse(text, ec);
+  if (ec || !doc.is_array()) return Error{Errc::config, "load_roles must be a list of role tables"};
   for (auto const& v : doc.as_array()) {
     if (!v.is_object()) { problems.push_back("load_roles: every entry must be a table"); continue; }
     auto const& o = v.as_object();

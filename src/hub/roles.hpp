@@ -41,8 +41,11 @@ class Roles {
   Roles();
   // Built-ins, then the roles of `load_roles` (a JSON array of objects with name, description,
   // scopes, users, groups, services). Errors (Errc::config) name the role and the bad field or
-  // scope; every role is checked before the first error is returned.
-  static Result<Roles> load(std::string_view load_roles_json);
+  // scope; every role is checked before the first error is returned. `extra_user_scopes`
+  // (JupyterHub 6.0) join the built-in `user` role's scopes, unless load_roles gives that role
+  // scopes of its own (then they are ignored, as JupyterHub does).
+  static Result<Roles> load(std::string_view load_roles_json,
+                            std::vector<std::string> const& extra_user_scopes = {});
 
   Role const* find(std::string_view name) const;
   std::vector<Role> const& all() const { return roles_; }

@@ -53,7 +53,9 @@ std::map<std::string_view, ScopeInfo, std::less<>> const& definitions() {
       {"read:roles:groups", {{}, "Read group role assignments"}},
       {"admin:servers", {{"admin:server_state", "servers"}, "Read, start, stop, create and delete user servers and their state"}},
       {"admin:server_state", {{}, "Read and write users' server state"}},
-      {"servers", {{"read:servers", "delete:servers"}, "Start and stop user servers"}},
+      {"servers", {{"read:servers", "start:servers", "delete:servers"}, "Start and stop user servers"}},
+      // JupyterHub 6.0: start (and create, edit) servers, without access to them or stopping them.
+      {"start:servers", {{}, "Start and edit users' servers"}},
       {"read:servers", {{"read:users:name"}, "Read users' names and their server models (except state)"}},
       {"delete:servers", {{}, "Stop and delete users' servers"}},
       {"tokens", {{"read:tokens"}, "Read, write, create and delete user tokens"}},
@@ -91,7 +93,7 @@ std::map<std::string_view, ScopeInfo, std::less<>> const& definitions() {
 // What `self` means for a user (JupyterHub's get_scopes_for "self" expansion), `!user=<owner>`.
 constexpr std::string_view kSelfScopes[] = {
     "read:users", "read:users:name", "read:users:groups", "users:activity", "read:users:activity", "servers",
-    "delete:servers", "read:servers", "tokens", "read:tokens", "access:servers"};
+    "delete:servers", "read:servers", "start:servers", "tokens", "read:tokens", "access:servers"};
 
 bool is_meta(std::string_view base) {
   return base == "self" || base == "inherit" || base == "identify" || base == "(no_scope)" || base == "all";

@@ -54,6 +54,8 @@ struct ServerManager::Live {
   json::array events;
   bool finished = false;
   net::steady_timer changed;
+  std::string display_name;
+  json::object user_options;
 };
 
 namespace {
@@ -130,7 +132,8 @@ ServerView ServerManager::view(std::string const& user, std::string const& serve
   auto live = live_for(user, server_name);
   if (!live) return {};
   std::lock_guard lock(mu_);
-  return {live->state, live->url, live->last_error, live->started, live->last_activity};
+  return {live->state, live->url, live->last_error, live->started, live->last_activity, live->display_name,
+          live->user_options};
 }
 
 std::map<std::string, ServerView> ServerManager::views_for(std::string const& user) const {
@@ -138,7 +141,8 @@ std::map<std::string, ServerView> ServerManager::views_for(std::string const& us
   std::lock_guard lock(mu_);
   for (auto const& [k, live] : live_)
     if (live->user == user)
-      out[live->server_name] = {live->state, live->url, live->last_error, live->started, live->last_activity};
+      out[live->server_name] = {live->state, live->url, live->last_error, live->started, live->last_activity,
+                                live->display_name, live->user_options};
   return out;
 }
 
@@ -179,11 +183,22 @@ Result<json::object> ServerManager::options_from_form(std::vector<std::pair<std:
 }
 
 Result<ServerState> ServerManager::start(store::UserRow const& user, std::string const& server_name,
-                                         json::object user_options) {
+                                         json::object user_options, std::string display_name) {
   if (!server_name.empty() && !cfg_.allow_named_servers)
     return Error{Errc::bad_request, "Named servers are not enabled on this hub (allow_named_servers)."};
   if (server_name.find('/') != std::string::npos || server_name.size() > 255)
     return Error{Errc::bad_request, "Server names may not contain '/'."};
+  // JupyterHub's named_server_limit_per_user counts the user's named servers other than this
+  // one; nbhub forgets a named server when it stops, so the running and starting ones count.
+  if (auto const limit = cfg_.named_server_limit_per_user; limit > 0 && !server_name.empty()) {
+    std::size_t others = 0;
+    for (auto const& [name, v] : views_for(user.name))
+      if (!name.empty() && name != server_name && v.state != ServerState::stopped) ++others;
+    if (others >= limit && view(user.name, server_name).state == ServerState::stopped)
+      return Error{Errc::bad_request, fmt::format("User {} already has the maximum of {} named servers.  One must "
+                                                  "be deleted before a new server can be created",
+                                                  user.name, limit)};
+  }
   // JupyterHub's too-many-users: at active_server_limit a new start is refused before anything
   // begins (429 through the API), rather than failing once queued. running_count() counts
   // pending servers too; a server already pending or ready is answered below as before.
@@ -209,6 +224,8 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
     live->server_name = server_name;
     live->user_id = user.id;
     live->state = ServerState::pending;
+    live->display_name = display_name.empty() ? server_name : std::move(display_name);
+    live->user_options = user_options;
     live->last_error.clear();
     live->events.clear();
     live->finished = false;

@@ -43,6 +43,10 @@ struct ServerView {
   std::string last_error;      // why the last start failed, for the pending page and the API
   std::optional<Clock::SysTime> started;
   std::optional<Clock::SysTime> last_activity;
+  // What the last start asked for (JupyterHub 6.0's server model): held while the process
+  // runs, not recorded (a server adopted after a restart shows {} and its name).
+  std::string display_name;
+  boost::json::object user_options;
 };
 
 struct ServersConfig {
@@ -64,8 +68,10 @@ class ServerManager {
   // Starts the server unless it is already pending/ready. Returns at once; the spawn runs in
   // the background. Errors: conflict (stopping), bad_request (named servers off or bad
   // name), unavailable (limits).
+  // bad_request also when a new named server would pass named_server_limit_per_user.
+  // `display_name` ("" = the server's name) is JupyterHub 6.0's label for a named server.
   Result<ServerState> start(store::UserRow const& user, std::string const& server_name,
-                            boost::json::object user_options = {});
+                            boost::json::object user_options = {}, std::string display_name = "");
   // The spawner's options form ("" for none) and its reading of a posted form.
   std::string options_form() const;
   Result<boost::json::object> options_from_form(std::vector<std::pair<std::string, std::string>> const& form) const;

@@ -149,12 +149,26 @@ CREATE TABLE leases (
 );
 )sql";
 
+// Named servers defined through JupyterHub 6.0's PUT before they ever run (store.hpp
+// create_named_server). Additive: a binary of migration 5 keeps running on it.
+constexpr std::string_view kV6NamedServers = R"sql(
+CREATE TABLE named_servers (
+  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  user_options TEXT NOT NULL DEFAULT '{}',
+  created BIGINT NOT NULL,
+  PRIMARY KEY (user_id, name)
+);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "users, groups, memberships, login sessions", kV1Users},
     Migration{2, "API tokens, OAuth clients and codes, servers", kV2TokensOAuthServers},
     Migration{3, "JupyterHub token hashes of imported API tokens", kV3ImportedTokenHashes},
     Migration{4, "ACME account key, certificates and renewal leases", kV4Acme},
     Migration{5, "leases for replicas; schema compatibility for rolling upgrades", kV5Leases, 5},
+    Migration{6, "named servers defined before they run (JupyterHub 6.0)", kV6NamedServers, 5},
 };
 
 }  // namespace

@@ -152,6 +152,20 @@ struct ServerRow {
   bool operator==(ServerRow const&) const = default;
 };
 
+// A named server defined without being started (JupyterHub 6.0's PUT
+// /users/{name}/servers/{server}, edited by PATCH): its label and the options its next start
+// uses when the start gives none. Migration 6. Kept apart from ServerRow, which records
+// servers that run (hub/servers.hpp).
+struct NamedServerRow {
+  std::int64_t user_id = 0;
+  std::string name;
+  std::string display_name;
+  boost::json::object user_options;
+  Time created{};
+
+  bool operator==(NamedServerRow const&) const = default;
+};
+
 // A server with its owner's name, for adoption at startup.
 struct OwnedServer {
   std::string user_name;

@@ -99,6 +99,13 @@ class SqlStoreQueries : public Store {
   Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
                                      Time when) override;
 
+  Result<NamedServerRow> create_named_server(NamedServerRow const& s) override;
+  Result<std::optional<NamedServerRow>> get_named_server(std::int64_t user_id, std::string_view name) override;
+  Result<std::vector<NamedServerRow>> list_named_servers(std::int64_t user_id) override;
+  Result<NamedServerRow> update_named_server(std::int64_t user_id, std::string_view name,
+                                             NamedServerRow const& s) override;
+  Result<bool> delete_named_server(std::int64_t user_id, std::string_view name) override;
+
   Result<std::optional<AcmeRecord>> get_acme_record(std::string_view name) override;
   Result<void> put_acme_record(std::string_view name, std::string_view sealed,
                                Time updated) override;

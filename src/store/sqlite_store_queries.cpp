@@ -7,6 +7,7 @@
 #include "store/sql_store_leases.ipp"
 #include "store/sql_store_oauth.ipp"
 #include "store/sql_store_schema.ipp"
+#include "store/sql_store_named_servers.ipp"
 #include "store/sql_store_servers.ipp"
 #include "store/sql_store_sessions.ipp"
 #include "store/sql_store_tokens.ipp"

@@ -261,6 +261,20 @@ class Store {
   virtual Result<void> touch_server_activity(std::int64_t user_id, std::string_view name,
                                              Time when) = 0;
 
+  // --- named server definitions (migration 6; JupyterHub 6.0's PUT/PATCH) ---------------
+  // Errors: conflict when the user already defines `s.name`; not_found for an unknown user.
+  virtual Result<NamedServerRow> create_named_server(NamedServerRow const& s) = 0;
+  // nullopt when the user defines no such server.
+  virtual Result<std::optional<NamedServerRow>> get_named_server(std::int64_t user_id, std::string_view name) = 0;
+  // By name.
+  virtual Result<std::vector<NamedServerRow>> list_named_servers(std::int64_t user_id) = 0;
+  // Replaces `name`'s display_name and user_options with `s`'s and renames it to s.name.
+  // Errors: not_found when `name` is not defined; conflict when s.name already is.
+  virtual Result<NamedServerRow> update_named_server(std::int64_t user_id, std::string_view name,
+                                                     NamedServerRow const& s) = 0;
+  // Whether one was deleted.
+  virtual Result<bool> delete_named_server(std::int64_t user_id, std::string_view name) = 0;
+
   // --- ACME (migration 4; acme/acme_manager.hpp) -----------------------------------------
   // Named values the caller has sealed (CryptKeeper); the store never sees them in clear.
   // nullopt when there is none.

@@ -143,7 +143,11 @@ struct AccountPages {
       auto [p, ec] = std::from_chars(e.data(), e.data() + e.size(), secs);
       if (ec != std::errc() || secs <= 0 || secs > 10LL * 365 * 86400)
         co_return error_page(400, "The expiry must be a positive number of seconds.", *c);
+      if (auto max = a->d.cfg.load()->token_expires_in_max.count(); max > 0 && secs > max)
+        co_return error_page(400, fmt::format("Tokens on this hub expire within {} seconds at most.", max), *c);
       spec.expires_at = std::chrono::system_clock::now() + std::chrono::seconds(secs);
+    } else if (auto max = a->d.cfg.load()->token_expires_in_max; max.count() > 0) {
+      spec.expires_at = std::chrono::system_clock::now() + max;  // "never" is capped too
     }
     std::string scopes = first(*f, "scopes");
     std::size_t pos = 0;

@@ -111,6 +111,34 @@ Checked<json::value> Api::body(Context const& ctx) const {
   return v;
 }
 
+std::variant<ServerBody, std::string> parse_server_body(std::string const& text) {
+  ServerBody out;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return out;
+  boost::system::error_code ec;
+  auto body = json::parse(text, ec);
+  if (ec) return std::string("Invalid JSON in body of request");
+  if (body.is_null()) return out;
+  if (!body.is_object()) return std::string("The request body must be a JSON object of user options.");
+  auto& o = body.as_object();
+  auto dn = o.find("display_name");
+  auto uo = o.find("user_options");
+  if (dn != o.end() && !dn->value().is_string()) return std::string("display_name must be a string");
+  if (uo != o.end() && !uo->value().is_null() && !uo->value().is_object())
+    return std::string("user_options must be an object or null");
+  if (dn == o.end() && uo == o.end()) {
+    out.has_options = !o.empty();
+    out.options = std::move(o);
+    return out;
+  }
+  out.v6 = true;
+  if (dn != o.end()) out.display_name = std::string(dn->value().as_string());
+  if (uo != o.end() && uo->value().is_object()) {
+    out.options = std::move(uo->value().as_object());
+    out.has_options = true;
+  }
+  return out;
+}
+
 namespace {
 
 constexpr std::int64_t kPageDefault = 50;   // api_page_default_limit
@@ -210,6 +238,8 @@ json::object Api::server_model(store::UserRow const& u, std::string const& name,
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
   json::object m{
       {"name", name},
+      // JupyterHub 6.0: the label people see; the server's name unless a start gave one.
+      {"display_name", v.display_name.empty() ? name : v.display_name},
       {"full_name", u.name + "/" + name},
       {"last_activity", iso_or_null(v.last_activity)},
       {"started", iso_or_null(v.started)},
@@ -219,7 +249,7 @@ json::object Api::server_model(store::UserRow const& u, std::string const& name,
       {"stopped", v.state == hub::ServerState::stopped},
       {"url", url},
       {"full_url", public_url.empty() ? json::value(nullptr) : json::value(public_url + url)},
-      {"user_options", json::object{}},
+      {"user_options", v.user_options},
       {"progress_url", progress},
       {"full_progress_url", public_url.empty() ? json::value(nullptr) : json::value(public_url + progress)},
   };

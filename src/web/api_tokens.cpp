@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "config/config.hpp"
 #include "hub/roles.hpp"
 #include "hub/services.hpp"
 #include "hub/tokens.hpp"
@@ -93,7 +94,13 @@ struct TokensApi {
       else co_return a->error(400, "expires_in must be a number of seconds");
       if (secs <= 0) co_return a->error(400, "expires_in must be positive");
       if (secs > kMaxExpiresIn) co_return a->error(400, fmt::format("expires_in must be at most {} seconds (ten years)", kMaxExpiresIn));
+      // JupyterHub 5.0's token_expires_in_max_seconds, with its message.
+      if (auto max = a->d.cfg.load()->token_expires_in_max.count(); max > 0 && secs > max)
+        co_return a->error(400, fmt::format("token expires_in: {} must not exceed {}", secs, max));
       spec.expires_at = std::chrono::system_clock::now() + std::chrono::seconds(secs);
+    } else if (auto max = a->d.cfg.load()->token_expires_in_max; max.count() > 0) {
+      // No expiry asked: the longest allowed, as JupyterHub ("never" is not allowed then).
+      spec.expires_at = std::chrono::system_clock::now() + max;
     }
     if (auto it = o.find("note"); it != o.end() && !it->value().is_null()) {
       if (!it->value().is_string()) co_return a->error(400, "note must be a string");

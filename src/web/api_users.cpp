@@ -6,8 +6,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
+#include "config/config.hpp"
 #include "hub/roles.hpp"
+#include "hub/server_names.hpp"
 #include "hub/services.hpp"
 #include "hub/servers.hpp"
 #include "store/store.hpp"
@@ -191,7 +194,18 @@ struct UsersApi {
       auto work = [this, id = u->id]() { return a->server_rows(id); };
       rows = co_await a->blocking(std::move(work));
     }
-    auto model = a->user_model(*u, c, truthy(ctx.query_param("include_stopped_servers")), false, &rows);
+    bool const include_stopped = truthy(ctx.query_param("include_stopped_servers"));
+    auto model = a->user_model(*u, c, include_stopped, false, &rows);
+    // Named servers defined by PUT (JupyterHub 6.0) and stopped are stopped servers too.
+    if (include_stopped && model.contains("servers")) {
+      auto work = [this, id = u->id]() { return a->d.store.list_named_servers(id); };
+      auto defs = co_await a->blocking(std::move(work));
+      if (!defs) co_return a->error_from(defs.error());
+      auto& servers = model["servers"].as_object();
+      bool const state = hub::has_scope(c.scope_set, "admin:server_state", t);
+      for (auto& def : *defs)
+        if (!servers.contains(def.name)) servers[def.name] = defined_model(*u, def.name, state, rows, def);
+    }
     // As JupyterHub: the single-user model carries auth_state for admin:auth_state holders,
     // with the access token made fresh first (null when nothing is stored or refresh failed).
     if (a->d.refresher && hub::has_scope(c.scope_set, "admin:auth_state", t)) {
@@ -199,6 +213,176 @@ struct UsersApi {
       model["auth_state"] = state ? json::value(std::move(*state)) : json::value(nullptr);
     }
     co_return a->json(200, model);
+  }
+
+  // A server's model with what its definition (PUT) says while it does not run.
+  json::object defined_model(store::UserRow const& u, std::string const& server, bool state,
+                             Api::ServerRows const& rows, std::optional<store::NamedServerRow> const& def) const {
+    auto m = a->server_model(u, server, state, &rows);
+    if (def && a->d.servers.view(u.name, server).state == hub::ServerState::stopped) {
+      m["display_name"] = def->display_name;
+      m["user_options"] = def->user_options;
+    }
+    return m;
+  }
+
+  // The user's recorded server rows and the definition of `server` (none for the default one).
+  struct Stored {
+    Api::ServerRows rows;
+    std::optional<store::NamedServerRow> def;
+  };
+  net::awaitable<Result<Stored>> stored(std::int64_t user_id, std::string server) const {
+    auto work = [this, user_id, server]() -> Result<Stored> {
+      Stored out{a->server_rows(user_id), std::nullopt};
+      if (server.empty()) return out;
+      auto def = a->d.store.get_named_server(user_id, server);
+      if (!def) return def.error();
+      out.def = std::move(*def);
+      return out;
+    };
+    co_return co_await a->blocking(std::move(work));
+  }
+
+  // GET /users/{name}/servers/{server} and /users/{name}/server (JupyterHub 6.0): one server's
+  // model. 404 for an unknown user or a server the hub does not know: nbhub knows the default
+  // server, named servers while they start or run, and the ones defined by PUT.
+  net::awaitable<Response> get_server(Context& ctx) const {
+    auto cr = co_await a->caller(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto const server = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    auto [t, u] = co_await target(ctx.params[0]);
+    t.server = server;
+    if (auto deny = a->need(c, {"read:servers"}, t)) co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    auto st = co_await stored(u->id, server);
+    if (!st) co_return a->error_from(st.error());
+    if (!server.empty() && !a->d.servers.views_for(u->name).contains(server) && !st->def)
+      co_return a->error(404, fmt::format("{} has no server named {}", u->name, server));
+    co_return a->json(200, defined_model(*u, server, hub::has_scope(c.scope_set, "admin:server_state", t), st->rows, st->def));
+  }
+
+  // Named servers the user has: defined ones and the ones starting or running.
+  std::size_t named_count(std::string const& user, std::vector<store::NamedServerRow> const& defs) const {
+    std::set<std::string> names;
+    for (auto const& d : defs) names.insert(d.name);
+    for (auto const& [n, v] : a->d.servers.views_for(user))
+      if (!n.empty() && v.state != hub::ServerState::stopped) names.insert(n);
+    return names.size();
+  }
+
+  // JupyterHub 6.0's _check_named_server_request for a new server name.
+  std::optional<Response> check_new_named(std::string const& user, std::string const& server,
+                                          std::string const& display_name,
+                                          std::vector<store::NamedServerRow> const* defs) const {
+    auto const cfg = a->d.cfg.load();
+    if (!cfg->spawner_settings.allow_named_servers) return a->error(400, "Named servers are not enabled.");
+    if (auto limit = cfg->spawner_settings.named_server_limit_per_user; defs && limit > 0 && named_count(user, *defs) >= limit)
+      return a->error(400, fmt::format("User {} already has the maximum of {} named servers.  One must be deleted "
+                                       "before a new server can be created", user, limit));
+    if (!hub::is_strict_server_name(server)) return a->error(400, fmt::format("Invalid server_name: {}", server));
+    if (auto why = hub::display_name_problem(display_name))
+      return a->error(400, fmt::format("Invalid display_name: {}", *why));
+    return std::nullopt;
+  }
+
+  // PUT /users/{name}/servers/{server} (JupyterHub 6.0): defines a named server without
+  // starting it; 201 with its model, 409 when it exists.
+  net::awaitable<Response> put_server(Context& ctx) const {
+    auto cr = co_await a->caller(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto const server = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    auto [t, u] = co_await target(ctx.params[0]);
+    t.server = server;
+    if (auto deny = a->need(c, {"start:servers"}, t)) co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    if (server.empty()) co_return a->error(409, fmt::format("User {} already has a default server", u->name));
+    auto work = [this, id = u->id]() { return a->d.store.list_named_servers(id); };
+    auto defs = co_await a->blocking(std::move(work));
+    if (!defs) co_return a->error_from(defs.error());
+    bool const exists = std::any_of(defs->begin(), defs->end(), [&](auto const& d) { return d.name == server; }) ||
+                        a->d.servers.view(u->name, server).state != hub::ServerState::stopped;
+    if (exists) co_return a->error(409, fmt::format("User {} already has server {}", u->name, server));
+    auto parsed = parse_server_body(ctx.req.body());
+    if (auto* bad = std::get_if<std::string>(&parsed)) co_return a->error(400, *bad);
+    auto body = std::get<ServerBody>(std::move(parsed));
+    if (body.display_name.empty()) body.display_name = server;
+    if (auto refused = check_new_named(u->name, server, body.display_name, &*defs)) co_return std::move(*refused);
+    store::NamedServerRow row{.user_id = u->id, .name = server, .display_name = body.display_name,
+                              .user_options = body.options};
+    auto create = [this, row]() { return a->d.store.create_named_server(row); };
+    auto created = co_await a->blocking(std::move(create));
+    if (!created && created.error().code == Errc::conflict)
+      co_return a->error(409, fmt::format("User {} already has server {}", u->name, server));
+    if (!created) co_return a->error_from(created.error());
+    a->d.log.info("named server {}/{} defined through the API", u->name, server);
+    auto st = co_await stored(u->id, server);
+    if (!st) co_return a->error_from(st.error());
+    co_return a->json(201, defined_model(*u, server, hub::has_scope(c.scope_set, "admin:server_state", t), st->rows, st->def));
+  }
+
+  // PATCH /users/{name}/servers/{server} (JupyterHub 6.0): renames a defined server, or
+  // changes its display_name or user_options, while it does not run.
+  net::awaitable<Response> patch_server(Context& ctx) const {
+    auto cr = co_await a->caller(ctx);
+    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
+    auto& c = std::get<Caller>(cr);
+    auto const server = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
+    auto [t, u] = co_await target(ctx.params[0]);
+    t.server = server;
+    if (auto deny = a->need(c, {"start:servers"}, t)) co_return std::move(*deny);
+    if (!u) co_return a->error_from(u.error());
+    auto b = a->body(ctx);
+    if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
+    auto& v = std::get<json::value>(b);
+    if (!v.is_null() && !v.is_object()) co_return a->error(400, "Body must be a JSON object");
+    json::object o = v.is_object() ? v.as_object() : json::object{};
+    if (o.empty()) co_return a->error(400, "Must specify at least one field to modify.");
+    for (auto const& [k, _] : o)
+      if (k != "name" && k != "display_name" && k != "user_options")
+        co_return a->error(400, fmt::format("Unexpected fields: {{'{}'}}, supported fields: name,display_name,user_options",
+                                            std::string_view(k)));
+    if (auto const* dn = o.if_contains("display_name"); dn && !dn->is_string())
+      co_return a->error(400, "display_name must be a string");
+    if (auto const* uo = o.if_contains("user_options"); uo && !uo->is_object())
+      co_return a->error(400, "user_options must be a dict");
+    if (auto const* n = o.if_contains("name"); n && !n->is_string()) co_return a->error(400, "name must be a string");
+    auto work = [this, id = u->id]() { return a->d.store.list_named_servers(id); };
+    auto defs = co_await a->blocking(std::move(work));
+    if (!defs) co_return a->error_from(defs.error());
+    auto it = std::find_if(defs->begin(), defs->end(), [&](auto const& d) { return d.name == server; });
+    if (a->d.servers.view(u->name, server).state != hub::ServerState::stopped)
+      co_return a->error(400, fmt::format("{}'s server {} is active. Please stop it before modifying it.", u->name, server));
+    if (it == defs->end())
+      co_return a->error(404, fmt::format("User {} has no such server {}", u->name, server));
+    store::NamedServerRow next = *it;
+    if (auto const* n = o.if_contains("name")) {
+      next.name = std::string(n->as_string());
+      if (next.name != server) {
+        bool taken = std::any_of(defs->begin(), defs->end(), [&](auto const& d) { return d.name == next.name; }) ||
+                     a->d.servers.view(u->name, next.name).state != hub::ServerState::stopped;
+        if (taken) co_return a->error(409, fmt::format("User {} already has server '{}'", u->name, next.name));
+        if (!hub::is_strict_server_name(next.name))
+          co_return a->error(400, fmt::format("Invalid server_name: {}", next.name));
+      }
+    }
+    if (auto const* dn = o.if_contains("display_name"); dn && !dn->as_string().empty()) {
+      next.display_name = std::string(dn->as_string());
+      if (auto why = hub::display_name_problem(next.display_name))
+        co_return a->error(400, fmt::format("Invalid display_name: {}", *why));
+    }
+    if (auto const* uo = o.if_contains("user_options")) next.user_options = uo->as_object();
+    auto update = [this, id = u->id, server, next]() { return a->d.store.update_named_server(id, server, next); };
+    auto updated = co_await a->blocking(std::move(update));
+    if (!updated && updated.error().code == Errc::conflict)
+      co_return a->error(409, fmt::format("User {} already has server '{}'", u->name, next.name));
+    if (!updated) co_return a->error_from(updated.error());
+    a->d.log.info("named server {}/{} changed through the API{}", u->name, server,
+                  next.name != server ? " (renamed to " + next.name + ")" : "");
+    auto st = co_await stored(u->id, next.name);
+    if (!st) co_return a->error_from(st.error());
+    co_return a->json(200, defined_model(*u, next.name, hub::has_scope(c.scope_set, "admin:server_state", t), st->rows, st->def));
   }
 
   // POST /users/{name}
@@ -322,6 +506,11 @@ void add_user_api(http::Router& router, std::shared_ptr<Api const> api) {
   router.get(p + "users", bind_api<UsersApi, &UsersApi::list>(r));
   router.post(p + "users", bind_api<UsersApi, &UsersApi::create_many>(r));
   router.get(p + "users/{name}", bind_api<UsersApi, &UsersApi::get>(r));
+  router.get(p + "users/{name}/server", bind_api<UsersApi, &UsersApi::get_server>(r));
+  router.get(p + "users/{name}/servers/{server}", bind_api<UsersApi, &UsersApi::get_server>(r));
+  router.add(http::bhttp::verb::put, p + "users/{name}/server", bind_api<UsersApi, &UsersApi::put_server>(r));
+  router.add(http::bhttp::verb::put, p + "users/{name}/servers/{server}", bind_api<UsersApi, &UsersApi::put_server>(r));
+  router.add(http::bhttp::verb::patch, p + "users/{name}/servers/{server}", bind_api<UsersApi, &UsersApi::patch_server>(r));
   router.post(p + "users/{name}", bind_api<UsersApi, &UsersApi::create>(r));
   router.add(http::bhttp::verb::patch, p + "users/{name}", bind_api<UsersApi, &UsersApi::patch>(r));
   router.add(http::bhttp::verb::delete_, p + "users/{name}", bind_api<UsersApi, &UsersApi::remove>(r));

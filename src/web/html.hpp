@@ -28,7 +28,7 @@ struct LoginButton {
   std::string label;  // "Sign in with Unity Common Services"
   std::string href;
 };
-// A username/password form (kind = "dummy"), with JupyterHub's field names and ids
+// A username/password form (kind = "dummy" or "shared-password"), with JupyterHub's field names and ids
 // (username_input, password_input, login_submit) so tools that fill its page fill ours.
 struct LoginForm {
   std::string action;                  // POST target, with ?next= when there is one

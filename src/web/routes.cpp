@@ -148,7 +148,7 @@ struct Hub {
     co_return login_page(ctx, next);
   }
 
-  // POST /hub/login: the password form (kind = "dummy").
+  // POST /hub/login: the password form (kind = "dummy" or "shared-password").
   net::awaitable<Response> login_post(Context& ctx) const {
     auto clear_ticket = http::clear_cookie(auth::PasswordLogin::kCookieName, cookie_opts(ctx, hub()));
     if (d.passwords.providers()->empty())

@@ -21,7 +21,7 @@ struct WebDeps {
   auth::LoginFlow& flow;
   hub::LoginService& logins;
   spdlog::logger& log;
-  auth::PasswordLogin& passwords;  // kind = "dummy": the form on the login page
+  auth::PasswordLogin& passwords;  // kind = "dummy" or "shared-password": the form on the login page
 };
 
 void add_hub_routes(http::Router& router, WebDeps deps);

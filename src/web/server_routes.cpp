@@ -1,5 +1,7 @@
 #include "web/server_routes.hpp"
 
+#include <variant>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -15,10 +17,12 @@
 #include "hub/oauth_provider.hpp"
 #include "hub/scopes.hpp"
 #include "hub/roles.hpp"
+#include "hub/server_names.hpp"
 #include "hub/servers.hpp"
 #include "hub/services.hpp"
 #include "hub/token_refresher.hpp"
 #include "store/store.hpp"
+#include "web/api_common.hpp"
 #include "web/base_url.hpp"
 #include "web/form.hpp"
 #include "web/html.hpp"
@@ -250,21 +254,37 @@ struct Routes {
     if (!caller) co_return api_error(403, "Missing or invalid credentials.");
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
-    if (!co_await may(*caller, "servers", name, server_name)) co_return api_error(403, fmt::format("You may not start {}'s server.", name));
+    // JupyterHub 6.0's start:servers (held through `servers` by every 3.0 token that could start).
+    if (!co_await may(*caller, "start:servers", name, server_name)) co_return api_error(403, fmt::format("You may not start {}'s server.", name));
     if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
     auto lookup = [this, name]() { return d.store.get_user(name); };
     auto user = co_await hub::run_blocking(d.pool, std::move(lookup));
     if (!user) co_return api_error(user.error().code == Errc::not_found ? 404 : 503, user.error().message);
-    // JupyterHub: the request body, a JSON object, is the server's user_options.
-    json::object options;
-    if (!ctx.req.body().empty()) {
-      boost::system::error_code ec;
-      auto body = json::parse(ctx.req.body(), ec);
-      if (ec || !body.is_object()) co_return api_error(400, "The request body must be a JSON object of user options.");
-      options = std::move(body.as_object());
-    }
+    auto parsed = parse_server_body(ctx.req.body());
+    if (auto* bad = std::get_if<std::string>(&parsed)) co_return api_error(400, *bad);
+    auto body = std::get<ServerBody>(std::move(parsed));
     auto before = d.servers.view(name, server_name).state;
-    auto r = d.servers.start(*user, server_name, std::move(options));
+    // A server defined by PUT starts with its stored options unless the start gives some.
+    std::optional<store::NamedServerRow> defined;
+    if (!server_name.empty()) {
+      auto find = [this, id = user->id, server_name]() { return d.store.get_named_server(id, server_name); };
+      auto found = co_await hub::run_blocking(d.pool, std::move(find));
+      if (!found) co_return api_error(503, found.error().message);
+      defined = std::move(*found);
+    }
+    if (defined) {
+      if (!body.has_options) body.options = defined->user_options;
+      if (body.display_name.empty()) body.display_name = defined->display_name;
+    } else if (body.v6 && !server_name.empty() && before == hub::ServerState::stopped) {
+      // JupyterHub 6.0 refuses new named servers with lax names; a 3.0/5.x client (whose body
+      // is the options themselves) keeps the names it could always use.
+      if (!hub::is_strict_server_name(server_name))
+        co_return api_error(400, fmt::format("Invalid server_name: {}", server_name));
+      if (!body.display_name.empty())
+        if (auto why = hub::display_name_problem(body.display_name))
+          co_return api_error(400, fmt::format("Invalid display_name: {}", *why));
+    }
+    auto r = d.servers.start(*user, server_name, std::move(body.options), std::move(body.display_name));
     if (!r) {
       auto status = r.error().code == Errc::conflict ? 409u : r.error().code == Errc::bad_request ? 400u : r.error().code == Errc::unavailable ? 429u : 500u;
       co_return api_error(status, r.error().message);
@@ -286,8 +306,32 @@ struct Routes {
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
     if (!co_await may(*caller, "delete:servers", name, server_name)) co_return api_error(403, fmt::format("You may not stop {}'s server.", name));
     if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
-    if (d.servers.view(name, server_name).state == hub::ServerState::stopped)
+    // {"remove": true} also deletes a named server's definition (JupyterHub's DELETE; a
+    // definition is what nbhub keeps of a stopped named server: JupyterHub 6.0's PUT).
+    bool remove = false;
+    if (ctx.req.body().find_first_not_of(" \t\r\n") != std::string::npos) {
+      boost::system::error_code ec;
+      auto body = json::parse(ctx.req.body(), ec);
+      if (ec) co_return api_error(400, "Invalid JSON in body of request");
+      if (body.is_object())
+        if (auto const* v = body.as_object().if_contains("remove"); v && v->is_bool()) remove = v->as_bool();
+    }
+    if (remove && server_name.empty()) co_return api_error(400, "Cannot delete the default server");
+    bool removed = false;
+    if (remove) {
+      auto drop = [this, name, server_name]() -> Result<bool> {
+        auto user = d.store.get_user(name);
+        if (!user) return user.error();
+        return d.store.delete_named_server(user->id, server_name);
+      };
+      auto r = co_await hub::run_blocking(d.pool, std::move(drop));
+      if (!r && r.error().code != Errc::not_found) co_return api_error(503, r.error().message);
+      removed = r && *r;
+    }
+    if (d.servers.view(name, server_name).state == hub::ServerState::stopped) {
+      if (removed) co_return api(http::json_response(204, ""));
       co_return api_error(400, fmt::format("{}'s server is not running", name));
+    }
     auto r = co_await d.servers.stop(name, server_name);
     if (!r) co_return api_error(409, r.error().message);
     co_return api(http::json_response(204, ""));

@@ -310,7 +310,8 @@ async def _maybe_future(x):
 def install_stand_ins(ctx):
     _classes("jupyterhub.auth", ("Authenticator", None), ("LocalAuthenticator", "Authenticator"),
              ("PAMAuthenticator", "LocalAuthenticator"), ("DummyAuthenticator", "Authenticator"),
-             ("NullAuthenticator", "Authenticator"), ("SharedPasswordAuthenticator", "Authenticator"))
+             ("NullAuthenticator", "Authenticator"))
+    _classes("jupyterhub.authenticators.shared", ("SharedPasswordAuthenticator", "Authenticator"))
     _classes("jupyterhub.spawner", ("Spawner", None), ("LocalProcessSpawner", "Spawner"),
              ("SimpleLocalProcessSpawner", "LocalProcessSpawner"))
     _classes("jupyterhub.app", ("JupyterHub", None))

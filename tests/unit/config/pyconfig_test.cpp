@@ -189,7 +189,7 @@ TEST(PyConfigErrors, UnknownClass) {
               ElementsAre("jupyterhub_config.py:2: JupyterHub.authenticator_class: "
                           "myauth.MyAuthenticator is not an authenticator nbhub provides; "
                           "expected one of GenericOAuthenticator, CustosOAuthenticator, "
-                          "CILogonOAuthenticator, DummyAuthenticator, NullAuthenticator"));
+                          "CILogonOAuthenticator, DummyAuthenticator, SharedPasswordAuthenticator, NullAuthenticator"));
   auto not_imported = load_py_text("c.JupyterHub.authenticator_class = GenericOAuthenticator\n");
   EXPECT_THAT(errors(not_imported),
               ElementsAre("jupyterhub_config.py:1: JupyterHub.authenticator_class: cannot read "

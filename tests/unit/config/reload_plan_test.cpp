@@ -117,8 +117,8 @@ TEST(ReloadPlan, EveryLiveOptionExists) {
     if (reloadable(o, docker) == Reloadable::live) ++live;
     if (reloadable(o, HubConfig{}) == Reloadable::live) ++local;
   }
-  EXPECT_EQ(live, 37u);
-  EXPECT_EQ(local, 38u);
+  EXPECT_EQ(live, 40u);
+  EXPECT_EQ(local, 41u);
 }
 
 TEST(ReloadPlan, SpawnerSettingsAreLiveForEverySpawnerHomesOnlyForTheLocalOne) {

@@ -176,7 +176,7 @@ scope = "openid email"
           "nbhub.toml:14: auth.providers[0].name: expected a name of lower-case letters, digits, "
           "'-' and '_', got \"Cognito Pool\"",
           "nbhub.toml:15: auth.providers[0].kind: expected one of generic, oidc, cognito, custos, "
-          "cilogon, dummy, null, got \"cogito\"",
+          "cilogon, dummy, shared-password, null, got \"cogito\"",
           "nbhub.toml:17: auth.providers[0].authorize_url: expected an http:// or https:// URL, "
           "got \"idp.example.org/authorize\"",
           "nbhub.toml:18: auth.providers[0].token_auth: expected one of client_secret_post, "

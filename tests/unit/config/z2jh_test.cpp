@@ -522,3 +522,20 @@ TEST(Z2jhMode, ServicesWithACommandKeepTheirLaunchFields) {
 
 }  // namespace
 }  // namespace nbhub::config
+
+namespace nbhub::config {
+namespace {
+
+// Issue 23 item 6: hub.namedServerLimitPerUser has a home (spawner.named_server_limit_per_user).
+TEST(Z2jhMode, NamedServerLimitPerUserIsRead) {
+  Pod pod(replaced(kValues440, "  allowNamedServers: false\n",
+                   "  allowNamedServers: true\n  namedServerLimitPerUser: 4\n"));
+  auto l = pod.load();
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  EXPECT_TRUE(l.hub.spawner_settings.allow_named_servers);
+  EXPECT_EQ(l.hub.spawner_settings.named_server_limit_per_user, 4u);
+  for (auto const& m : messages(l)) EXPECT_THAT(m, ::testing::Not(HasSubstr("named_server_limit_per_user")));
+}
+
+}  // namespace
+}  // namespace nbhub::config

@@ -121,6 +121,41 @@ TEST(Roles, AdminsAndConfigAssignments) {
   EXPECT_TRUE(roles->is_admin(user("root", true)));
 }
 
+// JupyterHub 6.0: start:servers is part of servers (and so of self), and alone it starts
+// servers without reading or stopping them.
+TEST(Scopes, StartServersComesWithServersAndStandsAlone) {
+  auto self = expand_scopes({"self"}, ScopeOwner{ScopeOwner::Kind::user, "alice", std::nullopt});
+  EXPECT_TRUE(has_scope(self, "start:servers", on_user("alice")));
+  EXPECT_FALSE(has_scope(self, "start:servers", on_user("bob")));
+  EXPECT_TRUE(has_scope(expand_scopes({"admin:servers"}, ScopeOwner{}), "start:servers", on_user("bob")));
+  auto only = expand_scopes({"start:servers!server=alice/gpu"}, ScopeOwner{});
+  EXPECT_TRUE(has_scope(only, "start:servers", ScopeTarget{.user = "alice", .server = "gpu"}));
+  EXPECT_FALSE(has_scope(only, "start:servers", ScopeTarget{.user = "alice", .server = ""}));
+  EXPECT_FALSE(has_scope(only, "delete:servers", ScopeTarget{.user = "alice", .server = "gpu"}));
+  EXPECT_FALSE(has_scope(only, "read:servers", ScopeTarget{.user = "alice", .server = "gpu"}));
+  EXPECT_FALSE(scope_problem("start:servers!user=alice"));
+}
+
+// JupyterHub 6.0's extra_user_scopes: added to the `user` role, unless load_roles gives that
+// role scopes of its own.
+TEST(Roles, ExtraUserScopesJoinTheUserRole) {
+  auto roles = Roles::load("", {"list:users", "read:groups!group=class"});
+  ASSERT_TRUE(roles) << roles.error().message;
+  auto s = roles->user_scopes(user("amy"));
+  EXPECT_TRUE(has_scope(s, "list:users"));
+  EXPECT_TRUE(has_scope(s, "read:groups", ScopeTarget{.group = "class"}));
+  EXPECT_FALSE(has_scope(s, "read:groups", ScopeTarget{.group = "staff"}));
+  EXPECT_TRUE(has_scope(s, "read:users", on_user("amy")));  // self is still there
+
+  auto redefined = Roles::load(R"([{"name": "user", "scopes": ["self"]}])", {"list:users"});
+  ASSERT_TRUE(redefined) << redefined.error().message;
+  EXPECT_FALSE(has_scope(redefined->user_scopes(user("amy")), "list:users"));
+
+  auto bad = Roles::load("", {"list:userz"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("extra_user_scopes"), std::string::npos);
+}
+
 TEST(Roles, LoadRefusesUnknownScopesAndFields) {
   auto r = Roles::load(R"([{"name": "x", "scopes": ["read:userz"]}, {"name": "y", "scopes": [], "bogus": 1}])");
   ASSERT_FALSE(r);

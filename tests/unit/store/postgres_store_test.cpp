@@ -254,6 +254,8 @@ TEST_F(Postgres, CopiesASqliteDatabaseWithEveryRowAndKeepsIdsUnique) {
                             .created = clock.now()}));
     must(src->upsert_server({.user_id = alice.user.id, .name = "", .url = "http://127.0.0.1:1",
                              .state = {{"pid", 1}}, .started = clock.now()}));
+    must(src->create_named_server({.user_id = alice.user.id, .name = "gpu-1", .display_name = "GPU ✓",
+                                   .user_options = {{"size", "xl"}}}));
   }
   auto report = copy_sqlite_to_postgres(sqlite_url, url, clock);
   ASSERT_TRUE(report) << report.error().message;
@@ -269,6 +271,11 @@ TEST_F(Postgres, CopiesASqliteDatabaseWithEveryRowAndKeepsIdsUnique) {
   EXPECT_EQ(must(dst->get_session(hash_of("s"))).user_id, alice.id);
   EXPECT_EQ(must(dst->find_token(hash_of("t"))).scopes, std::vector<std::string>{"read:users"});
   EXPECT_EQ(must(dst->get_server(alice.id, "")).state.at("pid"), 1);
+  EXPECT_EQ(report->rows.at("named_servers"), 1);
+  auto gpu = must(dst->get_named_server(alice.id, "gpu-1"));
+  ASSERT_TRUE(gpu);
+  EXPECT_EQ(gpu->display_name, "GPU ✓");
+  EXPECT_EQ(gpu->user_options.at("size"), "xl");
   auto next = must(dst->create_user("new", false));
   EXPECT_GT(next.id, alice.id + 1);  // "gone" had alice.id + 1
 
