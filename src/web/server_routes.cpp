@@ -264,6 +264,11 @@ struct Routes {
       options = std::move(body.as_object());
     }
     auto before = d.servers.view(name, server_name).state;
+    // A profile or choice that does not exist is the caller's mistake (400), not a failed spawn.
+    if (before == hub::ServerState::stopped) {
+      auto checked = co_await d.servers.check_user_options(*user, server_name, options);
+      if (!checked) co_return api_error(checked.error().code == Errc::bad_request ? 400 : 500, checked.error().message);
+    }
     auto r = d.servers.start(*user, server_name, std::move(options));
     if (!r) {
       auto status = r.error().code == Errc::conflict ? 409u : r.error().code == Errc::bad_request ? 400u : r.error().code == Errc::unavailable ? 429u : 500u;
