@@ -78,10 +78,16 @@ std::string override_problem(OverrideTarget target, std::string_view trait) {
 }
 
 Result<SpawnerConfig> apply_local_overrides(SpawnerConfig cfg, json::object const& overrides) {
+  auto const had_allow_root = std::find(cfg.args.begin(), cfg.args.end(), "--allow-root") != cfg.args.end();
   for (auto const& kv : overrides) {
     if (auto why = override_problem(OverrideTarget::local, kv.key()); !why.empty()) return bad(kv.key(), why);
     if (auto r = apply_common(cfg, kv.key(), kv.value()); !r) return r.error();
   }
+  // spawner.allow_root_servers added --allow-root to the configured args (app/local_spawner_setup);
+  // new args from a profile or hook keep it, or a root server would refuse to start.
+  if (cfg.allow_root_servers && had_allow_root &&
+      std::find(cfg.args.begin(), cfg.args.end(), "--allow-root") == cfg.args.end())
+    cfg.args.emplace_back("--allow-root");
   return cfg;
 }
 

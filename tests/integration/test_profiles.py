@@ -255,7 +255,8 @@ class ProfileConfigErrors(unittest.TestCase):
         workdir = tempfile.mkdtemp(prefix="nbhub-profiles-bad-")
         self.addCleanup(shutil.rmtree, workdir, True)
         with open(os.path.join(workdir, "jupyterhub_config.py"), "w") as f:
-            f.write('c.JupyterHub.port = 0\nc.LocalProcessSpawner.profile_list = '
+            f.write('c.JupyterHub.port = 0\nc.JupyterHub.hub_bind_url = "http://127.0.0.1:0"\n'
+                    'c.LocalProcessSpawner.profile_list = '
                     + json.dumps([{"display_name": "Big", "kubespawner_override": {"mem_limit": "8G"}}]).replace("true", "True") + "\n")
         r = run_nbhub(["-f", "jupyterhub_config.py"], cwd=workdir)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)

@@ -178,6 +178,12 @@ TEST(Profiles, LocalSpawnerOverridesAreCheckedAndApplied) {
   EXPECT_EQ(eff->environment.at("A"), "1");
   EXPECT_EQ(eff->environment.at("KEEP"), "k");  // merged, not replaced
   EXPECT_EQ(eff->args, std::vector<std::string>{"--debug"});
+  // The --allow-root that spawner.allow_root_servers added survives new args.
+  cfg.allow_root_servers = true;
+  cfg.args = {"--allow-root"};
+  auto root = apply_local_overrides(cfg, json::object{{"args", json::array{"--debug"}}});
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->args, (std::vector<std::string>{"--debug", "--allow-root"}));
   auto wrong = apply_local_overrides(cfg, json::object{{"default_url", 3}});
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code, Errc::bad_request);
