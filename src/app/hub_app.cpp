@@ -47,6 +47,8 @@
 #include "hub/login_service.hpp"
 #include "hub/oauth_provider.hpp"
 #include "hub/python_hooks.hpp"
+#include "spawn/profile_spawner.hpp"
+#include "spawn/spawner_overrides.hpp"
 #include "hub/blocking.hpp"
 #include "config/pyeval.hpp"
 #include "hub/roles.hpp"
@@ -106,9 +108,14 @@ Result<std::vector<config::ProviderConfig>> resolve_providers(config::HubConfig 
 struct PythonHooks {
   std::unique_ptr<hub::PythonHelper> helper;
   std::unique_ptr<hub::PythonHookSpawner> spawner;
+  hub::HookUserLookup users;
+  bool has(std::string_view suffix, config::HubConfig const& cfg) const {
+    return helper && std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(),
+                                 [suffix](std::string const& h) { return h.ends_with(suffix); });
+  }
 };
 
-Result<PythonHooks> make_python_hooks(config::HubConfig const& cfg, net::any_io_executor ex, spawn::Spawner& inner,
+Result<PythonHooks> make_python_hooks(config::HubConfig const& cfg, net::any_io_executor ex, spawn::ProfileSpawner& inner,
                                       store::Store& st, net::thread_pool& blocking,
                                       hub::TokenRefresher*& refresher, spdlog::logger& log) {
   PythonHooks out;
@@ -139,10 +146,23 @@ Result<PythonHooks> make_python_hooks(config::HubConfig const& cfg, net::any_io_
     return std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(),
                        [suffix](std::string const& h) { return h.ends_with(suffix); });
   };
-  hub::PythonHookSpawner::SpawnHooks hooks{.spawn = has(".pre_spawn_hook") || has(".auth_state_hook"),
-                                           .modify_pod = cfg.spawner == "kubernetes" && has(".modify_pod_hook"),
-                                           .kubernetes = cfg.spawner == "kubernetes"};
-  if (hooks.spawn || hooks.modify_pod)
+  std::function<bool(std::string_view)> applies;
+  if (cfg.spawner == "kubernetes") applies = [](std::string_view) { return true; };
+  else {
+    auto const target = cfg.spawner == "docker" ? spawn::OverrideTarget::docker : spawn::OverrideTarget::local;
+    applies = [target](std::string_view t) { return spawn::override_problem(target, t).empty(); };
+  }
+  hub::PythonHookSpawner::SpawnHooks hooks{
+      .spawn = has(".pre_spawn_hook") || has(".auth_state_hook") || has(".default_url") ||
+               (cfg.spawner == "docker" && has(".extra_create_kwargs")),
+      .modify_pod = cfg.spawner == "kubernetes" && has(".modify_pod_hook"),
+      .options_form = has(".options_form"),
+      .options_from_form = has(".options_from_form"),
+      .applies_trait = std::move(applies)};
+  if (has(".profile_list"))
+    inner.set_source(hub::profile_list_hook(*out.helper, cfg.python.spawner_sections, users, log));
+  out.users = users;
+  if (hooks.spawn || hooks.modify_pod || hooks.options_form || hooks.options_from_form)
     out.spawner = std::make_unique<hub::PythonHookSpawner>(inner, *out.helper, cfg.python.spawner_sections, hooks,
                                                            std::move(users), log);
   log.info("python hooks: {} (each call within {} s, helper {})", fmt::join(cfg.python.hooks, ", "),
@@ -408,14 +428,25 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     spawn::Spawner& base_spawner = kube_spawner     ? static_cast<spawn::Spawner&>(*kube_spawner)
                                    : docker_spawner ? static_cast<spawn::Spawner&>(*docker_spawner)
                                                     : local_spawner;
+    // Profile lists (KubeSpawner's schema) in front of every spawner (spawn/profile_spawner.hpp).
+    auto profiles = profile_setup(cfg);
+    if (!profiles) return fail(profiles.error().message, 2);
+    if (!profiles->profiles.empty()) log.info("spawner: {} server profiles", profiles->profiles.size());
+    spawn::ProfileSpawner profile_spawner(base_spawner, profiles->schema, std::move(profiles->profiles), log);
     // jupyterhub_config.py's pre_spawn_hook / auth_state_hook, run by the Python hook helper.
     hub::TokenRefresher* hook_refresher = nullptr;  // set below, before the first spawn
-    auto python_hooks = make_python_hooks(cfg, ioc.get_executor(), base_spawner, **st, blocking, hook_refresher, log);
+    auto python_hooks = make_python_hooks(cfg, ioc.get_executor(), profile_spawner, **st, blocking, hook_refresher, log);
     if (!python_hooks) return fail(python_hooks.error().message, 2);
-    spawn::Spawner& spawner = python_hooks->spawner ? static_cast<spawn::Spawner&>(*python_hooks->spawner) : base_spawner;
+    spawn::Spawner& spawner = python_hooks->spawner ? static_cast<spawn::Spawner&>(*python_hooks->spawner)
+                                                    : static_cast<spawn::Spawner&>(profile_spawner);
     if (python_hooks->helper &&
         std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(), [](auto const& h) { return h.ends_with(".username_claim"); }))
       flow.set_username_hook("default", hub::username_claim_hook(*python_hooks->helper, cfg.python.authenticator_sections));
+    if (python_hooks->has(".post_auth_hook", cfg) || python_hooks->has(".modify_auth_state_hook", cfg)) {
+      auto sections = cfg.python.authenticator_sections;
+      if (sections.empty()) sections = {"Authenticator"};
+      logins.set_auth_hook(hub::auth_hook(*python_hooks->helper, std::move(sections)));
+    }
     std::atomic<std::chrono::seconds::rep> poll_seconds{spawner_settings->poll_interval.count()};
     hub::ServerManager* servers_ptr = nullptr;
     spawn::SpawnQueue queue(queue_cfg, spawner, http, clock, log,
@@ -428,6 +459,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                             .named_server_limit_per_user = cfg.spawner_settings.named_server_limit_per_user};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
     servers_ptr = &servers;
+    if (python_hooks->has(".post_stop_hook", cfg))
+      servers.set_post_stop_hook(hub::post_stop_hook(*python_hooks->helper, cfg.python.spawner_sections,
+                                                     python_hooks->users, log));
     servers.set_metrics(&metrics);
     metrics.watch(servers, queue, proxy.stats());
     auto roles = hub::Roles::load(cfg.load_roles_json, cfg.extra_user_scopes);
@@ -494,7 +528,8 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // The spawner, the spawn queue and the poll loop follow reloads (app/spawner_reload.hpp).
     reloader.add_part(spawner_reload_part({.local = docker || kubernetes ? nullptr : &local_spawner,
                                            .docker = docker_spawner.get(), .kube = kube_spawner.get(),
-                                           .queue = queue, .poll_seconds = poll_seconds}));
+                                           .queue = queue, .poll_seconds = poll_seconds,
+                                           .profiles = &profile_spawner}));
     // log_level and access_log: spdlog's levels are atomics.
     reloader.add_part([&logs](config::HubConfig const& next) -> Result<PartChange> {
       return PartChange{.apply = [&logs, level = next.log_level, access = next.access_log] {

@@ -8,6 +8,8 @@
 #include "spawn/docker_spawner.hpp"
 #include "spawn/kube_spawner.hpp"
 #include "spawn/local_spawner.hpp"
+#include "spawn/profile_spawner.hpp"
+#include "spawn/spawner_overrides.hpp"
 #include "spawn/spawn_env.hpp"
 #include "spawn/spawn_queue.hpp"
 
@@ -40,6 +42,31 @@ Result<spawn::kube::KubeConfig> kube_config(config::HubConfig const& cfg, config
   return spawn::kube::kube_config_from_traits(std::move(base), cfg.spawner_options, spawn::process_env_lookup());
 }
 
+Result<ProfileSetup> profile_setup(config::HubConfig const& cfg) {
+  ProfileSetup out;
+  std::vector<std::string> classes;
+  if (cfg.spawner == "kubernetes") {
+    out.schema = spawn::kube::kube_profile_schema();
+    classes = {"KubeSpawner", "Spawner"};
+  } else {
+    auto const target = cfg.spawner == "docker" ? spawn::OverrideTarget::docker : spawn::OverrideTarget::local;
+    out.schema.where = cfg.spawner == "docker" ? "DockerSpawner.profile_list" : "LocalProcessSpawner.profile_list";
+    out.schema.check_trait = [target](std::string_view trait) { return spawn::override_problem(target, trait); };
+    classes = cfg.spawner == "docker" ? std::vector<std::string>{"DockerSpawner", "Spawner"}
+                                      : std::vector<std::string>{"SimpleLocalProcessSpawner", "LocalProcessSpawner", "Spawner"};
+  }
+  for (auto const& cls : classes) {
+    auto it = cfg.spawner_options.find(cls + ".profile_list");
+    if (it == cfg.spawner_options.end()) continue;
+    out.schema.where = cls + ".profile_list";
+    auto parsed = spawn::parse_profiles(config::trait_value(it->second), out.schema);
+    if (!parsed) return parsed.error();
+    out.profiles = std::move(*parsed);
+    break;
+  }
+  return out;
+}
+
 PartUpdate spawner_reload_part(SpawnerTargets t) {
   return [t](config::HubConfig const& next) -> Result<PartChange> {
     auto settings = config::apply_spawner_traits(next.spawner_settings, next.spawner_options);
@@ -65,9 +92,13 @@ PartUpdate spawner_reload_part(SpawnerTargets t) {
       if (auto ok = spawn::check_env_keep(c.env_keep); !ok) return ok.error();
       set_spawner = [s = t.local, c = std::move(c)] { s->set_config(c); };
     }
+    auto profiles = profile_setup(next);
+    if (!profiles) return profiles.error();
     // The spawner first: the queue reads its start_limit().
-    change.apply = [set_spawner, &queue = t.queue, queue_cfg, &every = t.poll_seconds, poll] {
+    change.apply = [set_spawner, &queue = t.queue, queue_cfg, &every = t.poll_seconds, poll,
+                    ps = t.profiles, list = std::move(profiles->profiles)] {
       set_spawner();
+      if (ps) ps->set_profiles(list);
       queue.set_limits(queue_cfg);
       every = poll;
     };

@@ -569,9 +569,16 @@ class Importer {
 }  // namespace
 
 bool is_supported_hook(std::string_view section, std::string_view trait) {
-  if (is_auth_section(section)) return trait == "username_claim";
+  if (is_auth_section(section))
+    return trait == "username_claim" || trait == "post_auth_hook" || trait == "modify_auth_state_hook";
   if (section == "KubeSpawner" && trait == "modify_pod_hook") return true;
-  return is_spawner_section(section) && (trait == "pre_spawn_hook" || trait == "auth_state_hook");
+  if ((section == "DockerSpawner" || section == "SwarmSpawner" || section == "SystemUserSpawner") &&
+      trait == "extra_create_kwargs")
+    return true;
+  return is_spawner_section(section) &&
+         (trait == "pre_spawn_hook" || trait == "auth_state_hook" || trait == "post_stop_hook" ||
+          trait == "options_form" || trait == "options_from_form" || trait == "profile_list" ||
+          trait == "default_url");
 }
 
 namespace {
@@ -598,9 +605,11 @@ bool import_python_outcome(pyeval::Outcome outcome, std::string const& file, Con
       py_settings.hooks.push_back(c.section + "." + c.trait);
     } else {
       b.error(where, fmt::format("a function ({}) is not supported for this trait yet; nbhub calls "
-                                 "functions given to Spawner.pre_spawn_hook, "
-                                 "Spawner.auth_state_hook, KubeSpawner.modify_pod_hook and "
-                                 "OAuthenticator.username_claim",
+                                 "functions given to the Spawner hooks (pre_spawn_hook, auth_state_hook, "
+                                 "post_stop_hook, options_form, options_from_form, profile_list, default_url), "
+                                 "KubeSpawner.modify_pod_hook, DockerSpawner.extra_create_kwargs, "
+                                 "Authenticator.post_auth_hook, OAuthenticator.modify_auth_state_hook and "
+                                 "username_claim; see docs/hooks.md",
                                  c.name));
     }
   }

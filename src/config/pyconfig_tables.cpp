@@ -232,7 +232,7 @@ std::span<const std::string_view> known_spawner_traits(std::string_view section)
         "cpu_limit", "debug", "default_url", "disable_user_config", "env_keep", "environment",
         "http_timeout", "ip", "mem_guarantee", "mem_limit", "notebook_dir",
         "oauth_client_allowed_scopes", "oauth_roles", "options_form", "options_from_form",
-        "poll_interval", "port", "post_stop_hook", "pre_spawn_hook", "server_token_scopes",
+        "poll_interval", "port", "post_stop_hook", "pre_spawn_hook", "profile_list", "server_token_scopes",
         "ssl_alt_names", "start_timeout", "progress_ready_hook"}},
       {"LocalProcessSpawner",
        {"interrupt_timeout", "kill_timeout", "popen_kwargs", "shell_cmd", "term_timeout"}},

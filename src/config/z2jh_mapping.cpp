@@ -297,7 +297,7 @@ std::span<const Rule> rules() {
       {"singleuser.extraResource.guarantees", "KubeSpawner.extra_resource_guarantees", if_set, ""},
       {"singleuser.extraEnv", "KubeSpawner.environment", environment,
        "string values only (spawner.environment)"},
-      {"singleuser.profileList", "KubeSpawner.profile_list", if_set, ""},
+      {"singleuser.profileList", "Spawner.profile_list", if_set, "read by every spawner (docs/profiles.md)"},
       {"singleuser.extraPodConfig", "KubeSpawner.extra_pod_config", if_set, ""},
       {"singleuser.image.name", "KubeSpawner.image", image, "name:tag"},
       {"singleuser.allowPrivilegeEscalation", "KubeSpawner.allow_privilege_escalation", always,

@@ -25,7 +25,8 @@ LoginService::LoginService(SnapshotRef<config::AuthConfig> cfg, store::Store& st
 net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
   auto token = random_.token(32);
   if (!token) co_return Error{Errc::internal, "The system random generator failed."};
-  auto work = [&, token = *token, cfg = cfg_.load()]() -> Result<SignedIn> {
+  auto const cfg = cfg_.load();
+  auto decide = [&]() -> Result<auth::Decision> {
     auto exists = store_.user_exists(id.username);
     if (!exists) return exists.error();
     auto decision = auth::decide(*cfg, id.username, id.groups, *exists, id.allow_all_by_default);
@@ -34,6 +35,9 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
       return Error{Errc::forbidden, cfg->custom_403_message};
     }
     if (id.admin) decision.admin = id.admin;
+    return decision;
+  };
+  auto write = [&](auth::Decision const& decision) -> Result<SignedIn> {
     store::LoginUpdate up{.name = id.username, .admin = decision.admin};
     if (cfg->manage_groups) up.groups = id.groups;
     std::optional<std::string> id_token_sealed;
@@ -48,15 +52,53 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
     }
     auto now = clock_.now();
     // One transaction (one commit, one fsync) writes the user and the session.
-    up.session = store::SessionRow{.id_hash = session_id_hash(token), .provider = id.provider,
+    up.session = store::SessionRow{.id_hash = session_id_hash(*token), .provider = id.provider,
                                    .created = now, .expires = now + cfg->cookie_max_age,
                                    .last_seen = now, .id_token_hint_encrypted = id_token_sealed};
     auto user = store_.upsert_user_on_login(up);
     if (!user) return user.error();
     log_.info("login: '{}' signed in via {} ({}{})", id.username, id.provider, decision.reason,
               user->created ? ", new user" : "");
-    return SignedIn{std::move(user->user), user->created, token};
+    return SignedIn{std::move(user->user), user->created, *token};
   };
+  if (!auth_hook_) {
+    // No hooks: one trip to the store's threads decides and writes.
+    auto work = [&]() -> Result<SignedIn> {
+      auto decision = decide();
+      if (!decision) return decision.error();
+      return write(*decision);
+    };
+    auto out = co_await run_blocking(pool_, std::move(work));
+    co_return out;
+  }
+  auto decided = co_await run_blocking(pool_, std::move(decide));
+  if (!decided) co_return decided.error();
+  auto decision = std::move(*decided);
+  // JupyterHub's order: the allow checks, then modify_auth_state_hook and post_auth_hook,
+  // which may rename the user, make them admin, change auth_state or refuse (None).
+  boost::json::array groups;
+  for (auto const& g : id.groups) groups.emplace_back(g);
+  boost::json::object authentication{{"name", id.username}, {"groups", std::move(groups)}, {"auth_state", id.auth_state}};
+  authentication["admin"] = decision.admin ? boost::json::value(*decision.admin) : boost::json::value(nullptr);
+  auto changed = co_await auth_hook_(std::move(authentication), id.provider);
+  if (!changed) {
+    log_.warn("login of '{}' via {} failed in a Python hook: {}", id.username, id.provider, changed.error().message);
+    co_return Error{Errc::internal, "Sign-in failed in the hub's configuration: " + changed.error().message};
+  }
+  if (!*changed) {
+    log_.warn("login refused for '{}' via {}: post_auth_hook returned None", id.username, id.provider);
+    co_return Error{Errc::forbidden, cfg->custom_403_message};
+  }
+  auto const& a = **changed;
+  if (auto const* n = a.if_contains("name"); n && n->is_string() && !n->as_string().empty()) id.username = std::string(n->as_string());
+  if (auto const* adm = a.if_contains("admin"); adm && adm->is_bool()) decision.admin = adm->as_bool();
+  if (auto const* st = a.if_contains("auth_state"); st && st->is_object()) id.auth_state = st->as_object();
+  if (auto const* g = a.if_contains("groups"); g && g->is_array()) {
+    id.groups.clear();
+    for (auto const& x : g->as_array())
+      if (x.is_string()) id.groups.emplace_back(x.as_string());
+  }
+  auto work = [&]() { return write(decision); };
   auto out = co_await run_blocking(pool_, std::move(work));
   co_return out;
 }

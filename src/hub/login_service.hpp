@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,16 @@ class LoginService {
 
   static constexpr std::string_view kCookieName = "nbhub-hub-login";
 
+  // jupyterhub_config.py's OAuthenticator.modify_auth_state_hook and
+  // Authenticator.post_auth_hook (hub/python_hooks.hpp), after the allow decision:
+  // called with JupyterHub's authentication dict {"name", "admin" (null: unchanged), "groups",
+  // "auth_state"} and the provider's name; answers the dict as the hooks left it, or nullopt
+  // when post_auth_hook returned None (the sign-in is refused, 403). An error fails the sign-in
+  // with its message. Set once, before the first sign-in.
+  using AuthHook = std::function<boost::asio::awaitable<Result<std::optional<boost::json::object>>>(
+      boost::json::object authentication, std::string provider)>;
+  void set_auth_hook(AuthHook hook) { auth_hook_ = std::move(hook); }
+
  private:
   SnapshotRef<config::AuthConfig> cfg_;
   store::Store& store_;
@@ -57,6 +68,7 @@ class LoginService {
   Random& random_;
   boost::asio::thread_pool& pool_;
   spdlog::logger& log_;
+  AuthHook auth_hook_;
 };
 
 std::string session_id_hash(std::string_view token);

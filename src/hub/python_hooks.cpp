@@ -344,10 +344,116 @@ std::function<net::awaitable<Result<std::string>>(json::object)> username_claim_
   };
 }
 
+std::function<net::awaitable<Result<std::optional<json::object>>>(json::object, std::string)> auth_hook(
+    PythonHelper& helper, std::vector<std::string> sections) {
+  return [&helper, sections = std::move(sections)](json::object authentication,
+                                                   std::string provider) -> net::awaitable<Result<std::optional<json::object>>> {
+    json::array secs;
+    for (auto const& s : sections) secs.emplace_back(s);
+    json::object request{{"call", "post_auth"}, {"sections", std::move(secs)},
+                         {"authentication", std::move(authentication)}, {"provider", std::move(provider)}};
+    auto answer = co_await helper.call(std::move(request));
+    if (!answer) co_return answer.error();
+    if (auto const* r = answer->if_contains("refused"); r && r->is_bool() && r->as_bool())
+      co_return std::optional<json::object>{};
+    auto const* a = answer->if_contains("authentication");
+    if (!a || !a->is_object()) co_return Error{Errc::bad_request, "post_auth_hook must return the authentication dict or None"};
+    co_return std::optional<json::object>{a->as_object()};
+  };
+}
+
 // ---- the spawner -----------------------------------------------------------------------
 
+net::awaitable<Result<json::object>> hook_request(HookUserLookup const& users, std::vector<std::string> const& sections,
+                                                  std::string user, std::string server_name) {
+  auto found = co_await users(user);
+  if (!found) co_return found.error();
+  json::array secs, groups;
+  for (auto const& s : sections) secs.emplace_back(s);
+  for (auto const& g : found->groups) groups.emplace_back(g);
+  json::object who{{"name", user}, {"admin", found->admin}, {"groups", std::move(groups)}};
+  json::object base{{"sections", std::move(secs)}, {"user", std::move(who)}, {"server_name", std::move(server_name)}};
+  base["auth_state"] = found->auth_state ? json::value(*found->auth_state) : json::value(nullptr);
+  co_return base;
+}
+
+std::function<net::awaitable<Result<json::value>>(spawn::OptionsRequest)> profile_list_hook(
+    PythonHelper& helper, std::vector<std::string> sections, HookUserLookup users, spdlog::logger& log) {
+  return [&helper, &log, sections = std::move(sections),
+          users = std::move(users)](spawn::OptionsRequest who) -> net::awaitable<Result<json::value>> {
+    auto request = co_await hook_request(users, sections, who.user, who.server_name);
+    if (!request) co_return request.error();
+    (*request)["call"] = "profile_list";
+    (*request)["user_options"] = who.last_user_options;
+    auto answer = co_await helper.call(std::move(*request));
+    if (!answer) {
+      log.warn("profile_list for {}: {}", who.user, answer.error().message);
+      co_return Error{Errc::config, answer.error().message};
+    }
+    auto const* list = answer->if_contains("profile_list");
+    if (!list) co_return Error{Errc::config, "profile_list: no list came back"};
+    co_return *list;
+  };
+}
+
+std::function<net::awaitable<void>(std::string, std::string, json::object)> post_stop_hook(
+    PythonHelper& helper, std::vector<std::string> sections, HookUserLookup users, spdlog::logger& log) {
+  return [&helper, &log, sections = std::move(sections), users = std::move(users)](
+             std::string user, std::string server_name, json::object user_options) -> net::awaitable<void> {
+    auto request = co_await hook_request(users, sections, user, server_name);
+    if (!request) {
+      log.warn("post_stop_hook for {}: {}", user, request.error().message);
+      co_return;
+    }
+    (*request)["call"] = "post_stop";
+    (*request)["user_options"] = std::move(user_options);
+    auto answer = co_await helper.call(std::move(*request));
+    if (!answer) log.warn("post_stop_hook for {}'s server '{}' failed: {}", user, server_name, answer.error().message);
+  };
+}
+
+net::awaitable<Result<std::string>> PythonHookSpawner::options_form(spawn::OptionsRequest who) {
+  if (!hooks_.options_form) co_return co_await inner_.options_form(std::move(who));
+  auto request = co_await hook_request(users_, sections_, who.user, who.server_name);
+  if (!request) co_return request.error();
+  (*request)["call"] = "options_form";
+  (*request)["user_options"] = who.last_user_options;
+  auto answer = co_await helper_.call(std::move(*request));
+  if (!answer) {
+    log_.warn("options_form for {}: {}", who.user, answer.error().message);
+    co_return Error{Errc::config, answer.error().message};
+  }
+  auto const* form = answer->if_contains("form");
+  // The configuration's own HTML, as JupyterHub renders it: not escaped.
+  co_return form && form->is_string() ? std::string(form->as_string()) : std::string();
+}
+
+net::awaitable<Result<json::object>> PythonHookSpawner::options_from_form(
+    spawn::OptionsRequest who, std::vector<std::pair<std::string, std::string>> form) {
+  if (!hooks_.options_from_form) co_return co_await inner_.options_from_form(std::move(who), std::move(form));
+  auto request = co_await hook_request(users_, sections_, who.user, who.server_name);
+  if (!request) co_return request.error();
+  // JupyterHub hands options_from_form the form as {name: [values]}.
+  json::object formdata;
+  for (auto const& [k, v] : form) {
+    auto& slot = formdata[k];
+    if (!slot.is_array()) slot = json::array{};
+    slot.as_array().emplace_back(v);
+  }
+  (*request)["call"] = "options_from_form";
+  (*request)["formdata"] = std::move(formdata);
+  auto answer = co_await helper_.call(std::move(*request));
+  if (!answer) {
+    log_.warn("options_from_form for {}: {}", who.user, answer.error().message);
+    co_return Error{Errc::bad_request, answer.error().message};
+  }
+  auto const* options = answer->if_contains("user_options");
+  if (!options || !options->is_object()) co_return Error{Errc::bad_request, "options_from_form: no dict came back"};
+  co_return options->as_object();
+}
+
 Result<std::vector<std::string>> apply_hook_answer(json::object const& answer, spawn::SpawnRequest& req,
-                                                   bool applies_traits) {
+                                                   std::function<bool(std::string_view)> const& applies_trait) {
   std::vector<std::string> not_applied;
   if (auto const* env = answer.if_contains("environment")) {
     if (!env->is_object()) return Error{Errc::bad_request, "hook answer: environment is not an object"};
@@ -365,7 +471,7 @@ Result<std::vector<std::string>> apply_hook_answer(json::object const& answer, s
   }
   if (auto const* traits = answer.if_contains("traits"); traits && traits->is_object())
     for (auto const& [k, v] : traits->as_object()) {
-      if (applies_traits && !(v.is_object() && v.as_object().contains("$unsupported")))
+      if (applies_trait && applies_trait(k) && !(v.is_object() && v.as_object().contains("$unsupported")))
         req.trait_overrides[k] = v;
       else
         not_applied.emplace_back(k);
@@ -385,14 +491,9 @@ PythonHookSpawner::PythonHookSpawner(spawn::Spawner& inner, PythonHelper& helper
 
 net::awaitable<Result<spawn::Started>> PythonHookSpawner::start(spawn::SpawnRequest req,
                                                                 spawn::ProgressSink& sink) {
-  auto user = co_await users_(req.user);
-  if (!user) co_return Error{Errc::unavailable, fmt::format("before the spawn hooks: {}", user.error().message)};
-  json::array sections, groups;
-  for (auto const& s : sections_) sections.emplace_back(s);
-  for (auto const& g : user->groups) groups.emplace_back(g);
-  json::object who{{"name", req.user}, {"admin", user->admin}, {"groups", std::move(groups)}};
-  json::object base{{"sections", std::move(sections)}, {"user", std::move(who)}, {"server_name", req.server_name}};
-  base["auth_state"] = user->auth_state ? json::value(*user->auth_state) : json::value(nullptr);
+  auto who = co_await hook_request(users_, sections_, req.user, req.server_name);
+  if (!who) co_return Error{Errc::unavailable, fmt::format("before the spawn hooks: {}", who.error().message)};
+  json::object base = std::move(*who);
 
   if (hooks_.spawn) {
     json::object request = base;
@@ -405,11 +506,11 @@ net::awaitable<Result<spawn::Started>> PythonHookSpawner::start(spawn::SpawnRequ
       log_.warn("spawn of {}: Python hook failed after {} ms: {}", req.user, ms, answer.error().message);
       co_return Error{Errc::config, answer.error().message};
     }
-    auto skipped = apply_hook_answer(*answer, req, hooks_.kubernetes);
+    auto skipped = apply_hook_answer(*answer, req, hooks_.applies_trait);
     if (!skipped) co_return skipped.error();
     log_.info("spawn of {}: Python hooks ran in {} ms", req.user, ms);
     if (!skipped->empty())
-      log_.warn("spawn of {}: the Python hook changed spawner traits nbhub does not apply from hooks yet: {}",
+      log_.warn("spawn of {}: the Python hook changed spawner traits this spawner does not apply per server: {}",
                 req.user, fmt::join(*skipped, ", "));
   }
   if (hooks_.modify_pod) {

@@ -90,9 +90,15 @@ using HookUserLookup = std::function<boost::asio::awaitable<Result<HookUser>>(st
 class PythonHookSpawner final : public spawn::Spawner {
  public:
   struct SpawnHooks {
-    bool spawn = false;       // auth_state_hook and/or pre_spawn_hook: called before start()
-    bool modify_pod = false;  // KubeSpawner.modify_pod_hook: SpawnRequest::modify_pod
-    bool kubernetes = false;  // the inner spawner reads SpawnRequest::trait_overrides
+    // auth_state_hook, pre_spawn_hook, a callable default_url or DockerSpawner
+    // extra_create_kwargs: one "spawn" call before start()
+    bool spawn = false;
+    bool modify_pod = false;         // KubeSpawner.modify_pod_hook: SpawnRequest::modify_pod
+    bool options_form = false;       // a callable Spawner.options_form
+    bool options_from_form = false;  // Spawner.options_from_form
+    // Whether the inner spawner applies a trait a hook changed (spawner_overrides.hpp for the
+    // local and Docker spawners; every trait for Kubernetes); the others are logged by name.
+    std::function<bool(std::string_view trait)> applies_trait;
   };
   PythonHookSpawner(spawn::Spawner& inner, PythonHelper& helper, std::vector<std::string> sections,
                     SpawnHooks hooks, HookUserLookup users, spdlog::logger& log);
@@ -110,10 +116,12 @@ class PythonHookSpawner final : public spawn::Spawner {
     return inner_.output_tail(std::move(state));
   }
   std::size_t start_limit() const override { return inner_.start_limit(); }
-  std::string options_form() const override { return inner_.options_form(); }
-  Result<boost::json::object> options_from_form(
-      std::vector<std::pair<std::string, std::string>> const& form) const override {
-    return inner_.options_from_form(form);
+  boost::asio::awaitable<Result<std::string>> options_form(spawn::OptionsRequest who) override;
+  boost::asio::awaitable<Result<boost::json::object>> options_from_form(
+      spawn::OptionsRequest who, std::vector<std::pair<std::string, std::string>> form) override;
+  boost::asio::awaitable<Result<void>> check_user_options(spawn::OptionsRequest who,
+                                                          boost::json::object user_options) override {
+    return inner_.check_user_options(std::move(who), std::move(user_options));
   }
   boost::asio::awaitable<std::string> exit_reason(boost::json::object state) override {
     return inner_.exit_reason(std::move(state));
@@ -132,6 +140,29 @@ class PythonHookSpawner final : public spawn::Spawner {
   spdlog::logger& log_;
 };
 
+// The part of every spawner hook call that says who: sections, the user stand-in (name,
+// admin, groups), server_name and auth_state. Errc::unavailable when the user cannot be read.
+boost::asio::awaitable<Result<boost::json::object>> hook_request(HookUserLookup const& users,
+                                                                 std::vector<std::string> const& sections,
+                                                                 std::string user, std::string server_name);
+
+// A callable profile_list(spawner): the list it returns for the user, for
+// spawn::ProfileSpawner::set_source. An error names the hook (Errc::config).
+std::function<boost::asio::awaitable<Result<boost::json::value>>(spawn::OptionsRequest)> profile_list_hook(
+    PythonHelper& helper, std::vector<std::string> sections, HookUserLookup users, spdlog::logger& log);
+
+// post_stop_hook(spawner), for ServerManager::set_post_stop_hook: errors are logged, naming the
+// hook and its line, as JupyterHub logs them; the stop has happened either way.
+std::function<boost::asio::awaitable<void>(std::string, std::string, boost::json::object)> post_stop_hook(
+    PythonHelper& helper, std::vector<std::string> sections, HookUserLookup users, spdlog::logger& log);
+
+// OAuthenticator.modify_auth_state_hook(authenticator, auth_state), then
+// Authenticator.post_auth_hook(authenticator, handler, authentication), for
+// LoginService::set_auth_hook: the authentication dict as they left it, nullopt when
+// post_auth_hook returned None. `sections`: the authenticator class's, base first.
+std::function<boost::asio::awaitable<Result<std::optional<boost::json::object>>>(boost::json::object, std::string)>
+auth_hook(PythonHelper& helper, std::vector<std::string> sections);
+
 // jupyterhub_config.py's callable username_claim, for auth::LoginFlow::set_username_hook:
 // calls it with the merged claims (OAuthenticator's user_info) and returns the name it picks.
 // `sections`: the authenticator class's config sections, base first.
@@ -139,10 +170,11 @@ std::function<boost::asio::awaitable<Result<std::string>>(boost::json::object)> 
     PythonHelper& helper, std::vector<std::string> sections);
 
 // The hook answer applied to a request: environment set and removed, user_options replaced,
-// other traits the hooks changed into trait_overrides when `applies_traits`. Returns the names
+// other traits the hooks changed into trait_overrides when `applies_trait` says the spawner
+// applies them. Returns the names
 // of changed traits not applied. Errc::bad_request for an answer of the wrong shape. Separate
 // from the spawner for unit tests.
-Result<std::vector<std::string>> apply_hook_answer(boost::json::object const& answer,
-                                                   spawn::SpawnRequest& req, bool applies_traits);
+Result<std::vector<std::string>> apply_hook_answer(boost::json::object const& answer, spawn::SpawnRequest& req,
+                                                   std::function<bool(std::string_view)> const& applies_trait);
 
 }  // namespace nbhub::hub

@@ -53,9 +53,9 @@ struct ServerManager::Live {
   std::optional<Clock::SysTime> last_activity;
   json::array events;
   bool finished = false;
+  json::object user_options;  // of the last start: pre-selects the spawn form (KubeSpawner 7.1)
   net::steady_timer changed;
   std::string display_name;
-  json::object user_options;
 };
 
 namespace {
@@ -176,10 +176,28 @@ net::awaitable<ServerManager::Progress> ServerManager::wait_progress(std::string
   }
 }
 
-std::string ServerManager::options_form() const { return spawner_.options_form(); }
+json::object ServerManager::last_user_options(std::string const& user, std::string const& server_name) const {
+  auto live = live_for(user, server_name);
+  if (!live) return {};
+  std::lock_guard lock(mu_);
+  return live->user_options;
+}
 
-Result<json::object> ServerManager::options_from_form(std::vector<std::pair<std::string, std::string>> const& form) const {
-  return spawner_.options_from_form(form);
+net::awaitable<Result<std::string>> ServerManager::options_form(store::UserRow user, std::string server_name) {
+  spawn::OptionsRequest who{user.name, server_name, user.admin, last_user_options(user.name, server_name)};
+  co_return co_await spawner_.options_form(std::move(who));
+}
+
+net::awaitable<Result<json::object>> ServerManager::options_from_form(store::UserRow user, std::string server_name,
+                                                                      std::vector<std::pair<std::string, std::string>> form) {
+  spawn::OptionsRequest who{user.name, server_name, user.admin, last_user_options(user.name, server_name)};
+  co_return co_await spawner_.options_from_form(std::move(who), std::move(form));
+}
+
+net::awaitable<Result<void>> ServerManager::check_user_options(store::UserRow user, std::string server_name,
+                                                               json::object user_options) {
+  spawn::OptionsRequest who{user.name, server_name, user.admin, last_user_options(user.name, server_name)};
+  co_return co_await spawner_.check_user_options(std::move(who), std::move(user_options));
 }
 
 Result<ServerState> ServerManager::start(store::UserRow const& user, std::string const& server_name,
@@ -427,12 +445,15 @@ net::awaitable<Result<void>> ServerManager::stop(std::string user, std::string s
   auto r = co_await run_blocking(pool_, std::move(cleanup));
   if (!r && r.error().code != Errc::not_found) log_.warn("forgetting {}: {}", prefix, r.error().message);
   routes_changed();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   live->state = ServerState::stopped;
   live->url.clear();
   live->events.clear();
   live->finished = true;
   log_.info("server {} stopped", prefix);
+  auto options = live->user_options;
+  lock.unlock();
+  if (post_stop_) co_await post_stop_(user, server_name, std::move(options));
   co_return Result<void>{};
 }
 

@@ -72,9 +72,16 @@ class ServerManager {
   // `display_name` ("" = the server's name) is JupyterHub 6.0's label for a named server.
   Result<ServerState> start(store::UserRow const& user, std::string const& server_name,
                             boost::json::object user_options = {}, std::string display_name = "");
-  // The spawner's options form ("" for none) and its reading of a posted form.
-  std::string options_form() const;
-  Result<boost::json::object> options_from_form(std::vector<std::pair<std::string, std::string>> const& form) const;
+  // The spawner's options form ("" for none), with what this server was last started with
+  // pre-selected; its reading of a posted form; its check of user_options before start()
+  // (Errc::bad_request: a 400 with its message).
+  boost::asio::awaitable<Result<std::string>> options_form(store::UserRow user, std::string server_name);
+  boost::asio::awaitable<Result<boost::json::object>> options_from_form(
+      store::UserRow user, std::string server_name, std::vector<std::pair<std::string, std::string>> form);
+  boost::asio::awaitable<Result<void>> check_user_options(store::UserRow user, std::string server_name,
+                                                          boost::json::object user_options);
+  // The user_options the server was last started with in this process ({} when none).
+  boost::json::object last_user_options(std::string const& user, std::string const& server_name) const;
   // Stops it (and waits for the stop). Stopping a stopped server is not an error.
   boost::asio::awaitable<Result<void>> stop(std::string user, std::string server_name);
 
@@ -106,6 +113,11 @@ class ServerManager {
   // the spawn with its message (refresh_pre_spawn, the IdP's tokens: hub/token_refresher).
   using PreSpawnHook = std::function<boost::asio::awaitable<Result<std::map<std::string, std::string>>>(store::UserRow const&)>;
   void set_pre_spawn_hook(PreSpawnHook hook) { pre_spawn_ = std::move(hook); }
+  // Runs after a server stopped (jupyterhub_config.py's post_stop_hook); it logs its own
+  // errors. Set once before the first start.
+  using PostStopHook = std::function<boost::asio::awaitable<void>(std::string user, std::string server_name,
+                                                                  boost::json::object user_options)>;
+  void set_post_stop_hook(PostStopHook hook) { post_stop_ = std::move(hook); }
   // Spawn, stop, poll and route timings (hub_metrics.hpp); set once before the first start.
   void set_metrics(HubMetrics* metrics) { metrics_ = metrics; }
   // Called (on any thread; it must only post) after a server became ready or stopped and its
@@ -146,6 +158,7 @@ class ServerManager {
   std::map<std::string, std::shared_ptr<Live>> live_;  // GUARDED_BY(mu_), key "user/server"
   Clock::SysTime activity_flushed_{};                    // GUARDED_BY(mu_)
   PreSpawnHook pre_spawn_;                               // set once before the first start
+  PostStopHook post_stop_;                               // set once before the first start
   HubMetrics* metrics_ = nullptr;                        // set once before the first start
   std::function<void()> routes_changed_;                 // set once before the first start
   void routes_changed() const { if (routes_changed_) routes_changed_(); }

@@ -1,5 +1,7 @@
 #include "spawn/docker_spawner.hpp"
 
+#include "spawn/spawner_overrides.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
@@ -109,11 +111,21 @@ std::string DockerSpawner::container_name(std::string const& user,
   return out;
 }
 
+Result<std::shared_ptr<const DockerSpawner::Settings>> DockerSpawner::effective(SpawnRequest const& req) const {
+  auto settings = settings_.load();
+  if (req.trait_overrides.empty()) return settings;
+  // A profile's or a hook's overrides (image, limits, volumes, ...) for this server.
+  auto eff = apply_docker_overrides(*settings, req.trait_overrides);
+  if (!eff) return eff.error();
+  return std::make_shared<const Settings>(std::move(*eff));
+}
+
 Result<json::object> DockerSpawner::create_body(SpawnRequest const& req, int listen_port,
                                                 std::string const& service_url) const {
-  auto const settings = settings_.load();  // one reload-consistent view for this call
-  auto const& d = settings->docker;
-  auto const& c = settings->cfg;
+  auto const settings = effective(req);  // one reload-consistent view for this call
+  if (!settings) return settings.error();
+  auto const& d = (*settings)->docker;
+  auto const& c = (*settings)->cfg;
   // DockerSpawner's env_keep is empty: the host's PATH or VIRTUAL_ENV mean nothing inside an
   // image.
   SpawnerConfig env_cfg = c;
@@ -210,9 +222,7 @@ net::awaitable<Result<void>> DockerSpawner::remove_container(std::string const& 
   co_return daemon_error("remove container " + id_or_name, *r);
 }
 
-net::awaitable<Result<void>> DockerSpawner::ensure_image(ProgressSink& sink) {
-  auto const settings = settings_.load();  // one reload-consistent view for this call
-  auto const& d = settings->docker;
+net::awaitable<Result<void>> DockerSpawner::ensure_image(DockerConfig const& d, ProgressSink& sink) {
   auto const& image = d.image;
   if (d.pull_policy != "always") {
     auto r = co_await call("GET", "/images/" + enc(image) + "/json", "", d.api_timeout);
@@ -259,15 +269,16 @@ net::awaitable<Result<void>> DockerSpawner::ensure_image(ProgressSink& sink) {
 }
 
 net::awaitable<Result<Started>> DockerSpawner::start(SpawnRequest req, ProgressSink& sink) {
-  auto const settings = settings_.load();  // one reload-consistent view for this call
-  auto const& d = settings->docker;
+  auto const settings = effective(req);  // one reload-consistent view for this call
+  if (!settings) co_return settings.error();
+  auto const& d = (*settings)->docker;
   if (req.user.empty() || !req.service_prefix.starts_with('/') || !req.service_prefix.ends_with('/'))
     co_return make_error(Errc::bad_request, "docker: a spawn needs a user and a /prefix/");
   auto name = container_name(req.user, req.server_name);
 
   // A container left by an earlier run (remove = false, or a crash) would clash by name.
   if (auto r = co_await remove_container(name); !r) co_return r.error();
-  if (auto r = co_await ensure_image(sink); !r) co_return r.error();
+  if (auto r = co_await ensure_image(d, sink); !r) co_return r.error();
 
   bool host_net = d.network_name == "host";
   int port = d.port;

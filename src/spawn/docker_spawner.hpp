@@ -37,6 +37,7 @@
 #include "spawn/spawn_env.hpp"
 #include "spawn/spawner.hpp"
 #include "spawn/spawner_config.hpp"
+#include "spawn/spawner_overrides.hpp"
 
 namespace spdlog { class logger; }
 
@@ -79,13 +80,13 @@ class DockerSpawner final : public Spawner {
                                      std::chrono::seconds timeout);
   // Error from a daemon reply: "docker: <what>: <daemon message>", code by status.
   static Error daemon_error(std::string const& what, Reply const& r);
-  net::awaitable<Result<void>> ensure_image(ProgressSink& sink);
+  net::awaitable<Result<void>> ensure_image(DockerConfig const& d, ProgressSink& sink);
   net::awaitable<Result<void>> remove_container(std::string const& id_or_name);
 
-  struct Settings {
-    SpawnerConfig cfg;
-    DockerConfig docker;
-  };
+  using Settings = DockerSettings;
+  // The settings with the request's trait_overrides applied (Errc::bad_request for one the
+  // Docker spawner cannot apply).
+  Result<std::shared_ptr<const Settings>> effective(SpawnRequest const& req) const;
   Snapshot<Settings> settings_;      // loaded once per call
   std::string const fixed_socket_;   // the daemon's socket, fixed at start-up
   http::HttpClient& http_;

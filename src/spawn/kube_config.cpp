@@ -3,7 +3,7 @@
 #include "config/spawner_traits.hpp"
 #include "config/text.hpp"
 #include "spawn/kube_kubeconfig.hpp"
-#include "spawn/kube_profiles.hpp"
+#include "spawn/profiles.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -290,7 +290,7 @@ Result<void> apply_traits(KubeConfig& c, Reader const& r) {
   if (c.watch_stall_timeout.count() < 2) return bad("watch_stall_timeout", "expected at least 2 seconds");
   if (c.namespace_.empty()) return bad("namespace", "must not be empty");
   if (!c.profile_list.empty())
-    if (auto p = parse_profiles(c.profile_list); !p) return p.error();
+    if (auto p = parse_profiles(json::value(c.profile_list), kube_profile_schema()); !p) return p.error();
   return {};
 }
 
@@ -323,12 +323,22 @@ Result<KubeConfig> kube_config_from_traits(KubeConfig c,
   return c;
 }
 
+ProfileSchema kube_profile_schema() {
+  ProfileSchema s;
+  s.where = "KubeSpawner.profile_list";
+  s.check_trait = [](std::string_view trait) -> std::string {
+    if (trait == "namespace") return "a profile cannot move servers to another namespace here";
+    return "";
+  };
+  return s;
+}
+
 Result<KubeConfig> apply_kube_overrides(KubeConfig base, json::object const& overrides) {
   auto traits = as_traits(overrides);
   Reader r(traits);
   if (auto rr = apply_traits(base, r); !rr) {
     auto e = rr.error();
-    e.message = "the chosen profile's kubespawner_override: " + e.message;
+    e.message = "the overrides of this spawn (profile or hook): " + e.message;
     return e;
   }
   return base;

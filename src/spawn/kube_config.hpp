@@ -23,6 +23,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "spawn/profiles.hpp"
 #include "spawn/kube_names.hpp"
 #include "spawn/spawn_env.hpp"
 
@@ -116,6 +117,9 @@ Result<KubeConfig> kube_config_from_traits(KubeConfig base,
 // A service-account file (token, namespace) without its surrounding whitespace; nullopt when
 // it cannot be read.
 std::optional<std::string> read_trimmed_file(std::string const& path);
+
+// profile_list entries for KubeSpawner: any trait it reads may be overridden, except namespace.
+ProfileSchema kube_profile_schema();
 
 // KubeConfig with a profile's kubespawner_override applied (trait names as keys, values as
 // in jupyterhub_config.py). Errc::config names the trait.

@@ -30,19 +30,10 @@ std::chrono::seconds KubeSpawner::overall_start_timeout(KubeConfig const& k) {
   return k.schedule_timeout + k.image_pull_timeout + k.start_timeout + 30s;
 }
 
-namespace {
-
-// Checked when the configuration was read (kube_config_from_traits).
-std::vector<Profile> profiles_of(KubeConfig const& k) {
-  auto p = parse_profiles(k.profile_list);
-  return p ? std::move(*p) : std::vector<Profile>{};
-}
-
-}  // namespace
 
 KubeSpawner::KubeSpawner(SpawnerConfig cfg, KubeConfig kube, http::HttpClient& http,
                          net::any_io_executor ex, spdlog::logger& log)
-    : kube_(std::move(kube)), settings_(Settings{std::move(cfg), kube_, profiles_of(kube_)}), api_(kube_.api, http, kube_.request_timeout, log),
+    : kube_(std::move(kube)), settings_(Settings{std::move(cfg), kube_}), api_(kube_.api, http, kube_.request_timeout, log),
       ex_(std::move(ex)), log_(log), first_sync_deadline_(SteadyClock::now() + kube_.request_timeout * 3) {
   ReflectorOptions o;
   o.what = "pods in namespace " + kube_.namespace_;
@@ -82,19 +73,7 @@ std::vector<std::string> KubeSpawner::restart_only_changes(KubeConfig next) cons
 
 void KubeSpawner::set_config(SpawnerConfig cfg, KubeConfig next) {
   pin_fixed(next);
-  auto profiles = profiles_of(next);
-  settings_.store(Settings{std::move(cfg), std::move(next), std::move(profiles)});
-}
-
-std::string KubeSpawner::options_form() const {
-  auto const s = settings_.load();
-  return s->profiles.empty() ? "" : profiles_form(s->profiles);
-}
-
-Result<json::object> KubeSpawner::options_from_form(std::vector<std::pair<std::string, std::string>> const& form) const {
-  auto const s = settings_.load();
-  if (s->profiles.empty()) return json::object{};
-  return profile_user_options(s->profiles, form);
+  settings_.store(Settings{std::move(cfg), std::move(next)});
 }
 
 KubeSpawner::~KubeSpawner() { pods_->stop(); }
@@ -230,21 +209,13 @@ net::awaitable<Result<Started>> KubeSpawner::start(SpawnRequest req, ProgressSin
   // loop below sees the cancellation, so that the pod is deleted rather than an exception
   // thrown past the clean-up.
   co_await net::this_coro::throw_if_cancelled(false);
-  // The profile the user chose (KubeSpawner's profile_list) overrides traits for this spawn.
-  // The settings in effect when this spawn began (a reload swaps them for later spawns).
+  // The settings in effect when this spawn began (a reload swaps them for later spawns), with
+  // the chosen profile's kubespawner_override and what Python hooks set (ProfileSpawner puts
+  // both in trait_overrides).
   auto const settings = settings_.load();
   std::optional<KubeConfig> chosen;
-  if (!settings->profiles.empty() || !req.trait_overrides.empty()) {
-    json::object overrides;
-    if (!settings->profiles.empty()) {
-      auto from_profile = profile_overrides(settings->profiles, req.user_options);
-      if (!from_profile) co_return from_profile.error();
-      overrides = std::move(*from_profile);
-    }
-    // Traits a Python pre_spawn_hook set on the spawner (image, cpu_limit, ...) win over the
-    // profile's, as the hook runs after KubeSpawner applied the profile.
-    for (auto const& [k, v] : req.trait_overrides) overrides[k] = v;
-    auto eff = apply_kube_overrides(settings->kube, overrides);
+  if (!req.trait_overrides.empty()) {
+    auto eff = apply_kube_overrides(settings->kube, req.trait_overrides);
     if (!eff) co_return eff.error();
     chosen = std::move(*eff);
   }

@@ -37,7 +37,6 @@
 #include "spawn/kube_api.hpp"
 #include "spawn/kube_config.hpp"
 #include "spawn/kube_objects.hpp"
-#include "spawn/kube_profiles.hpp"
 #include "spawn/kube_reflector.hpp"
 #include "spawn/spawner.hpp"
 #include "spawn/spawner_config.hpp"
@@ -71,9 +70,6 @@ class KubeSpawner final : public Spawner {
   net::awaitable<std::string> exit_reason(boost::json::object state) override;
   void set_exit_listener(std::function<void()> listener) override;
   net::awaitable<std::vector<Found>> discover() override;
-  std::string options_form() const override;
-  Result<boost::json::object> options_from_form(
-      std::vector<std::pair<std::string, std::string>> const& form) const override;
 
   // The time the whole of start() may take: scheduling + pull + start, for SpawnQueue.
   static std::chrono::seconds overall_start_timeout(KubeConfig const& k);
@@ -98,7 +94,6 @@ class KubeSpawner final : public Spawner {
   struct Settings {
     SpawnerConfig cfg;
     KubeConfig kube;
-    std::vector<Profile> profiles;  // from kube.profile_list
   };
   KubeConfig const kube_;       // at start-up: the API, namespace, watch and adoption settings
   Snapshot<Settings> settings_;  // what spawns use; loaded once per spawn

@@ -1,5 +1,7 @@
 #include "spawn/local_spawner.hpp"
 
+#include "spawn/spawner_overrides.hpp"
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -102,7 +104,13 @@ std::string LocalSpawner::log_path(std::string const& user, std::string const& s
 }
 
 net::awaitable<Result<Started>> LocalSpawner::start(SpawnRequest req, ProgressSink& sink) {
-  auto const cfg = cfg_.load();  // one configuration for the whole start (a reload may swap it)
+  auto cfg = cfg_.load();  // one configuration for the whole start (a reload may swap it)
+  // A profile's or a hook's overrides (cmd, environment, default_url, ...) for this server.
+  if (!req.trait_overrides.empty()) {
+    auto eff = apply_local_overrides(*cfg, req.trait_overrides);
+    if (!eff) co_return eff.error();
+    cfg = std::make_shared<const SpawnerConfig>(std::move(*eff));
+  }
   if (req.user.empty()) co_return Error{Errc::bad_request, "spawn: the user name is empty"};
   auto const& prefix = req.service_prefix;
   if (prefix.empty() || prefix.front() != '/' || prefix.back() != '/')

@@ -56,12 +56,23 @@ struct SpawnRequest {
   // (hub/python_hooks.hpp): applied after the configured `environment` (spawn_env.hpp).
   std::map<std::string, std::string> hook_environment;
   std::vector<std::string> hook_environment_removed;
-  // Other spawner traits those hooks changed ({"image": "..."}); the Kubernetes spawner applies
-  // them as a profile's kubespawner_override, the others do not read them (yet).
+  // Spawner traits changed for this spawn ({"image": "..."}): the chosen profile's overrides
+  // (ProfileSpawner) under what Python hooks set. The Kubernetes spawner applies them as a
+  // kubespawner_override, the local and Docker spawners as spawner_overrides.hpp says.
   boost::json::object trait_overrides;
   // KubeSpawner's modify_pod_hook from jupyterhub_config.py: the Kubernetes spawner passes the
   // pod manifest through it before creating the pod; an error fails the spawn. Unset: none.
   std::function<boost::asio::awaitable<Result<boost::json::object>>(boost::json::object pod)> modify_pod;
+};
+
+// Whom a spawn form, form fields or user_options are for.
+struct OptionsRequest {
+  std::string user;
+  std::string server_name;
+  bool admin = false;
+  // The user_options this server was last started with, {} when none (not kept across nbhub
+  // restarts yet).
+  boost::json::object last_user_options;
 };
 
 struct Started {
@@ -145,12 +156,18 @@ class Spawner {
 
   // JupyterHub's Spawner.options_form: form fields (an HTML fragment, already escaped) the spawn
   // page shows before starting; "" for none, and then a GET of /hub/spawn starts at once.
-  virtual std::string options_form() const { return ""; }
+  // `who.last_user_options` pre-selects what the user chose last time (KubeSpawner 7.1).
+  virtual net::awaitable<Result<std::string>> options_form(OptionsRequest who) { co_return std::string(); }
   // JupyterHub's Spawner.options_from_form: the posted fields (name, value; repeated names
   // kept in order) as user_options. Errc::bad_request names the field that is wrong.
-  virtual Result<boost::json::object> options_from_form(
-      std::vector<std::pair<std::string, std::string>> const& form) const {
-    return boost::json::object{};
+  virtual net::awaitable<Result<boost::json::object>> options_from_form(
+      OptionsRequest who, std::vector<std::pair<std::string, std::string>> form) {
+    co_return boost::json::object{};
+  }
+  // user_options from the REST API or the form, checked before the start is queued, so that a
+  // wrong one is a 400 rather than a failed spawn: Errc::bad_request saying what is wrong.
+  virtual net::awaitable<Result<void>> check_user_options(OptionsRequest who, boost::json::object user_options) {
+    co_return Result<void>{};
   }
 
   // Why a server that poll() reported as exited stopped, in words for its owner ("the pod

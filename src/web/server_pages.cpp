@@ -187,10 +187,19 @@ struct Pages {
       target = *row;
     }
     boost::json::object options;
-    auto form_html = d.servers.options_form();
     bool posted = ctx.req.method() == http::bhttp::verb::post;
     auto state = d.servers.view(user, server).state;
-    if (!form_html.empty() && !posted && state == hub::ServerState::stopped) {
+    std::string form_html;
+    if (!posted && state == hub::ServerState::stopped) {
+      auto form = co_await d.servers.options_form(target, server);
+      if (!form) {
+        d.log.warn("spawn form for {}: {}", user, form.error().message);
+        co_return page(500, "Cannot show the server options",
+                       error_body(500, form.error().message, hub("home"), "Home"), *c);
+      }
+      form_html = std::move(*form);
+    }
+    if (!form_html.empty()) {
       auto body = fmt::format(
           R"(<section class="card narrow"><h1>Server options</h1><form method="post" action="{}" class="spawn-options">)"
           R"(<input type="hidden" name="_xsrf" value="{}">{}<button class="button primary" type="submit">Start</button></form></section>)",
@@ -206,9 +215,17 @@ struct Pages {
       }
       if (!d.auth.xsrf_ok(ctx, *c, xsrf))
         co_return page(403, "Not allowed", error_body(403, "This form expired or did not come from this hub. Go back, reload and try again.", spawn_url(user, server), "Back"), *c);
-      auto chosen = d.servers.options_from_form(fields);
-      if (!chosen) co_return page(400, "Cannot start", error_body(400, chosen.error().message, spawn_url(user, server), "Back"), *c);
+      auto chosen = co_await d.servers.options_from_form(target, server, std::move(fields));
+      if (!chosen) {
+        unsigned const code = chosen.error().code == Errc::bad_request ? 400 : 500;
+        co_return page(code, "Cannot start", error_body(code, chosen.error().message, spawn_url(user, server), "Back"), *c);
+      }
       options = std::move(*chosen);
+      auto checked = co_await d.servers.check_user_options(target, server, options);
+      if (!checked) {
+        unsigned const code = checked.error().code == Errc::bad_request ? 400 : 500;
+        co_return page(code, "Cannot start", error_body(code, checked.error().message, spawn_url(user, server), "Back"), *c);
+      }
     }
     auto next = checked_next(ctx);
     unsigned const status = posted ? 303 : 302;

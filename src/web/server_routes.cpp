@@ -284,6 +284,11 @@ struct Routes {
         if (auto why = hub::display_name_problem(body.display_name))
           co_return api_error(400, fmt::format("Invalid display_name: {}", *why));
     }
+    // A profile or choice that does not exist is the caller's mistake (400), not a failed spawn.
+    if (before == hub::ServerState::stopped) {
+      auto checked = co_await d.servers.check_user_options(*user, server_name, body.options);
+      if (!checked) co_return api_error(checked.error().code == Errc::bad_request ? 400 : 500, checked.error().message);
+    }
     auto r = d.servers.start(*user, server_name, std::move(body.options), std::move(body.display_name));
     if (!r) {
       auto status = r.error().code == Errc::conflict ? 409u : r.error().code == Errc::bad_request ? 400u : r.error().code == Errc::unavailable ? 429u : 500u;

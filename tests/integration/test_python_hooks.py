@@ -262,3 +262,291 @@ class PythonModifyPodHook(KubeHubTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ---- issue 22 item 2: the remaining spawner hooks, with the local spawner ------------------
+
+SPAWN_HOOKS = '''\
+import os
+c.JupyterHub.bind_url = "http://127.0.0.1:0"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:0"
+c.JupyterHub.authenticator_class = "dummy"
+MARKS = os.environ["HOOK_MARKS"]
+
+
+def profiles(spawner):
+    if spawner.user.name == "broken":
+        raise ValueError("no profiles for broken")
+    out = [{"display_name": "Plain", "slug": "plain", "kubespawner_override": {"environment": {"P": "plain"}}}]
+    if spawner.user.name.startswith("lab"):
+        out.append({"display_name": "Lab for " + spawner.user.name, "slug": "lab",
+                    "kubespawner_override": {"environment": {"P": "lab"}}})
+    return out
+
+
+def default_url(spawner):
+    return "/lab" if spawner.user_options.get("profile") == "lab" else "/tree"
+
+
+def pre_spawn(spawner):
+    spawner.args = list(getattr(spawner, "args", [])) + ["--ServerApp.iopub_msg_rate_limit=4321"]
+    spawner.mem_limit = "1G"
+
+
+def post_stop(spawner):
+    with open(os.path.join(MARKS, spawner.user.name + ".stopped"), "w") as f:
+        f.write(f"{spawner.name or 'default'} {spawner.user_options.get('profile')}")
+
+
+c.Spawner.profile_list = profiles
+c.Spawner.default_url = default_url
+c.Spawner.pre_spawn_hook = pre_spawn
+c.Spawner.post_stop_hook = post_stop
+'''
+
+FORM_HOOKS = '''\
+c.JupyterHub.bind_url = "http://127.0.0.1:0"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:0"
+c.JupyterHub.authenticator_class = "dummy"
+c.Spawner.options_form = lambda spawner: '<input name="tier" value="small"><span id="who">' + spawner.user.name + '</span>'
+
+
+def from_form(formdata, spawner):
+    if formdata["tier"][0] == "forbidden":
+        raise ValueError("tier forbidden is not offered")
+    return {"tier": formdata["tier"][0], "by": spawner.user.name}
+
+
+def pre_spawn(spawner):
+    spawner.environment["TIER"] = spawner.user_options["tier"] + "/" + spawner.user_options["by"]
+
+
+c.Spawner.options_from_form = from_form
+c.Spawner.pre_spawn_hook = pre_spawn
+'''
+
+
+def dummy_sign_in(hub, username):
+    import urllib.parse
+    from harness.browserless import Client, parse_form
+    c = Client()
+    form = parse_form(c.get(hub.url("/hub/login")).text)
+    r = c.post(urllib.parse.urljoin(hub.url("/hub/login"), form["action"]),
+               data=dict(form["inputs"], username=username, password="x"))
+    assert r.status in (302, 303), r.text[:300]
+    return c
+
+
+def post_spawn_form(hub, client, fields):
+    from harness.browserless import parse_form
+    page = client.get(hub.url("/hub/spawn"))
+    assert page.status == 200, (page.status, page.text[:500])
+    return client.post(hub.url("/hub/spawn"), data=dict(fields, _xsrf=parse_form(page.text)["inputs"]["_xsrf"]))
+
+
+def server_cmdline(workdir, user):
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{pid}/environ").read_bytes()
+            if f"JUPYTERHUB_USER={user}".encode() not in raw.split(b"\0") or workdir.encode() not in raw:
+                continue
+            return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+    return None
+
+
+@unittest.skipUnless(PYTHON and SINGLEUSER, "python3 or jupyterhub-singleuser is not installed")
+class SpawnerHooks(unittest.TestCase):
+    def test_profile_list_default_url_traits_and_post_stop(self):
+        workdir = tempfile.mkdtemp(prefix="nbhub-spawnhooks-")
+        marks = tempfile.mkdtemp(prefix="nbhub-marks-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        self.addCleanup(shutil.rmtree, marks, True)
+        hub = Hub(SPAWN_HOOKS, config_name="jupyterhub_config.py", workdir=workdir,
+                  env={"HOOK_MARKS": marks, "NBHUB_DB_URL": "sqlite:///nbhub.sqlite"})
+        with hub:
+            self.addCleanup(hub.kill_servers)
+            self.assertIn("Spawner.post_stop_hook", hub.log())
+
+            # The callable profile_list decides per user.
+            plain = dummy_sign_in(hub, "plainuser")
+            page = plain.get(hub.url("/hub/spawn"))
+            self.assertEqual(page.status, 200)
+            self.assertIn('value="plain"', page.text)
+            self.assertNotIn('value="lab"', page.text)
+            lab = dummy_sign_in(hub, "labuser")
+            page = lab.get(hub.url("/hub/spawn"))
+            self.assertIn("Lab for labuser", page.text)
+
+            # labuser starts Lab: the profile's env, the callable default_url, the args the
+            # pre_spawn_hook added; mem_limit is named as not applied by the local spawner.
+            r = post_spawn_form(hub, lab, {"profile": "lab"})
+            self.assertIn(r.status, (302, 303), r.text[:500])
+            wait_ready(lab, hub)
+            env = server_environment(workdir, "labuser")
+            self.assertEqual((env["P"], env["JUPYTERHUB_DEFAULT_URL"]), ("lab", "/lab"))
+            self.assertIn("--ServerApp.iopub_msg_rate_limit=4321", server_cmdline(workdir, "labuser"))
+            wait_log(hub, r"spawn of labuser: the Python hook changed spawner traits this spawner does not "
+                          r"apply per server: mem_limit")
+
+            # A user who may not have the Lab profile cannot post it.
+            r = post_spawn_form(hub, plain, {"profile": "lab"})
+            self.assertEqual(r.status, 400)
+            self.assertIn("There is no server profile &quot;lab&quot;", r.text)
+
+            # post_stop_hook runs after the stop, with the stand-in's user_options.
+            stop_server(hub, lab)
+            mark = Path(marks, "labuser.stopped")
+            deadline = time.time() + 10
+            while time.time() < deadline and not mark.exists():
+                time.sleep(0.1)
+            self.assertEqual(mark.read_text(), "default lab")
+
+            # profile_list raising: a clear page, and a log line naming the hook and its line.
+            line = SPAWN_HOOKS.splitlines().index('        raise ValueError("no profiles for broken")') + 1
+            broken = dummy_sign_in(hub, "broken")
+            page = broken.get(hub.url("/hub/spawn"))
+            self.assertEqual(page.status, 500)
+            self.assertIn(f"profile_list: ValueError: no profiles for broken (jupyterhub_config.py:{line})", page.text)
+            wait_log(hub, rf"profile_list for broken: profile_list: ValueError: no profiles for broken "
+                          rf"\(jupyterhub_config.py:{line}\)")
+
+    def test_options_form_and_options_from_form(self):
+        workdir = tempfile.mkdtemp(prefix="nbhub-formhooks-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        hub = Hub(FORM_HOOKS, config_name="jupyterhub_config.py", workdir=workdir,
+                  env={"NBHUB_DB_URL": "sqlite:///nbhub.sqlite"})
+        with hub:
+            self.addCleanup(hub.kill_servers)
+            alice = dummy_sign_in(hub, "alice")
+            page = alice.get(hub.url("/hub/spawn"))
+            self.assertEqual(page.status, 200)
+            self.assertIn('<span id="who">alice</span>', page.text)
+            r = post_spawn_form(hub, alice, {"tier": "forbidden"})
+            self.assertEqual(r.status, 400)
+            self.assertIn("options_from_form: ValueError: tier forbidden is not offered", r.text)
+            r = post_spawn_form(hub, alice, {"tier": "large"})
+            self.assertIn(r.status, (302, 303), r.text[:500])
+            wait_ready(alice, hub)
+            self.assertEqual(server_environment(workdir, "alice")["TIER"], "large/alice")
+            stop_server(hub, alice)
+
+
+DOCKER_HOOKS = '''\
+c.JupyterHub.bind_url = "http://127.0.0.1:0"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:0"
+c.JupyterHub.authenticator_class = "dummy"
+c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
+c.Spawner.cmd = ["jupyterhub-singleuser"]
+c.Spawner.args = ["--allow-root"]
+c.Spawner.notebook_dir = "/tmp"
+c.Spawner.environment = {"HOME": "/tmp"}
+c.DockerSpawner.image = "nbhub-test-singleuser:1"
+c.DockerSpawner.network_name = "host"
+c.DockerSpawner.remove = True
+c.DockerSpawner.pull_policy = "never"
+c.DockerSpawner.volumes = {"/usr": {"bind": "/usr", "mode": "ro"}, "/etc": {"bind": "/etc", "mode": "ro"}}
+
+
+def sized(spawner):
+    spawner.mem_limit = "768M"
+    spawner.environment["HOOKED"] = spawner.user.name
+
+
+c.DockerSpawner.pre_spawn_hook = sized
+c.DockerSpawner.extra_create_kwargs = lambda spawner: {"working_dir": "/home/" + spawner.user.name}
+'''
+
+
+@unittest.skipUnless(PYTHON and SINGLEUSER, "python3 or jupyterhub-singleuser is not installed")
+class DockerSpawnerHooks(unittest.TestCase):
+    def test_hook_traits_and_extra_create_kwargs_reach_the_container(self):
+        import json
+        from test_docker_spawner import DockerDaemon
+        docker = DockerDaemon()
+        self.addCleanup(docker.close)
+        if docker.reason:
+            raise unittest.SkipTest("Docker cannot run here: " + docker.reason)
+        workdir = tempfile.mkdtemp(prefix="nbhub-dockerhooks-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        hub = Hub(DOCKER_HOOKS, config_name="jupyterhub_config.py", workdir=workdir,
+                  env={"DOCKER_HOST": "unix://" + docker.socket, "NBHUB_DB_URL": "sqlite:///nbhub.sqlite"})
+        with hub:
+            dora = dummy_sign_in(hub, "dora")
+            self.assertEqual(dora.get(hub.url("/hub/spawn")).status, 302)
+            wait_ready(dora, hub, timeout=90)
+            r = docker.cli("inspect", "jupyter-dora")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            info = json.loads(r.stdout)[0]
+            self.assertEqual(info["HostConfig"]["Memory"], 768 << 20)
+            self.assertEqual(info["Config"]["WorkingDir"], "/home/dora")
+            self.assertIn("HOOKED=dora", info["Config"]["Env"])
+            stop_server(hub, dora)
+
+
+AUTH_HOOKS = '''\
+c.JupyterHub.bind_url = "http://127.0.0.1:0"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:0"
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.admin_users = {"root"}
+
+
+def tier(authenticator, auth_state):
+    return dict(auth_state or {}, tier="gold")
+
+
+def after_login(authenticator, handler, authentication):
+    name = authentication["name"]
+    if name == "mallory":
+        return None
+    if name == "crash":
+        raise RuntimeError("crash may not sign in")
+    if name == "alias":
+        authentication["name"] = "real"
+    if name == "boss" and authentication["auth_state"].get("tier") == "gold":
+        authentication["admin"] = True
+    return authentication
+
+
+c.Authenticator.modify_auth_state_hook = tier
+c.Authenticator.post_auth_hook = after_login
+'''
+
+
+@unittest.skipUnless(PYTHON, "python3 is not installed")
+class AuthenticatorHooks(unittest.TestCase):
+    def test_post_auth_hook_renames_promotes_and_refuses(self):
+        from harness.browserless import Client, parse_form
+        import urllib.parse
+        workdir = tempfile.mkdtemp(prefix="nbhub-authhooks-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+
+        def attempt(hub, name):
+            c = Client()
+            form = parse_form(c.get(hub.url("/hub/login")).text)
+            r = c.post(urllib.parse.urljoin(hub.url("/hub/login"), form["action"]),
+                       data=dict(form["inputs"], username=name, password="x"))
+            return c, r
+
+        with Hub(AUTH_HOOKS, config_name="jupyterhub_config.py", workdir=workdir,
+                 env={"NBHUB_DB_URL": "sqlite:///nbhub.sqlite"}) as hub:
+            c, r = attempt(hub, "alias")
+            self.assertIn(r.status, (302, 303), r.text[:300])
+            me = c.get(hub.url("/hub/api/user")).json()
+            self.assertEqual((me["name"], me["admin"]), ("real", False))
+            # modify_auth_state_hook ran first: post_auth_hook saw its tier.
+            c, r = attempt(hub, "boss")
+            self.assertIn(r.status, (302, 303), r.text[:300])
+            self.assertTrue(c.get(hub.url("/hub/api/user")).json()["admin"])
+            # None refuses; an exception fails the sign-in with its message and line.
+            _, r = attempt(hub, "mallory")
+            self.assertEqual(r.status, 403)
+            wait_log(hub, r"login refused for 'mallory' via default: post_auth_hook returned None")
+            _, r = attempt(hub, "crash")
+            self.assertEqual(r.status, 500)
+            line = AUTH_HOOKS.splitlines().index('        raise RuntimeError("crash may not sign in")') + 1
+            self.assertIn(f"post_auth_hook: RuntimeError: crash may not sign in (jupyterhub_config.py:{line})", r.text)
+            wait_log(hub, rf"login of 'crash' via default failed in a Python hook: post_auth_hook: RuntimeError")

@@ -588,6 +588,32 @@ class SpawnerStandIn:
         return {k: v for k, v in self.__dict__.items() if k not in ("log", "user")}
 
 
+class AuthenticatorStandIn:
+    """What authenticator hooks get as `authenticator`: the authenticator class's traits from
+    the configuration (non-function ones) and `log`."""
+
+    def __init__(self, sections):
+        import logging
+        self.log = logging.getLogger("nbhub.hook")
+        for section in sections:
+            sec = _C._sections.get(section)
+            if sec is not None:
+                for k, v in sec._values.items():
+                    if not callable(v):
+                        setattr(self, k, _copy(v))
+
+
+class HandlerStandIn:
+    """post_auth_hook's `handler`: nbhub signs in outside Tornado; only the provider's name
+    and a logger are known here."""
+
+    def __init__(self, provider):
+        import logging
+        self.provider = provider
+        self.log = logging.getLogger("nbhub.hook")
+        self.request = None
+
+
 def _copy(v):
     import copy
     return copy.deepcopy(v)
@@ -636,6 +662,17 @@ async def handle(loop, req):
                 await _call(loop, fn, *args)
             except (Exception, SystemExit) as e:  # not CancelledError: that is the timeout
                 return {"ok": False, "error": f"{trait}: {_hook_error(e)}"}
+        # Callable traits read at spawn time: JupyterHub's default_url(spawner) and DockerSpawner's
+        # extra_create_kwargs(spawner); what they return is applied like a changed trait.
+        computed = {}
+        for trait in ("default_url", "extra_create_kwargs"):
+            fn = _hook(sections, trait)
+            if fn is None:
+                continue
+            try:
+                computed[trait] = await _call(loop, fn, spawner)
+            except (Exception, SystemExit) as e:
+                return {"ok": False, "error": f"{trait}: {_hook_error(e)}"}
         env = spawner.environment if isinstance(spawner.environment, dict) else {}
         changed = {}
         for k, v in env.items():
@@ -652,8 +689,62 @@ async def handle(loop, req):
                         traits[k] = encode(v)
                     except Unsupported as e:
                         traits[k] = {"$unsupported": str(e)}
+        for k, v in computed.items():
+            try:
+                traits[k] = encode(v)
+            except Unsupported as e:
+                return {"ok": False, "error": f"{k}: {e}"}
         return {"ok": True, "environment": changed, "removed": removed,
                 "user_options": encode(spawner.user_options), "traits": traits}
+    if kind in ("profile_list", "options_form", "post_stop"):
+        # profile_list(spawner) and options_form(spawner) at form time; post_stop_hook(spawner)
+        # after a stop. The stand-in carries the same attributes as for pre_spawn_hook.
+        trait = {"post_stop": "post_stop_hook"}.get(kind, kind)
+        fn = _hook(sections, trait)
+        if fn is None:
+            return {"ok": False, "error": f"no {trait} function is configured"}
+        spawner = SpawnerStandIn(req, req.get("auth_state"))
+        try:
+            result = await _call(loop, fn, spawner)
+        except (Exception, SystemExit) as e:
+            return {"ok": False, "error": f"{trait}: {_hook_error(e)}"}
+        if kind == "post_stop":
+            return {"ok": True}
+        if kind == "options_form":
+            if result is None:
+                result = ""
+            if not isinstance(result, str):
+                return {"ok": False, "error": f"options_form returned {type(result).__name__}, not a string of HTML"}
+            return {"ok": True, "form": result}
+        try:
+            return {"ok": True, "profile_list": encode(result if result is not None else [])}
+        except Unsupported as e:
+            return {"ok": False, "error": f"profile_list: {e}"}
+    if kind == "options_from_form":
+        # JupyterHub's run_options_from_form: (formdata) or (formdata, spawner=spawner).
+        import inspect
+        fn = _hook(sections, "options_from_form")
+        if fn is None:
+            return {"ok": False, "error": "no options_from_form function is configured"}
+        formdata = {k: list(v) for k, v in (req.get("formdata") or {}).items()}
+        spawner = SpawnerStandIn(req, req.get("auth_state"))
+        try:
+            takes_spawner = "spawner" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            takes_spawner = False
+        try:
+            if takes_spawner:
+                result = await _call(loop, lambda f: fn(f, spawner=spawner), formdata)
+            else:
+                result = await _call(loop, fn, formdata)
+        except (Exception, SystemExit) as e:
+            return {"ok": False, "error": f"options_from_form: {_hook_error(e)}"}
+        if not isinstance(result, dict):
+            return {"ok": False, "error": f"options_from_form returned {type(result).__name__}, not a dict"}
+        try:
+            return {"ok": True, "user_options": encode(result)}
+        except Unsupported as e:
+            return {"ok": False, "error": f"options_from_form: {e}"}
     if kind == "modify_pod":
         fn = _hook(sections, "modify_pod_hook")
         if fn is None:
@@ -682,6 +773,33 @@ async def handle(loop, req):
         if not isinstance(name, str) or not name:
             return {"ok": False, "error": f"username_claim returned {type(name).__name__} {name!r:.40}, not a name"}
         return {"ok": True, "username": name}
+    if kind == "post_auth":
+        # OAuthenticator's modify_auth_state_hook(authenticator, auth_state) -> auth_state, then
+        # Authenticator.post_auth_hook(authenticator, handler, authentication) -> dict or None.
+        authenticator = AuthenticatorStandIn(sections)
+        handler = HandlerStandIn(req.get("provider", ""))
+        authentication = dict(req.get("authentication") or {})
+        fn = _hook(sections, "modify_auth_state_hook")
+        if fn is not None:
+            try:
+                authentication["auth_state"] = await _call(loop, fn, authenticator, authentication.get("auth_state"))
+            except (Exception, SystemExit) as e:
+                return {"ok": False, "error": f"modify_auth_state_hook: {_hook_error(e)}"}
+        fn = _hook(sections, "post_auth_hook")
+        if fn is not None:
+            try:
+                result = await _call(loop, fn, authenticator, handler, authentication)
+            except (Exception, SystemExit) as e:
+                return {"ok": False, "error": f"post_auth_hook: {_hook_error(e)}"}
+            if result is None:
+                return {"ok": True, "refused": True}
+            if not isinstance(result, dict) or not isinstance(result.get("name"), str):
+                return {"ok": False, "error": "post_auth_hook must return the authentication dict (with its name) or None"}
+            authentication = result
+        try:
+            return {"ok": True, "authentication": encode(authentication)}
+        except Unsupported as e:
+            return {"ok": False, "error": f"post_auth_hook: {e}"}
     if kind == "ping":
         return {"ok": True, "pid": os.getpid()}
     return {"ok": False, "error": f"unknown call {kind!r}"}

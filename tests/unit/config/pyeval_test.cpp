@@ -164,16 +164,19 @@ from oauthenticator.generic import GenericOAuthenticator
 c.JupyterHub.authenticator_class = GenericOAuthenticator
 c.GenericOAuthenticator.username_claim = lambda info: info["sub"]
 c.Authenticator.post_auth_hook = hook
+c.Spawner.profile_list = lambda spawner: []
+c.JupyterHub.named_server_limit_per_user = lambda user: 2
 )",
                         python_env());
   EXPECT_THAT(l.hub.python.hooks, ElementsAre("Spawner.pre_spawn_hook", "Spawner.auth_state_hook",
-                                              "GenericOAuthenticator.username_claim"));
+                                              "Spawner.profile_list", "GenericOAuthenticator.username_claim",
+                                              "Authenticator.post_auth_hook"));
   EXPECT_THAT(l.hub.python.spawner_sections, ElementsAre("Spawner", "LocalProcessSpawner"));
   EXPECT_THAT(l.hub.python.authenticator_sections,
               ElementsAre("Authenticator", "OAuthenticator", "GenericOAuthenticator"));
   EXPECT_THAT(l.hub.python.helper_context, HasSubstr("state_hook"));
-  EXPECT_THAT(errors(l), Contains(HasSubstr("jupyterhub_config.py:11: Authenticator.post_auth_hook: "
-                                            "a function (hook) is not supported for this trait yet")));
+  EXPECT_THAT(errors(l), Contains(HasSubstr("jupyterhub_config.py:13: JupyterHub.named_server_limit_per_user: "
+                                            "a function (<lambda>) is not supported for this trait yet")));
 }
 
 TEST(PyEvalRun, ModesAndMissingPython) {

@@ -19,6 +19,7 @@
 
 #include "config/pyeval.hpp"
 #include "hub/python_hooks.hpp"
+#include "spawn/spawner_overrides.hpp"
 
 namespace nbhub::hub {
 namespace {
@@ -115,14 +116,16 @@ TEST_F(HelperTest, HooksSeeTheUserAndChangeTheEnvironment) {
   EXPECT_EQ(json::serialize(a.at("traits")), R"({"image":"img-alice"})");
 
   spawn::SpawnRequest req;
-  auto skipped = apply_hook_answer(a, req, true);
+  auto skipped = apply_hook_answer(a, req, [](std::string_view) { return true; });
   ASSERT_TRUE(skipped);
   EXPECT_TRUE(skipped->empty());
   EXPECT_EQ(req.hook_environment.at("UPSTREAM_TOKEN"), "tok-alice");
   EXPECT_EQ(req.hook_environment_removed, std::vector<std::string>{"DROP"});
   EXPECT_EQ(json::serialize(req.trait_overrides), R"({"image":"img-alice"})");
+  // The local spawner has no images: the change is named, not applied.
   spawn::SpawnRequest local;
-  EXPECT_EQ(*apply_hook_answer(a, local, false), std::vector<std::string>{"image"});
+  auto local_applies = [](std::string_view t) { return spawn::override_problem(spawn::OverrideTarget::local, t).empty(); };
+  EXPECT_EQ(*apply_hook_answer(a, local, local_applies), std::vector<std::string>{"image"});
   EXPECT_TRUE(local.trait_overrides.empty());
   // Nothing of the request reaches the log.
   EXPECT_THAT(log_text_.str(), ::testing::Not(HasSubstr("tok-alice")));
@@ -198,9 +201,9 @@ TEST_F(HelperTest, UsernameClaim) {
 
 TEST(PythonHookAnswer, WrongShapesAreErrors) {
   spawn::SpawnRequest req;
-  EXPECT_FALSE(apply_hook_answer(json::parse(R"({"environment": []})").as_object(), req, false));
-  EXPECT_FALSE(apply_hook_answer(json::parse(R"({"environment": {"A": 1}})").as_object(), req, false));
-  EXPECT_FALSE(apply_hook_answer(json::parse(R"({"user_options": "x"})").as_object(), req, false));
+  EXPECT_FALSE(apply_hook_answer(json::parse(R"({"environment": []})").as_object(), req, nullptr));
+  EXPECT_FALSE(apply_hook_answer(json::parse(R"({"environment": {"A": 1}})").as_object(), req, nullptr));
+  EXPECT_FALSE(apply_hook_answer(json::parse(R"({"user_options": "x"})").as_object(), req, nullptr));
 }
 
 }  // namespace
