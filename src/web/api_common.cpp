@@ -1,5 +1,7 @@
 #include "web/api_common.hpp"
 
+#include "web/api_bodies.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -103,12 +105,9 @@ std::optional<Response> Api::need_any_form(Caller const& c, std::string_view bas
 }
 
 Checked<json::value> Api::body(Context const& ctx) const {
-  auto const& b = ctx.req.body();
-  if (b.find_first_not_of(" \t\r\n") == std::string::npos) return json::value(nullptr);
-  boost::system::error_code ec;
-  auto v = json::parse(b, ec);
-  if (ec) return error(400, "Invalid JSON in body of request");
-  return v;
+  auto v = parse_json_body(ctx.req.body());
+  if (!v) return error(400, v.error().message);
+  return std::move(*v);
 }
 
 namespace {
