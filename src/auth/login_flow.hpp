@@ -36,6 +36,9 @@ struct Identity {
   // The authenticator allows everyone unless allowed_users is set (JupyterHub 5's
   // DummyAuthenticator default for allow_all); false for every identity provider.
   bool allow_all_by_default = false;
+  // Why the provider's own rules allow this user (CILogon's per-IdP allow_all or
+  // allowed_domains, auth/cilogon.hpp), or "".
+  std::string allowed_by;
 };
 
 struct LoginRedirect {

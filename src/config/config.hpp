@@ -41,6 +41,21 @@ enum class TokenAuth { client_secret_post, client_secret_basic, custos_bearer_pa
 // a few inputs; see auth/providers.cpp. Two kinds are not identity providers but JupyterHub's
 // test authenticators (auth/provider.hpp sign_in_of): dummy (a username/password form on the
 // login page) and null (no sign-in at all: an API-only hub).
+// One identity provider behind CILogon (OAuthenticator's CILogonOAuthenticator.idps, formerly
+// allowed_idps): only users whose `idp` claim names a listed entity id sign in, with the
+// username derived per IdP (auth/cilogon.hpp). Filled from `idps` by the cilogon preset.
+struct CilogonIdp {
+  std::string entity_id;
+  std::string username_claim;  // claim (dotted path) giving the username for this IdP
+  enum class Action { none, strip_idp_domain, prefix } action = Action::none;
+  std::string domain;          // strip_idp_domain: "@domain" is cut off (case-insensitive)
+  std::string prefix;          // prefix: the username becomes "prefix:name"
+  bool allow_all = false;      // everyone signing in through this IdP is allowed
+  std::vector<std::string> allowed_domains;  // lower-case fnmatch patterns
+  std::string allowed_domains_claim;         // "" = the username claim's value
+  bool is_default = false;     // pre-selected on CILogon's page
+};
+
 struct ProviderConfig {
   std::string name;            // id in URLs: /hub/oauth_login?provider=<name>
   std::string kind = "generic";  // generic | oidc | cognito | custos | cilogon | dummy | null
@@ -77,6 +92,8 @@ struct ProviderConfig {
   std::string custos_host;
   std::string custos_iam_host;  // Keycloak host behind Custos
   std::string cilogon_host = "cilogon.org";
+  std::string idps_json = "[]";  // CILogon: the `idps` array of tables, as JSON text
+  std::vector<CilogonIdp> cilogon_idps;  // parsed from idps_json by the cilogon preset
   Secret password;  // dummy: the password every user must give; empty = any password
   // Bearer JWT access tokens of this provider at the hub REST API (hub/bearer_auth.hpp).
   bool bearer_tokens = false;

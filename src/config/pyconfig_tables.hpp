@@ -36,6 +36,7 @@ enum class Special {
   hub_connect_port,
   days_to_seconds,  // cookie_max_age_days
   class_choice,     // authenticator_class / spawner_class
+  cilogon_idps,     // CILogon's idps dict keyed by entity id -> a list of tables with entity_id
 };
 
 struct TraitInfo {
