@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test test-sanitize bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -20,9 +20,13 @@ run: build
 test: build
 	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure --timeout 900
 
+# The unit and integration suites under ASan + UBSan, in build-sanitize (scripts/test-sanitize.sh).
+test-sanitize: deps
+	NBHUB_SANITIZE_BUILD=$(CURDIR)/build-sanitize JOBS=$(JOBS) scripts/test-sanitize.sh all
+
 bench: build
 	@bench/login/run.sh
 	@bench/pyeval/run.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-sanitize

@@ -19,6 +19,10 @@ boost::asio::awaitable<Result<config::ProviderConfig>> resolve_provider(config::
     case auth::SignIn::redirect:
       if (!p->tls_verify) log.warn("auth.providers[{}]: TLS verification is off for this provider", p->name);
       log.info("provider {} ({}): \"Sign in with {}\"", p->name, p->kind, p->login_service);
+      if (p->kind == "cilogon" && p->cilogon_idps.empty())
+        log.warn("auth.providers[{}]: no `idps`: users may sign in through ANY identity provider CILogon "
+                 "federates, and the same username from two of them is one hub user (OAuthenticator's "
+                 "GHSA-r7v4-jwx9-wx43). List the identity providers you trust in `idps`.", p->name);
       break;
     case auth::SignIn::password_form:
       if (p->kind == "shared-password") {

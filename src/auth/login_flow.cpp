@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "auth/cilogon.hpp"
 #include "auth/claims.hpp"
 #include "auth/provider.hpp"
 #include "core/crypto.hpp"
@@ -74,8 +75,8 @@ std::string basic_pair(ProviderConfig const& p) {
 // OAuthenticator's CVE-2026-33175. A provider that sends no email_verified at all is trusted
 // to assert only addresses it checked (CILogon's campus IdPs), as OAuthenticator's generic
 // authenticator does.
-bool unverified_email_username(ProviderConfig const& p, json::object const& claims) {
-  auto const& claim = p.username_claim;
+bool unverified_email_username(ProviderConfig const& p, json::object const& claims,
+                               std::string const& claim) {
   bool const email_claim = claim == "email" || (claim.size() > 6 && claim.ends_with(".email"));
   if (!email_claim || p.allow_unverified_email) return false;
   auto const* v = find_claim(claims, "email_verified");
@@ -160,6 +161,10 @@ Result<LoginRedirect> LoginFlow::begin(std::string const& provider, std::string 
     q.emplace_back("code_challenge", crypto::base64url_encode(crypto::sha256(s.code_verifier)));
     q.emplace_back("code_challenge_method", "S256");
   }
+  // CILogon offers the hub's IdPs, the default first (OAuthenticator's selected_idp); the
+  // user can still pick another, which complete() refuses.
+  if (p->kind == "cilogon" && !p->cilogon_idps.empty() && !p->extra_authorize_params.contains("selected_idp"))
+    q.emplace_back("selected_idp", selected_idp_param(p->cilogon_idps));
   for (auto const& [k, v] : p->extra_authorize_params) q.emplace_back(k, v);
   return LoginRedirect{append_query(p->authorize_url, q), *cookie};
 }
@@ -235,7 +240,19 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
   if (!merged) co_return merged.error();
 
   std::string raw;
-  if (username_hook_ && p->name == username_hook_provider_) {
+  std::string allowed_by;
+  std::string username_claim = p->username_claim;  // the one the username came from
+  if (p->kind == "cilogon" && !p->cilogon_idps.empty()) {
+    // GHSA-r7v4-jwx9-wx43: only the configured IdPs, each with its own username rule.
+    auto u = cilogon_user(p->cilogon_idps, *merged);
+    if (!u) {
+      log_.warn("login via {}: refused: {}", p->name, u.error().message);
+      co_return u.error();
+    }
+    raw = std::move(u->username);
+    allowed_by = std::move(u->allowed_by);
+    username_claim = std::move(u->username_claim);
+  } else if (username_hook_ && p->name == username_hook_provider_) {
     // A callable username_claim: the function picks the name (its errors fail this login).
     auto picked = co_await username_hook_(*merged);
     if (!picked) {
@@ -253,7 +270,7 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
               [&] { std::string k; for (auto const& kv : *merged) k += std::string(kv.key()) + " "; return k; }());
     co_return Error{Errc::forbidden, fmt::format("The identity provider did not send the claim \"{}\" that this hub uses as the username. Tell your hub administrator (option username_claim).", p->username_claim)};
   }
-  if (unverified_email_username(*p, *merged)) {
+  if (unverified_email_username(*p, *merged, username_claim)) {
     log_.warn("login via {}: refused: the e-mail address used as the username is not verified "
               "(email_verified = false; option allow_unverified_email)", p->name);
     co_return Error{Errc::forbidden, "Your identity provider has not verified your e-mail address, "
@@ -265,6 +282,7 @@ net::awaitable<Result<std::pair<Identity, std::string>>> LoginFlow::complete(
   Identity id;
   id.provider = p->name;
   id.username = *name;
+  id.allowed_by = std::move(allowed_by);
   if (!p->groups_claim.empty()) id.groups = claim_strings(*merged, p->groups_claim);
   id.id_token = id_token;
   // OAuthenticator's auth_state keys (spec/auth.md §1.7), so notebooks and hooks keep working.

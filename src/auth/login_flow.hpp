@@ -42,6 +42,9 @@ struct Identity {
   // a sign-in with the admin password and false for one with the user password. nullopt: the
   // rules decide (every identity provider).
   std::optional<bool> admin;
+  // Why the provider's own rules allow this user (CILogon's per-IdP allow_all or
+  // allowed_domains, auth/cilogon.hpp), or "".
+  std::string allowed_by;
 };
 
 struct LoginRedirect {

@@ -15,7 +15,7 @@ bool intersects(std::vector<std::string> const& a, std::vector<std::string> cons
 
 Decision decide(config::AuthConfig const& cfg, std::string const& name,
                 std::vector<std::string> const& groups, bool exists,
-                bool allow_all_by_default) {
+                bool allow_all_by_default, std::string const& provider_allow) {
   Decision d;
   // admin_users always grants admin. admin_groups grants it to members and, when configured,
   // revokes it from everyone else who is not in admin_users (OAuthenticator 17).
@@ -34,6 +34,7 @@ Decision decide(config::AuthConfig const& cfg, std::string const& name,
   else if (contains(cfg.allowed_users, name)) d.reason = "allowed_users";
   else if (cfg.allow_existing_users && exists) d.reason = "allow_existing_users";
   else if (cfg.manage_groups && intersects(groups, cfg.allowed_groups)) d.reason = "allowed_groups";
+  else if (!provider_allow.empty()) d.reason = provider_allow;
   else {
     d.reason = "no allow rule matched";
     return d;

@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include "auth/cilogon.hpp"
+
 namespace nbhub::auth {
 
 namespace json = boost::json;
@@ -96,6 +98,9 @@ Result<void> cilogon(ProviderConfig& p) {
   for (auto s : {"openid", "org.cilogon.userinfo"})
     if (std::find(p.scope.begin(), p.scope.end(), s) == p.scope.end()) p.scope.emplace_back(s);
   if (p.login_service.empty()) p.login_service = "CILogon";
+  auto idps = parse_cilogon_idps(p.idps_json);
+  if (!idps) return Error{Errc::bad_request, fmt::format("auth.providers[{}].{}", p.name, idps.error().message)};
+  p.cilogon_idps = std::move(*idps);
   return {};
 }
 
@@ -129,6 +134,8 @@ Result<ProviderConfig> apply_preset(ProviderConfig p) {
                                        "custos, cilogon, dummy, shared-password or null", p.kind));
   }
   if (!r) return r.error();
+  if (p.kind != "cilogon" && p.idps_json != "[]")
+    return missing(p, "idps", "is only read for kind = \"cilogon\"");
   if (p.login_service.empty()) p.login_service = p.kind == "generic" ? "OAuth 2.0" : p.name;
   if (p.client_id.empty()) return missing(p, "client_id", "is required");
   return p;

@@ -43,6 +43,21 @@ enum class TokenAuth { client_secret_post, client_secret_basic, custos_bearer_pa
 // login page), shared-password (the same form with one password for users and another for
 // admins: JupyterHub 5.3's SharedPasswordAuthenticator) and null (no sign-in at all: an
 // API-only hub).
+// One identity provider behind CILogon (OAuthenticator's CILogonOAuthenticator.idps, formerly
+// allowed_idps): only users whose `idp` claim names a listed entity id sign in, with the
+// username derived per IdP (auth/cilogon.hpp). Filled from `idps` by the cilogon preset.
+struct CilogonIdp {
+  std::string entity_id;
+  std::string username_claim;  // claim (dotted path) giving the username for this IdP
+  enum class Action { none, strip_idp_domain, prefix } action = Action::none;
+  std::string domain;          // strip_idp_domain: "@domain" is cut off (case-insensitive)
+  std::string prefix;          // prefix: the username becomes "prefix:name"
+  bool allow_all = false;      // everyone signing in through this IdP is allowed
+  std::vector<std::string> allowed_domains;  // lower-case fnmatch patterns
+  std::string allowed_domains_claim;         // "" = the username claim's value
+  bool is_default = false;     // pre-selected on CILogon's page
+};
+
 struct ProviderConfig {
   std::string name;            // id in URLs: /hub/oauth_login?provider=<name>
   std::string kind = "generic";  // generic | oidc | cognito | custos | cilogon | dummy | shared-password | null
@@ -79,6 +94,8 @@ struct ProviderConfig {
   std::string custos_host;
   std::string custos_iam_host;  // Keycloak host behind Custos
   std::string cilogon_host = "cilogon.org";
+  std::string idps_json = "[]";  // CILogon: the `idps` array of tables, as JSON text
+  std::vector<CilogonIdp> cilogon_idps;  // parsed from idps_json by the cilogon preset
   Secret password;  // dummy: the password every user must give; empty = any password
   // shared-password: what users outside auth.admin_users give (>= 8 characters), and what
   // admin_users must give (>= 32, different); empty: that group cannot sign in.

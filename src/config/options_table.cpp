@@ -473,6 +473,13 @@ std::vector<Option> build_table() {
       {"custos_iam_host", P, F::plain, {}, "Custos: Keycloak host behind Custos.",
        PROV(custos_iam_host)},
       {"cilogon_host", P, F::plain, {}, "CILogon: host.", PROV(cilogon_host)},
+      {"idps", P, F::json, {},
+       "CILogon: the identity providers users may sign in through, one table each (`entity_id`, "
+       "`username_derivation` = {`username_claim`, `action` = `strip_idp_domain`|`prefix`, `domain`, "
+       "`prefix`}, `allow_all`, `allowed_domains`, `allowed_domains_claim`, `default`), as "
+       "OAuthenticator's `idps`. A sign-in whose `idp` claim is not listed is refused; `[]` = any IdP "
+       "(warned at start-up). See docs/migrating-from-jupyterhub.md, \"CILogon\".",
+       PROV(idps_json)},
       {"password", P, F::plain, {},
        "Dummy: the password every user must give (compared in constant time); `\"\"` = any "
        "password. For tests only.",

@@ -455,6 +455,25 @@ class Importer {
         return;
       }
       v.string = v.string.substr(prefix.size());
+    } else if (t.special == Special::cilogon_idps) {
+      // {entity_id: {...}} -> [{"entity_id": entity_id, ...}], the TOML form.
+      if (v.kind != Value::Kind::dict) {
+        b_.error(where, "expected a dict of entity id to its settings, got " + describe(v, true));
+        return;
+      }
+      Value list = Value::list();
+      for (auto const& [key, settings] : v.entries) {
+        if (key.kind != Value::Kind::string || settings.kind != Value::Kind::dict) {
+          b_.error(where, "expected a dict of entity id (a string) to a dict of settings, got an entry " +
+                              describe(key, true) + ": " + describe(settings, true));
+          return;
+        }
+        Value entry = Value::dict();
+        entry.entries.emplace_back(Value::of("entity_id"), key);
+        for (auto const& kv : settings.entries) entry.entries.push_back(kv);
+        list.items.push_back(std::move(entry));
+      }
+      v = std::move(list);
     } else if (t.special == Special::basic_auth) {
       if (v.kind != Value::Kind::boolean) {
         b_.error(where, "expected True or False, got " + describe(v, true));

@@ -216,10 +216,10 @@ std::span<const TraitInfo> known_traits() {
       // ---- CustosOAuthenticator, CILogonOAuthenticator ------------------------------------
       {"CustosOAuthenticator", "custos_host", "providers.custos_host"},
       {"CILogonOAuthenticator", "cilogon_host", "providers.cilogon_host"},
-      {"CILogonOAuthenticator", "allowed_idps", "", S::unsupported, {},
-       "per-IdP rules are not supported yet"},
-      {"CILogonOAuthenticator", "idps", "", S::unsupported, {},
-       "per-IdP rules are not supported yet"},
+      {"CILogonOAuthenticator", "idps", "providers.idps", S::cilogon_idps, {},
+       "one table per entity id"},
+      {"CILogonOAuthenticator", "allowed_idps", "providers.idps", S::cilogon_idps, "idps",
+       "one table per entity id"},
       {"CILogonOAuthenticator", "skin", "", S::unsupported},
   };
   return traits;

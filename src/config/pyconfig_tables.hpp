@@ -37,6 +37,7 @@ enum class Special {
   days_to_seconds,  // cookie_max_age_days
   class_choice,     // authenticator_class / spawner_class
   tornado_settings, // only headers["Access-Control-Allow-Origin"] -> cors_allow_origins
+  cilogon_idps,     // CILogon's idps dict keyed by entity id -> a list of tables with entity_id
 };
 
 struct TraitInfo {

@@ -29,7 +29,8 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
   auto decide = [&]() -> Result<auth::Decision> {
     auto exists = store_.user_exists(id.username);
     if (!exists) return exists.error();
-    auto decision = auth::decide(*cfg, id.username, id.groups, *exists, id.allow_all_by_default);
+    auto decision = auth::decide(*cfg, id.username, id.groups, *exists, id.allow_all_by_default,
+                                 id.allowed_by);
     if (!decision.allowed) {
       log_.warn("login refused for '{}' via {}: {}", id.username, id.provider, decision.reason);
       return Error{Errc::forbidden, cfg->custom_403_message};

@@ -24,7 +24,9 @@ class HeadBuffer {
   // Inline: a head is some forty small appends, and the call cost more than the copy.
   HeadBuffer& operator+=(std::string_view s) {
     if (!spilled_ && s.size() <= capacity_ - size_) [[likely]] {
-      std::memcpy(scratch_ + size_, s.data(), s.size());
+      // An empty view may have a null data(): memcpy from null is undefined even for 0 bytes
+      // (UBSan: forwarded_headers.cpp appends an absent X-Forwarded-Host so).
+      if (!s.empty()) std::memcpy(scratch_ + size_, s.data(), s.size());
       size_ += s.size();
       return *this;
     }

@@ -47,6 +47,8 @@ std::optional<Clock::SysTime> parse_iso8601(std::string_view s) {
   std::tm tm{};
   int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  // SysTime counts nanoseconds in 64 bits (1677-2262): later years overflowed the conversion.
+  if (y < 1900 || y > 2200) return std::nullopt;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;

@@ -186,7 +186,10 @@ json::object pod_manifest(KubeConfig const& cfg, SpawnRequest const& req, Server
   update_model(container, cfg.extra_container_config);
 
   json::array containers{std::move(container)};
-  for (auto const& c : expand(cfg.extra_containers).as_array()) containers.push_back(c);
+  // Kept in a variable: a range-for over expand(...).as_array() would walk an array whose
+  // temporary owner is already gone (ASan: stack-use-after-scope).
+  auto const extra = expand(cfg.extra_containers);
+  for (auto const& c : extra.as_array()) containers.push_back(c);
   json::object spec{
       {"restartPolicy", "OnFailure"},
       {"containers", std::move(containers)},

@@ -320,7 +320,14 @@ Result<std::shared_ptr<ssl::context>> build_context(Parsed* p, std::shared_ptr<S
 ServerTls::ServerTls(spdlog::logger& log, ServerTlsOptions opts)
     : log_(log), shared_(std::make_shared<Shared>(opts)) {}
 
-ServerTls::~ServerTls() = default;
+// Shared holds the installed context, whose Installed holds Shared (the callbacks' pointer must
+// outlive every connection on that context): a cycle, broken here. Connections still on the
+// context keep Shared alive through it; without this, every ServerTls leaked both (LeakSanitizer).
+ServerTls::~ServerTls() {
+  std::lock_guard lock(shared_->mu);
+  shared_->context.reset();
+  shared_->challenge_only.reset();
+}
 
 Result<void> ServerTls::install(CertificatePair const& pair, std::string_view source) {
   auto p = parse(pair, source);

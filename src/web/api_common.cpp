@@ -1,5 +1,7 @@
 #include "web/api_common.hpp"
 
+#include "web/api_bodies.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
@@ -103,40 +105,9 @@ std::optional<Response> Api::need_any_form(Caller const& c, std::string_view bas
 }
 
 Checked<json::value> Api::body(Context const& ctx) const {
-  auto const& b = ctx.req.body();
-  if (b.find_first_not_of(" \t\r\n") == std::string::npos) return json::value(nullptr);
-  boost::system::error_code ec;
-  auto v = json::parse(b, ec);
-  if (ec) return error(400, "Invalid JSON in body of request");
-  return v;
-}
-
-std::variant<ServerBody, std::string> parse_server_body(std::string const& text) {
-  ServerBody out;
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return out;
-  boost::system::error_code ec;
-  auto body = json::parse(text, ec);
-  if (ec) return std::string("Invalid JSON in body of request");
-  if (body.is_null()) return out;
-  if (!body.is_object()) return std::string("The request body must be a JSON object of user options.");
-  auto& o = body.as_object();
-  auto dn = o.find("display_name");
-  auto uo = o.find("user_options");
-  if (dn != o.end() && !dn->value().is_string()) return std::string("display_name must be a string");
-  if (uo != o.end() && !uo->value().is_null() && !uo->value().is_object())
-    return std::string("user_options must be an object or null");
-  if (dn == o.end() && uo == o.end()) {
-    out.has_options = !o.empty();
-    out.options = std::move(o);
-    return out;
-  }
-  out.v6 = true;
-  if (dn != o.end()) out.display_name = std::string(dn->value().as_string());
-  if (uo != o.end() && uo->value().is_object()) {
-    out.options = std::move(uo->value().as_object());
-    out.has_options = true;
-  }
-  return out;
+  auto v = parse_json_body(ctx.req.body());
+  if (!v) return error(400, v.error().message);
+  return std::move(*v);
 }
 
 namespace {

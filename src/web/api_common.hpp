@@ -23,6 +23,7 @@
 #include "hub/blocking.hpp"
 #include "hub/scopes.hpp"
 #include "store/rows.hpp"
+#include "web/api_bodies.hpp"
 #include "web/request_auth.hpp"
 
 namespace boost::asio { class thread_pool; }
@@ -67,17 +68,6 @@ bool accepts_pagination(std::string const& accept);
 std::optional<std::int64_t> parse_page_int(std::string const& s);
 boost::json::value iso_or_null(std::optional<Clock::SysTime> t);
 
-// The body of a server start or PUT (JupyterHub 6.0's UserServerAPIHandler.get_server_json_body):
-// with a `display_name` or `user_options` key it is the 6.0 form, the options under
-// `user_options`; otherwise the whole object is the options, as in 3.0 and 5.x.
-struct ServerBody {
-  boost::json::object options;
-  bool has_options = false;  // options were given (a start without them reuses the stored ones)
-  std::string display_name;
-  bool v6 = false;           // the 6.0 form
-};
-// The body, or the 400 message.
-std::variant<ServerBody, std::string> parse_server_body(std::string const& text);
 
 // Either a value or the error response to send.
 template <class T>

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "store/store.hpp"
+#include "web/api_bodies.hpp"
 #include "web/api_common.hpp"
 
 namespace nbhub::web {
@@ -17,36 +18,6 @@ using http::Context;
 using http::Response;
 
 namespace {
-
-std::optional<std::string> group_name_problem(std::string_view name) {
-  if (name.empty()) return "a group name cannot be empty";
-  if (name.size() > 255) return "a group name is at most 255 bytes";
-  if (name.find('/') != std::string_view::npos) return fmt::format("Invalid group name: {}", name);
-  return std::nullopt;
-}
-
-// {"users": [...]} -> names; nullopt with the 400 message in `problem`.
-std::optional<std::vector<std::string>> users_field(json::value const& v, bool required, std::string& problem) {
-  std::vector<std::string> out;
-  if (!v.is_object() || !v.as_object().contains("users")) {
-    if (required) problem = "Must specify users as a list of names";
-    if (required) return std::nullopt;
-    return out;
-  }
-  auto const& u = v.as_object().at("users");
-  if (!u.is_array()) {
-    problem = "users must be a list of names";
-    return std::nullopt;
-  }
-  for (auto const& n : u.as_array()) {
-    if (!n.is_string()) {
-      problem = "users must be a list of names";
-      return std::nullopt;
-    }
-    out.emplace_back(n.as_string());
-  }
-  return out;
-}
 
 struct GroupsApi {
   std::shared_ptr<Api const> a;
@@ -114,19 +85,10 @@ struct GroupsApi {
     if (auto deny = a->need(c, {"admin:groups"})) co_return std::move(*deny);
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
-    auto& v = std::get<json::value>(b);
-    if (!v.is_object() || !v.as_object().contains("groups") || !v.as_object().at("groups").is_array())
-      co_return a->error(400, "Must specify at least one group to create");
-    std::vector<std::string> names;
-    for (auto const& n : v.as_object().at("groups").as_array()) {
-      if (!n.is_string()) co_return a->error(400, "groups must be a list of names");
-      if (auto p = group_name_problem(n.as_string())) co_return a->error(400, *p);
-      names.emplace_back(n.as_string());
-    }
-    if (names.empty()) co_return a->error(400, "Must specify at least one group to create");
-    std::string problem;
-    auto users = users_field(v, false, problem);
-    if (!users) co_return a->error(400, problem);
+    auto req = parse_create_groups(std::get<json::value>(b));
+    if (!req) co_return a->error(400, req.error().message);
+    auto names = std::move(req->names);
+    auto users = std::optional(std::move(req->users));
     auto work = [this, names, u = *users]() { return create_groups(names, u); };
     auto created = co_await a->blocking(std::move(work));
     if (!created) co_return a->error_from(created.error());
@@ -158,9 +120,8 @@ struct GroupsApi {
     if (auto p = group_name_problem(name)) co_return a->error(400, *p);
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
-    std::string problem;
-    auto users = users_field(std::get<json::value>(b), false, problem);
-    if (!users) co_return a->error(400, problem);
+    auto users = parse_group_users(std::get<json::value>(b), false);
+    if (!users) co_return a->error(400, users.error().message);
     auto work = [this, names = std::vector<std::string>{name}, u = *users]() { return create_groups(names, u); };
     auto created = co_await a->blocking(std::move(work));
     if (!created) co_return a->error_from(created.error());
@@ -193,9 +154,8 @@ struct GroupsApi {
     if (auto deny = a->need(c, {"groups"}, hub::ScopeTarget{.group = name})) co_return std::move(*deny);
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
-    std::string problem;
-    auto users = users_field(std::get<json::value>(b), true, problem);
-    if (!users) co_return a->error(400, problem);
+    auto users = parse_group_users(std::get<json::value>(b), true);
+    if (!users) co_return a->error(400, users.error().message);
     auto work = [this, name, add, u = *users]() -> Result<store::GroupRow> {
       auto g = a->d.store.get_group(name);
       if (!g) return Error{g.error().code, fmt::format("No such group: {}", name)};

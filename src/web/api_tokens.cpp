@@ -11,6 +11,7 @@
 #include "hub/services.hpp"
 #include "hub/tokens.hpp"
 #include "store/store.hpp"
+#include "web/api_bodies.hpp"
 #include "web/api_common.hpp"
 
 namespace nbhub::web {
@@ -21,9 +22,6 @@ using http::Context;
 using http::Response;
 
 namespace {
-
-// The longest a token may live when the caller asks: ten years; beyond that is a typo.
-constexpr std::int64_t kMaxExpiresIn = 10LL * 365 * 86400;
 
 std::optional<std::int64_t> parse_token_id(std::string_view id) {
   // "a42" (API tokens); 2.x's "o42" OAuth ids name the same table here.
@@ -81,53 +79,28 @@ struct TokensApi {
     if (!u) co_return a->error_from(u.error());
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
-    auto& v = std::get<json::value>(b);
-    if (!v.is_null() && !v.is_object()) co_return a->error(400, "The body must be a JSON object");
-    json::object o = v.is_object() ? v.as_object() : json::object{};
+    auto req = parse_token_request(std::get<json::value>(b));
+    if (!req) co_return a->error(400, req.error().message);
     store::TokenRow spec{.user_id = u->id, .kind = "api"};
-    if (auto it = o.find("expires_in"); it != o.end() && !it->value().is_null()) {
-      auto const& e = it->value();
-      std::int64_t secs = 0;
-      if (e.is_int64()) secs = e.as_int64();
-      else if (e.is_uint64()) secs = static_cast<std::int64_t>(std::min<std::uint64_t>(e.as_uint64(), INT64_MAX));
-      else if (e.is_double() && e.as_double() >= 1 && e.as_double() < 1e12) secs = static_cast<std::int64_t>(e.as_double());
-      else co_return a->error(400, "expires_in must be a number of seconds");
-      if (secs <= 0) co_return a->error(400, "expires_in must be positive");
-      if (secs > kMaxExpiresIn) co_return a->error(400, fmt::format("expires_in must be at most {} seconds (ten years)", kMaxExpiresIn));
-      // JupyterHub 5.0's token_expires_in_max_seconds, with its message.
-      if (auto max = a->d.cfg.load()->token_expires_in_max.count(); max > 0 && secs > max)
-        co_return a->error(400, fmt::format("token expires_in: {} must not exceed {}", secs, max));
+    // JupyterHub 5.0's token_expires_in_max_seconds, with its message; no expiry asked is the
+    // longest allowed ("never" is not allowed then).
+    auto const max_expiry = a->d.cfg.load()->token_expires_in_max;
+    if (req->expires_in_seconds) {
+      auto const secs = *req->expires_in_seconds;
+      if (max_expiry.count() > 0 && secs > max_expiry.count())
+        co_return a->error(400, fmt::format("token expires_in: {} must not exceed {}", secs, max_expiry.count()));
       spec.expires_at = std::chrono::system_clock::now() + std::chrono::seconds(secs);
-    } else if (auto max = a->d.cfg.load()->token_expires_in_max; max.count() > 0) {
-      // No expiry asked: the longest allowed, as JupyterHub ("never" is not allowed then).
-      spec.expires_at = std::chrono::system_clock::now() + max;
+    } else if (max_expiry.count() > 0) {
+      spec.expires_at = std::chrono::system_clock::now() + max_expiry;
     }
-    if (auto it = o.find("note"); it != o.end() && !it->value().is_null()) {
-      if (!it->value().is_string()) co_return a->error(400, "note must be a string");
-      spec.note = std::string(it->value().as_string());
-      if (spec.note.size() > 1000) co_return a->error(400, "note is at most 1000 characters");
-    }
-    std::vector<std::string> scopes;
-    bool asked = false;
-    if (auto it = o.find("scopes"); it != o.end() && !it->value().is_null()) {
-      asked = true;
-      if (!it->value().is_array()) co_return a->error(400, "scopes must be a list of strings");
-      for (auto const& s : it->value().as_array()) {
-        if (!s.is_string()) co_return a->error(400, "scopes must be a list of strings");
-        std::string scope(s.as_string());
-        if (auto p = hub::scope_problem(scope)) co_return a->error(400, fmt::format("Invalid scopes: {}", *p));
-        scopes.push_back(std::move(scope));
-      }
-    }
-    if (auto it = o.find("roles"); it != o.end() && !it->value().is_null()) {
-      // Deprecated since 3.0: roles are turned into their scopes.
-      asked = true;
-      if (!it->value().is_array()) co_return a->error(400, "roles must be a list of strings");
+    spec.note = std::move(req->note);
+    auto scopes = std::move(req->scopes);
+    bool const asked = req->asked;
+    if (!req->roles.empty()) {
       auto const roles = a->d.auth.roles();
-      for (auto const& r : it->value().as_array()) {
-        if (!r.is_string()) co_return a->error(400, "roles must be a list of strings");
-        auto const* role = roles->find(std::string_view(r.as_string()));
-        if (!role) co_return a->error(400, fmt::format("Role {} does not exist", std::string_view(r.as_string())));
+      for (auto const& name : req->roles) {
+        auto const* role = roles->find(std::string_view(name));
+        if (!role) co_return a->error(400, fmt::format("Role {} does not exist", name));
         scopes.insert(scopes.end(), role->scopes.begin(), role->scopes.end());
       }
     }

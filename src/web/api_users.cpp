@@ -14,6 +14,7 @@
 #include "hub/services.hpp"
 #include "hub/servers.hpp"
 #include "store/store.hpp"
+#include "web/api_bodies.hpp"
 #include "web/api_common.hpp"
 #include "hub/token_refresher.hpp"
 
@@ -25,18 +26,6 @@ using http::Context;
 using http::Response;
 
 namespace {
-
-// What JupyterHub's default Authenticator.validate_username lets through, minus the names
-// that would break URLs: nothing empty, no '/', no control characters, at most 255 bytes.
-std::optional<std::string> name_problem(std::string_view name) {
-  if (name.empty()) return "a user name cannot be empty";
-  if (name.size() > 255) return "a user name is at most 255 bytes";
-  if (name.find('/') != std::string_view::npos) return fmt::format("Invalid username: {}", name);
-  for (unsigned char ch : name)
-    if (ch < 0x20 || ch == 0x7f) return "a user name cannot contain control characters";
-  if (name.front() == ' ' || name.back() == ' ') return fmt::format("Invalid username: \"{}\"", name);
-  return std::nullopt;
-}
 
 // JupyterHub's `current_user.admin`: the admin flag of the user (or config service) behind
 // the request, whatever its token's scopes; `admin:users` alone does not make an admin.
@@ -133,23 +122,11 @@ struct UsersApi {
     if (auto deny = a->need(c, {"admin:users"})) co_return std::move(*deny);
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
-    auto& v = std::get<json::value>(b);
-    if (!v.is_object() || !v.as_object().contains("usernames") || !v.as_object().at("usernames").is_array())
-      co_return a->error(400, "Must specify at least one user to create");
-    bool admin = false;
-    if (auto it = v.as_object().find("admin"); it != v.as_object().end()) {
-      if (!it->value().is_bool()) co_return a->error(400, "admin must be true or false");
-      admin = it->value().as_bool();
-    }
+    auto req = parse_create_users(std::get<json::value>(b));
+    if (!req) co_return a->error(400, req.error().message);
+    auto admin = req->admin;
     if (admin && !is_admin(c)) co_return a->error(403, "Only admins can grant admin permissions");
-    std::vector<std::string> names;
-    for (auto const& n : v.as_object().at("usernames").as_array()) {
-      if (!n.is_string()) co_return a->error(400, "usernames must be a list of strings");
-      std::string name(n.as_string());
-      if (auto p = name_problem(name)) co_return a->error(400, *p);
-      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-    }
-    if (names.empty()) co_return a->error(400, "Must specify at least one user to create");
+    auto names = std::move(req->names);
     auto work = [this, names, admin]() { return a->d.store.create_users(names, admin); };
     auto created = co_await a->blocking(std::move(work));
     if (!created) co_return a->error_from(created.error());
@@ -392,16 +369,12 @@ struct UsersApi {
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];
     if (auto deny = a->need(c, {"admin:users"}, hub::ScopeTarget{.user = name})) co_return std::move(*deny);
-    if (auto p = name_problem(name)) co_return a->error(400, *p);
+    if (auto p = user_name_problem(name)) co_return a->error(400, *p);
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
-    auto& v = std::get<json::value>(b);
-    bool admin = false;
-    if (v.is_object())
-      if (auto it = v.as_object().find("admin"); it != v.as_object().end()) {
-        if (!it->value().is_bool()) co_return a->error(400, "admin must be true or false");
-        admin = it->value().as_bool();
-      }
+    auto parsed_admin = parse_create_user(std::get<json::value>(b));
+    if (!parsed_admin) co_return a->error(400, parsed_admin.error().message);
+    bool admin = *parsed_admin;
     if (admin && !is_admin(c)) co_return a->error(403, "Only admins can grant admin permissions");
     auto work = [this, name, admin]() { return a->d.store.create_user(name, admin); };
     auto u = co_await a->blocking(std::move(work));
@@ -421,29 +394,10 @@ struct UsersApi {
     if (!u) co_return a->error_from(u.error());
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
-    auto& v = std::get<json::value>(b);
-    if (!v.is_object()) co_return a->error(400, "The body must be a JSON object with name and/or admin");
-    auto const& o = v.as_object();
-    std::optional<std::string> new_name;
-    std::optional<bool> admin;
-    for (auto const& [k, val] : o) {
-      if (k == "name") {
-        if (!val.is_string()) co_return a->error(400, "name must be a string");
-        new_name = std::string(val.as_string());
-        if (auto p = name_problem(*new_name)) co_return a->error(400, *p);
-      } else if (k == "admin") {
-        if (!val.is_bool()) co_return a->error(400, "admin must be true or false");
-        admin = val.as_bool();
-      } else if (k == "groups" || k == "roles") {
-        if (!val.is_array()) co_return a->error(400, fmt::format("{} must be a list of strings", std::string_view(k)));
-        for (auto const& x : val.as_array())
-          if (!x.is_string()) co_return a->error(400, fmt::format("{} must be a list of strings", std::string_view(k)));
-      } else if (k == "auth_state") {
-        co_return a->error(400, "auth_state cannot be set through the API in nbhub (it is written at login)");
-      } else {
-        co_return a->error(400, fmt::format("Invalid user model: unknown field {}", std::string_view(k)));
-      }
-    }
+    auto req = parse_patch_user(std::get<json::value>(b));
+    if (!req) co_return a->error(400, req.error().message);
+    auto new_name = std::move(req->name);
+    auto admin = req->admin;
     // CVE-2024-41942: admin:users is not admin. Without being an admin, a caller can
     // neither make anyone an admin nor change an admin (JupyterHub 4.1.6 / 5.1.0).
     if (!is_admin(c)) {

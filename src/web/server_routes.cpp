@@ -23,6 +23,7 @@
 #include "hub/token_refresher.hpp"
 #include "store/store.hpp"
 #include "web/api_common.hpp"
+#include "web/api_bodies.hpp"
 #include "web/base_url.hpp"
 #include "web/form.hpp"
 #include "web/html.hpp"
@@ -45,23 +46,6 @@ std::string iso8601(std::optional<Clock::SysTime> t) {
   gmtime_r(&secs, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
-}
-
-// Lenient ISO-8601 parse (JupyterHub accepts "2024-05-01T12:34:56.789012Z" and "+00:00").
-std::optional<Clock::SysTime> parse_iso8601(std::string_view s) {
-  std::tm tm{};
-  std::istringstream in{std::string(s)};
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  if (in.fail()) return std::nullopt;
-  auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
-  if (in.peek() == '.') {
-    in.get();
-    std::string frac;
-    while (std::isdigit(in.peek())) frac += static_cast<char>(in.get());
-    frac = (frac + "000000").substr(0, 6);
-    t += std::chrono::microseconds(std::stoll(frac));
-  }
-  return t;
 }
 
 struct Routes {
@@ -162,35 +146,17 @@ struct Routes {
     auto const& name = ctx.params[0];
     if (!hub::any_scope_covers(caller->scopes, "users:activity!user=" + name))
       co_return api_error(403, fmt::format("Action is not authorized with current scopes; requires users:activity for {}.", name));
-    boost::system::error_code ec;
-    auto body = json::parse(ctx.req.body(), ec);
-    if (ec || !body.is_object()) co_return api_error(400, "The body must be a JSON object.");
-    auto& o = body.as_object();
-    if (!o.contains("last_activity") && !o.contains("servers"))
-      co_return api_error(400, "The body needs last_activity or servers.");
+    auto req = parse_activity(ctx.req.body());
+    if (!req) co_return api_error(400, req.error().message);
     auto now = std::chrono::system_clock::now();
-    std::vector<std::pair<std::string, Clock::SysTime>> updates;
-    auto parse_ts = [&](json::value const& v) -> std::optional<Clock::SysTime> {
-      if (!v.is_string()) return std::nullopt;
-      return parse_iso8601(v.as_string());
-    };
-    std::optional<Clock::SysTime> user_ts;
-    if (auto it = o.find("last_activity"); it != o.end()) {
-      user_ts = parse_ts(it->value());
-      if (!user_ts) co_return api_error(400, "last_activity is not an ISO 8601 timestamp.");
-    }
-    if (auto it = o.find("servers"); it != o.end()) {
-      if (!it->value().is_object()) co_return api_error(400, "servers must be an object.");
+    auto const& user_ts = req->user_last_activity;
+    auto const& updates = req->servers;
+    if (!updates.empty()) {
       auto views = d.servers.views_for(name);
-      for (auto const& kv : it->value().as_object()) {
-        std::string sname(kv.key());
+      for (auto const& [sname, ts] : updates) {
         auto v = views.find(sname);
         if (v == views.end() || v->second.state == hub::ServerState::stopped)
           co_return api_error(400, fmt::format("No such server '{}' for user {}", sname, name));
-        if (!kv.value().is_object()) co_return api_error(400, "Each server entry must be an object with last_activity.");
-        auto ts = parse_ts(kv.value().as_object().contains("last_activity") ? kv.value().as_object().at("last_activity") : json::value());
-        if (!ts) co_return api_error(400, fmt::format("Server '{}': last_activity is not an ISO 8601 timestamp.", sname));
-        updates.emplace_back(sname, *ts);
       }
     }
     for (auto const& [s, ts] : updates)

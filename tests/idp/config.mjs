@@ -111,6 +111,8 @@ function normalizeUser(u) {
     family_name: last,
     name: u.name ?? `${first} ${last}`,
     groups: (u.groups ?? []).map(normalizeGroup),
+    // More claims in the ID token and userinfo, verbatim (CILogon's `idp`, `eppn`, ...).
+    claims: u.claims ?? {},
   };
 }
 

@@ -46,6 +46,7 @@ function accountClaims(user, use) {
     given_name: user.given_name,
     family_name: user.family_name,
     preferred_username: user.username,
+    ...user.claims,
   };
   if (use === 'userinfo') return { ...common, username: user.username };
   return {
@@ -74,13 +75,16 @@ export function createProvider(issuer, config, keys) {
   const { users, clients } = config;
   const pkceClients = new Set(clients.filter((c) => c.require_pkce).map((c) => c.client_id));
 
+  // Users' extra claims (CILogon's idp, eppn, ...) are granted with `openid`, like the rest, and
+  // with CILogon's `org.cilogon.userinfo` scope.
+  const extraClaims = [...new Set(users.flatMap((u) => Object.keys(u.claims)))];
   const configuration = {
     jwks: privateJwks(keys),
     clients: clients.map(providerClient),
-    claims: CLAIMS,
+    claims: { ...CLAIMS, openid: [...CLAIMS.openid, ...extraClaims], 'org.cilogon.userinfo': extraClaims },
     // oidc-provider accepts only known scopes, also in client metadata: so every client's
     // custom scopes (Cognito resource-server scopes like "nbhub/api") are known too.
-    scopes: [...new Set(['openid', 'offline_access', 'email', 'profile', 'phone',
+    scopes: [...new Set(['openid', 'offline_access', 'email', 'profile', 'phone', 'org.cilogon.userinfo',
       'aws.cognito.signin.user.admin', ...config.extraScopes,
       ...clients.flatMap((c) => (c.scope ? c.scope.split(' ') : []))])],
     // Put every granted claim into the ID token (Cognito does), not only `sub`.

@@ -24,6 +24,10 @@ OAuthenticator's:
 - CVE-2026-33175 (GHSA-rrvg-cxh4-qhrv, 17.4.0): with the e-mail address as the username, an
   address the identity provider has not verified does not sign anyone in (the test IdP, like a
   Cognito user pool with self sign-up, lets an account carry someone else's address).
+- GHSA-r7v4-jwx9-wx43 (15.0.0): CILogon federates many identity providers and the user picks
+  one on CILogon's page, whatever the hub suggested. With `idps` (OAuthenticator's
+  allowed_idps), a sign-in through an IdP not listed is refused, and each listed IdP derives
+  its own usernames, so the same address or login name at two IdPs is not one hub user.
 """
 import json
 import re
@@ -34,7 +38,7 @@ import urllib.parse
 from harness.browserless import Client, parse_form
 from harness.hub import Hub
 from harness.idp import TestIdp
-from harness.login import callback_url, hub_toml, oidc_provider, page_text, wait_for_log
+from harness.login import begin, callback_url, hub_toml, oidc_provider, page_text, wait_for_log
 
 PASSWORD = "advisories-shared-password"
 ADMIN_TOKEN = "advisories-admin-service-token-0123456789"
@@ -303,6 +307,74 @@ class OAuthenticatorAdvisoriesTest(unittest.TestCase):
     def test_CVE_2026_33175_allow_unverified_email_is_an_explicit_choice(self):
         c, r = self.sign_in("lax", "mallory")
         self.assertIn(r.status, (302, 303), page_text(r))
+
+
+# GHSA-r7v4-jwx9-wx43: the test IdP plays CILogon, sending the `idp` claim of whichever
+# identity provider each account "signed in through".
+IDP_A = "https://idp.a.edu/idp/shibboleth"
+IDP_GITHUB = "http://github.com/login/oauth/authorize"
+IDP_EVIL = "https://idp.evil.example/idp/shibboleth"
+
+
+class CilogonAllowedIdpsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        users = [
+            {"username": "alice", "password": "alice-pw", "email": "alice@a.edu", "claims": {"idp": IDP_A}},
+            # An IdP the hub does not trust, asserting alice's address.
+            {"username": "mallory", "password": "mallory-pw", "email": "alice@a.edu", "claims": {"idp": IDP_EVIL}},
+            # A GitHub account called alice, through CILogon's GitHub bridge.
+            {"username": "gh-alice", "password": "gh-alice-pw", "email": "alice@users.github.example",
+             "claims": {"idp": IDP_GITHUB, "preferred_username": "alice"}},
+        ]
+        cls.idp = TestIdp(users=users)
+        cls.idp.start()
+        cls.addClassCleanup(cls.idp.stop)
+        d = cls.idp.discovery()
+        provider = {
+            "name": "cilogon", "kind": "cilogon", "client_id": "nbhub-test", "client_secret": "nbhub-test-secret",
+            "issuer": d["issuer"], "authorize_url": d["authorization_endpoint"], "token_url": d["token_endpoint"],
+            "userdata_url": d["userinfo_endpoint"], "jwks_url": d["jwks_uri"],
+            "scope": ["openid", "email", "profile", "org.cilogon.userinfo"],
+            "idps": [
+                {"entity_id": IDP_A, "allow_all": True,
+                 "username_derivation": {"username_claim": "email", "action": "strip_idp_domain", "domain": "a.edu"}},
+                {"entity_id": IDP_GITHUB, "default": True,
+                 "username_derivation": {"username_claim": "preferred_username", "action": "prefix",
+                                         "prefix": "github"}},
+            ],
+        }
+        cls.hub = Hub(hub_toml([provider], auth={"allowed_users": ["github:alice"]}))
+        cls.hub.start()
+        cls.addClassCleanup(cls.hub.stop)
+
+    def sign_in(self, username):
+        c = Client()
+        return c, c.get(callback_url(self.hub, c, username, "cilogon"))
+
+    def test_GHSA_r7v4_jwx9_wx43_idp_not_listed_is_refused(self):
+        c, r = self.sign_in("mallory")
+        self.assertEqual(r.status, 403, page_text(r))
+        self.assertIn(f"Signing in through the identity provider {IDP_EVIL} is not allowed", page_text(r))
+        self.assertEqual(c.get(self.hub.url("/hub/api/user")).status, 403)
+        wait_for_log(self.hub, r"login via cilogon: refused: Signing in through the identity provider "
+                               + re.escape(IDP_EVIL))
+        # The address's owner, through the listed IdP, is alice (domain stripped; allow_all).
+        c, r = self.sign_in("alice")
+        self.assertIn(r.status, (302, 303), page_text(r))
+        self.assertEqual(c.get(self.hub.url("/hub/api/user")).json()["name"], "alice")
+
+    def test_GHSA_r7v4_jwx9_wx43_same_name_at_another_idp_is_another_user(self):
+        # GitHub's "alice" is github:alice, never the campus alice; allowed by allowed_users.
+        c, r = self.sign_in("gh-alice")
+        self.assertIn(r.status, (302, 303), page_text(r))
+        self.assertEqual(c.get(self.hub.url("/hub/api/user")).json()["name"], "github:alice")
+
+    def test_GHSA_r7v4_jwx9_wx43_cilogon_is_asked_for_the_listed_idps(self):
+        r = begin(self.hub, Client(), "cilogon")
+        self.assertEqual(r.status, 302)
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(r.location).query)
+        self.assertEqual(q["selected_idp"], [f"{IDP_GITHUB},{IDP_A}"])  # the default first
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import tempfile
 import threading
 import time
 
+from harness import sanitizer
+
 _LISTEN = re.compile(r"nbhub is listening on (https?)://[^:]+:(\d+)(/\S*)")
 
 
@@ -137,6 +139,10 @@ class Hub:
                 self.proc.wait(5)
         if cleanup and self._own_dir and self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        # A sanitized hub that printed a report fails the test that ran it, at its end.
+        report = sanitizer.find_report(self.log()) if self.proc else None
+        if report:
+            raise HubError("nbhub printed a sanitizer report:\n" + report)
 
 
 def run_nbhub(args, *, cwd, env=None, timeout=20):

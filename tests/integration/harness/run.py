@@ -7,11 +7,21 @@ says "skipped" with the reason in the output instead of "Passed".
 import sys
 import unittest
 
+from harness import sanitizer
+
 
 def main():
     name = sys.argv[1]
+    reports = sanitizer.collect_reports()
     suite = unittest.defaultTestLoader.loadTestsFromName(name)
     result = unittest.TextTestRunner(verbosity=2).run(suite)
+    found = reports.finish()
+    if found:
+        print(f"FAILED: {len(found)} sanitizer report(s) from processes this module started:",
+              file=sys.stderr)
+        for path, text in found:
+            print(f"--- {path}\n{text}", file=sys.stderr)
+        return 1
     if not result.wasSuccessful():
         return 1
     if result.skipped and len(result.skipped) >= result.testsRun:

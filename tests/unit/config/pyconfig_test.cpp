@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@ namespace nbhub::config {
 namespace {
 
 using namespace cfgtest;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -548,6 +550,41 @@ c.JupyterHub.slow_spawn_timeout = 30
   // Anything but a path on this hub would send every visitor of /hub/ elsewhere.
   auto bad = load_py_text("c.JupyterHub.default_url = 'https://elsewhere.example/'\n");
   EXPECT_THAT(errors(bad), ElementsAre(HasSubstr("default_url: \"https://elsewhere.example/\" is not a path on this hub")));
+}
+
+// OAuthenticator's CILogonOAuthenticator.idps (and its deprecated name allowed_idps): the dict
+// keyed by entity id becomes the provider's `idps` tables, each with its entity_id.
+TEST(PyConfigMapping, CilogonIdpsBecomeTables) {
+  auto l = load_py_text(R"(c.JupyterHub.authenticator_class = 'cilogon'
+c.CILogonOAuthenticator.client_id = 'cid'
+c.CILogonOAuthenticator.allowed_idps = {
+    'https://idp.a.edu/idp/shibboleth': {
+        'username_derivation': {'username_claim': 'email', 'action': 'strip_idp_domain', 'domain': 'a.edu'},
+        'allow_all': True,
+    },
+    'http://github.com/login/oauth/authorize': {
+        'username_derivation': {'username_claim': 'preferred_username', 'action': 'prefix', 'prefix': 'github'},
+        'allowed_domains': ['A.edu', '*.b.org'],
+    },
+}
+)");
+  EXPECT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  EXPECT_THAT(warnings(l), Contains("jupyterhub_config.py:3: warning: CILogonOAuthenticator.allowed_idps: "
+                                    "deprecated, read as `idps`"));
+  auto const& p = l.hub.auth.providers.at(0);
+  auto v = boost::json::parse(p.idps_json);
+  ASSERT_TRUE(v.is_array());
+  ASSERT_EQ(v.as_array().size(), 2u);
+  EXPECT_EQ(v.as_array()[0].at("entity_id"), "https://idp.a.edu/idp/shibboleth");
+  EXPECT_EQ(v.as_array()[0].at("username_derivation").at("domain"), "a.edu");
+  EXPECT_EQ(v.as_array()[1].at("entity_id"), "http://github.com/login/oauth/authorize");
+  EXPECT_EQ(v.as_array()[1].at("allowed_domains").as_array().size(), 2u);
+
+  auto bad = load_py_text("c.JupyterHub.authenticator_class = 'cilogon'\n"
+                          "c.CILogonOAuthenticator.client_id = 'cid'\n"
+                          "c.CILogonOAuthenticator.idps = ['https://idp.a.edu/']\n");
+  EXPECT_THAT(::testing::PrintToString(messages(bad)),
+              HasSubstr("jupyterhub_config.py:3: CILogonOAuthenticator.idps: expected a dict of entity id"));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // nbhub.toml: values land in HubConfig; every problem is reported with file:line, option and
 // what was expected.
+#include <boost/json/parse.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -434,6 +435,31 @@ TEST(Diagnostic, FormatsLocationOptionAndMessage) {
   EXPECT_EQ((Diagnostic{"environment", 0, "NBHUB_PORT", "bad", false}.to_string()),
             "environment: warning: NBHUB_PORT: bad");
   EXPECT_EQ((Diagnostic{"", 0, "", "bad", true}.to_string()), "bad");
+}
+
+// CILogon's `idps`: [[auth.providers.idps]] tables under their provider, kept as JSON for the
+// cilogon preset (auth/cilogon.hpp), which checks them.
+TEST(TomlConfig, CilogonIdpsAreTablesUnderTheirProvider) {
+  auto l = load_toml_text(R"([[auth.providers]]
+kind = "cilogon"
+client_id = "cid"
+[[auth.providers.idps]]
+entity_id = "https://idp.a.edu/idp/shibboleth"
+username_derivation = { username_claim = "email", action = "strip_idp_domain", domain = "a.edu" }
+allow_all = true
+[[auth.providers.idps]]
+entity_id = "http://github.com/login/oauth/authorize"
+username_derivation = { username_claim = "preferred_username", action = "prefix", prefix = "github" }
+allowed_domains = ["a.edu"]
+)");
+  ASSERT_TRUE(l.ok()) << ::testing::PrintToString(messages(l));
+  auto v = boost::json::parse(l.hub.auth.providers.at(0).idps_json);
+  ASSERT_TRUE(v.is_array());
+  ASSERT_EQ(v.as_array().size(), 2u);
+  EXPECT_EQ(v.as_array()[0].at("username_derivation").at("action"), "strip_idp_domain");
+  EXPECT_EQ(v.as_array()[1].at("allowed_domains").at(0), "a.edu");
+  auto bad = load_toml_text("[[auth.providers]]\nkind = \"cilogon\"\nclient_id = \"c\"\nidps = \"x\"\n");
+  EXPECT_FALSE(bad.ok());
 }
 
 }  // namespace
