@@ -178,8 +178,10 @@ Result<std::int64_t> SqlStoreQueries<Derived, Connection, Statement>::delete_sha
   return write("delete_shares_for_server", [&](Connection& c) -> Result<std::int64_t> {
     if (!server_name)
       return run_counting(c, "DELETE FROM shares WHERE owner_id = ?", [&](auto& st) { st.bind(1, owner_id); });
+    // A std::string: an empty string_view may have no data, which SQLite binds as NULL.
+    std::string const name(*server_name);
     return run_counting(c, "DELETE FROM shares WHERE owner_id = ? AND server_name = ?",
-                        [&](auto& st) { st.bind(1, owner_id).bind(2, *server_name); });
+                        [&](auto& st) { st.bind(1, owner_id).bind(2, std::string_view(name)); });
   });
 }
 
@@ -340,11 +342,13 @@ SqlStoreQueries<Derived, Connection, Statement>::list_share_codes(std::int64_t o
   if (offset < 0 || limit < 0) return make_error(Errc::bad_request, "offset and limit must not be negative");
   std::string where = "c.owner_id = ? AND c.expires > ?";
   if (server_name) where += " AND c.server_name = ?";
+  // A std::string: an empty string_view may have no data, which SQLite binds as NULL.
+  std::string const server(server_name.value_or(std::string_view{}));
   return read("list_share_codes", [&](Connection& c) -> Result<std::pair<std::vector<ShareCodeRow>, std::int64_t>> {
     auto now = to_db_time(clock_.now());
     auto bind_where = [&](auto& st) {
       st.bind(1, owner_id).bind(2, now);
-      if (server_name) st.bind(3, *server_name);
+      if (server_name) st.bind(3, std::string_view(server));
       return server_name ? 4 : 3;
     };
     std::int64_t total = 0;
