@@ -197,6 +197,11 @@ net::awaitable<ReloadOutcome> ConfigReloader::reload(std::string trigger) {
     if (r) {
       if (auto t = r->generate_missing_tokens(parts_.random, parts_.services.load().get()); !t) r = t.error();
     }
+    // Services created through the API are not the config's to drop (app/runtime_services.hpp).
+    if (r) {
+      if (auto merged = r->with(parts_.services.load()->runtime()); merged) r = std::move(*merged);
+      else r = Error{Errc::config, merged.error().message + " (a service created through the API has it)"};
+    }
     if (!r) errors.push_back(diagnostic_for(plan.next_provenance, "services", r.error().message));
     else services = std::make_shared<const hub::ServiceRegistry>(std::move(*r));
   }

@@ -27,6 +27,7 @@
 #include "app/provider_setup.hpp"
 #include "app/logging.hpp"
 #include "app/managed_services_setup.hpp"
+#include "app/runtime_services.hpp"
 #include "app/acme_command.hpp"  // acme_holder_id
 #include "app/public_tls.hpp"
 #include "app/spawner_reload.hpp"
@@ -54,6 +55,8 @@
 #include "hub/roles.hpp"
 #include "hub/service_supervisor.hpp"
 #include "hub/services.hpp"
+#include "hub/share_access.hpp"
+#include "hub/shares.hpp"
 #include "hub/servers.hpp"
 #include "hub/bearer_auth.hpp"
 #include "hub/token_refresher.hpp"
@@ -72,6 +75,7 @@
 #include "web/metrics_route.hpp"
 #include "web/request_auth.hpp"
 #include "web/server_pages.hpp"
+#include "web/share_pages.hpp"
 #include "web/server_routes.hpp"
 #include "web/token_routes.hpp"
 #include "jwt/jwks_cache.hpp"
@@ -362,7 +366,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     }
     http::Router router;
     proxy::RouteTable routes(clock);
+    proxy::AccessGate access_gate(clock);  // revoked shares (hub/share_access.hpp); outlives the proxy
     proxy::Proxy proxy(proxy_ioc.get_executor(), proxy_config(cfg), routes, clock, *logs.access, log);
+    proxy.set_access_gate(&access_gate);
     http::ListenerOptions lo{.limits = cfg.http, .trusted_proxies = cfg.trusted_proxies,
                              .public_https = cfg.public_url.starts_with("https://"),
                              .tls = public_tls ? &public_tls->server() : nullptr,
@@ -478,10 +484,30 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // them (access:services, spec §3.3).
     if (auto r = services->register_oauth_clients(**st); !r) return fail(r.error().message, 1);
     if (auto r = services->add_routes(routes); !r) return fail(r.error().message, 2);
-    oauth.set_access_check([&request_auth, live_hub](store::UserRow const& u, store::OAuthClientRow const& c) {
+    // Services created through the API (JupyterHub 5.2) live in the store; the config's first.
+    app::RuntimeServices runtime_services(live_services, **st, routes, clock, cfg.base_url, log);
+    if (auto r = runtime_services.load_stored(); !r) return fail(r.error().message, 1);
+    // A revoked share reaches servers at once: jupyterhub-singleuser trusts a token it has
+    // checked for HubAuth.cache_max_age (300 s by default), so the proxy refuses the revoked
+    // user's tokens a little longer than that.
+    constexpr std::chrono::seconds kShareRevocationWindow{330};
+    hub::ShareAccess share_access(
+        **st, access_gate, clock, [&request_auth](store::UserRow const& u) { return request_auth.roles()->user_scopes(u); },
+        [&servers](std::string const& owner, std::string const& server) { return servers.prefix_for(owner, server); },
+        kShareRevocationWindow, log);
+    oauth.set_access_check([&request_auth, live_hub, &store = **st](store::UserRow const& u, store::OAuthClientRow const& c) {
       auto const services_now = request_auth.services();
       if (auto const* svc = services_now->by_oauth_client(c.client_id))
         return hub::has_scope(request_auth.roles()->user_scopes(u), "access:services", hub::ScopeTarget{.service = svc->name});
+      // Another user's server: a share (read now, so a revoked one no longer signs anyone in)
+      // or a role granting its access scope. Admins keep JupyterHub 3.0's admin_access rule.
+      if (c.user_id && c.server_name) {
+        if (auto owner = store.get_user_by_id(*c.user_id)) {
+          hub::ScopeTarget const target{.user = owner->name, .server = *c.server_name};
+          if (hub::has_scope(hub::with_shared_scopes({}, u, store), "access:servers", target)) return true;
+          if (!u.admin && hub::has_scope(request_auth.roles()->user_scopes(u), "access:servers", target)) return true;
+        }
+      }
       return u.admin && live_hub.load()->admin_access;
     });
 
@@ -503,6 +529,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
 
     web::ServerRouteDeps sdeps{live_hub, request_auth, oauth, servers, **st, blocking, log, cfg.jupyterhub_version};
     sdeps.refresher = &refresher;
+    sdeps.random = &random;
+    sdeps.clock = &clock;
+    sdeps.share_access = &share_access;
     web::add_token_routes(router, {cfg.base_url, request_auth, refresher, log, cfg.jupyterhub_version});
     web::add_server_routes(router, sdeps);
     // Managed services: started once the hub API they call answers (below), and made those of
@@ -541,8 +570,15 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                  .shutdown = [] { ::kill(::getpid(), SIGTERM); }, .refresher = &refresher,
                                  .describe_config = [&reloader] { return reloader.describe(); },
                                  .reload_config = [&reloader](std::string why) { return reloader.reload(std::move(why)); },
-                                 .service_pid = [&supervisor](std::string const& name) { return supervisor.pid_of(name); }});
+                                 .service_pid = [&supervisor](std::string const& name) { return supervisor.pid_of(name); },
+                                 .random = &random, .clock = &clock,
+                                 .add_service = [&runtime_services](boost::json::object spec, hub::Service svc) {
+                                   return runtime_services.add(std::move(spec), std::move(svc));
+                                 },
+                                 .remove_service = [&runtime_services](std::string name) { return runtime_services.remove(name); },
+                                 .share_access = &share_access});
     web::add_server_pages(router, sdeps);
+    web::add_share_pages(router, sdeps);
     web::add_hub_routes(router, {live_hub, flow, logins, log, passwords});
     web::add_logo_route(router, cfg.base_url, std::move(*logo));
     web::add_cors(router, live_hub, web::route_prefix(cfg.base_url));

@@ -93,7 +93,9 @@ std::map<std::string_view, ScopeInfo, std::less<>> const& definitions() {
 // What `self` means for a user (JupyterHub's get_scopes_for "self" expansion), `!user=<owner>`.
 constexpr std::string_view kSelfScopes[] = {
     "read:users", "read:users:name", "read:users:groups", "users:activity", "read:users:activity", "servers",
-    "delete:servers", "read:servers", "start:servers", "tokens", "read:tokens", "access:servers"};
+    "delete:servers", "read:servers", "start:servers", "tokens", "read:tokens", "access:servers",
+    // JupyterHub 5: see and leave what is shared with you, see your servers' shares (not grant).
+    "users:shares", "read:users:shares", "read:shares"};
 
 bool is_meta(std::string_view base) {
   return base == "self" || base == "inherit" || base == "identify" || base == "(no_scope)" || base == "all";

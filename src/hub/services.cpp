@@ -126,6 +126,60 @@ Result<ServiceRegistry> ServiceRegistry::load(std::string_view text, std::string
   return out;
 }
 
+Result<Service> ServiceRegistry::runtime_service(json::object spec, std::string const& base_url) {
+  std::string token_hex;
+  if (auto it = spec.find("api_token_sha256"); it != spec.end()) {
+    if (it->value().is_string()) token_hex = std::string(it->value().as_string());
+    spec.erase(it);
+  }
+  if (auto it = spec.find("command"); it != spec.end() && !it->value().is_null()) {
+    bool empty = (it->value().is_array() && it->value().as_array().empty()) ||
+                 (it->value().is_string() && it->value().as_string().empty());
+    if (!empty)
+      return Error{Errc::bad_request, fmt::format("Can not create managed service {} at runtime", get_string(spec, "name"))};
+  }
+  auto one = load(json::serialize(json::array{spec}), base_url);
+  if (!one) return Error{Errc::bad_request, one.error().message};
+  if (one->services_.size() != 1) return Error{Errc::bad_request, "a runtime service needs a name"};
+  Service s = std::move(one->services_.front());
+  s.from_config = false;
+  if (!token_hex.empty()) {
+    auto raw = crypto::hex_decode(token_hex);
+    if (!raw || raw->size() != 32) return Error{Errc::bad_request, fmt::format("service \"{}\": a stored token hash is not hex SHA-256", s.name)};
+    s.token_sha256 = std::move(*raw);
+  }
+  return s;
+}
+
+Result<ServiceRegistry> ServiceRegistry::with(std::vector<Service> const& extra) const {
+  ServiceRegistry out = *this;
+  for (auto const& s : extra) {
+    for (auto const& o : out.services_) {
+      if (o.name == s.name) return Error{Errc::conflict, fmt::format("Service {} already exists", s.name)};
+      if (!s.url.empty() && !o.url.empty() && o.oauth_client_id == s.oauth_client_id)
+        return Error{Errc::conflict, fmt::format("service \"{}\": OAuth client id \"{}\" is taken by service \"{}\"", s.name, s.oauth_client_id, o.name)};
+      if (!s.token_sha256.empty() && crypto::equal_ct(o.token_sha256, s.token_sha256))
+        return Error{Errc::conflict, fmt::format("service \"{}\": its api_token is another service's", s.name)};
+    }
+    out.services_.push_back(s);
+  }
+  return out;
+}
+
+ServiceRegistry ServiceRegistry::without(std::string_view name) const {
+  ServiceRegistry out;
+  for (auto const& s : services_)
+    if (s.from_config || s.name != name) out.services_.push_back(s);
+  return out;
+}
+
+std::vector<Service> ServiceRegistry::runtime() const {
+  std::vector<Service> out;
+  for (auto const& s : services_)
+    if (!s.from_config) out.push_back(s);
+  return out;
+}
+
 Result<void> ServiceRegistry::generate_missing_tokens(Random& random, ServiceRegistry const* previous) {
   for (auto& s : services_) {
     if (!s.managed() || !s.api_token.empty()) continue;

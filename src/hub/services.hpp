@@ -45,6 +45,10 @@ struct Service {
   Secret api_token;
   bool token_generated = false;
 
+  // False for a service created through POST /hub/api/services/{name} (JupyterHub 5.2's
+  // runtime services, kept in the store): only those may be deleted through the API.
+  bool from_config = true;
+
   bool managed() const { return !command.empty(); }
 };
 
@@ -67,6 +71,18 @@ class ServiceRegistry {
   Service const* find(std::string_view name) const;
   std::vector<Service> const& all() const { return services_; }
   Service const* by_oauth_client(std::string_view client_id) const;
+
+  // A runtime service from its stored spec: the JupyterHub keys of `services` (no `command`:
+  // runtime services are never managed), with "api_token_sha256" (hex) instead of api_token.
+  // Errors (Errc::bad_request) as load's, naming the key.
+  static Result<Service> runtime_service(boost::json::object spec, std::string const& base_url);
+  // A copy with `extra` added after the existing services; conflict for a taken name, client
+  // id or token.
+  Result<ServiceRegistry> with(std::vector<Service> const& extra) const;
+  // A copy without the runtime service `name`.
+  ServiceRegistry without(std::string_view name) const;
+  // The runtime services, to carry them over a reload of the config's services.
+  std::vector<Service> runtime() const;
 
   // Start-up, blocking: each service with a URL and a token becomes an OAuth client of the
   // hub (HubOAuth: client_id, redirect_uri, the token as client secret, access scope

@@ -36,6 +36,8 @@ std::string_view reason(unsigned status) {
       return "Bad Gateway";
     case 504:
       return "Gateway Timeout";
+    case 403:
+      return "Forbidden";
     default:
       return "Service Unavailable";
   }
@@ -212,6 +214,23 @@ net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer,
         websocket, false);
     log_access(req.get(), 502, started, route->prefix(), client);
     co_return again;
+  }
+  if (gate_ && gate_->denies(route->prefix(), req.get())) [[unlikely]] {
+    // A revoked share: answered here, before a server that cached the token sees it. The body
+    // was not read, so the connection closes.
+    UpstreamError err{.status = 403,
+                      .message = "Your access to this server was revoked. Ask its owner to share it again.",
+                      .route = route->prefix(), .data = route->data(), .client = client,
+                      .request = static_cast<bhttp::request_header<> const&>(req.get()), .websocket = websocket};
+    err.wants_json = wants_json(err.request);
+    auto res = default_error_response(err);
+    res.keep_alive(false);
+    res.prepare_payload();
+    boost::system::error_code ec;
+    beast::get_lowest_layer(stream).expires_after(cfg_.stall_timeout);
+    co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
+    log_access(req.get(), 403, started, route->prefix(), client);
+    co_return false;
   }
   auto& client_io = http::raw_stream(stream);  // the bare socket, or the TLS stream
   auto& client_sock = http::socket_of(stream);

@@ -32,6 +32,7 @@
 #include "http/deadline.hpp"
 #include "http/interceptor.hpp"
 #include "http/message.hpp"
+#include "proxy/access_gate.hpp"
 #include "proxy/buffer_cache.hpp"
 #include "proxy/proxy_config.hpp"
 #include "proxy/proxy_stats.hpp"
@@ -74,6 +75,8 @@ class Proxy final : public http::Interceptor {
         spdlog::logger& access_log, spdlog::logger& log);
 
   void set_error_responder(ErrorResponder responder) { responder_ = std::move(responder); }
+  // Requests refused for a revoked token (access_gate.hpp); set before the listener starts.
+  void set_access_gate(AccessGate const* gate) { gate_ = gate; }
   // The default responder: {"status": N, "message": "..."} for API-looking requests, a small
   // HTML page otherwise.
   static http::Response default_error_response(UpstreamError const& e);
@@ -122,6 +125,7 @@ class Proxy final : public http::Interceptor {
   BufferCache buffers_;  // cfg_.buffer_bytes each
   Relay relay_;
   ErrorResponder responder_;
+  AccessGate const* gate_ = nullptr;
 };
 
 }  // namespace nbhub::proxy

@@ -162,6 +162,48 @@ CREATE TABLE named_servers (
 );
 )sql";
 
+// Sharing (JupyterHub 5.0, docs/sharing.md): shares of a server with a user or a group, share
+// codes (hashed, always expiring), and services created through the REST API (5.2). Shares
+// name their server by (owner_id, server_name) rather than a servers row: the default server
+// may be shared before its first start, and a stop must not drop its shares. Unique per
+// (server, user) and (server, group); NULLs are distinct in both databases, so a group share
+// (user_id NULL) never collides with a user share. Only new tables: older binaries may run on it.
+constexpr std::string_view kV7Sharing = R"sql(
+CREATE TABLE shares (
+  id {id_pk},
+  owner_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  server_name TEXT NOT NULL,
+  user_id BIGINT REFERENCES users (id) ON DELETE CASCADE,
+  group_id BIGINT REFERENCES groups (id) ON DELETE CASCADE,
+  scopes TEXT NOT NULL DEFAULT '[]',
+  created BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX ux_shares_server_user ON shares (owner_id, server_name, user_id);
+CREATE UNIQUE INDEX ux_shares_server_group ON shares (owner_id, server_name, group_id);
+CREATE INDEX ix_shares_user_id ON shares (user_id);
+CREATE INDEX ix_shares_group_id ON shares (group_id);
+CREATE TABLE share_codes (
+  id {id_pk},
+  owner_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  server_name TEXT NOT NULL,
+  code_hash TEXT NOT NULL UNIQUE,
+  prefix TEXT NOT NULL,
+  scopes TEXT NOT NULL DEFAULT '[]',
+  created BIGINT NOT NULL,
+  expires BIGINT NOT NULL,
+  exchange_count BIGINT NOT NULL DEFAULT 0,
+  last_exchanged BIGINT,
+  max_exchanges BIGINT
+);
+CREATE INDEX ix_share_codes_owner_server ON share_codes (owner_id, server_name);
+CREATE INDEX ix_share_codes_expires ON share_codes (expires);
+CREATE TABLE runtime_services (
+  name TEXT NOT NULL PRIMARY KEY,
+  spec TEXT NOT NULL,
+  created BIGINT NOT NULL
+);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "users, groups, memberships, login sessions", kV1Users},
     Migration{2, "API tokens, OAuth clients and codes, servers", kV2TokensOAuthServers},
@@ -169,6 +211,7 @@ constexpr std::array kMigrations{
     Migration{4, "ACME account key, certificates and renewal leases", kV4Acme},
     Migration{5, "leases for replicas; schema compatibility for rolling upgrades", kV5Leases, 5},
     Migration{6, "named servers defined before they run (JupyterHub 6.0)", kV6NamedServers, 5},
+    Migration{7, "shares, share codes and runtime services", kV7Sharing, 5},
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "store/sql_store_named_servers.ipp"
 #include "store/sql_store_servers.ipp"
 #include "store/sql_store_sessions.ipp"
+#include "store/sql_store_shares.ipp"
 #include "store/sql_store_tokens.ipp"
 #include "store/sql_store_users.ipp"
 

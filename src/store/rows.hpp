@@ -186,4 +186,57 @@ struct LeaseRow {
   Time expires{};
 };
 
+// A share (JupyterHub 5's orm.Share): what `owner`'s server `server_name` grants one user or
+// one group. Exactly one of user_id and group_id is set; the names are filled in by reads.
+struct ShareRow {
+  std::int64_t id = 0;
+  std::int64_t owner_id = 0;
+  std::string owner_name;
+  std::string server_name;  // "" for the default server
+  std::optional<std::int64_t> user_id;
+  std::optional<std::string> user_name;
+  std::optional<std::int64_t> group_id;
+  std::optional<std::string> group_name;
+  std::vector<std::string> scopes;  // each filtered `!server=owner/server`, sorted
+  Time created{};
+
+  bool operator==(ShareRow const&) const = default;
+};
+
+// Whom a share is for: a user or a group, by id.
+struct ShareTarget {
+  enum class Kind { user, group } kind = Kind::user;
+  std::int64_t id = 0;
+};
+
+// A share code (JupyterHub 5's orm.ShareCode): a random code whose hash is stored; whoever
+// exchanges it gets a share with these scopes. Codes always expire; max_exchanges is nbhub's
+// optional cap on how often one code may be exchanged (nullopt: no cap, as JupyterHub).
+struct ShareCodeRow {
+  std::int64_t id = 0;  // the REST API shows "sc_<id>"
+  std::int64_t owner_id = 0;
+  std::string owner_name;
+  std::string server_name;
+  std::string code_hash;  // hex SHA-256 of the code
+  std::string prefix;     // the code's first 4 characters, for logs
+  std::vector<std::string> scopes;
+  Time created{};
+  Time expires{};
+  std::int64_t exchange_count = 0;
+  std::optional<Time> last_exchanged;
+  std::optional<std::int64_t> max_exchanges;
+
+  bool operator==(ShareCodeRow const&) const = default;
+};
+
+// A service created at run time through POST /hub/api/services/{name} (JupyterHub 5.2): its
+// JupyterHub model as given (the API token replaced by its SHA-256, "api_token_sha256").
+struct RuntimeServiceRow {
+  std::string name;
+  boost::json::object spec;
+  Time created{};
+
+  bool operator==(RuntimeServiceRow const&) const = default;
+};
+
 }  // namespace nbhub::store

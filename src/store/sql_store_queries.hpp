@@ -118,6 +118,32 @@ class SqlStoreQueries : public Store {
   Result<void> release_lease(std::string_view name, std::string_view holder) override;
   Result<std::optional<LeaseRow>> get_lease(std::string_view name) override;
 
+  Result<ShareRow> grant_share(std::int64_t owner_id, std::string_view server_name, ShareTarget target,
+                               std::vector<std::string> const& scopes, Time now) override;
+  Result<std::optional<ShareRow>> revoke_share(std::int64_t owner_id, std::string_view server_name,
+                                               ShareTarget target,
+                                               std::optional<std::vector<std::string>> const& scopes) override;
+  Result<std::optional<ShareRow>> find_share(std::int64_t owner_id, std::string_view server_name,
+                                             ShareTarget target) override;
+  Result<std::int64_t> delete_shares_for_server(std::int64_t owner_id,
+                                                std::optional<std::string_view> server_name) override;
+  Result<std::pair<std::vector<ShareRow>, std::int64_t>> list_shares(ShareQuery const& query, std::int64_t offset,
+                                                                      std::int64_t limit) override;
+  Result<std::vector<std::string>> shared_scopes_for_user(std::int64_t user_id) override;
+  Result<ShareCodeRow> create_share_code(ShareCodeRow const& code) override;
+  Result<ShareCodeRow> find_share_code(std::string_view code_hash) override;
+  Result<ShareRow> exchange_share_code(std::string_view code_hash, std::int64_t user_id, Time now) override;
+  Result<std::pair<std::vector<ShareCodeRow>, std::int64_t>> list_share_codes(
+      std::int64_t owner_id, std::optional<std::string_view> server_name, std::int64_t offset,
+      std::int64_t limit) override;
+  Result<std::int64_t> delete_share_codes(std::int64_t owner_id, std::string_view server_name,
+                                          std::optional<std::int64_t> id,
+                                          std::optional<std::string_view> code_hash) override;
+  Result<std::int64_t> purge_expired_share_codes(Time now) override;
+  Result<void> create_runtime_service(RuntimeServiceRow const& service) override;
+  Result<std::vector<RuntimeServiceRow>> list_runtime_services() override;
+  Result<bool> delete_runtime_service(std::string_view name) override;
+
   Result<int> schema_version() override;
   int latest_schema_version() const override;
 
@@ -136,6 +162,9 @@ class SqlStoreQueries : public Store {
  private:
   // create_token's INSERT, inside the caller's transaction.
   Result<TokenRow> insert_token(Connection& c, TokenRow const& t);
+  // grant_share's work inside the caller's transaction (exchange_share_code shares it).
+  Result<ShareRow> grant_share_in(Connection& c, std::int64_t owner_id, std::string_view server_name,
+                                  ShareTarget target, std::vector<std::string> const& scopes, Time now);
   template <class Fn>
   auto read(std::string_view operation, Fn&& fn) {
     if (!observer_) return static_cast<Derived&>(*this).read(operation, std::forward<Fn>(fn));

@@ -313,6 +313,68 @@ class Store {
     (void)channel, (void)payload;
     return {};
   }
+  // --- sharing and runtime services (migration 6; docs/sharing.md) ---------------------------
+  // Shares of a server are keyed by (owner_id, server_name); the store does not check that a
+  // named server exists (the caller does), and deleting the owner, the user or the group
+  // shared with deletes the share (ON DELETE CASCADE); delete_shares_for_server is called
+  // when a named server is deleted.
+  //
+  // Adds `scopes` to the share for `target` on the server, creating it when there is none, and
+  // returns it with names filled in; scopes end up sorted and unique. not_found for an unknown
+  // owner, user or group; bad_request for empty scopes.
+  virtual Result<ShareRow> grant_share(std::int64_t owner_id, std::string_view server_name, ShareTarget target,
+                                       std::vector<std::string> const& scopes, Time now) = 0;
+  // Removes `scopes` from the share (nullopt: all of them); a share left with no scopes is
+  // deleted. Returns what remains, nullopt when nothing does (or there was no share).
+  virtual Result<std::optional<ShareRow>> revoke_share(std::int64_t owner_id, std::string_view server_name,
+                                                       ShareTarget target,
+                                                       std::optional<std::vector<std::string>> const& scopes) = 0;
+  virtual Result<std::optional<ShareRow>> find_share(std::int64_t owner_id, std::string_view server_name,
+                                                     ShareTarget target) = 0;
+  // Deletes every share of the server (nullopt: of every server of the owner); returns how many.
+  virtual Result<std::int64_t> delete_shares_for_server(std::int64_t owner_id,
+                                                        std::optional<std::string_view> server_name) = 0;
+  // A page of shares by id, with the total: those of an owner (and one server of theirs when
+  // server_name is set), or those granted to a user (directly or through their groups), or to
+  // a group. Exactly one of the three selectors is meant; see ShareQuery.
+  struct ShareQuery {
+    std::optional<std::int64_t> owner_id;
+    std::optional<std::string> server_name;  // with owner_id only
+    std::optional<std::int64_t> shared_with_user;
+    std::optional<std::int64_t> shared_with_group;
+  };
+  virtual Result<std::pair<std::vector<ShareRow>, std::int64_t>> list_shares(ShareQuery const& query,
+                                                                              std::int64_t offset,
+                                                                              std::int64_t limit) = 0;
+  // The scopes every share to the user or one of their groups grants, in one query: what a
+  // request by the user holds beyond their roles (JupyterHub's get_scopes_for).
+  virtual Result<std::vector<std::string>> shared_scopes_for_user(std::int64_t user_id) = 0;
+
+  // Stores a new code (id, owner_name and counters are ignored) and returns it as stored.
+  // bad_request for a hash that is not hex SHA-256; conflict when it exists; not_found for
+  // an unknown owner.
+  virtual Result<ShareCodeRow> create_share_code(ShareCodeRow const& code) = 0;
+  // not_found for an unknown or expired code (expires <= clock.now()).
+  virtual Result<ShareCodeRow> find_share_code(std::string_view code_hash) = 0;
+  // Exchanges a code for a share with `user_id`, in one transaction: the share is granted (or
+  // extended), the code's exchange_count and last_exchanged updated. not_found for an unknown
+  // or expired code; forbidden when it has been exchanged max_exchanges times already.
+  virtual Result<ShareRow> exchange_share_code(std::string_view code_hash, std::int64_t user_id, Time now) = 0;
+  // Unexpired codes of an owner (of one server when server_name is set), by id, with the total.
+  virtual Result<std::pair<std::vector<ShareCodeRow>, std::int64_t>> list_share_codes(
+      std::int64_t owner_id, std::optional<std::string_view> server_name, std::int64_t offset,
+      std::int64_t limit) = 0;
+  // Deletes the server's codes: one by id, one by hash, or (both nullopt) all; returns how many.
+  virtual Result<std::int64_t> delete_share_codes(std::int64_t owner_id, std::string_view server_name,
+                                                  std::optional<std::int64_t> id,
+                                                  std::optional<std::string_view> code_hash) = 0;
+  virtual Result<std::int64_t> purge_expired_share_codes(Time now) = 0;
+
+  // Services created through the API. conflict when the name is taken.
+  virtual Result<void> create_runtime_service(RuntimeServiceRow const& service) = 0;
+  virtual Result<std::vector<RuntimeServiceRow>> list_runtime_services() = 0;
+  // Returns whether one was deleted.
+  virtual Result<bool> delete_runtime_service(std::string_view name) = 0;
 };
 
 }  // namespace nbhub::store

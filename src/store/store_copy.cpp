@@ -18,9 +18,11 @@ namespace {
 constexpr std::string_view kTables[] = {"users",         "groups",     "user_group_map",
                                         "sessions",      "oauth_clients", "api_tokens",
                                         "imported_token_hashes", "oauth_codes",   "servers",
-                                        "named_servers", "acme_records"};
+                                        "named_servers", "acme_records", "shares",
+                                        "share_codes",   "runtime_services"};
 // Tables whose id is assigned by the database: their sequences must continue after SQLite's.
-constexpr std::string_view kIdTables[] = {"users", "groups", "api_tokens", "servers"};
+constexpr std::string_view kIdTables[] = {"users", "groups", "api_tokens", "servers", "shares",
+                                          "share_codes"};
 
 struct SqliteCloser {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }

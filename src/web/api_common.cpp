@@ -14,6 +14,7 @@
 #include "hub/roles.hpp"
 #include "hub/servers.hpp"
 #include "hub/services.hpp"
+#include "hub/shares.hpp"
 #include "store/store.hpp"
 #include "web/base_url.hpp"
 #include "web/form.hpp"
@@ -289,7 +290,7 @@ json::object Api::token_model(store::TokenRow const& t, std::string const& owner
     if (user) {
       auto const roles_now = d.auth.roles();
       auto const& roles = *roles_now;
-      auto owner_scopes = roles.user_scopes(*user);
+      auto owner_scopes = hub::with_shared_scopes(roles.user_scopes(*user), *user, d.store);
       expanded = roles.token_scopes(t, hub::ScopeOwner{hub::ScopeOwner::Kind::user, user->name, std::nullopt},
                                     owner_scopes, [this](std::string const& n) {
                                       auto u = d.store.get_user(n);
@@ -356,6 +357,8 @@ void add_api_routes(http::Router& router, ApiDeps deps) {
   add_user_api(router, api);
   add_token_api(router, api);
   add_group_api(router, api);
+  add_share_api(router, api);
+  add_service_api(router, api);
   add_config_api(router, api);  // before add_hub_api's catch-all for unknown API paths
   add_hub_api(router, api);
   add_account_pages(router, api);

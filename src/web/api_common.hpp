@@ -22,6 +22,7 @@
 #include "http/router.hpp"
 #include "hub/blocking.hpp"
 #include "hub/scopes.hpp"
+#include "hub/services.hpp"
 #include "store/rows.hpp"
 #include "web/api_bodies.hpp"
 #include "web/request_auth.hpp"
@@ -29,9 +30,10 @@
 namespace boost::asio { class thread_pool; }
 namespace spdlog { class logger; }
 namespace nbhub::config { struct HubConfig; }
-namespace nbhub::hub { class ServerManager; class TokenService; class TokenRefresher; struct Service; }
+namespace nbhub::hub { class ServerManager; class TokenService; class TokenRefresher; struct Service; class ShareAccess; }
 namespace nbhub::proxy { class RouteTable; }
 namespace nbhub::store { class Store; }
+namespace nbhub { class Random; }
 
 namespace nbhub::web {
 
@@ -55,6 +57,17 @@ struct ApiDeps {
   // The pid of a running managed service (hub/service_supervisor.hpp) for the service model's
   // `pid`; unset, or nullopt (external, or between restarts): 0, as JupyterHub.
   std::function<std::optional<int>(std::string const& service)> service_pid;
+  // Share codes (api_shares.cpp) and runtime services: their random values and timestamps.
+  // Unset: those endpoints answer 503.
+  Random* random = nullptr;
+  Clock const* clock = nullptr;
+  // Runtime services (api_services.cpp, app/runtime_services.hpp): add one (its stored spec,
+  // the api_token replaced by "api_token_sha256") or remove one, publishing the new registry
+  // with its OAuth client and route. Blocking. Unset: POST/DELETE /services/{name} answer 405.
+  std::function<Result<void>(boost::json::object spec, hub::Service service)> add_service;
+  std::function<Result<void>(std::string name)> remove_service;
+  // Revocations that must reach servers at once (hub/share_access.hpp); null: hub-side only.
+  hub::ShareAccess* share_access = nullptr;
 };
 
 // Registers every REST route of this file family (not the ones in server_routes.cpp).
@@ -134,6 +147,10 @@ void add_token_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_group_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_hub_api(http::Router& router, std::shared_ptr<Api const> api);
 void add_config_api(http::Router& router, std::shared_ptr<Api const> api);
+// Runtime services (JupyterHub 5.2): POST/DELETE /services/{name}.
+void add_service_api(http::Router& router, std::shared_ptr<Api const> api);
+// Sharing (JupyterHub 5.0): /shares, /share-codes, /users/{name}/shared, /groups/{name}/shared.
+void add_share_api(http::Router& router, std::shared_ptr<Api const> api);
 // The token and admin pages (account_pages.cpp).
 void add_account_pages(http::Router& router, std::shared_ptr<Api const> api);
 

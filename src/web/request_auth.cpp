@@ -9,6 +9,7 @@
 #include "hub/roles.hpp"
 #include "hub/scopes.hpp"
 #include "hub/services.hpp"
+#include "hub/shares.hpp"
 #include "hub/tokens.hpp"
 #include "store/store.hpp"
 
@@ -33,7 +34,8 @@ net::awaitable<std::optional<Caller>> RequestAuth::from_cookie(http::Context con
   auto user = co_await logins_.user_for_session(*cookie);
   if (!user) co_return std::nullopt;
   Caller c{.user = std::move(*user), .via_cookie = true, .session_hash = hub::session_id_hash(*cookie)};
-  set_scopes(c, roles_.load()->user_scopes(c.user));
+  auto scopes = co_await user_scopes(c.user);
+  set_scopes(c, std::move(scopes));
   co_return c;
 }
 
@@ -60,7 +62,8 @@ net::awaitable<std::optional<Caller>> RequestAuth::resolve(http::Context const& 
   auto work = [this, t = *token, roles = roles_.load()]() -> Result<Caller> {
     auto user = store_.get_user_by_id(*t.user_id);
     if (!user) return user.error();
-    auto owner_scopes = roles->user_scopes(*user);
+    // Shares count for the owner's scopes (JupyterHub's get_scopes_for on a token).
+    auto owner_scopes = hub::with_shared_scopes(roles->user_scopes(*user), *user, store_);
     auto groups_of = [this, &user](std::string const& name) -> std::vector<std::string> {
       if (name == user->name) return user->groups;
       auto u = store_.get_user(name);
@@ -75,6 +78,12 @@ net::awaitable<std::optional<Caller>> RequestAuth::resolve(http::Context const& 
   auto c = co_await hub::run_blocking(pool_, std::move(work));
   if (!c) co_return std::nullopt;
   co_return std::move(*c);
+}
+
+net::awaitable<hub::ScopeSet> RequestAuth::user_scopes(store::UserRow user) const {
+  auto work = [this, u = std::move(user), roles = roles_.load()]() { return hub::with_shared_scopes(roles->user_scopes(u), u, store_); };
+  auto out = co_await hub::run_blocking(pool_, std::move(work));
+  co_return out;
 }
 
 std::string RequestAuth::xsrf_for(std::string const& session_hash) const {

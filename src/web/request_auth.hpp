@@ -47,6 +47,10 @@ class RequestAuth {
   // Only the cookie (pages).
   boost::asio::awaitable<std::optional<Caller>> from_cookie(http::Context const& ctx) const;
 
+  // A user's scopes now: their roles' plus those of every share to them or their groups
+  // (hub/shares.hpp); one store read on the pool.
+  boost::asio::awaitable<hub::ScopeSet> user_scopes(store::UserRow user) const;
+
   // Per-session anti-forgery value for forms and cookie-authenticated API writes
   // (JupyterHub 4.1+'s `_xsrf`).
   std::string xsrf_for(std::string const& session_hash) const;

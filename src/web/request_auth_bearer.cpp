@@ -48,7 +48,8 @@ net::awaitable<std::optional<Caller>> RequestAuth::from_bearer(std::string raw) 
     co_return std::nullopt;
   }
   Caller c{.user = std::move(*user)};
-  set_scopes(c, roles_.load()->user_scopes(c.user));
+  auto scopes = co_await user_scopes(c.user);
+  set_scopes(c, std::move(scopes));
   co_return c;
 }
 

@@ -14,6 +14,7 @@
 #include "web/html.hpp"
 #include "web/request_auth.hpp"
 #include "web/server_routes.hpp"
+#include "web/share_pages.hpp"
 
 namespace nbhub::web {
 
@@ -113,6 +114,8 @@ struct Pages {
     }
     body += "</section>";
     if (d.cfg.load()->spawner_settings.allow_named_servers) body += named_servers(*c, xsrf);
+    auto sharing = co_await share_home_section(d, *c, xsrf);
+    body += sharing;
     co_return page(200, "Home", body, *c);
   }
 

@@ -2,8 +2,7 @@
 
 Each test is named after the advisory it replays and performs the attack its fix closed, over
 real HTTP against the real nbhub binary, signed in through the `dummy` provider's login form
-as a browser would. Where nbhub has no counterpart of the vulnerable feature yet (sharing, for
-GHSA-c4gm-pwx9-9w8j's share-code page), the test covers the other pages the same fix touched.
+as a browser would.
 
 - CVE-2024-28233 (GHSA-7r3h-4ph8-w38g, JupyterHub 4.1.0): cookie-authenticated API reads
   made by a script (Sec-Fetch-Mode cors / same-origin), e.g. from a user's server on the same
@@ -16,7 +15,8 @@ GHSA-c4gm-pwx9-9w8j's share-code page), the test covers the other pages the same
   and no xsrf token changes nothing.
 - CVE-2026-54338 (GHSA-p43p-whwx-q52h, 5.5.0): a failed sign-in with a huge user name does
   not write that name to the log or echo it whole.
-- GHSA-c4gm-pwx9-9w8j (5.5.1): next URLs are HTML-escaped where pages embed them.
+- GHSA-c4gm-pwx9-9w8j (5.5.1): next URLs are HTML-escaped where pages embed them: the login
+  and spawn pages, and the share-code accept page the advisory was about.
 - GHSA-69wv-m5fw-2fhp (5.5.1): `admin:users!group=...` / `admin:groups!group=...` cannot
   create users or groups.
 
@@ -29,6 +29,7 @@ OAuthenticator's:
   allowed_idps), a sign-in through an IdP not listed is refused, and each listed IdP derives
   its own usernames, so the same address or login name at two IdPs is not one hub user.
 """
+import html
 import json
 import re
 import time
@@ -249,6 +250,28 @@ class AdvisoriesTest(unittest.TestCase):
                 r = client.get(self.hub.url(path + "?" + urllib.parse.urlencode({"next": nxt})))
                 for raw in ("<img src=x", "\">injected", "'><img"):
                     self.assertNotIn(raw, r.text, f"{path} next={nxt!r} put {raw!r} in the page")
+
+    def test_GHSA_c4gm_pwx9_9w8j_share_code_page_escapes_next(self):
+        # JupyterHub's test_share_code_next: each payload must come back intact as the link's
+        # text and href (HTML-escaped, never parsed as markup); off-site URLs fall back to the server.
+        s, code = api(self.hub, "POST", "/share-codes/root/", {})
+        self.assertEqual(s, 200, code)
+        self.addCleanup(api, self.hub, "DELETE", "/share-codes/root/")
+        c, _ = self.sign_in("bob")
+        cases = [("/hub/home", None), ("/hub/home'><img>", None), ('/hub/home"><img>', None),
+                 ("/hub/home?a=5&b=10", None), ('/hub/">injected</a><a>', None),
+                 ("https://example.com/", "/user/root/"), ("///example.com/", "/user/root/")]
+        for nxt, expected in cases:
+            r = c.get(self.hub.url("/hub/accept-share?" + urllib.parse.urlencode({"code": code["code"], "next": nxt})))
+            self.assertEqual(r.status, 200, r.text[:1000])
+            for raw in ("<img>", "\">injected", "'><img"):
+                self.assertNotIn(raw, r.text, f"next={nxt!r} put {raw!r} in the page")
+            links = re.findall(r'redirected to <a href="([^"]*)">([^<]*)</a>', r.text)
+            self.assertEqual(len(links), 1, r.text[-1500:])
+            href, text = (html.unescape(x) for x in links[0])
+            self.assertEqual((href, text), (expected or nxt, expected or nxt))
+            form = parse_form(r.text)
+            self.assertEqual(form["inputs"]["next"], expected or nxt)
 
     # --- GHSA-69wv-m5fw-2fhp ------------------------------------------------------------------
 
