@@ -98,6 +98,13 @@ class BenchHub:
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(self.command(), cwd=self.workdir, env=self.env(),
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            return self._wait_ready(t0)
+        except BaseException:
+            self.stop()  # never leave a hub behind holding its port
+            raise
+
+    def _wait_ready(self, t0: float) -> float:
         deadline = t0 + READY_TIMEOUT_S
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:

@@ -144,6 +144,8 @@ class CustosJupyterhubConfigTest(PyConfigCase):
             r = run_nbhub(["-f", "jupyterhub_config.py"], cwd=d, env={
                 "CUSTOS_CLIENT_SECRET": CUSTOS_SECRET, "CUSTOS_HOST": self.idp.issuer,
                 "NBHUB_AUTH_PROVIDER_DEFAULT_CUSTOS_IAM_HOST": self.idp.issuer,
+                # The file sets no port: without this it would need 8000 to be free.
+                "NBHUB_PORT": "0",
                 "NBHUB_HUB_BIND_URL": "http://127.0.0.1:0", "KUBECONFIG": "", "HOME": d})
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("cannot reach the Kubernetes API", r.stdout + r.stderr)
