@@ -196,6 +196,8 @@ TEST(RouteTable, SnapshotsStayValidAcrossConcurrentWrites) {
     });
   }
   std::thread writer([&] {
+    // On a loaded machine the readers may not have run yet; the writes must overlap them.
+    while (lookups.load() < 3) std::this_thread::yield();
     for (int i = 0; i < 2000; ++i) {
       auto p = "/user/churn" + std::to_string(i % 10);
       if (!t.add(p, "http://127.0.0.1:9001", {})) ++wrong;
