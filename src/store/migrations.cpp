@@ -150,7 +150,7 @@ CREATE TABLE leases (
 )sql";
 
 // Named servers defined through JupyterHub 6.0's PUT before they ever run (store.hpp
-// create_named_server). Additive: a binary of migration 5 keeps running on it.
+// create_named_server). Additive: a binary of migrations 5 to 7 keeps running on it.
 constexpr std::string_view kV6NamedServers = R"sql(
 CREATE TABLE named_servers (
   user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -159,7 +159,7 @@ CREATE TABLE named_servers (
   user_options TEXT NOT NULL DEFAULT '{}',
   created BIGINT NOT NULL,
   PRIMARY KEY (user_id, name)
-);
+)
 )sql";
 
 // Sharing (JupyterHub 5.0, docs/sharing.md): shares of a server with a user or a group, share
@@ -204,6 +204,25 @@ CREATE TABLE runtime_services (
 );
 )sql";
 
+// Server state in the database (docs/replicas.md): each server's row is its state machine. The
+// phase stays encoded as before (pending "spawn" = pending, "stop" = stopping, a url and nothing
+// pending = ready, neither = stopped, the row a failed spawn leaves for its error and events);
+// new are the replica driving the current transition, its lease, a version that every
+// transition bumps (compare-and-set), the last error, and the spawn's progress events, bounded
+// per server. Additive: a binary of migrations 5 to 7 keeps running on it.
+constexpr std::string_view kV8ServerState = R"sql(
+ALTER TABLE servers ADD COLUMN driver TEXT NOT NULL DEFAULT '';
+ALTER TABLE servers ADD COLUMN lease_until BIGINT;
+ALTER TABLE servers ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE servers ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+CREATE TABLE server_events (
+  server_id BIGINT NOT NULL REFERENCES servers (id) ON DELETE CASCADE,
+  seq BIGINT NOT NULL,
+  event TEXT NOT NULL,
+  PRIMARY KEY (server_id, seq)
+);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "users, groups, memberships, login sessions", kV1Users},
     Migration{2, "API tokens, OAuth clients and codes, servers", kV2TokensOAuthServers},
@@ -212,6 +231,7 @@ constexpr std::array kMigrations{
     Migration{5, "leases for replicas; schema compatibility for rolling upgrades", kV5Leases, 5},
     Migration{6, "named servers defined before they run (JupyterHub 6.0)", kV6NamedServers, 5},
     Migration{7, "shares, share codes and runtime services", kV7Sharing, 5},
+    Migration{8, "server state machine rows and progress events", kV8ServerState, 5},
 };
 
 }  // namespace

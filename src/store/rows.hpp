@@ -148,6 +148,15 @@ struct ServerRow {
   std::optional<Time> started;
   std::optional<Time> last_activity;
   std::string pending;  // "", "spawn" or "stop"
+  // The state machine shared by replicas (migration 8; docs/replicas.md). The phase is
+  // phase_of(row). `driver` is the replica (host:pid:hex) that drives the current transition,
+  // or drove the last one; `lease_until` bounds how long it may go silent before another
+  // replica takes a pending or stopping server over. Every transition bumps `version`, and
+  // transitions are compare-and-set on it.
+  std::string driver;
+  std::optional<Time> lease_until;
+  std::int64_t version = 0;
+  std::string last_error;  // why the last start failed (a stopped row keeps it)
 
   bool operator==(ServerRow const&) const = default;
 };
@@ -164,6 +173,30 @@ struct NamedServerRow {
   Time created{};
 
   bool operator==(NamedServerRow const&) const = default;
+};
+
+enum class ServerPhase { stopped, pending, ready, stopping };
+// pending "spawn": pending; "stop": stopping; a url and nothing pending: ready; otherwise
+// stopped (the row a failed spawn leaves behind, for its error and progress events).
+inline ServerPhase phase_of(ServerRow const& row) {
+  if (row.pending == "spawn") return ServerPhase::pending;
+  if (row.pending == "stop") return ServerPhase::stopping;
+  return row.url.empty() ? ServerPhase::stopped : ServerPhase::ready;
+}
+
+// The answer to Store::claim_server_start: whether this replica now drives the start, and the
+// row as it is either way.
+struct ServerClaim {
+  bool won = false;
+  ServerRow row;
+};
+
+// One progress event of a spawn (JupyterHub's event stream item), numbered per server.
+struct ServerEvent {
+  std::int64_t seq = 0;
+  boost::json::object event;
+
+  bool operator==(ServerEvent const&) const = default;
 };
 
 // A server with its owner's name, for adoption at startup.

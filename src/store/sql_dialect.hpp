@@ -33,6 +33,9 @@ struct SqlDialect {
   std::string_view begin_write;
   // One `?` (the table name); yields one row, one integer column: 1 if the table exists.
   std::string_view table_exists;
+  // Two `?` (channel, payload): tells the other processes on the database, delivered when the
+  // transaction commits (PostgreSQL NOTIFY). "" when there is nobody to tell (SQLite).
+  std::string_view notify;
 
   // `portable` with {id_pk} and {blob} replaced. Unknown {names} are left as they are.
   std::string render(std::string_view portable) const;
@@ -44,6 +47,7 @@ inline constexpr SqlDialect kSqliteDialect{
     .blob = "BLOB",
     .begin_write = "BEGIN IMMEDIATE",
     .table_exists = "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?)",
+    .notify = "",
 };
 
 // Used by PostgresStore (postgres_store.cpp).
@@ -55,6 +59,7 @@ inline constexpr SqlDialect kPostgresDialect{
     .table_exists =
         "SELECT EXISTS (SELECT 1 FROM information_schema.tables "
         "WHERE table_schema = current_schema() AND table_name = ?)",
+    .notify = "SELECT pg_notify(?, ?)",
 };
 
 std::int64_t to_db_time(Time t);

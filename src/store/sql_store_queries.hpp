@@ -105,6 +105,18 @@ class SqlStoreQueries : public Store {
   Result<NamedServerRow> update_named_server(std::int64_t user_id, std::string_view name,
                                              NamedServerRow const& s) override;
   Result<bool> delete_named_server(std::int64_t user_id, std::string_view name) override;
+  Result<ServerClaim> claim_server_start(std::int64_t user_id, std::string_view name,
+                                         std::string_view driver, Time lease_until) override;
+  Result<ServerRow> advance_server(ServerRow const& next, std::int64_t expected_version) override;
+  Result<std::optional<ServerRow>> take_over_server(std::int64_t id, std::int64_t expected_version,
+                                                    std::string_view driver, Time now,
+                                                    Time lease_until) override;
+  Result<bool> renew_server_lease(std::int64_t id, std::string_view driver, Time lease_until) override;
+  Result<bool> finish_server_stop(std::int64_t id, std::int64_t expected_version,
+                                  std::string_view driver) override;
+  Result<std::int64_t> append_server_event(std::int64_t server_id, boost::json::object const& event,
+                                           std::size_t keep, std::string_view driver) override;
+  Result<std::vector<ServerEvent>> list_server_events(std::int64_t server_id, std::int64_t after_seq) override;
 
   Result<std::optional<AcmeRecord>> get_acme_record(std::string_view name) override;
   Result<void> put_acme_record(std::string_view name, std::string_view sealed,
@@ -160,6 +172,9 @@ class SqlStoreQueries : public Store {
   std::span<const Migration> migrations_;
 
  private:
+  // Tells the other replicas that servers changed (Store's server state machine), inside the
+  // caller's transaction; a no-op where the dialect has no notifications.
+  Result<void> notify_servers(Connection& c, std::string_view driver);
   // create_token's INSERT, inside the caller's transaction.
   Result<TokenRow> insert_token(Connection& c, TokenRow const& t);
   // grant_share's work inside the caller's transaction (exchange_share_code shares it).

@@ -49,6 +49,10 @@ namespace nbhub::store {
 
 struct Migration;  // migrations.hpp
 
+// The NOTIFY channel of server changes (the servers' state machine, routes); the payload is the
+// id of the replica that made them (hub/route_sync.hpp listens).
+inline constexpr std::string_view kServerChangesChannel = "nbhub_servers";
+
 struct StoreOptions {
   // How long a write waits for another process holding the database lock before failing with
   // unavailable. Within one process writes queue on a mutex instead and never hit this.
@@ -274,6 +278,41 @@ class Store {
                                                      NamedServerRow const& s) = 0;
   // Whether one was deleted.
   virtual Result<bool> delete_named_server(std::int64_t user_id, std::string_view name) = 0;
+  // --- the servers' state machine (migration 8; docs/replicas.md) --------------------------
+  // Transitions are compare-and-set, so that of several replicas on one database only one
+  // drives a server's start or stop. `driver` is the acting replica's id; each successful
+  // transition also tells the other replicas (PostgreSQL: NOTIFY kServerChangesChannel with the
+  // driver as payload, inside the transition's transaction; SQLite: nothing to tell).
+  //
+  // stopped (no row, or a stopped row) -> pending, driven by `driver` until `lease_until`: the
+  // row's url, state and last_error are cleared, its events deleted, its version bumped. In any
+  // other phase nothing changes and `won` is false, with the row as it is. not_found: no user.
+  virtual Result<ServerClaim> claim_server_start(std::int64_t user_id, std::string_view name,
+                                                 std::string_view driver, Time lease_until) = 0;
+  // Writes url, state, started, pending, driver, lease_until and last_error of `next` (found by
+  // next.id) when the stored version is still `expected_version`, and bumps it; last_activity
+  // is left alone. conflict when the version moved (another replica changed the server) or the
+  // row is gone.
+  virtual Result<ServerRow> advance_server(ServerRow const& next, std::int64_t expected_version) = 0;
+  // Takes a pending or stopping server over from a driver whose lease ran out (lease_until <=
+  // now): driver := `driver`, lease until `lease_until`, version bumped. nullopt when the
+  // version moved, the lease is still live, or nothing is pending.
+  virtual Result<std::optional<ServerRow>> take_over_server(std::int64_t id, std::int64_t expected_version,
+                                                            std::string_view driver, Time now,
+                                                            Time lease_until) = 0;
+  // Extends the lease of a pending or stopping server that `driver` drives; false when it no
+  // longer does (taken over, or the transition ended). The version does not change.
+  virtual Result<bool> renew_server_lease(std::int64_t id, std::string_view driver, Time lease_until) = 0;
+  // The end of a stop: deletes the row (and its events) when its version is still
+  // `expected_version`. Returns whether it did.
+  virtual Result<bool> finish_server_stop(std::int64_t id, std::int64_t expected_version,
+                                          std::string_view driver) = 0;
+  // Appends a progress event and keeps the newest `keep` of the server's events; returns its
+  // seq (1, 2, ...). not_found when the server row is gone.
+  virtual Result<std::int64_t> append_server_event(std::int64_t server_id, boost::json::object const& event,
+                                                   std::size_t keep, std::string_view driver) = 0;
+  // The server's events with seq > after_seq, oldest first.
+  virtual Result<std::vector<ServerEvent>> list_server_events(std::int64_t server_id, std::int64_t after_seq) = 0;
 
   // --- ACME (migration 4; acme/acme_manager.hpp) -----------------------------------------
   // Named values the caller has sealed (CryptKeeper); the store never sees them in clear.

@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kTables[] = {"users",         "groups",     "user_group_map",
                                         "sessions",      "oauth_clients", "api_tokens",
                                         "imported_token_hashes", "oauth_codes",   "servers",
-                                        "named_servers", "acme_records", "shares",
+                                        "server_events", "named_servers", "acme_records", "shares",
                                         "share_codes",   "runtime_services"};
 // Tables whose id is assigned by the database: their sequences must continue after SQLite's.
 constexpr std::string_view kIdTables[] = {"users", "groups", "api_tokens", "servers", "shares",
