@@ -218,7 +218,9 @@ net::awaitable<void> periodically(std::function<std::chrono::seconds()> every,
 
 // Built-in culling, following reloads: each round reads the settings in effect. A disabled
 // culler looks again every minute; a new `every` applies from the round after the current wait.
-net::awaitable<void> cull_loop(SnapshotRef<config::HubConfig> live, hub::ServerManager& servers) {
+// With replicas, only the holder of the lease "job cull" culls (`held`); the others skip rounds.
+net::awaitable<void> cull_loop(SnapshotRef<config::HubConfig> live, hub::ServerManager& servers,
+                               std::function<bool()> held) {
   net::steady_timer timer(co_await net::this_coro::executor);
   for (;;) {
     auto const before = live.load()->cull;
@@ -229,7 +231,7 @@ net::awaitable<void> cull_loop(SnapshotRef<config::HubConfig> live, hub::ServerM
     co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
     if (ec) co_return;
     auto const c = live.load()->cull;
-    if (c.enabled) co_await servers.cull(c.timeout, c.max_age);
+    if (c.enabled && (!held || held())) co_await servers.cull(c.timeout, c.max_age);
   }
 }
 
@@ -459,7 +461,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                             [&servers_ptr] { return servers_ptr ? servers_ptr->running_count() : 0; });
     // Servers' URLs and the API URL they are given are encoded (their routes are decoded).
     auto const url_base = web::url_prefix(cfg.base_url);
-    hub::ServersConfig scfg{.base_url = url_base, .hub_api_url = connect_url + url_base + "hub/api",
+    auto const parsed_db = store::StoreUrl::parse(cfg.db_url);
+    bool const shared_store = parsed_db && parsed_db->kind == store::StoreUrl::Kind::postgresql;
+    hub::ServersConfig scfg{.replica_id = replica_id, .shared_store = shared_store, .lease_ttl = cfg.replica_lease,
+                            .base_url = url_base, .hub_api_url = connect_url + url_base + "hub/api",
                             .public_url = cfg.public_url,
                             .allow_named_servers = cfg.spawner_settings.allow_named_servers,
                             .named_server_limit_per_user = cfg.spawner_settings.named_server_limit_per_user};
@@ -593,12 +598,6 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     std::unique_ptr<store::PgListener> pg_listener;
     if (auto parsed = store::StoreUrl::parse(cfg.db_url); parsed && parsed->kind == store::StoreUrl::Kind::postgresql) {
       route_sync = std::make_unique<hub::RouteSync>(**st, routes, servers, blocking, ioc.get_executor(), log);
-      servers.set_on_routes_changed([&blocking, &log, &replica_id, store = st->get()] {
-        net::post(blocking, [&log, &replica_id, store] {
-          if (auto r = store->notify(hub::kServersChannel, replica_id); !r)
-            log.warn("telling the other replicas about a server: {} (they catch up at their next poll)", r.error().message);
-        });
-      });
       auto started_listener = store::PgListener::start(
           {.url = parsed->postgres_url, .channels = {std::string(hub::kServersChannel)}},
           [&replica_id, sync = route_sync.get()](std::string_view, std::string_view from) {
@@ -610,6 +609,17 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       pg_listener = std::move(*started_listener);
     }
 
+    // With replicas, polling (and taking over servers whose driver died) and culling are done
+    // by one replica at a time; with SQLite this process is the only one and always does them.
+    hub::JobLease poll_job("server-poll", **st, replica_id, clock, blocking, log);
+    hub::JobLease cull_job("cull", **st, replica_id, clock, blocking, log);
+    std::function<bool()> may_cull;
+    if (shared_store) {
+      net::co_spawn(ioc, poll_job.keep(), log_exception("server poll lease"));
+      net::co_spawn(ioc, cull_job.keep(), log_exception("cull lease"));
+      servers.set_poll_job([&poll_job] { return poll_job.held(); });
+      may_cull = [&cull_job] { return cull_job.held(); };
+    }
     // Servers that survived a restart (clean or kill -9) get their routes back before the
     // listeners open.
     auto const adopt_t0 = std::chrono::steady_clock::now();
@@ -649,7 +659,8 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                              [&]() { return refresher.refresh_due(cfg.auth.auth_refresh_age); }),
                     log_exception("token refresh loop"));
     }
-    net::co_spawn(ioc, cull_loop(live_hub, servers), log_exception("idle culler"));
+    net::co_spawn(ioc, servers.keep_leases(), log_exception("server leases"));
+    net::co_spawn(ioc, cull_loop(live_hub, servers, may_cull), log_exception("idle culler"));
 
     reloader.watch_sighup(ioc.get_executor(), !cfg.ssl_cert.empty() ? std::function<void()>([&public_tls] {
       public_tls->check_files("SIGHUP");
@@ -687,6 +698,8 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     int code = stopped.get_future().get();
     net::co_spawn(ioc, supervisor.stop_all(), net::use_future).get();
     refresh_job.release_blocking();  // the next replica takes the job at once
+    poll_job.release_blocking();
+    cull_job.release_blocking();
     // Give in-flight requests a moment to finish their current write.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     join();

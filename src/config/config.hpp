@@ -262,6 +262,7 @@ struct HubConfig {
   std::string hub_connect_url;
   std::string db_url = "sqlite:///nbhub.sqlite";
   std::size_t db_pool_size = 4;  // PostgreSQL: most connections the store keeps open
+  Seconds replica_lease{30};     // a server transition's lease (hub/servers.hpp)
   std::string cookie_secret_file = "nbhub_cookie_secret";
   std::string data_dir = ".";
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-* we believe

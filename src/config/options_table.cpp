@@ -41,6 +41,11 @@ std::vector<Option> build_table() {
        "PostgreSQL: the most connections nbhub keeps to the database; a request finding all "
        "busy waits up to 5 s, then fails (see docs/postgresql.md).",
        HUB(db_pool_size)},
+      {"replica_lease_seconds", {}, F::plain, {},
+       "Replicas on PostgreSQL: how long a replica starting or stopping a server may go silent "
+       "before another replica takes the server over (renewed every third of it; 3-3600; see "
+       "docs/replicas.md).",
+       HUB(replica_lease)},
       {"cookie_secret_file", {}, F::path, {},
        "File holding the key that signs and encrypts cookies (JupyterHub's "
        "`cookie_secret_file`).",

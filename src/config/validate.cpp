@@ -182,6 +182,10 @@ void validate(ConfigBuilder& b) {
             fmt::format("{} is not a path on this hub; give a path such as \"/hub/home\"", dquoted(hub.default_url)));
   if (hub.hub_bind_url.empty())
     b.error(at(b, -1, "hub_bind_url"), "required: where the hub API listens");
+  if (hub.replica_lease.count() < 3 || hub.replica_lease.count() > 3600)
+    b.error(at(b, -1, "replica_lease_seconds"),
+            "must be between 3 and 3600: it is renewed every third of it, and a shorter lease "
+            "would hand servers over while their replica is merely busy");
   if (hub.cull.enabled && hub.cull.every.count() == 0)
     b.error(at(b, -1, "cull.every_seconds"), "must be more than 0 when cull.enabled is true");
   if (hub.managed_services.restart_delay.count() < 1)

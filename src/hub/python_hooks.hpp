@@ -130,6 +130,7 @@ class PythonHookSpawner final : public spawn::Spawner {
     inner_.set_exit_listener(std::move(listener));
   }
   boost::asio::awaitable<std::vector<Found>> discover() override { return inner_.discover(); }
+  bool host_bound() const override { return inner_.host_bound(); }
 
  private:
   spawn::Spawner& inner_;

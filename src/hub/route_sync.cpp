@@ -18,7 +18,7 @@ namespace nbhub::hub {
 namespace net = boost::asio;
 namespace json = boost::json;
 
-RouteSync::RouteSync(store::Store& store, proxy::RouteTable& routes, ServerManager const& servers,
+RouteSync::RouteSync(store::Store& store, proxy::RouteTable& routes, ServerManager& servers,
                      net::thread_pool& pool, net::any_io_executor ex, spdlog::logger& log)
     : store_(store), routes_(routes), servers_(servers), pool_(pool), ex_(std::move(ex)), log_(log) {}
 
@@ -43,19 +43,17 @@ bool is_synced(proxy::RoutePtr const& r) {
 }  // namespace
 
 net::awaitable<void> RouteSync::resync() {
-  auto list = [this]() { return store_.list_servers(); };
-  auto rows = co_await run_blocking(pool_, std::move(list));
-  if (!rows) {
-    log_.warn("route resync: cannot read the servers: {}", rows.error().message);
-    co_return;
-  }
+  // The server rows, read once: ServerManager's cache of other replicas' servers follows them
+  // (state, progress), then the routes.
+  auto rows = co_await servers_.sync_from_store();
+  if (!rows) co_return;  // logged by sync_from_store
   ++resyncs_;
   std::map<std::string, std::tuple<std::string, std::string, std::int64_t, std::string>> wanted;  // key -> url, user, id, server
   for (auto const& rec : *rows) {
     auto const& row = rec.server;
     if (row.url.empty() || !row.pending.empty()) continue;
-    // This replica's own servers have their routes from ServerManager.
-    if (servers_.view(rec.user_name, row.name).state != ServerState::stopped) continue;
+    // The servers this replica routes itself have their routes from ServerManager.
+    if (servers_.routed_here(rec.user_name, row.name)) continue;
     auto key = proxy::normalize_prefix(proxy::route_key_for_url_path(servers_.prefix_for(rec.user_name, row.name)));
     wanted[key] = {row.url, rec.user_name, row.user_id, row.name};
   }

@@ -2,13 +2,14 @@
 // Routes everywhere (docs/replicas.md): every replica's proxy routes to every running server,
 // including the servers other replicas started. The servers' rows are the truth; each
 // replica's route table is a cache of them. A replica that starts or stops a server tells the
-// others (Store::notify on "nbhub_servers"; ServerManager::set_on_routes_changed), they
+// others (the store NOTIFYs "nbhub_servers" inside each transition of a server's row), they
 // resync; after every (re)connection of the listener and on every poll round they resync in
 // full, since a notification can be lost.
 //
-// A resync reads every server row (one query) and reconciles only the routes it owns (marked
-// "replica_sync" in their data): a ready row (url set, nothing pending) of a server this
-// replica's ServerManager does not drive gets a route; a synced route whose row is gone or
+// A resync reads every server row (one query, through ServerManager::sync_from_store, which
+// brings its cache of the servers' state up to date) and reconciles only the routes it owns
+// (marked "replica_sync" in their data): a ready row (url set, nothing pending) of a server
+// this replica's ServerManager does not route itself gets a route; a synced route whose row is gone or
 // changed is removed or replaced. Routes the local ServerManager made are never touched.
 //
 // Activity seen on synced routes is written to the servers' rows (flush_activity), so culling
@@ -28,6 +29,7 @@
 #include <string_view>
 
 #include "core/clock.hpp"
+#include "store/store.hpp"
 
 namespace spdlog { class logger; }
 namespace nbhub::store { class Store; }
@@ -38,11 +40,12 @@ namespace nbhub::hub {
 class ServerManager;
 
 // The NOTIFY channel of server changes; the payload is the id of the replica that made them.
-inline constexpr std::string_view kServersChannel = "nbhub_servers";
+// The store sends it inside every transition of a server's row (store.hpp).
+inline constexpr std::string_view kServersChannel = store::kServerChangesChannel;
 
 class RouteSync {
  public:
-  RouteSync(store::Store& store, proxy::RouteTable& routes, ServerManager const& servers,
+  RouteSync(store::Store& store, proxy::RouteTable& routes, ServerManager& servers,
             boost::asio::thread_pool& pool, boost::asio::any_io_executor ex, spdlog::logger& log);
 
   // Queues a resync on the executor unless one is already queued (any thread).
@@ -56,7 +59,7 @@ class RouteSync {
  private:
   store::Store& store_;
   proxy::RouteTable& routes_;
-  ServerManager const& servers_;
+  ServerManager& servers_;
   boost::asio::thread_pool& pool_;
   boost::asio::any_io_executor ex_;
   spdlog::logger& log_;

@@ -4,6 +4,16 @@
 // spawner to start it, waits for readiness, adds the proxy route and records the server in the
 // store; a stop reverses that. On startup, recorded servers are adopted again.
 //
+// The state machine lives in the store (migration 7, docs/replicas.md): each server's row has
+// its phase, the replica driving its current transition with a lease, and a version that
+// every transition compares and sets. Several replicas on one PostgreSQL database therefore
+// never start one server twice: a start whose claim loses follows the other replica's spawn
+// as a pending start does. The table in memory is a cache of the rows: this replica's own
+// transitions write it first, the others' arrive through sync_from_store() (on every NOTIFY
+// and poll round, hub/route_sync.hpp). A stop works from any replica (the row says what to
+// stop); a pending or stopping server whose driver went silent past its lease is taken over
+// by the replica running the poll job, which reconciles it with the spawner.
+//
 // Thread-safety: all public methods may be called from any executor; the live table is
 // guarded by a mutex and spawns run as their own coroutines (never detached: failures log).
 #include <boost/asio/awaitable.hpp>
@@ -17,7 +27,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "core/clock.hpp"
@@ -50,6 +62,15 @@ struct ServerView {
 };
 
 struct ServersConfig {
+  // This replica's id (host:pid:hex, logged at start-up): the driver of the rows it claims.
+  std::string replica_id = "local";
+  // PostgreSQL: other replicas share the rows, so a driver's lease is respected. SQLite: this
+  // process is the only one (store/process_lock), so a pending row at start-up is an orphan.
+  bool shared_store = false;
+  // How long a driver may go silent before another replica takes its pending or stopping
+  // server over; renewed every third of it while the transition runs.
+  std::chrono::seconds lease_ttl{30};
+  std::size_t events_kept = 50;      // progress events kept per server in the store
   std::string base_url = "/";        // hub base_url
   std::string hub_api_url;           // http://127.0.0.1:8081/hub/api as servers reach it
   std::string public_url;            // for JUPYTERHUB_PUBLIC_URL; may be empty
@@ -101,8 +122,21 @@ class ServerManager {
   // After a restart: adopt every recorded server whose process still runs; mark the others
   // stopped. Blocking parts run on the pool.
   boost::asio::awaitable<void> adopt_all();
-  // Periodic: poll running servers, drop the ones that died; flush proxy activity to the store.
+  // Periodic: poll running servers, drop the ones that died, and take over pending or stopping
+  // servers whose driver's lease ran out (only while `poll_job` is held, when one is set);
+  // flush this replica's proxy activity to the store (always).
   boost::asio::awaitable<void> check_all();
+  // While set, only the replica holding it polls and takes servers over (hub/job_lease.hpp).
+  void set_poll_job(std::function<bool()> held) { poll_job_held_ = std::move(held); }
+  // Renews the leases of the transitions this replica drives, every lease_ttl / 3; runs
+  // until the executor stops.
+  boost::asio::awaitable<void> keep_leases();
+  // Reads every server row and brings the cache up to date with the transitions of other
+  // replicas (their progress events included); returns the rows read, nullopt when the store
+  // could not be read. Rows this replica is driving are left to it.
+  boost::asio::awaitable<std::optional<std::vector<store::OwnedServer>>> sync_from_store();
+  // Whether this replica's ServerManager routes the server itself (route_sync leaves it alone).
+  bool routed_here(std::string const& user, std::string const& server_name) const;
 
   // Servers pending or ready (for active_server_limit).
   std::size_t running_count() const;
@@ -120,10 +154,6 @@ class ServerManager {
   void set_post_stop_hook(PostStopHook hook) { post_stop_ = std::move(hook); }
   // Spawn, stop, poll and route timings (hub_metrics.hpp); set once before the first start.
   void set_metrics(HubMetrics* metrics) { metrics_ = metrics; }
-  // Called (on any thread; it must only post) after a server became ready or stopped and its
-  // row says so: the other replicas' route tables follow (hub/route_sync.hpp). Set once
-  // before the first start.
-  void set_on_routes_changed(std::function<void()> f) { routes_changed_ = std::move(f); }
 
   // JupyterHub's last progress event of a spawn that succeeded.
   boost::json::object ready_event(std::string_view user, std::string_view server_name) const;
@@ -133,16 +163,35 @@ class ServerManager {
 
  private:
   struct Live;
+  struct RowOrder;
   boost::asio::awaitable<void> run_spawn(store::UserRow user, std::string server_name, std::shared_ptr<Live> live,
                                          boost::json::object user_options);
   boost::asio::awaitable<void> adopt_found();  // the spawner's servers without a record
-  // A server that runs but has not been seen answering: track it as pending, and wait for it
-  // (resume_spawn) in the background.
-  void wait_in_background(std::string const& user_name, store::ServerRow const& row, std::string const& why);
-  // An adopted server that was still starting: wait for it, then route it or stop it.
-  boost::asio::awaitable<void> resume_spawn(std::string user_name, store::ServerRow row, std::shared_ptr<Live> live);
+  // An adopted server that was still starting: wait for it, then route it or record the failure.
+  boost::asio::awaitable<void> resume_spawn(std::shared_ptr<Live> live);
+  // Takes over a pending or stopping server whose driver's lease ran out, and finishes its
+  // transition. `force`: ignore the lease (SQLite at start-up: its driver was this process).
+  boost::asio::awaitable<void> take_over(std::shared_ptr<Live> live, bool force);
+  // The second half of a stop, once this replica drives it (the row says stopping).
+  boost::asio::awaitable<void> finish_stop(std::shared_ptr<Live> live);
   std::shared_ptr<Live> live_for(std::string const& user, std::string const& server_name) const;
-  void push_event(Live& live, int progress, std::string message, bool ready = false, bool failed = false);
+  void push_event(std::shared_ptr<Live> const& live, int progress, std::string message, bool ready = false,
+                  bool failed = false);
+  void save_events(std::shared_ptr<Live> const& live);  // caller holds mu_
+  // Blocking (on the pool): compare-and-set of the row from the entry as it is, changed by
+  // `change`; on success the entry takes the new version.
+  Result<store::ServerRow> write_row(Live& live, std::function<void(store::ServerRow&)> const& change);
+  // Blocking: the end of a failed start. Tokens and OAuth client go; the row stays, stopped,
+  // with the error (for the pending page on any replica).
+  void record_failure(Live& live, std::string const& why);
+  // Applies a row read from the store to an entry this replica does not drive (caller holds
+  // mu_); returns whether its events should be read again.
+  bool apply_row_locked(Live& live, store::OwnedServer const& rec);
+  // Takes the events read for row `row_id` into an entry that follows it (caller holds mu_),
+  // ending them as the row ended, and marks the spawn finished unless it is still pending.
+  void load_events_locked(Live& live, std::int64_t row_id, Result<std::vector<store::ServerEvent>> events);
+  bool can_reach(std::string_view driver) const;  // host_bound spawners: same machine only
+  std::size_t active_locked() const;               // caller holds mu_
 
   ServersConfig cfg_;
   boost::asio::io_context& ioc_;
@@ -160,8 +209,7 @@ class ServerManager {
   PreSpawnHook pre_spawn_;                               // set once before the first start
   PostStopHook post_stop_;                               // set once before the first start
   HubMetrics* metrics_ = nullptr;                        // set once before the first start
-  std::function<void()> routes_changed_;                 // set once before the first start
-  void routes_changed() const { if (routes_changed_) routes_changed_(); }
+  std::function<bool()> poll_job_held_;                  // set once before the first poll
 };
 
 }  // namespace nbhub::hub

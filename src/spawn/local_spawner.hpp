@@ -63,6 +63,7 @@ class LocalSpawner final : public Spawner {
 
   // spawner.local_start_limit, or twice the CPU cores when it is 0.
   std::size_t start_limit() const override;
+  bool host_bound() const override { return true; }  // a process of this machine
 
   // <log_dir>/<user>[-<server>].log, names percent-escaped to stay one path component.
   std::string log_path(std::string const& user, std::string const& server) const;

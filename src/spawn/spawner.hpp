@@ -190,6 +190,11 @@ class Spawner {
     bool stop_if_unusable = false;
   };
   virtual net::awaitable<std::vector<Found>> discover() { co_return std::vector<Found>{}; }
+
+  // Whether poll() and stop() only work on the machine that started the server (a local
+  // process), so that of several hub replicas only those on that machine may poll, stop or
+  // take it over (docs/replicas.md). Containers and pods are reachable from anywhere.
+  virtual bool host_bound() const { return false; }
 };
 
 }  // namespace nbhub::spawn

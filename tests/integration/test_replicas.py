@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -36,13 +37,18 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 ADMIN = "replicas-admin-token-" + os.urandom(6).hex()
 
 
-def replica_config(issuer, db_url, port, public_url, cookie_secret_file):
-    # Identical on every replica but for the port (bind_url) and hub_bind_url.
+def replica_config(issuer, db_url, port, api_port, public_url, hub_connect_url, cookie_secret_file, top="",
+                   tables=""):
+    # Identical on every replica but for the port (bind_url) and hub_bind_url. Servers reach the
+    # hub API through a load balancer too (hub_connect_url), so that they outlive the replica
+    # that started them.
     return f"""
+{top}
 services = [ {{ name = "admin-svc", api_token = "{ADMIN}", admin = true }} ]
 ip = "127.0.0.1"
 port = {port}
-hub_bind_url = "http://127.0.0.1:0"
+hub_bind_url = "http://127.0.0.1:{api_port}"
+hub_connect_url = "{hub_connect_url}"
 public_url = "{public_url}"
 db_url = "{db_url}"
 db_pool_size = 3
@@ -57,6 +63,7 @@ kind = "oidc"
 issuer = "{issuer}"
 client_id = "nbhub-test"
 client_secret = "nbhub-test-secret"
+{tables}
 """
 
 
@@ -171,6 +178,81 @@ OPENER = urllib.request.build_opener(_NoRedirect)
 
 _RUNS_JOB = re.compile(r"lease 'job token-refresh': this replica \((\S+)\) runs the job now")
 
+SINGLEUSER = shutil.which("jupyterhub-singleuser")
+# A server that answers 4 s after it was launched, so that its start stays pending for a while
+# (the API's start answers 202 after slow_spawn_timeout, 1 s); polled every second.
+SLOW_SPAWN = ('[spawner]\nslow_spawn_timeout_seconds = 1\npoll_interval_seconds = 1\nhttp_timeout_seconds = 60\n'
+              'cmd = ["/bin/sh", "-c", "sleep 4; exec jupyterhub-singleuser \\"$@\\"", "sh"]\n')
+
+
+def user_server_groups(user):
+    """Process groups led by a server of `user` (JUPYTERHUB_USER in its environment), whichever
+    replica started them: the spawner makes each server a group of its own (setsid)."""
+    groups = set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[0] == "Z" or int(fields[2]) != int(d):  # zombies; not a group leader
+                continue
+            with open(f"/proc/{d}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            if f"JUPYTERHUB_USER={user}".encode() in env:
+                groups.add(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    return groups
+
+
+def kill_user_servers(*users):
+    for user in users:
+        for g in user_server_groups(user):
+            try:
+                os.killpg(g, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def make_user(hub_url, name):
+    s, body = call(hub_url, "POST", f"/hub/api/users/{name}")
+    assert s == 201, (s, body)
+    s, body = call(hub_url, "POST", f"/hub/api/users/{name}/tokens")
+    assert s == 201, (s, body)
+    return json.loads(body)["token"]
+
+
+def server_model(hub_url, user, server=""):
+    s, body = call(hub_url, "GET", f"/hub/api/users/{user}")
+    assert s == 200, (s, body)
+    return json.loads(body)["servers"].get(server)
+
+
+def wait_answering(hub_url, user, token, timeout=60):
+    deadline = time.time() + timeout
+    s, body = 0, b""
+    while time.time() < deadline:
+        s, body = call(hub_url, "GET", f"/user/{user}/api/status", token=token)
+        if s == 200:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def read_progress(hub_url, path, timeout=60):
+    """The events of a progress stream (text/event-stream) until it ends."""
+    req = urllib.request.Request(hub_url + path)
+    req.add_header("Authorization", f"token {ADMIN}")
+    events = []
+    with OPENER.open(req, timeout=timeout) as r:
+        assert r.status == 200, r.status
+        for line in r:
+            line = line.decode().strip()
+            if line.startswith("data: "):
+                events.append(json.loads(line[len("data: "):]))
+    return events
+
 
 class SqliteIsOneProcess(unittest.TestCase):
     def test_second_hub_on_one_sqlite_file_refuses_to_start_and_says_why(self):
@@ -212,16 +294,19 @@ class Replicas(unittest.TestCase):
         self.idp.__enter__()
         self.addCleanup(self.idp.__exit__, None, None, None)
 
-    def start_replicas(self, n):
+    def start_replicas(self, n, top="", tables=""):
         ports = [free_port() for _ in range(n)]
+        api_ports = [free_port() for _ in range(n)]
         self.nginx = Nginx(ports)
         self.addCleanup(self.nginx.close)
+        self.api_nginx = Nginx(api_ports)  # the hub API for servers, as a second Service would be
+        self.addCleanup(self.api_nginx.close)
         replicas = []
-        for i, port in enumerate(ports):
+        for i, (port, api_port) in enumerate(zip(ports, api_ports)):
             workdir = os.path.join(self.shared, f"replica-{i}")
             os.makedirs(workdir)
-            cfg = replica_config(self.idp.issuer, self.pg.url(), port, self.nginx.url("/"),
-                                 os.path.join(self.shared, "cookie_secret"))
+            cfg = replica_config(self.idp.issuer, self.pg.url(), port, api_port, self.nginx.url("/"),
+                                 self.api_nginx.url(""), os.path.join(self.shared, "cookie_secret"), top, tables)
             hub = Hub(cfg, workdir=workdir, env={"NBHUB_CRYPT_KEY": CRYPT_KEY})
             hub.start()
             self.addCleanup(hub.stop, False)
@@ -326,6 +411,152 @@ class Replicas(unittest.TestCase):
             time.sleep(0.01)
         self.assertNotEqual(s, 200, "replica b still routes to the stopped server\n" + front.log())
         self.assertLess(time.time() - t0, 1.0, front.log())
+
+    # --- server state in the database (migration 6) ---------------------------------------
+
+    def test_a_server_started_through_both_replicas_at_once_runs_once(self):
+        if not SINGLEUSER:
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        a, b = self.start_replicas(2, tables=SLOW_SPAWN)
+        front = Front(self.nginx, [a, b])
+        self.addCleanup(kill_user_servers, "kim")
+        token = make_user(a.url(), "kim")
+        barrier = threading.Barrier(2)
+        answers = {}
+
+        def start(name, hub):
+            barrier.wait()
+            answers[name] = call(hub.url(), "POST", "/hub/api/users/kim/server")
+
+        threads = [threading.Thread(target=start, args=(n, h)) for n, h in (("a", a), ("b", b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for name, (s, body) in answers.items():
+            self.assertEqual(s, 202, f"replica {name}: {s} {body}\n" + front.log())
+        # Pending on both replicas, and another start on either is answered as a pending start.
+        for hub in (a, b):
+            self.assertEqual(server_model(hub.url(), "kim")["pending"], "spawn", front.log())
+        s, body = call(b.url(), "POST", "/hub/api/users/kim/server")
+        self.assertEqual(s, 202, body)
+        s, body = call(a.url(), "POST", "/hub/api/users/kim/server")
+        self.assertEqual(s, 202, body)
+        self.assertTrue(wait_answering(front.url(), "kim", token), front.log())
+        self.assertEqual(len(user_server_groups("kim")), 1, "one server, never a second\n" + front.log())
+        for hub in (a, b):
+            self.assertTrue(server_model(hub.url(), "kim")["ready"], front.log())
+        # Exactly one replica drove the spawn; the other followed it.
+        spawned = [h for h in (a, b) if "server /user/kim/ ready at" in h.log()]
+        self.assertEqual(len(spawned), 1, front.log())
+
+    def test_progress_and_pending_page_of_a_spawn_on_a_are_served_by_b(self):
+        if not SINGLEUSER:
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        a, b = self.start_replicas(2, tables=SLOW_SPAWN)
+        front = Front(self.nginx, [a, b])
+        self.addCleanup(kill_user_servers, "alice")
+        alice = sign_in(front, "alice", "alice-pw")
+        # The start on replica a (the browser's spawn page), still pending after 1 s...
+        r = alice.get(a.url("/hub/spawn"))
+        self.assertEqual(r.status, 302, r.text[:300] + front.log())
+        self.assertIn("/hub/spawn-pending/alice", r.location)
+        # ... whose pending page replica b serves, with the progress stream b follows.
+        r = alice.get(b.url("/hub/spawn-pending/alice"))
+        self.assertEqual(r.status, 200, r.text[:500] + front.log())
+        self.assertIn("Your server is starting", r.text)
+        events = read_progress(b.url(), "/hub/api/users/alice/server/progress")
+        self.assertGreaterEqual(len(events), 2, events)
+        self.assertEqual(events[0]["message"], "Server requested", events)
+        self.assertTrue(events[-1].get("ready"), f"{events}\n" + front.log())
+        self.assertEqual(events[-1]["url"], "/user/alice/")
+        # Once ready, b's pending page sends the browser to the server.
+        r = alice.get(b.url("/hub/spawn-pending/alice"))
+        self.assertEqual(r.status, 302, r.text[:300])
+        self.assertTrue(r.location.endswith("/user/alice/"), r.location)
+
+    def test_a_server_started_on_a_is_stopped_through_b(self):
+        if not SINGLEUSER:
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        a, b = self.start_replicas(2)
+        front = Front(self.nginx, [a, b])
+        self.addCleanup(kill_user_servers, "kim")
+        token = make_user(a.url(), "kim")
+        s, body = call(a.url(), "POST", "/hub/api/users/kim/server")
+        self.assertIn(s, (201, 202), body)
+        self.assertTrue(wait_answering(a.url(), "kim", token), front.log())
+        groups = user_server_groups("kim")
+        self.assertEqual(len(groups), 1)
+        deadline = time.time() + 5
+        while time.time() < deadline and not (server_model(b.url(), "kim") or {}).get("ready"):
+            time.sleep(0.02)
+        s, body = call(b.url(), "DELETE", "/hub/api/users/kim/server")
+        self.assertEqual(s, 204, body + front.log().encode())
+        self.assertEqual(user_server_groups("kim"), set(), "the server still runs\n" + front.log())
+        self.assertIn("server /user/kim/ stopped", b.log())
+        # Replica a, which started it, forgets it and drops its route too.
+        deadline = time.time() + 5
+        while time.time() < deadline and server_model(a.url(), "kim") and server_model(a.url(), "kim")["ready"]:
+            time.sleep(0.02)
+        self.assertFalse((server_model(a.url(), "kim") or {}).get("ready"), front.log())
+        s, _ = call(a.url(), "GET", "/user/kim/api/status", token=token)
+        self.assertNotEqual(s, 200)
+        # And it starts again, through either replica.
+        s, body = call(a.url(), "POST", "/hub/api/users/kim/server")
+        self.assertIn(s, (201, 202), body)
+        self.assertTrue(wait_answering(front.url(), "kim", token), front.log())
+
+    def test_kill_9_of_the_replica_that_started_a_server_leaves_it_working_through_the_other(self):
+        if not SINGLEUSER:
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        a, b = self.start_replicas(2, top="replica_lease_seconds = 3", tables="[spawner]\npoll_interval_seconds = 1\n")
+        front = Front(self.nginx, [a, b])
+        self.addCleanup(kill_user_servers, "kim", "pat")
+        token = make_user(a.url(), "kim")
+        s, body = call(a.url(), "POST", "/hub/api/users/kim/server")
+        self.assertIn(s, (201, 202), body)
+        self.assertTrue(wait_answering(a.url(), "kim", token), front.log())
+        self.assertTrue(wait_answering(b.url(), "kim", token, timeout=5), front.log())
+        a.kill()
+        # The server outlives its replica and keeps working through b, across several poll
+        # rounds of b once b runs the poll job (at once, or within 20 s if a held it).
+        polling_since = None
+        deadline = time.time() + 40
+        while time.time() < deadline and (polling_since is None or time.time() - polling_since < 4):
+            s, body = call(b.url(), "GET", "/user/kim/api/status", token=token)
+            self.assertEqual(s, 200, body[:300] + front.log().encode())
+            if polling_since is None and "lease 'job server-poll': this replica" in b.log():
+                polling_since = time.time()
+            time.sleep(0.5)
+        self.assertIsNotNone(polling_since, "replica b never took the poll job\n" + front.log())
+        self.assertTrue(server_model(b.url(), "kim")["ready"])
+        s, body = call(front.url(), "GET", "/user/kim/api/status", token=token)
+        self.assertEqual(s, 200, body[:300])
+        # b stops it: the process goes.
+        s, body = call(b.url(), "DELETE", "/hub/api/users/kim/server")
+        self.assertEqual(s, 204, body + front.log().encode())
+        self.assertEqual(user_server_groups("kim"), set(), front.log())
+
+    def test_kill_9_during_a_spawn_the_other_replica_takes_it_over(self):
+        if not SINGLEUSER:
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        a, b = self.start_replicas(2, top="replica_lease_seconds = 3", tables=SLOW_SPAWN)
+        front = Front(self.nginx, [a, b])
+        self.addCleanup(kill_user_servers, "pat")
+        token = make_user(a.url(), "pat")
+        s, body = call(a.url(), "POST", "/hub/api/users/pat/server")
+        self.assertEqual(s, 202, body)
+        self.assertEqual(len(user_server_groups("pat")), 1)
+        a.kill()  # about 3 s before the server answers
+        # The spawn ends cleanly on b (ready, never stuck): b takes it over once a's lease ran
+        # out and waits for the server a launched.
+        deadline = time.time() + 40
+        while time.time() < deadline and not (server_model(b.url(), "pat") or {}).get("ready"):
+            time.sleep(0.2)
+        self.assertTrue(server_model(b.url(), "pat")["ready"], front.log())
+        self.assertIn("took over server /user/pat/ (pending) from replica", b.log())
+        self.assertTrue(wait_answering(b.url(), "pat", token, timeout=10), front.log())
+        self.assertEqual(len(user_server_groups("pat")), 1, front.log())
 
 
 if __name__ == "__main__":
