@@ -4,7 +4,7 @@
 // spawner to start it, waits for readiness, adds the proxy route and records the server in the
 // store; a stop reverses that. On startup, recorded servers are adopted again.
 //
-// The state machine lives in the store (migration 7, docs/replicas.md): each server's row has
+// The state machine lives in the store (migration 8, docs/replicas.md): each server's row has
 // its phase, the replica driving its current transition with a lease, and a version that
 // every transition compares and sets. Several replicas on one PostgreSQL database therefore
 // never start one server twice: a start whose claim loses follows the other replica's spawn

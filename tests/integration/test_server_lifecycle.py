@@ -176,6 +176,10 @@ class ServerLifecycle(unittest.TestCase):
         time.sleep(0.5)  # the "started" record is written right after the launch
         hub.kill()
         hub2 = self.hub(slow, api_port)
+        # Adoption runs once the listeners are open.
+        deadline = time.time() + 10
+        while time.time() < deadline and "adopted pending server /user/pat/" not in hub2.log():
+            time.sleep(0.05)
         self.assertIn("adopted pending server /user/pat/", hub2.log())
         deadline = time.time() + 60
         while time.time() < deadline:
