@@ -46,10 +46,13 @@ double cpu_seconds() {
 
 // A blocking TLS client on its own socket (file descriptor `fd`).
 struct Client {
-  explicit Client(unsigned short port) {
+  // `rcvbuf` > 0 fixes the receive buffer (no autotuning), so that how much a writer can put
+  // in flight does not depend on the machine's net.ipv4.tcp_rmem.
+  explicit Client(unsigned short port, int rcvbuf = 0) {
     ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0) ADD_FAILURE() << "SO_RCVBUF";
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -240,7 +243,10 @@ TEST_P(TlsStreamTest, ADeadlineEndsAHandshakeThatNeverComesWithTimeout) {
 }
 
 TEST_P(TlsStreamTest, WriteNowTakesWhatFitsAndZeroWithoutErrorWhenFull) {
-  Client c(port());
+  // Fixed buffers on both ends (an accepted socket inherits the listener's send buffer): how
+  // much fits does not depend on the machine's TCP autotuning limits.
+  acceptor_.set_option(net::socket_base::send_buffer_size(64 * 1024));
+  Client c(port(), 64 * 1024);
   std::future<bool> ok;
   auto s = accept_and_handshake(ok, c);
   ASSERT_TRUE(ok.get());
