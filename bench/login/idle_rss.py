@@ -5,7 +5,8 @@ Starts each binary in turn with bench/login's configuration (SQLite database, on
 provider pointing at the bundled test IdP, an admin service), waits for the first 200 from
 GET /hub/api/ and one more second, then reads /proc/PID/status (VmRSS, RssAnon, RssFile) and
 /proc/PID/smaps (resident KiB per mapped file). Rounds alternate the binaries so that page
-cache and machine load affect them alike; medians are printed, with ratios to the first binary.
+cache and machine load affect them alike (each binary is read whole first, so its pages are
+cached); medians are printed, with ratios to the first binary.
 
     bench/login/idle_rss.py [--rounds 3] [--top 15] [BINARY ...]   # default: build/nbhub
 """
@@ -72,6 +73,13 @@ def main():
     rounds = max(1, min(args.rounds, MAX_ROUNDS))
     status = defaultdict(list)
     maps = {}
+    for b in args.binaries:
+        # File-backed RSS counts only pages in the page cache when a neighbour is touched
+        # (fault-around): read each binary whole first, so a freshly linked one and an older
+        # copy are compared alike.
+        with open(b, "rb") as f:
+            while f.read(1 << 20):
+                pass
     with TestIdp("generic", users=[]) as idp, tempfile.TemporaryDirectory(prefix="nbhub-idle-rss-") as tmp:
         for r in range(rounds):
             for i, b in enumerate(args.binaries):
