@@ -31,7 +31,13 @@ rootfs() {
   if command -v objcopy >/dev/null; then objcopy --strip-debug "$root/usr/local/bin/nbhub"; fi
   ln -sf nbhub "$root/usr/local/bin/jupyterhub"
   # Every library ldd resolves, and the loader (the line without "=>"), at their own paths.
-  ldd "$bin" | awk '/=> \// {print $3} /^\t\// {print $1}' | sort -u | while read -r lib; do
+  # nbhub loads libpq.so.5 with dlopen only for a PostgreSQL db_url (z2jh's hub.db.type:
+  # postgres), so ldd does not list it: add it and what it links.
+  local pq
+  pq=$(/sbin/ldconfig -p | awk '$1 == "libpq.so.5" {print $NF; exit}')
+  [[ -n $pq ]] || { echo "build.sh: libpq.so.5 is not installed (apt-get install libpq5); the image needs it for PostgreSQL" >&2; exit 1; }
+  { ldd "$bin"; printf '\tlibpq.so.5 => %s (0)\n' "$pq"; ldd "$pq"; } |
+    awk '/=> \// {print $3} /^\t\// {print $1}' | sort -u | while read -r lib; do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
   done

@@ -204,8 +204,22 @@ struct ClientState : std::enable_shared_from_this<ClientState> {
     if (next) arm(*next);
   }
 
+  // The TLS context for a new connection. The system CA store (about 140 certificates: some
+  // 0.7 MiB of heap and the ASN.1/RSA decoding code of libcrypto) is loaded at the first HTTPS
+  // connection, not at start-up: a hub that makes no outbound HTTPS call never holds it.
+  std::shared_ptr<ssl::context> tls_context(spdlog::logger& log) {
+    std::call_once(system_cas_loaded, [&] {
+      if (!cfg.tls_verify) return;
+      error_code ec;
+      tls_ctx->set_default_verify_paths(ec);
+      if (ec) log.warn("http client: cannot load the system CA store: {}", ec.message());
+    });
+    return tls_ctx;
+  }
+
   config::HttpClientConfig const cfg;
   std::shared_ptr<ssl::context> tls_ctx;  // set up by the client's constructor; read-only after
+  std::once_flag system_cas_loaded;       // ... but for the system CAs, added once by tls_context()
   std::mutex mu;
   std::map<std::string, std::deque<std::shared_ptr<Connection>>> idle;  // GUARDED_BY(mu)
   net::steady_timer sweep;                                              // GUARDED_BY(mu)
@@ -475,8 +489,8 @@ BeastHttpClient::BeastHttpClient(net::any_io_executor ex, config::HttpClientConf
   if (cfg.tls_verify) {
     ctx->set_verify_mode(ssl::verify_peer);
     error_code ec;
-    ctx->set_default_verify_paths(ec);
-    if (ec) log_.warn("http client: cannot load the system CA store: {}", ec.message());
+    // The system CAs follow at the first HTTPS connection (ClientState::tls_context); a bad
+    // ca_file is still a start-up error.
     if (!cfg.ca_file.empty()) {
       ctx->load_verify_file(cfg.ca_file, ec);
       if (ec) {
@@ -525,7 +539,7 @@ net::awaitable<Result<ClientResponse>> BeastHttpClient::send(ClientRequest req) 
       if (!conn) {
         log_.debug("http client: new connection to {}", key);
         conn = std::make_shared<Connection>(net::make_strand(ex_),
-                                            t->p.tls ? state_->tls_ctx : nullptr,
+                                            t->p.tls ? state_->tls_context(log_) : nullptr,
                                             !t->p.unix_socket.empty());
       }
       // The attempt runs on the connection's strand; co_spawn's completion resumes this
@@ -560,7 +574,7 @@ net::awaitable<Result<ClientResponse>> BeastHttpClient::stream(ClientRequest req
     auto deadline = SteadyClock::now() + t->p.timeout;
     log_.debug("http client: new streaming connection to {}", t->p.pool_key);
     auto conn = std::make_shared<Connection>(net::make_strand(ex_),
-                                             t->p.tls ? state_->tls_ctx : nullptr,
+                                             t->p.tls ? state_->tls_context(log_) : nullptr,
                                              !t->p.unix_socket.empty());
     co_return co_await net::co_spawn(
         conn->executor,

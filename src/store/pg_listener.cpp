@@ -1,8 +1,8 @@
 #include "store/pg_listener.hpp"
 
+#include "store/libpq.hpp"
 #include "store/postgres_connection.hpp"
 
-#include <libpq-fe.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -12,6 +12,9 @@
 namespace nbhub::store {
 
 namespace {
+
+// libpq's functions; PgConnection::open has loaded them before the listener uses a connection.
+pq::Api const& lib() { return pq::api(); }
 
 bool plain_identifier(std::string_view s) {
   if (s.empty() || s.size() > 63) return false;
@@ -28,7 +31,7 @@ std::string libpq_url(std::string const& url) {
 }
 
 std::string libpq_message(pg_conn* c) {
-  std::string msg = c ? PQerrorMessage(c) : "";
+  std::string msg = c ? lib().errorMessage(c) : "";
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   return msg;
 }
@@ -40,6 +43,7 @@ Result<std::unique_ptr<PgListener>> PgListener::start(Options options, OnNotify 
   for (auto const& ch : options.channels)
     if (!plain_identifier(ch))
       return make_error(Errc::bad_request, "a LISTEN channel must be a plain identifier ([a-z0-9_], at most 63): '" + ch + "'");
+  if (auto loaded = pq::load(); !loaded) return loaded.error();  // say so now, not in retries
   options.url = libpq_url(options.url);
   std::unique_ptr<PgListener> l(
       new PgListener(std::move(options), std::move(on_notify), std::move(on_resync), std::move(on_trouble)));
@@ -103,12 +107,12 @@ void PgListener::run() {
     auto last_heard = std::chrono::steady_clock::now();
     while (!stop_) {
       // Hand out whatever arrived (also what came with the LISTEN replies).
-      while (PGnotify* n = PQnotifies(c)) {
+      while (PGnotify* n = lib().notifies(c)) {
         ++notifications_;
         if (on_notify_) on_notify_(n->relname, n->extra ? n->extra : "");
-        PQfreemem(n);
+        lib().freemem(n);
       }
-      pollfd fds[2] = {{PQsocket(c), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      pollfd fds[2] = {{lib().socket(c), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
       auto const idle = std::chrono::steady_clock::now() - last_heard;
       auto const wait = std::max<std::chrono::milliseconds>(
           std::chrono::milliseconds(1),
@@ -116,7 +120,7 @@ void PgListener::run() {
       int rc = ::poll(fds, 2, static_cast<int>(wait.count()));
       if (stop_) break;
       if (rc > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-        if (!PQconsumeInput(c)) {
+        if (!lib().consumeInput(c)) {
           trouble("lost the listening connection to PostgreSQL at " + display_ + " (" + libpq_message(c) + ")");
           break;
         }

@@ -1,7 +1,8 @@
 #include "store/postgres_connection.hpp"
 
+#include "store/libpq.hpp"
+
 #include <fmt/format.h>
-#include <libpq-fe.h>
 
 #include <charconv>
 #include <cstdlib>
@@ -9,6 +10,11 @@
 namespace nbhub::store {
 
 // ---- helpers ------------------------------------------------------------------------------
+
+namespace {
+// libpq's functions; loaded by PgConnection::open before any other call here.
+pq::Api const& lib() { return pq::api(); }
+}  // namespace
 
 std::string renumber_placeholders(std::string_view sql, int& params) {
   std::string out;
@@ -92,7 +98,7 @@ PgStatement::PgStatement(PgStatement&& other) noexcept
 }
 
 PgStatement::~PgStatement() {
-  if (result_) PQclear(result_);
+  if (result_) lib().clear(result_);
 }
 
 // An index outside the statement's parameters is a bug in our fixed SQL; PostgreSQL then
@@ -143,13 +149,13 @@ Result<bool> PgStatement::step() {
       values[i] = values_[i] ? values_[i]->data() : nullptr;
       lengths[i] = values_[i] ? static_cast<int>(values_[i]->size()) : 0;
     }
-    result_ = PQexecPrepared(conn_->conn_, name_->c_str(), static_cast<int>(values.size()),
+    result_ = lib().execPrepared(conn_->conn_, name_->c_str(), static_cast<int>(values.size()),
                              values.data(), lengths.data(), formats_.data(), 0);
-    auto status = result_ ? PQresultStatus(result_) : PGRES_FATAL_ERROR;
+    auto status = result_ ? lib().resultStatus(result_) : PGRES_FATAL_ERROR;
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return conn_->error(result_);
   }
   ++row_;
-  return row_ < PQntuples(result_);
+  return row_ < lib().ntuples(result_);
 }
 
 Result<void> PgStatement::run() {
@@ -158,11 +164,11 @@ Result<void> PgStatement::run() {
   return {};
 }
 
-bool PgStatement::is_null(int c) const { return PQgetisnull(result_, row_, c) != 0; }
+bool PgStatement::is_null(int c) const { return lib().getisnull(result_, row_, c) != 0; }
 
 std::int64_t PgStatement::int64(int c) const {
-  const char* v = PQgetvalue(result_, row_, c);
-  int n = PQgetlength(result_, row_, c);
+  const char* v = lib().getvalue(result_, row_, c);
+  int n = lib().getlength(result_, row_, c);
   if (n == 1 && (v[0] == 't' || v[0] == 'f')) return v[0] == 't' ? 1 : 0;
   std::int64_t out = 0;
   std::from_chars(v, v + n, out);
@@ -170,11 +176,11 @@ std::int64_t PgStatement::int64(int c) const {
 }
 
 std::string PgStatement::text(int c) const {
-  return std::string(PQgetvalue(result_, row_, c), PQgetlength(result_, row_, c));
+  return std::string(lib().getvalue(result_, row_, c), lib().getlength(result_, row_, c));
 }
 
 std::string PgStatement::blob(int c) const {
-  std::string_view v(PQgetvalue(result_, row_, c), PQgetlength(result_, row_, c));
+  std::string_view v(lib().getvalue(result_, row_, c), lib().getlength(result_, row_, c));
   if (!v.starts_with("\\x")) return std::string(v);  // bytea_output = hex is set on connect
   v.remove_prefix(2);
   std::string out;
@@ -196,13 +202,14 @@ std::optional<std::string> PgStatement::optional_blob(int c) const {
 
 std::int64_t PgStatement::changes() const {
   if (!result_) return 0;
-  const char* n = PQcmdTuples(result_);
+  const char* n = lib().cmdTuples(result_);
   return n && *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 
 // ---- PgConnection -------------------------------------------------------------------------
 
 Result<std::unique_ptr<PgConnection>> PgConnection::open(Options options) {
+  if (auto loaded = pq::load(); !loaded) return loaded.error();  // libpq is dlopen'd on first use
   std::unique_ptr<PgConnection> conn(new PgConnection(std::move(options)));
   auto const& o = conn->options_;
   auto timeout = std::to_string(
@@ -210,10 +217,10 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(Options options) {
   // expand_dbname: the URL supplies everything; the other keywords only fill what it omits.
   const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
   const char* values[] = {o.url.c_str(), timeout.c_str(), "nbhub", nullptr};
-  conn->conn_ = PQconnectdbParams(keys, values, 1);
+  conn->conn_ = lib().connectdbParams(keys, values, 1);
   if (!conn->conn_) return make_error(Errc::unavailable, "out of memory connecting to PostgreSQL");
-  if (PQstatus(conn->conn_) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(conn->conn_);
+  if (lib().status(conn->conn_) != CONNECTION_OK) {
+    std::string msg = lib().errorMessage(conn->conn_);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return make_error(Errc::unavailable,
                       "cannot connect to PostgreSQL at " + o.display + ": " + msg +
@@ -229,7 +236,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(Options options) {
 }
 
 PgConnection::~PgConnection() {
-  if (conn_) PQfinish(conn_);
+  if (conn_) lib().finish(conn_);
 }
 
 Result<PgStatement> PgConnection::prepare(std::string_view sql) {
@@ -238,41 +245,41 @@ Result<PgStatement> PgConnection::prepare(std::string_view sql) {
     int params = 0;
     auto text = renumber_placeholders(sql, params);
     Prepared p{"nbhub_" + std::to_string(prepared_.size() + 1), params};
-    PGresult* res = PQprepare(conn_, p.name.c_str(), text.c_str(), 0, nullptr);
-    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PGresult* res = lib().prepare(conn_, p.name.c_str(), text.c_str(), 0, nullptr);
+    bool ok = res && lib().resultStatus(res) == PGRES_COMMAND_OK;
     if (!ok) {
       auto e = error(res);
-      if (res) PQclear(res);
+      if (res) lib().clear(res);
       return e;
     }
-    PQclear(res);
+    lib().clear(res);
     it = prepared_.emplace(std::string(sql), std::move(p)).first;
   }
   return PgStatement(*this, it->second.name, it->second.params);
 }
 
 Result<void> PgConnection::exec(std::string const& sql) {
-  PGresult* res = PQexec(conn_, sql.c_str());
-  auto status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  PGresult* res = lib().exec(conn_, sql.c_str());
+  auto status = res ? lib().resultStatus(res) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     auto e = error(res);
-    if (res) PQclear(res);
+    if (res) lib().clear(res);
     return e;
   }
-  PQclear(res);
+  lib().clear(res);
   return {};
 }
 
 bool PgConnection::in_transaction() const {
-  auto s = PQtransactionStatus(conn_);
+  auto s = lib().transactionStatus(conn_);
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
 }
 
-bool PgConnection::broken() const { return !conn_ || PQstatus(conn_) != CONNECTION_OK; }
+bool PgConnection::broken() const { return !conn_ || lib().status(conn_) != CONNECTION_OK; }
 
 Error PgConnection::error(pg_result const* res) const {
   auto field = [&](int code) -> std::string {
-    const char* v = res ? PQresultErrorField(res, code) : nullptr;
+    const char* v = res ? lib().resultErrorField(res, code) : nullptr;
     return v ? v : "";
   };
   std::string state = field(PG_DIAG_SQLSTATE);
@@ -280,7 +287,7 @@ Error PgConnection::error(pg_result const* res) const {
   std::string constraint = field(PG_DIAG_CONSTRAINT_NAME);
   auto const& url = options_.display;
   if (state.empty() || broken()) {
-    std::string msg = conn_ ? PQerrorMessage(conn_) : "";
+    std::string msg = conn_ ? lib().errorMessage(conn_) : "";
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return make_error(Errc::unavailable, "lost the connection to PostgreSQL at " + url + " (" +
                                              msg + "); the request failed, retry it");

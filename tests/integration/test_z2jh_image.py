@@ -69,6 +69,16 @@ class Z2jhImage(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(r.stdout.startswith("nbhub "), r.stdout)
 
+    def test_postgresql_works_in_the_image(self):
+        """nbhub loads libpq with dlopen (ldd does not list it); build.sh must still put libpq
+        and its libraries in the image, as z2jh's hub.db.type: postgres needs them. Port 1 on
+        loopback refuses the connection: libpq loaded and tried."""
+        r = self.docker.cli("run", "--rm", "--network", "host", "--entrypoint", "/usr/local/bin/nbhub", IMAGE,
+                            "db", "upgrade", "postgresql://nbhub@127.0.0.1:1/x")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("cannot connect to PostgreSQL at postgresql://nbhub@127.0.0.1:1/x", r.stderr)
+        self.assertNotIn("could not be loaded", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

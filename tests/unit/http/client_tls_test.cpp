@@ -5,6 +5,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "http/client_impl.hpp"
@@ -71,6 +72,18 @@ TEST_F(ClientTls, TrustedThroughCaFileByNameAndByIp) {
   ASSERT_TRUE(send({.url = server.url("/again", "localhost")}));
   EXPECT_EQ(server.connections(), 2);  // TLS connections are pooled too, one per host name
   EXPECT_EQ(logged_.str().find("verification is OFF"), std::string::npos);
+}
+
+TEST_F(ClientTls, SystemCaStoreIsReadAtTheFirstHttpsConnection) {
+  // The system CAs are loaded when the first HTTPS connection is made, not when the client is
+  // built (idle RSS): SSL_CERT_FILE set after construction must still be honoured.
+  client();
+  ::setenv("SSL_CERT_FILE", kCert.c_str(), 1);
+  TestServer server(ok, {.cert_file = kCert, .key_file = kKey});
+  auto r = send({.url = server.url("/sys", "localhost")});
+  ::unsetenv("SSL_CERT_FILE");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "secure /sys");
 }
 
 TEST_F(ClientTls, HostnameMismatchFails) {

@@ -12,10 +12,11 @@
 //
 // When no PostgreSQL is installed, available() is false and reason() says why; the
 // PostgreSQL variants of the tests then report SKIPPED with that reason.
+#include "store/postgres_connection.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -64,20 +65,13 @@ class PgRig {
     return url(db);
   }
 
-  // Runs SQL on the `postgres` database; returns libpq's error message, "" on success.
+  // Runs SQL on the `postgres` database; returns the error message, "" on success. Goes
+  // through the store's own PgConnection (and so through libpq loaded with dlopen).
   std::string admin_sql(std::string const& sql) const {
-    PGconn* c = PQconnectdb(url("postgres").c_str());
-    std::string err;
-    if (PQstatus(c) != CONNECTION_OK) {
-      err = PQerrorMessage(c);
-    } else {
-      PGresult* r = PQexec(c, sql.c_str());
-      auto s = PQresultStatus(r);
-      if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) err = PQerrorMessage(c);
-      PQclear(r);
-    }
-    PQfinish(c);
-    return err;
+    auto c = PgConnection::open({url("postgres"), "the test server", std::chrono::seconds{5}});
+    if (!c) return c.error().message;
+    auto r = (*c)->exec(sql);
+    return r ? "" : r.error().message;
   }
 
   // Stops the server (fast shutdown) and starts it again on the same directory and port,
@@ -101,8 +95,7 @@ class PgRig {
                  dir_ + "/postgres.log");
     if (pid_ <= 0) return fail("cannot start postgres");
     for (int i = 0; i < 200; ++i) {
-      auto ping = PQping(url("postgres").c_str());
-      if (ping == PQPING_OK) return true;
+      if (PgConnection::open({url("postgres"), "the test server", std::chrono::seconds{1}})) return true;
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;

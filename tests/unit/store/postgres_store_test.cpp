@@ -38,13 +38,15 @@ class Postgres : public ::testing::Test {
 int server_connections(std::string const& url) {
   auto db = url.substr(url.find("@/") + 2);
   db = db.substr(0, db.find('?'));
-  PGconn* c = PQconnectdb(PgRig::shared().url("postgres").c_str());
-  PGresult* r = PQexec(c, ("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '" + db +
-                           "' AND application_name = 'nbhub'")
-                              .c_str());
-  int n = PQresultStatus(r) == PGRES_TUPLES_OK ? std::atoi(PQgetvalue(r, 0, 0)) : -1;
-  PQclear(r);
-  PQfinish(c);
+  // Through the store's own connection class (libpq is dlopened; the test does not link it).
+  // It connects to `postgres`, so it never counts itself.
+  auto c = PgConnection::open({PgRig::shared().url("postgres"), "the test server", std::chrono::seconds{5}});
+  if (!c) return -1;
+  auto st = (*c)->prepare("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = ? AND application_name = 'nbhub'");
+  if (!st) return -1;
+  st->bind(1, std::string_view(db));
+  auto row = st->step();
+  int n = row && *row ? static_cast<int>(st->int64(0)) : -1;
   return n;
 }
 
