@@ -101,6 +101,12 @@ Clock::SysTime Route::last_activity() const noexcept {
   return Clock::SysTime(std::chrono::milliseconds(last_activity_ms_.load(std::memory_order_relaxed)));
 }
 
+Route const* RouteTable::Snapshot::lookup(std::string_view key) const noexcept {
+  auto const& shard = *shards_[shard_of(key)];
+  auto it = shard.find(key);
+  return it == shard.end() ? nullptr : it->second.get();
+}
+
 Route const* RouteTable::Snapshot::find(std::string_view path) const noexcept {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   if (!path.empty() && path.front() == '/' && max_depth_ > 0) {
@@ -114,7 +120,7 @@ Route const* RouteTable::Snapshot::find(std::string_view path) const noexcept {
       }
     }
     for (;;) {
-      if (auto it = routes_.find(path); it != routes_.end()) return it->second.get();
+      if (auto const* r = lookup(path)) return r;
       auto cut = path.rfind('/');
       if (cut == 0 || cut == std::string_view::npos) break;
       path = path.substr(0, cut);
@@ -129,19 +135,27 @@ RoutePtr RouteTable::Snapshot::find_shared(std::string_view path) const {
 }
 
 RoutePtr RouteTable::Snapshot::get(std::string_view normalized_prefix) const {
-  auto it = routes_.find(normalized_prefix);
-  return it == routes_.end() ? nullptr : it->second;
+  auto const& shard = *shards_[shard_of(normalized_prefix)];
+  auto it = shard.find(normalized_prefix);
+  return it == shard.end() ? nullptr : it->second;
 }
 
 std::vector<RoutePtr> RouteTable::Snapshot::routes() const {
   std::vector<RoutePtr> out;
-  out.reserve(routes_.size());
-  for (auto const& [k, r] : routes_) out.push_back(r);
+  out.reserve(size_);
+  for (auto const& shard : shards_)
+    for (auto const& [k, r] : *shard) out.push_back(r);
   std::sort(out.begin(), out.end(), [](auto const& a, auto const& b) { return a->prefix() < b->prefix(); });
   return out;
 }
 
 RouteTable::RouteTable(Clock const& clock) : clock_(clock), current_(std::make_shared<Snapshot const>()) {}
+
+RouteTable::Snapshot::Snapshot() {
+  // One empty shard shared by every slot until a route lands in it.
+  auto empty = std::make_shared<Shard const>();
+  shards_.fill(empty);
+}
 
 Result<RoutePtr> RouteTable::add(std::string_view prefix, std::string_view target_url,
                                  boost::json::object data, UnrelayableTarget unrelayable) {
@@ -153,10 +167,19 @@ Result<RoutePtr> RouteTable::add(std::string_view prefix, std::string_view targe
   }
   auto key = normalize_prefix(prefix);
   RoutePtr route = std::make_shared<Route>(key, std::move(*target), std::move(data), clock_.now());
+  auto const d = depth(key);
   std::lock_guard lock(write_mu_);
   auto next = std::make_shared<Snapshot>(*current_.load(std::memory_order_acquire));
-  next->routes_.insert_or_assign(std::move(key), route);
-  next->max_depth_ = std::max(next->max_depth_, depth(route->prefix()));
+  auto& slot = next->shards_[Snapshot::shard_of(key)];
+  auto shard = std::make_shared<Snapshot::Shard>(*slot);
+  bool const inserted = shard->insert_or_assign(std::move(key), route).second;
+  slot = std::move(shard);
+  if (inserted) {
+    ++next->size_;
+    if (next->depth_counts_.size() <= d) next->depth_counts_.resize(d + 1);
+    ++next->depth_counts_[d];
+    next->max_depth_ = std::max(next->max_depth_, d);
+  }
   if (route->is_default()) next->default_ = route.get();
   current_.store(std::move(next), std::memory_order_release);
   if (observer_) observer_->route_added(route);
@@ -172,15 +195,16 @@ bool RouteTable::remove(std::string_view prefix) {
   auto key = normalize_prefix(prefix);
   std::lock_guard lock(write_mu_);
   auto cur = current_.load(std::memory_order_acquire);
-  if (cur->routes_.find(key) == cur->routes_.end()) return false;
+  auto const s = Snapshot::shard_of(key);
+  if (cur->shards_[s]->find(key) == cur->shards_[s]->end()) return false;
   auto next = std::make_shared<Snapshot>(*cur);
-  next->routes_.erase(next->routes_.find(key));
-  next->max_depth_ = 0;
-  next->default_ = nullptr;
-  for (auto const& [k, r] : next->routes_) {
-    next->max_depth_ = std::max(next->max_depth_, depth(k));
-    if (r->is_default()) next->default_ = r.get();
-  }
+  auto shard = std::make_shared<Snapshot::Shard>(*cur->shards_[s]);
+  shard->erase(shard->find(key));
+  next->shards_[s] = std::move(shard);
+  --next->size_;
+  --next->depth_counts_[depth(key)];
+  while (next->max_depth_ > 0 && next->depth_counts_[next->max_depth_] == 0) --next->max_depth_;
+  if (key == "/") next->default_ = nullptr;
   current_.store(std::move(next), std::memory_order_release);
   if (observer_) observer_->route_removed(key);
   return true;

@@ -5,15 +5,19 @@
 // "/user/alice" matches "/user/alice/lab" but not "/user/alicex". "/" is the default route.
 //
 // Concurrency. Readers take an immutable snapshot (`snapshot()`: one atomic shared_ptr load)
-// and may keep it across co_awaits; writers (`add`, `remove`, from any thread) copy the
-// table, change the copy and publish it. A `Route` object is shared by every snapshot that
-// contains it, so its activity timestamp (an atomic) survives table swaps; replacing a route
-// makes a new object (as CHP, the new route's activity starts at "now").
+// and may keep it across co_awaits; writers (`add`, `remove`, from any thread) copy the one
+// shard of the table the prefix falls in (kShards of them, by hash), change the copy and
+// publish a snapshot sharing the other shards. Copying the whole table made each add O(n):
+// 100,000 routes through the CHP API took minutes (bench/stress). A `Route` object is shared
+// by every snapshot that contains it, so its activity timestamp (an atomic) survives table
+// swaps; replacing a route makes a new object (as CHP, the new route's activity starts at
+// "now").
 //
 // Paths are compared *decoded* (CHP decodes both the route key and the request path), so
 // callers percent-decode request paths before `find`.
 #include <boost/json/object.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -109,14 +113,18 @@ class RouteTable {
   // One immutable version of the table.
   class Snapshot {
    public:
+    Snapshot();  // empty
     // Longest prefix match by segment for a decoded path ("/user/alice/lab?x" must already
     // be cut at '?'); falls back to "/" when present; nullptr when nothing matches. The
     // pointer lives as long as this snapshot.
     Route const* find(std::string_view path) const noexcept;
     RoutePtr find_shared(std::string_view path) const;
     RoutePtr get(std::string_view normalized_prefix) const;  // exact key
-    std::size_t size() const noexcept { return routes_.size(); }
+    std::size_t size() const noexcept { return size_; }
     std::vector<RoutePtr> routes() const;  // sorted by prefix
+
+    // A writer copies one shard: 1/kShards of the table per add or remove.
+    static constexpr std::size_t kShards = 256;
 
    private:
     friend class RouteTable;
@@ -124,7 +132,15 @@ class RouteTable {
       using is_transparent = void;
       std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
-    std::unordered_map<std::string, RoutePtr, Hash, std::equal_to<>> routes_;
+    using Shard = std::unordered_map<std::string, RoutePtr, Hash, std::equal_to<>>;
+    static std::size_t shard_of(std::string_view key) noexcept { return Hash{}(key) % kShards; }
+    Route const* lookup(std::string_view key) const noexcept;
+
+    std::array<std::shared_ptr<Shard const>, kShards> shards_;  // never null
+    std::size_t size_ = 0;
+    // Routes per prefix depth (segments): the deepest non-zero one is max_depth_, kept
+    // without a walk over the table when a route goes.
+    std::vector<std::size_t> depth_counts_;
     std::size_t max_depth_ = 0;  // most segments in any prefix: longer paths are cut first
     Route const* default_ = nullptr;
   };

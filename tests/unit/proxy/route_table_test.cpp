@@ -211,6 +211,49 @@ TEST(RouteTable, SnapshotsStayValidAcrossConcurrentWrites) {
   EXPECT_GT(lookups.load(), 0);
 }
 
+// Issue 24 (bench/stress): each add copied the whole table, so 100,000 routes through the
+// CHP API took minutes. An add copies the one shard its prefix falls in: a route elsewhere is
+// referenced by only the few snapshots whose add touched its shard.
+TEST(RouteTable, AnAddCopiesOneShardNotTheTable) {
+  SystemClock clock;
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add("/user/watched", "http://127.0.0.1:9000", {}));
+  auto watched = t.get("/user/watched");
+  auto const before = watched.use_count();
+  std::vector<RouteTable::SnapshotPtr> kept;
+  constexpr int kAdds = 4 * static_cast<int>(RouteTable::Snapshot::kShards);
+  for (int i = 0; i < kAdds; ++i) {
+    ASSERT_TRUE(t.add("/user/u" + std::to_string(i), "http://127.0.0.1:9001", {}));
+    kept.push_back(t.snapshot());
+  }
+  EXPECT_EQ(kept.back()->size(), static_cast<std::size_t>(kAdds + 1));
+  // A whole-table copy would hold `watched` once per kept snapshot (kAdds); about
+  // kAdds / kShards adds land in its shard.
+  EXPECT_LT(watched.use_count() - before, kAdds / 8);
+  EXPECT_EQ(found(t, "/user/watched/lab"), "/user/watched");
+  for (int i = 0; i < kAdds; i += 97) EXPECT_EQ(found(t, "/user/u" + std::to_string(i) + "/x"), "/user/u" + std::to_string(i));
+}
+
+TEST(RouteTable, SizeDepthAndDefaultFollowAddsAndRemoves) {
+  FakeClock clock{kEpoch};
+  RouteTable t{clock};
+  ASSERT_TRUE(t.add("/", "http://127.0.0.1:9000", {}));
+  ASSERT_TRUE(t.add("/a", "http://127.0.0.1:9001", {}));
+  ASSERT_TRUE(t.add("/a/b/c", "http://127.0.0.1:9002", {}));
+  ASSERT_TRUE(t.add("/a/b/c", "http://127.0.0.1:9003", {}));  // replaced: still three
+  EXPECT_EQ(t.snapshot()->size(), 3u);
+  EXPECT_EQ(found(t, "/a/b/c/d/e"), "/a/b/c");
+  EXPECT_TRUE(t.remove("/a/b/c"));
+  EXPECT_FALSE(t.remove("/a/b/c"));
+  EXPECT_EQ(t.snapshot()->size(), 2u);
+  EXPECT_EQ(found(t, "/a/b/c/d/e"), "/a");
+  ASSERT_TRUE(t.add("/a/b/c", "http://127.0.0.1:9004", {}));  // the depth counts again
+  EXPECT_EQ(found(t, "/a/b/c/d/e"), "/a/b/c");
+  EXPECT_TRUE(t.remove("/"));
+  EXPECT_EQ(found(t, "/elsewhere"), "(none)");
+  EXPECT_EQ(t.snapshot()->routes().size(), 2u);
+}
+
 TEST(ForwardedHeaders, DecodesPathsOnlyWhenEscaped) {
   std::string scratch;
   EXPECT_EQ(decoded_path("/user/alice/lab?token=x", scratch), "/user/alice/lab");
