@@ -46,6 +46,12 @@ struct ProxyFlags {
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   long busy_poll_us = 50;  // as the hub's proxy.busy_poll_microseconds
   bool request_ids = false;  // as the hub's proxy: X-Request-Id to the upstream and the client
+  // The listener's bounds (the hub's http.* options; config::HttpLimits has the defaults):
+  // without them `nbhub proxy` could not be given more than 10,000 connections, nor a
+  // shorter deadline for slowloris heads.
+  std::size_t max_connections = config::HttpLimits{}.max_connections;
+  std::size_t header_limit_bytes = config::HttpLimits{}.header_limit_bytes;
+  long request_timeout_ms = config::HttpLimits{}.request_timeout.count() * 1000;
   std::string ssl_cert, ssl_key;  // https on the public port, renewed without restart (docs/tls.md)
   int redirect_port = 0, redirect_to = 0;  // CHP: a plain-http port redirecting to https (on redirect_to)
   bool no_x_forward = false, no_prepend_path = false, no_include_prefix = false;
@@ -85,6 +91,18 @@ void describe(CLI::App& app, ProxyFlags& f) {
   app.add_flag("--request-ids", f.request_ids,
                "nbhub: give each request an id, as the hub's proxy does: X-Request-Id to the upstream and "
                "in the response (CHP leaves it alone, the default)");
+  app.add_option("--max-connections", f.max_connections,
+                 "nbhub: open client connections at most; more are closed at accept (default 10000, as the "
+                 "hub's http.max_connections)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  app.add_option("--header-limit", f.header_limit_bytes,
+                 "nbhub: largest request head in bytes; a longer one is answered 431 (default 16384, as the "
+                 "hub's http.header_limit_bytes)")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 24));
+  app.add_option("--request-timeout", f.request_timeout_ms,
+                 "nbhub: deadline (ms) for a request head from its first byte: slow heads (slowloris) are "
+                 "closed after it (default 30000, as the hub's http.request_timeout_seconds)")
+      ->check(CLI::Range(1000L, 86'400'000L));  // HttpLimits counts whole seconds
   app.add_option("--ssl-cert", f.ssl_cert, "SSL certificate (chain) file: the public port speaks https")
       ->type_name("FILE");
   app.add_option("--ssl-key", f.ssl_key, "SSL key file (with --ssl-cert)")->type_name("FILE");
@@ -251,6 +269,9 @@ int run_proxy_command(std::vector<std::string> const& args) {
     api.install(api_router);
 
     config::HttpLimits limits;
+    limits.max_connections = f.max_connections;
+    limits.header_limit_bytes = f.header_limit_bytes;
+    limits.request_timeout = std::chrono::duration_cast<std::chrono::seconds>(milliseconds(f.request_timeout_ms));
     limits.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(
         milliseconds(std::max(1000L, f.keep_alive_timeout_ms)));
     http::ListenerOptions public_opts{
