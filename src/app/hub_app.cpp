@@ -178,6 +178,7 @@ proxy::ProxyConfig proxy_config(config::HubConfig const& cfg) {
   proxy::ProxyConfig out;
   out.connect_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.connect_timeout);
   out.idle_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.idle_timeout);
+  out.stall_timeout = std::chrono::duration_cast<proxy::Millis>(cfg.proxy.stall_timeout);
   out.buffer_bytes = cfg.proxy.buffer_bytes;
   out.access_json = cfg.log_format == "json";
   // The proxy streams servers and services; everything else is the hub's router. It compares

@@ -173,6 +173,9 @@ struct SpawnerSettings {
 struct ProxySettings {
   Seconds connect_timeout{5};
   Seconds idle_timeout{3600};  // idle websocket / keep-alive
+  // A proxied body read or write without progress for this long ends the exchange: what
+  // bounds a slow reader (proxy::ProxyConfig::stall_timeout; nbhub proxy's --timeout).
+  Seconds stall_timeout{300};
   std::size_t buffer_bytes = 64 * 1024;
   // Threads serving the public port (proxied traffic; hub pages and API requests are read
   // there and handled on the hub's own threads). One is fastest up to what a core carries.

@@ -249,6 +249,10 @@ std::vector<Option> build_table() {
        HUB(proxy.connect_timeout)},
       {"proxy.idle_timeout_seconds", {}, F::plain, {},
        "Idle timeout of proxied connections and WebSockets.", HUB(proxy.idle_timeout)},
+      {"proxy.stall_timeout_seconds", {}, F::plain, {},
+       "A proxied body (upload or download) that moves no byte for this long is cut: what "
+       "bounds a client that stops reading (a slow reader) or sending.",
+       HUB(proxy.stall_timeout)},
       {"proxy.buffer_bytes", {}, F::plain, {}, "Relay buffer per direction.",
        HUB(proxy.buffer_bytes)},
       {"proxy.threads", {}, F::plain, {},

@@ -196,6 +196,8 @@ void validate(ConfigBuilder& b) {
             "must be at least managed_services.restart_delay_seconds");
   if (hub.proxy.buffer_bytes == 0)
     b.error(at(b, -1, "proxy.buffer_bytes"), "must be more than 0");
+  if (hub.proxy.stall_timeout.count() < 1)
+    b.error(at(b, -1, "proxy.stall_timeout_seconds"), "must be at least 1: 0 would cut every proxied body");
   if (hub.proxy.threads == 0 || hub.proxy.threads > 256)
     b.error(at(b, -1, "proxy.threads"), "must be between 1 and 256");
   if (hub.proxy.busy_poll_microseconds > 10000)

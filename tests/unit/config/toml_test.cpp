@@ -228,6 +228,17 @@ TEST(TomlConfig, ProxyBusyPollIsBounded) {
   EXPECT_EQ(load_toml_text("").hub.proxy.busy_poll_microseconds, 50u);
 }
 
+// Issue 24: the slow-reader bound of the hub's proxy comes from the configuration.
+TEST(TomlConfig, ProxyStallTimeoutIsConfigurableAndNotZero) {
+  EXPECT_EQ(load_toml_text("").hub.proxy.stall_timeout, std::chrono::seconds(300));
+  auto set = load_toml_text("[proxy]\nstall_timeout_seconds = 20\n");
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set.hub.proxy.stall_timeout, std::chrono::seconds(20));
+  auto zero = load_toml_text("[proxy]\nstall_timeout_seconds = 0\n");
+  EXPECT_THAT(errors(zero), ElementsAre("nbhub.toml:2: proxy.stall_timeout_seconds: must be at least 1: 0 would cut "
+                                        "every proxied body"));
+}
+
 TEST(TomlConfig, JwksRefetchIntervalIsBounded) {
   EXPECT_EQ(load_toml_text("").hub.auth.jwks_refetch_interval, std::chrono::seconds(5));
   auto ok = load_toml_text("[auth]\njwks_refetch_interval_seconds = 30\n");
