@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build run test test-sanitize bench clean
+.PHONY: deps build run test test-sanitize bench bench-stress clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,6 +27,11 @@ test-sanitize: deps
 bench: build
 	@bench/login/run.sh
 	@bench/pyeval/run.sh
+	@bench/stress/run.sh
+
+# The proxy under hostile load next to nginx (bench/stress/README.md); a few minutes.
+bench-stress: build
+	@bench/stress/run.sh
 
 clean:
 	rm -rf $(BUILD) build-sanitize
