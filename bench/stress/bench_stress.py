@@ -23,6 +23,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -725,6 +726,8 @@ def main():
         args.idle = max(100, hard - 1000)
         print(f"(ulimit -Hn is {hard}: idle connections cut to {args.idle})")
 
+    # SIGTERM (a timeout, a Ctrl-C elsewhere) ends the run through the clean-up below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rig = Rig(args)
     t_all = time.monotonic()
     try:
