@@ -739,6 +739,18 @@ def main():
               f"head size {args.header_limit} B, {args.max_connections} connections")
         t = Table()
         res = {}
+        # First: memory other rows freed (and the allocator kept) would hide what routes cost.
+        if "routes" in rows:
+            r = row_routes(rig, args)
+            print(f"  routes nbhub: {r}", file=sys.stderr)
+            t.row(f"{r['added']} routes added through the API: s", fmt(r["add_s"]), "n/a", "",
+                  "none: the table holds what the API adds (RAM)"
+                  + ("" if r["added"] >= r["wanted"] else f"; stopped after {args.routes_budget_s:g} s"))
+            t.row("  RSS per route", fmt(r["per_route"], " B"), "n/a", "", "")
+            t.row("  GET /api/routes (all of them)", fmt(r["list_ms"], " ms"), "n/a", "", "")
+            t.row("  proxied GET, CPU/request, 2 routes", fmt(r["us0"], " µs"), "n/a", "", "")
+            t.row(f"  proxied GET, CPU/request, {r['added'] + 2} routes", fmt(r["us1"], " µs"), "n/a",
+                  ratio(r["us1"], r["us0"]) + " (to 2 routes)", "")
         if "idle" in rows:
             again = {}
             for p in proxies:
@@ -796,8 +808,9 @@ def main():
                 a, b = res["nbhub"][kind], res["nginx"][kind]
                 t.row(f"{gib} {kind}: MiB/s", fmt(a["mb_s"]), fmt(b["mb_s"]), ratio(a["mb_s"], b["mb_s"]),
                       "")
-                t.row(f"  peak RSS during it", fmt(a["peak"] and a["peak"] / MIB, " MiB"),
-                      fmt(b["peak"] and b["peak"] / MIB, " MiB"), ratio(a["peak"], b["peak"]),
+                grow = lambda r: r["peak"] and (r["peak"] - r["rss0"]) / MIB  # noqa: E731
+                t.row(f"  peak RSS during it (growth)", f"{fmt(a['peak'] and a['peak'] / MIB)} (+{fmt(grow(a))}) MiB",
+                      f"{fmt(b['peak'] and b['peak'] / MIB)} (+{fmt(grow(b))}) MiB", ratio(a["peak"], b["peak"]),
                       "proxy.buffer_bytes (64 KiB a direction; not a flag of nbhub proxy)")
                 t.row(f"  CPU per GiB", fmt(a["cpu_per_gib"], " s"), fmt(b["cpu_per_gib"], " s"),
                       ratio(a["cpu_per_gib"], b["cpu_per_gib"]), "")
@@ -811,20 +824,10 @@ def main():
                   f"--header-limit / http.header_limit_bytes ({args.header_limit} B here)")
             t.row("  RSS before / after", f"{fmt(a['rss0'] / MIB)}/{fmt(a['rss1'] / MIB)} MiB",
                   f"{fmt(b['rss0'] / MIB)}/{fmt(b['rss1'] / MIB)} MiB", ratio(a["rss1"], b["rss1"]), "")
-            t.row("  peak RSS", fmt(a["peak"] and a["peak"] / MIB, " MiB"), fmt(b["peak"] and b["peak"] / MIB, " MiB"),
+            t.row("  peak RSS (growth)", f"{fmt(a['peak'] and a['peak'] / MIB)} (+{fmt(a['peak'] and (a['peak'] - a['rss0']) / MIB)}) MiB",
+                  f"{fmt(b['peak'] and b['peak'] / MIB)} (+{fmt(b['peak'] and (b['peak'] - b['rss0']) / MIB)}) MiB",
                   ratio(a["peak"], b["peak"]), "")
             t.row("  answers/s", fmt(a["per_s"]), fmt(b["per_s"]), ratio(a["per_s"], b["per_s"]), "")
-        if "routes" in rows:
-            r = row_routes(rig, args)
-            print(f"  routes nbhub: {r}", file=sys.stderr)
-            t.row(f"{r['added']} routes added through the API: s", fmt(r["add_s"]), "n/a", "",
-                  "none: the table holds what the API adds (RAM)"
-                  + ("" if r["added"] >= r["wanted"] else f"; stopped after {args.routes_budget_s:g} s"))
-            t.row("  RSS per route", fmt(r["per_route"], " B"), "n/a", "", "")
-            t.row("  GET /api/routes (all of them)", fmt(r["list_ms"], " ms"), "n/a", "", "")
-            t.row("  proxied GET, CPU/request, 2 routes", fmt(r["us0"], " µs"), "n/a", "", "")
-            t.row(f"  proxied GET, CPU/request, {r['added'] + 2} routes", fmt(r["us1"], " µs"), "n/a",
-                  ratio(r["us1"], r["us0"]) + " (to 2 routes)", "")
         if "ws" in rows:
             for p in proxies:
                 res[p.name] = row_ws(p, args)
