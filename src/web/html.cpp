@@ -123,7 +123,8 @@ button.button.primary{background:var(--accent)}
 form.inline{display:flex;gap:.5rem;align-items:flex-end;flex-wrap:wrap;margin-bottom:1rem}
 form.inline label{flex-basis:100%;margin:0}
 form.inline input{flex:1;min-width:10rem}
-form.inline .button{width:auto;margin:0}
+form.inline .button{width:auto;margin:0;padding:.5rem 1rem}
+form.inline select{width:auto}
 .table-wrap{overflow-x:auto;position:relative}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.5rem .4rem;border-bottom:1px solid var(--border);vertical-align:top}
@@ -141,7 +142,7 @@ fieldset.profiles legend{font-weight:600;margin-bottom:.25rem}
 .profile input[type=radio]{margin:.3rem 0 0}
 .profile>label{margin:0}
 .profile>label span{font-weight:400;color:var(--muted)}
-.profile>label[for^=profile-option],.profile>select{grid-column:2}
+.profile>label[for^=profile-option],.profile>select,.profile>input[type=text]{grid-column:2}
 ul.groups{padding-left:1.2rem}
 code{font-family:ui-monospace,monospace;background:#eef1f4;padding:0 .25rem;border-radius:.2rem}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);border:0}

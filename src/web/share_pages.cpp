@@ -4,6 +4,8 @@
 // through api_shares.cpp; these forms are for people.
 #include "web/share_pages.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -44,8 +46,8 @@ struct SharePages {
   Response page(unsigned status, std::string title, std::string body, Caller const& c) const {
     return http::html_response(status, render({std::move(title), std::move(body), PageUser{c.user.name, c.user.admin}, base}));
   }
-  Response error_page(unsigned status, std::string message, Caller const& c) const {
-    return page(status, status == 404 ? "Not found" : "Cannot accept", error_body(status, message, hub("home"), "Home"), c);
+  Response error_page(unsigned status, std::string message, Caller const& c, std::string title = "Cannot accept") const {
+    return page(status, status == 404 ? "Not found" : std::move(title), error_body(status, message, hub("home"), "Home"), c);
   }
 
   net::awaitable<std::optional<Caller>> signed_in(Context& ctx, Response& redirect) const {
@@ -182,6 +184,24 @@ struct SharePages {
             R"(<p><input class="token" id="share-link" type="text" readonly value="{}" aria-label="Invitation link"></p>)",
             escape(url));
       }
+      // Sharing by name needs the right to read names (JupyterHub 5): without it, only links.
+      // Everyone may read their own name (`self`), which names nobody to share with.
+      auto const own_name = "read:users:name!user=" + c.user.name;
+      bool const by_user = std::ranges::any_of(c.scope_set, [&](std::string const& s) {
+        return s.starts_with("read:users:name") && s != own_name;
+      });
+      bool const by_group = hub::has_any_scope(c.scope_set, "read:groups:name");
+      if (by_user || by_group) {
+        std::string kinds;
+        if (by_user) kinds += R"(<option value="user" selected>user</option>)";
+        if (by_group) kinds += R"(<option value="group">group</option>)";
+        out += fmt::format(
+            R"(<form class="inline" method="post" action="{}">{}<label for="share-kind">Share with</label>)"
+            R"(<select id="share-kind" name="kind" aria-label="User or group">{}</select>)"
+            R"(<input id="share-with" name="name" type="text" required autocomplete="off" aria-label="Name to share with">)"
+            R"(<button class="button" type="submit">Share</button></form>)",
+            escape(hub("home/share")), hidden, kinds);
+      }
       std::string options;
       for (auto const& [secs, label] : kCodeLifetimes)
         options += fmt::format(R"(<option value="{}"{}>{}</option>)", secs, secs == 86400 ? " selected" : "", label);
@@ -207,7 +227,7 @@ struct SharePages {
           bool const group = s.group_name.has_value();
           auto const& who = group ? *s.group_name : s.user_name.value_or("");
           rows += fmt::format(
-              R"(<tr><td>{}{}</td><td>{}</td><td class="actions"><form method="post" action="{}">{}<input type="hidden" name="{}" value="{}"><button class="button small" type="submit" aria-label="Revoke access of {}">Revoke</button></form></td></tr>)",
+              R"(<tr><td>{}{}</td><td class="scopes">{}</td><td class="actions"><form method="post" action="{}">{}<input type="hidden" name="{}" value="{}"><button class="button small" type="submit" aria-label="Revoke access of {}">Revoke</button></form></td></tr>)",
               group ? "group " : "", escape(who), escape(fmt::format("{}", fmt::join(s.scopes, " "))), escape(hub("home/share/revoke")),
               hidden, group ? "group" : "user", escape(who), escape(who));
         }
@@ -242,7 +262,7 @@ struct SharePages {
     form = parse_form(ctx.req.body());
     auto it = form.find("_xsrf");
     if (!d.auth.xsrf_ok(ctx, *c, it == form.end() ? "" : it->second)) {
-      out = error_page(403, "This form expired or did not come from this hub. Go back, reload and try again.", *c);
+      out = error_page(403, "This form expired or did not come from this hub. Go back, reload and try again.", *c, "Not allowed");
       co_return std::nullopt;
     }
     co_return c;
@@ -261,13 +281,13 @@ struct SharePages {
     std::multimap<std::string, std::string> form;
     auto c = co_await form_caller(ctx, out, form);
     if (!c) co_return out;
-    if (!may_share(*c)) co_return error_page(403, "You may not share your server on this hub.", *c);
-    if (!d.random || !d.clock) co_return error_page(503, "Invitations are not available on this hub.", *c);
+    if (!may_share(*c)) co_return error_page(403, "You may not share your server on this hub.", *c, "Cannot share");
+    if (!d.random || !d.clock) co_return error_page(503, "Invitations are not available on this hub.", *c, "Cannot share");
     std::int64_t secs = 86400;
     for (auto const& [s, _] : kCodeLifetimes)
       if (field(form, "expires_in") == std::to_string(s)) secs = s;
     auto code = d.random->token(32);
-    if (!code) co_return error_page(500, "The system random generator failed.", *c);
+    if (!code) co_return error_page(500, "The system random generator failed.", *c, "Cannot share");
     auto now = d.clock->now();
     store::ShareCodeRow row{.owner_id = c->user.id, .code_hash = hub::token_hash(*code), .prefix = code->substr(0, 4),
                             .scopes = hub::default_share_scopes(c->user.name, ""), .created = now,
@@ -276,7 +296,7 @@ struct SharePages {
     auto made = co_await blocking(std::move(work5));
     if (!made) {
       d.log.warn("share code for {}: {}", c->user.name, made.error().message);
-      co_return error_page(503, "The hub could not make the invitation; try again.", *c);
+      co_return error_page(503, "The hub could not make the invitation; try again.", *c, "Cannot share");
     }
     d.log.info("share code {}... for {}/ from the home page", made->prefix, c->user.name);
     auto body = fmt::format(R"(<section class="card"><h1>Invitation created</h1><p><a class="button" href="{}">Back to the home page</a></p></section>)",
@@ -286,13 +306,63 @@ struct SharePages {
     co_return page(200, "Invitation created", body, *c);
   }
 
+  // POST /hub/home/share (kind = user | group, name): shares my default server with the
+  // default scopes, with the same checks as POST /hub/api/shares/{me}/.
+  net::awaitable<Response> share_by_name(Context& ctx) const {
+    Response out;
+    std::multimap<std::string, std::string> form;
+    auto c = co_await form_caller(ctx, out, form);
+    if (!c) co_return out;
+    if (!may_share(*c)) co_return error_page(403, "You may not share your server on this hub.", *c, "Cannot share");
+    bool const group = field(form, "kind") == "group";
+    auto name = field(form, "name");
+    // Names pasted from elsewhere often carry spaces around them; names never do.
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    if (name.empty()) co_return error_page(400, "Name the user or group to share your server with.", *c, "Cannot share");
+    if (!group && name == c->user.name) co_return error_page(400, "You can't share with yourself!", *c, "Cannot share");
+    auto work = [this, group, name, uid = c->user.id, me = c->user.name, scopes = c->scope_set,
+                 now = d.clock ? d.clock->now() : std::chrono::system_clock::now()]() -> Result<store::ShareRow> {
+      store::ShareTarget t;
+      if (group) {
+        if (!hub::has_scope(scopes, "read:groups:name", {.group = name}))
+          return Error{Errc::forbidden, "You may not share with groups by name on this hub; create an invitation link instead."};
+        auto g = d.store.get_group(name);
+        if (!g) return g.error().code == Errc::not_found ? Error{Errc::bad_request, fmt::format("No such group: {}", name)} : g.error();
+        t = {store::ShareTarget::Kind::group, g->id};
+      } else {
+        auto u = d.store.get_user(name);
+        if (!u && u.error().code != Errc::not_found) return u.error();
+        std::vector<std::string> groups;
+        if (u) groups = u->groups;
+        // Asked before the lookup's answer shows, so the form tells nobody who exists.
+        if (!hub::has_scope(scopes, "read:users:name", {.user = name, .user_groups = groups}))
+          return Error{Errc::forbidden, "You may not share with users by name on this hub; create an invitation link instead."};
+        if (!u) return Error{Errc::bad_request, fmt::format("No such user: {}", name)};
+        t = {store::ShareTarget::Kind::user, u->id};
+      }
+      auto share = d.store.grant_share(uid, "", t, hub::default_share_scopes(me, ""), now);
+      if (share && d.share_access) d.share_access->after_grant(me, "", d.share_access->users_of(t));
+      return share;
+    };
+    auto share = co_await blocking(std::move(work));
+    if (!share) {
+      auto const code = share.error().code;
+      if (code == Errc::bad_request || code == Errc::forbidden) co_return error_page(code == Errc::forbidden ? 403 : 400, share.error().message, *c, "Cannot share");
+      d.log.warn("sharing {}/ with {}: {}", c->user.name, name, share.error().message);
+      co_return error_page(503, "The hub could not share your server; try again.", *c, "Cannot share");
+    }
+    d.log.info("{} shared {}/ with {} {} from the home page", c->user.name, c->user.name, group ? "group" : "user", name);
+    co_return http::redirect_response(hub("home"), 303);
+  }
+
   // POST /hub/home/share-code/revoke (id)
   net::awaitable<Response> revoke_code(Context& ctx) const {
     Response out;
     std::multimap<std::string, std::string> form;
     auto c = co_await form_caller(ctx, out, form);
     if (!c) co_return out;
-    if (!may_share(*c)) co_return error_page(403, "You may not share your server on this hub.", *c);
+    if (!may_share(*c)) co_return error_page(403, "You may not share your server on this hub.", *c, "Cannot share");
     auto id = hub::parse_share_code_id(field(form, "id"));
     auto work6 = [this, uid = c->user.id, id]() { return d.store.delete_share_codes(uid, "", id, std::nullopt); };
     if (id) (void)co_await blocking(std::move(work6));
@@ -305,7 +375,7 @@ struct SharePages {
     std::multimap<std::string, std::string> form;
     auto c = co_await form_caller(ctx, out, form);
     if (!c) co_return out;
-    if (!may_share(*c)) co_return error_page(403, "You may not share your server on this hub.", *c);
+    if (!may_share(*c)) co_return error_page(403, "You may not share your server on this hub.", *c, "Cannot share");
     auto user = field(form, "user"), group = field(form, "group");
     auto work7 = [this, uid = c->user.id, me = c->user.name, user, group]() -> Result<std::optional<store::ShareRow>> {
       store::ShareTarget t;
@@ -337,7 +407,7 @@ struct SharePages {
     auto c = co_await form_caller(ctx, out, form);
     if (!c) co_return out;
     if (!hub::has_scope(c->scope_set, "users:shares", {.user = c->user.name, .user_groups = c->user.groups}))
-      co_return error_page(403, "You may not change your shared servers on this hub.", *c);
+      co_return error_page(403, "You may not change your shared servers on this hub.", *c, "Not allowed");
     auto owner = field(form, "owner"), server = field(form, "server");
     auto work8 = [this, uid = c->user.id, owner, server]() -> Result<std::optional<store::ShareRow>> {
       auto o = d.store.get_user(owner);
@@ -371,6 +441,7 @@ void add_share_pages(http::Router& router, ServerRouteDeps const& deps) {
   router.get(h + "accept-share/", bind<&SharePages::accept_page>(p));
   router.post(h + "accept-share", bind<&SharePages::accept>(p));
   router.post(h + "accept-share/", bind<&SharePages::accept>(p));
+  router.post(h + "home/share", bind<&SharePages::share_by_name>(p));
   router.post(h + "home/share-code", bind<&SharePages::create_code>(p));
   router.post(h + "home/share-code/revoke", bind<&SharePages::revoke_code>(p));
   router.post(h + "home/share/revoke", bind<&SharePages::revoke_share>(p));

@@ -387,6 +387,43 @@ class SharingTest(unittest.TestCase):
         self.assertEqual(r.status, 403)
         self.assertIn("access:servers!server=alice/", self.as_("carol", "GET", "/user")[1]["scopes"])
 
+    def test_home_page_shares_by_name(self):
+        self.clean("alice")
+        self.clean("erin")
+        alice = self.sign_in("alice")
+        home = alice.get(self.hub.url("/hub/home"))
+        self.assertIn('id="share-with"', home.text)
+        token = self.form_xsrf(alice)
+        r = alice.post(self.hub.url("/hub/home/share"), data={"_xsrf": token, "kind": "user", "name": " bob "})
+        self.assertEqual(r.status, 303, page_text(r))
+        s, one = self.as_("bob", "GET", "/users/bob/shared/alice/")
+        self.assertEqual((s, one["scopes"]), (200, ["access:servers!server=alice/"]))
+        r = alice.post(self.hub.url("/hub/home/share"), data={"_xsrf": token, "kind": "group", "name": "lab"})
+        self.assertEqual(r.status, 303, page_text(r))
+        self.assertIn("access:servers!server=alice/", self.as_("carol", "GET", "/user")[1]["scopes"])
+        # Mistakes say what was wrong; nothing is shared by them.
+        for fields, status, msg in (({"kind": "user", "name": "nobody"}, 400, "No such user: nobody"),
+                                    ({"kind": "group", "name": "nogroup"}, 400, "No such group: nogroup"),
+                                    ({"kind": "user", "name": "alice"}, 400, "share with yourself"),
+                                    ({"kind": "user", "name": ""}, 400, "Name the user or group")):
+            r = alice.post(self.hub.url("/hub/home/share"), data=dict(fields, _xsrf=token))
+            self.assertEqual(r.status, status, fields)
+            self.assertIn(msg, r.text.replace("&#39;", "'").replace("&#x27;", "'"))
+        r = alice.post(self.hub.url("/hub/home/share"), data={"kind": "user", "name": "dave"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.as_("dave", "GET", "/users/dave/shared/alice/")[0], 404)
+        # erin may share only through links: no form, and the POST is refused without saying
+        # whether the name exists.
+        erin = self.sign_in("erin")
+        self.assertNotIn('id="share-with"', erin.get(self.hub.url("/hub/home")).text)
+        r = erin.post(self.hub.url("/hub/home/share"), data={"_xsrf": self.form_xsrf(erin), "kind": "user", "name": "bob"})
+        self.assertEqual(r.status, 403)
+        self.assertIn("invitation link", r.text)
+        # bob holds `self` alone: no sharing at all.
+        bob = self.sign_in("bob")
+        r = bob.post(self.hub.url("/hub/home/share"), data={"_xsrf": self.form_xsrf(bob), "kind": "user", "name": "carol"})
+        self.assertEqual(r.status, 403)
+
     # --- runtime services -----------------------------------------------------------------------
 
     def test_runtime_services(self):

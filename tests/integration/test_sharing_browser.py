@@ -1,0 +1,118 @@
+"""Issue 23: sharing and profile choice in a real browser (Debian's chromium via playwright-core),
+with the test IdP and the local spawner running Debian's jupyterhub-singleuser.
+
+* tests/browser/sharing.mjs: alice shares her running server from the home page with bob by
+  name; bob opens it from his home page and uses its API; alice revokes and bob's next request
+  is refused (403 page); an invitation link accepted by carol on /hub/accept-share.
+* tests/browser/profiles.mjs: /hub/spawn shows the profile form of a profile_list; choosing a
+  profile and an option (also a free-text choice) starts the server with the profile's
+  environment and default URL, read back from a kernel in that server; the next visit to
+  /hub/spawn pre-selects the last choice.
+
+Screenshots land in $NBHUB_ARTIFACTS (or a temp dir, removed after a pass).
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from harness.hub import Hub
+from harness.idp import TestIdp
+from harness.session import free_port
+
+TESTS = os.environ.get("NBHUB_TESTS_DIR") or os.path.join(os.path.dirname(__file__), "..")
+CHROMIUM = "/usr/bin/chromium"
+PLAYWRIGHT = os.path.join(TESTS, "node_modules", "playwright-core")
+SINGLEUSER = shutil.which("jupyterhub-singleuser")
+
+
+def oidc(issuer):
+    return f"""
+[[auth.providers]]
+name = "idp"
+kind = "oidc"
+issuer = "{issuer}"
+client_id = "nbhub-test"
+client_secret = "nbhub-test-secret"
+"""
+
+
+def sharing_config(issuer, port):
+    # alice may share by name (as test_sharing.py's "sharer" role); bob and carol hold `self`.
+    return f"""
+ip = "127.0.0.1"
+port = {port}
+hub_bind_url = "http://127.0.0.1:0"
+db_url = "sqlite:///nbhub.sqlite"
+[auth]
+allowed_users = ["alice", "bob", "carol"]
+[[load_roles]]
+name = "sharer"
+scopes = ["shares!user", "read:users:name", "read:groups:name"]
+users = ["alice"]
+""" + oidc(issuer)
+
+
+# The profile_list of test_profiles.py: two profiles with their own environment and default URL,
+# the second with an option of two choices and a free-text choice checked by a regular expression.
+PROFILES = [
+    {"display_name": "Classic notebook", "slug": "classic", "default": True, "description": "The tree view",
+     "kubespawner_override": {"default_url": "/tree", "environment": {"PROFILE": "classic"}}},
+    {"display_name": "Flavoured", "slug": "flavoured", "description": "Pick a flavour",
+     "spawner_override": {"default_url": "/tree?flavoured", "environment": {"PROFILE": "flavoured"}},
+     "profile_options": {"flavor": {
+         "display_name": "Flavor",
+         "choices": {"a": {"display_name": "Flavor A", "kubespawner_override": {"environment": {"FLAVOR": "a"}}},
+                     "b": {"display_name": "Flavor B", "kubespawner_override": {"environment": {"FLAVOR": "b"}}}},
+         "unlisted_choice": {"enabled": True, "display_name": "Your flavor", "validation_regex": "^[a-z]+$",
+                             "validation_message": "lower-case letters only",
+                             "kubespawner_override": {"environment": {"FLAVOR": "custom-{value}"}}}}}},
+]
+
+
+def profiles_config(issuer, port):
+    return f"""
+ip = "127.0.0.1"
+port = {port}
+hub_bind_url = "http://127.0.0.1:0"
+db_url = "sqlite:///nbhub.sqlite"
+[auth]
+allowed_users = ["alice"]
+[spawner]
+environment = {{ BASE = "kept" }}
+[spawner.options]
+"Spawner.profile_list" = {json.dumps(json.dumps(PROFILES))}
+""" + oidc(issuer)
+
+
+@unittest.skipUnless(os.path.exists(CHROMIUM) and os.path.isdir(PLAYWRIGHT) and shutil.which("node"),
+                     "chromium, node or tests/node_modules/playwright-core missing")
+@unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
+class SharingBrowserTest(unittest.TestCase):
+    def drive(self, script, config, marker):
+        shots = os.environ.get("NBHUB_ARTIFACTS") or tempfile.mkdtemp(prefix="nbhub-shots-")
+        shots = os.path.join(shots, marker.lower())
+        port = free_port()
+        callback = f"http://127.0.0.1:{port}/hub/oauth_callback"
+        with TestIdp("generic", redirect_uris=[callback]) as idp, Hub(config(idp.issuer, port)) as hub:
+            self.addCleanup(hub.kill_servers)
+            env = dict(os.environ, HUB_URL=hub.url("/"), SHOTS=shots)
+            r = subprocess.run(["node", os.path.join(TESTS, "browser", script)], cwd=TESTS, env=env,
+                               capture_output=True, text=True, timeout=400)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 0, f"{out}\nscreenshots in {shots}\n--- hub log ---\n{hub.log()[-5000:]}")
+            self.assertIn(f"{marker} OK", out)
+        if not os.environ.get("NBHUB_ARTIFACTS"):
+            shutil.rmtree(shots, ignore_errors=True)
+
+    def test_share_open_revoke_and_accept(self):
+        self.drive("sharing.mjs", sharing_config, "SHARING")
+
+    def test_profile_choice(self):
+        self.drive("profiles.mjs", profiles_config, "PROFILES")
+
+
+if __name__ == "__main__":
+    unittest.main()
