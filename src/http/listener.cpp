@@ -26,6 +26,7 @@
 #include <optional>
 
 #include "http/access_log.hpp"
+#include "http/body_limit.hpp"
 #include "http/read_head.hpp"
 #include "http/tls_stream.hpp"
 #include "tls/server_tls.hpp"
@@ -269,10 +270,10 @@ net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const&
     std::optional<bhttp::request_parser<bhttp::string_body>> body_parser;
     if (!ec) {
       body_parser.emplace(std::move(head));
-      body_parser->body_limit(lim.body_limit_bytes);
+      limit_body(*body_parser, lim.body_limit_bytes, ec);
       beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
       auto const& h = body_parser->get();
-      if (beast::iequals(h[bhttp::field::expect], "100-continue")) {
+      if (!ec && beast::iequals(h[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
         co_await net::async_write(stream, net::buffer(k100), net::redirect_error(net::use_awaitable, ec));
       }

@@ -11,7 +11,7 @@ out=${NBHUB_FUZZ_BUILD:-$root/build/fuzz}
 seconds=${1:-${FUZZ_SECONDS:-15}}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(next_url cookies jws jwks upstream_response request_head form claims
+[ ${#targets[@]} -gt 0 ] || targets=(next_url cookies jws jwks upstream_response request_head request_body form claims
                                      websocket_upgrade config_toml pyconfig z2jh_values api_bodies
                                      routes_api docker_answers kube_answers idp_answers)
 

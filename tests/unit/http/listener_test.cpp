@@ -14,6 +14,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -52,6 +53,11 @@ class ListenerTest : public ::testing::Test {
     router_.get("/stream", [](Context& ctx) -> net::awaitable<Response> {
       ctx.body_stream = std::make_shared<Pieces>(std::vector<std::string>{"data: 1\n\n", "", "data: 2\n\n"});
       co_return text_response(200, "", "text/event-stream");
+    });
+    // Answers with the size of the body it was given.
+    router_.post("/echo", [this](Context& ctx) -> net::awaitable<Response> {
+      ++echo_calls_;
+      co_return json_response(200, std::to_string(ctx.req.body().size()));
     });
     listener_ = std::make_shared<Listener>(ioc_, router_, ListenerOptions{.limits = limits, .name = "test"}, log_, log_);
     listener_->bind("127.0.0.1", 0);
@@ -109,6 +115,7 @@ class ListenerTest : public ::testing::Test {
   Router router_;
   std::shared_ptr<Listener> listener_;
   std::thread thread_;
+  std::atomic<int> echo_calls_{0};
 };
 
 TEST_F(ListenerTest, PipelinedRequestsOnOneConnectionAreAllAnswered) {
@@ -164,6 +171,50 @@ TEST_F(ListenerTest, OversizedHeadGets431) {
   net::write(s, net::buffer(req), ec);  // the server may close before taking it all
   auto got = read_to_close(s);
   EXPECT_NE(got.find("HTTP/1.1 431"), std::string::npos) << got;
+}
+
+// The head is read without a body limit (the proxy streams any size); the hub's routes must
+// still refuse a body over http.body_limit_bytes, announced by Content-Length or chunked.
+TEST_F(ListenerTest, ContentLengthOverTheBodyLimitGets413) {
+  config::HttpLimits l;
+  l.body_limit_bytes = 1024;
+  start(l);
+  // Announced and sent: refused, the handler never sees it.
+  auto got = send_and_wait_for_close("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4096\r\n\r\n" +
+                                     std::string(4096, 'x')).got;
+  EXPECT_NE(got.find("HTTP/1.1 413"), std::string::npos) << got;
+  // Announced only (100 GB): refused at once, before any of it arrives or is reserved.
+  auto huge = send_and_wait_for_close("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000000\r\n\r\n");
+  EXPECT_NE(huge.got.find("HTTP/1.1 413"), std::string::npos) << huge.got;
+  EXPECT_LT(huge.waited, 2s);
+  EXPECT_EQ(echo_calls_.load(), 0);
+}
+
+TEST_F(ListenerTest, ChunkedBodyOverTheBodyLimitGets413) {
+  config::HttpLimits l;
+  l.body_limit_bytes = 1024;
+  start(l);
+  std::string req = "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) req += "100\r\n" + std::string(256, 'x') + "\r\n";
+  req += "0\r\n\r\n";
+  auto got = send_and_wait_for_close(req).got;
+  EXPECT_NE(got.find("HTTP/1.1 413"), std::string::npos) << got;
+  EXPECT_EQ(echo_calls_.load(), 0);
+}
+
+TEST_F(ListenerTest, BodiesWithinTheLimitReachTheHandler) {
+  config::HttpLimits l;
+  l.body_limit_bytes = 1024;
+  start(l);
+  auto got = send_and_wait_for_close(
+                 "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1024\r\n\r\n" + std::string(1024, 'x') +
+                 "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                 "200\r\n" + std::string(512, 'y') + "\r\n1ff\r\n" + std::string(511, 'z') + "\r\n0\r\n\r\n")
+                 .got;
+  EXPECT_EQ(count(got, "HTTP/1.1 200 OK"), 2u) << got;
+  EXPECT_EQ(count(got, "\r\n\r\n1024"), 1u) << got;
+  EXPECT_EQ(count(got, "\r\n\r\n1023"), 1u) << got;
+  EXPECT_EQ(echo_calls_.load(), 2);
 }
 
 TEST_F(ListenerTest, HalfCloseInsideAHeadGets400AndTheClose) {
