@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include "core/utf8.hpp"
 #include "http/cookies.hpp"
 
 namespace nbhub::http {
@@ -57,7 +58,8 @@ Response redirect_response(std::string location, unsigned status) {
 }
 
 Response json_error(unsigned status, std::string_view message) {
-  boost::json::object o{{"status", status}, {"message", message}};
+  // Messages may echo decoded request input; the answer must stay JSON (core/utf8.hpp).
+  boost::json::object o{{"status", status}, {"message", to_valid_utf8(message)}};
   return json_response(status, boost::json::serialize(o));
 }
 

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/utf8.hpp"
+
 #include <charconv>
 #include <ctime>
 
@@ -167,6 +169,9 @@ void RoutesApi::install(http::Router& router) {
   auto guard = [this](auto fn) {
     return [this, fn](http::Context& ctx) -> net::awaitable<http::Response> {
       if (!authorized(ctx)) co_return http::json_error(403, "Missing or wrong Authorization: token.");
+      // A route's path is a JSON key in every listing: it must be text.
+      for (auto const& p : ctx.params)
+        if (!valid_utf8(p)) co_return http::json_error(400, "The route's path is not valid UTF-8 once percent-decoded.");
       co_return fn(ctx);
     };
   };

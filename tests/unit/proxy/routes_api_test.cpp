@@ -112,6 +112,23 @@ TEST_F(RoutesApiTest, RootAndEscapedPaths) {
   EXPECT_TRUE(all.contains("/user/a@b"));
 }
 
+// fuzz_routes_api found it: "%be" decodes to a byte that is not UTF-8, and a route under it
+// would make every listing invalid JSON; the refusal itself must not echo it either.
+TEST_F(RoutesApiTest, RefusesPathsThatAreNotUtf8AndAnswersJson) {
+  for (auto v : {bhttp::verb::post, bhttp::verb::get, bhttp::verb::delete_}) {
+    auto res = call(v, "/api/routes/user/%be", R"({"target": "http://127.0.0.1:1"})");
+    EXPECT_EQ(res.result_int(), 400);
+    boost::system::error_code ec;
+    auto body = boost::json::parse(res.body(), ec);
+    ASSERT_FALSE(ec) << res.body();
+    EXPECT_NE(std::string(body.at("message").as_string()).find("UTF-8"), std::string::npos);
+  }
+  EXPECT_EQ(routes_.snapshot()->size(), 0u);
+  boost::system::error_code ec;
+  (void)boost::json::parse(call(bhttp::verb::get, "/api/routes?inactive_since=%be").body(), ec);
+  EXPECT_FALSE(ec);  // the datestamp error quotes the value: repaired, still JSON
+}
+
 TEST_F(RoutesApiTest, RejectsBadBodies) {
   EXPECT_EQ(call(bhttp::verb::post, "/api/routes/user/x", R"({"user": "x"})").result_int(), 400);
   EXPECT_EQ(call(bhttp::verb::post, "/api/routes/user/x", R"({"target": 5})").result_int(), 400);
