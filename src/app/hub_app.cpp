@@ -626,6 +626,14 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     auto const adopt_t0 = std::chrono::steady_clock::now();
     net::co_spawn(ioc, servers.adopt_all(), net::use_future).get();
     metrics.spawners_initialised(std::chrono::steady_clock::now() - adopt_t0);
+    // Readiness (docs/replicas.md): a replica opens its listeners, and so answers /hub/health
+    // (the chart's readiness probe), only once it routes every other replica's servers. A
+    // replica joining a running hub would otherwise answer 404 for them until its first
+    // notification or poll round.
+    if (route_sync) {
+      net::co_spawn(ioc, route_sync->resync(), net::use_future).get();
+      log.info("first route sync done: {} routes", routes.snapshot()->size());
+    }
     // z2jh mode: the chart's configurable-http-proxy gets the same routes (app/chp_mirror.hpp).
     auto chp_mirror = start_chp_mirror(cfg, env, ioc.get_executor(), routes, http, log);
     // Each round reconciles servers with their routes: JupyterHub's check_routes_duration.

@@ -400,6 +400,19 @@ class Replicas(unittest.TestCase):
         # The target is 100 ms; the bound leaves room for a loaded test machine.
         self.assertLess(took, 1.0, front.log())
         self.assertIn(b"started", body)
+        # A replica that joins now routes the running server from its first request on: its
+        # first route sync runs before its listeners open (readiness, docs/replicas.md).
+        late_dir = os.path.join(self.shared, "replica-late")
+        os.makedirs(late_dir)
+        late = Hub(replica_config(self.idp.issuer, self.pg.url(), free_port(), free_port(), self.nginx.url("/"),
+                                  self.api_nginx.url(""), os.path.join(self.shared, "cookie_secret")),
+                   workdir=late_dir, env={"NBHUB_CRYPT_KEY": CRYPT_KEY})
+        late.start()
+        self.addCleanup(late.stop, False)
+        s, body = call(late.url(), "GET", "/user/kim/api/status", token=token)
+        self.assertEqual(s, 200, body[:300] + late.log().encode())
+        self.assertIn("first route sync done", late.log())
+        late.stop(False)
         # Stopped through replica a: replica b drops its route.
         s, body = call(a.url(), "DELETE", "/hub/api/users/kim/server")
         self.assertIn(s, (202, 204), body)
