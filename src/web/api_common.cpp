@@ -88,9 +88,6 @@ net::awaitable<Checked<Caller>> Api::caller(Context& ctx) const {
   co_return std::move(*c);
 }
 
-// The xsrf rule already tells writes from reads by the method.
-net::awaitable<Checked<Caller>> Api::writer(Context& ctx) const { co_return co_await caller(ctx); }
-
 std::optional<Response> Api::need(Caller const& c, std::initializer_list<std::string_view> bases,
                                   hub::ScopeTarget const& target) const {
   for (auto b : bases)

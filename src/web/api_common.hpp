@@ -104,8 +104,6 @@ class Api {
   // The caller; anonymous (no scopes) without credentials. JupyterHub never answers 401.
   // Cookie callers' writes and script reads need the session's _xsrf (RequestAuth::xsrf_refusal).
   boost::asio::awaitable<Checked<Caller>> caller(http::Context& ctx) const;
-  // The same; kept as the name the write handlers read by.
-  boost::asio::awaitable<Checked<Caller>> writer(http::Context& ctx) const;
   // nullopt when one of `bases` is held for `target`; otherwise the 403.
   std::optional<http::Response> need(Caller const& c, std::initializer_list<std::string_view> bases,
                                      hub::ScopeTarget const& target = {}) const;

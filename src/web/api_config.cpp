@@ -36,7 +36,7 @@ struct ConfigApi {
   }
 
   net::awaitable<Response> reload(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     if (auto deny = a->need(c, {"admin:config"})) co_return std::move(*deny);

@@ -79,7 +79,7 @@ struct GroupsApi {
 
   // POST /groups {"groups": [...], "users": [...]}
   net::awaitable<Response> create_many(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     if (auto deny = a->need(c, {"admin:groups"})) co_return std::move(*deny);
@@ -112,7 +112,7 @@ struct GroupsApi {
 
   // POST /groups/{name} {"users": [...]?}
   net::awaitable<Response> create(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];
@@ -130,7 +130,7 @@ struct GroupsApi {
 
   // DELETE /groups/{name}
   net::awaitable<Response> remove(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];
@@ -147,7 +147,7 @@ struct GroupsApi {
 
   // POST / DELETE /groups/{name}/users {"users": [...]}
   net::awaitable<Response> members(Context& ctx, bool add) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];
@@ -180,7 +180,7 @@ struct GroupsApi {
 
   // PUT /groups/{name}/properties
   net::awaitable<Response> properties(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];

@@ -99,7 +99,7 @@ struct HubApi {
 
   // POST /proxy: the table lives in this process, so it is always in sync.
   net::awaitable<Response> proxy_post(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     if (auto deny = a->need(std::get<Caller>(cr), {"proxy"})) co_return std::move(*deny);
     co_return a->empty(200);
@@ -107,7 +107,7 @@ struct HubApi {
 
   // PATCH /proxy: JupyterHub switches to another external proxy; nbhub's proxy is built in.
   net::awaitable<Response> proxy_patch(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     if (auto deny = a->need(std::get<Caller>(cr), {"proxy"})) co_return std::move(*deny);
     co_return a->error(400, "nbhub's proxy is built in: there is no external proxy to switch to");
@@ -115,7 +115,7 @@ struct HubApi {
 
   // POST /shutdown {"proxy": bool?, "servers": bool?}
   net::awaitable<Response> shutdown(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     if (auto deny = a->need(c, {"shutdown"})) co_return std::move(*deny);

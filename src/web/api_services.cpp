@@ -52,7 +52,7 @@ struct ServicesApi {
 
   // POST /services/{name}
   net::awaitable<Response> create(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];
@@ -89,7 +89,7 @@ struct ServicesApi {
 
   // DELETE /services/{name}
   net::awaitable<Response> remove(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];

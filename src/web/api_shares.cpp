@@ -175,16 +175,38 @@ struct SharesApi {
     co_return u ? u->groups : std::vector<std::string>{};
   }
 
-  // GET /shares/{owner}[/{server}]: read:shares
-  net::awaitable<Response> list(Context& ctx) const {
+  // How a path names its server: always one (a missing name is the default server), or
+  // possibly none (`/shares/{owner}`: every server of the owner).
+  enum class Naming { one_server, server_or_all };
+  struct OnServer {
+    Caller caller;
+    hub::ScopeTarget target;  // user = the owner; server = the server, nullopt for all
+  };
+  // Every /shares/{owner}[/{server}] and /share-codes/... handler starts here: the caller,
+  // and the check that it holds `scope` on the owner's server (the owner's groups count for
+  // `!group=` filters).
+  net::awaitable<Checked<OnServer>> on_server(Context& ctx, std::string scope, Naming naming) const {
     auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
-    auto& c = std::get<Caller>(cr);
     auto owner = ctx.params[0];
     auto server = server_param(ctx);
+    if (naming == Naming::one_server && !server) server = "";
     auto owner_groups = co_await groups_of(owner);
-    hub::ScopeTarget t{.user = owner, .user_groups = owner_groups, .server = server};
-    if (auto deny = a->need(c, {"read:shares"}, t)) co_return std::move(*deny);
+    OnServer on{std::move(std::get<Caller>(cr)), {}};
+    on.target.user = std::move(owner);
+    on.target.user_groups = std::move(owner_groups);
+    on.target.server = std::move(server);
+    if (auto deny = a->need(on.caller, {scope}, on.target)) co_return std::move(*deny);
+    co_return on;
+  }
+
+  // GET /shares/{owner}[/{server}]: read:shares
+  net::awaitable<Response> list(Context& ctx) const {
+    auto on = co_await on_server(ctx, "read:shares", Naming::server_or_all);
+    if (auto* r = std::get_if<Response>(&on)) co_return std::move(*r);
+    auto const& [c, t] = std::get<OnServer>(on);
+    auto owner = *t.user;
+    auto server = t.server;
     auto pg = page(ctx);
     if (auto* r = std::get_if<Response>(&pg)) co_return std::move(*r);
     auto p = std::get<Api::Page>(pg);
@@ -240,14 +262,11 @@ struct SharesApi {
 
   // POST /shares/{owner}/{server}: shares
   net::awaitable<Response> grant(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
-    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
-    auto& c = std::get<Caller>(cr);
-    auto owner = ctx.params[0];
-    auto server = server_param(ctx).value_or("");
-    auto owner_groups = co_await groups_of(owner);
-    hub::ScopeTarget t{.user = owner, .user_groups = owner_groups, .server = server};
-    if (auto deny = a->need(c, {"shares"}, t)) co_return std::move(*deny);
+    auto on = co_await on_server(ctx, "shares", Naming::one_server);
+    if (auto* r = std::get_if<Response>(&on)) co_return std::move(*r);
+    auto const& [c, t] = std::get<OnServer>(on);
+    auto owner = *t.user;
+    auto server = *t.server;
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
     auto req = parse_request(std::get<json::value>(b), false);
@@ -286,14 +305,11 @@ struct SharesApi {
   // PATCH /shares/{owner}/{server}: shares. Removes the named scopes (all when none are named);
   // an unknown user or group revokes nothing ({}), as in JupyterHub.
   net::awaitable<Response> revoke(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
-    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
-    auto& c = std::get<Caller>(cr);
-    auto owner = ctx.params[0];
-    auto server = server_param(ctx).value_or("");
-    auto owner_groups = co_await groups_of(owner);
-    hub::ScopeTarget t{.user = owner, .user_groups = owner_groups, .server = server};
-    if (auto deny = a->need(c, {"shares"}, t)) co_return std::move(*deny);
+    auto on = co_await on_server(ctx, "shares", Naming::one_server);
+    if (auto* r = std::get_if<Response>(&on)) co_return std::move(*r);
+    auto const& [c, t] = std::get<OnServer>(on);
+    auto owner = *t.user;
+    auto server = *t.server;
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
     auto req = parse_request(std::get<json::value>(b), false);
@@ -319,14 +335,11 @@ struct SharesApi {
 
   // DELETE /shares/{owner}/{server}: shares. Every share of the server (not its codes).
   net::awaitable<Response> revoke_all(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
-    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
-    auto& c = std::get<Caller>(cr);
-    auto owner = ctx.params[0];
-    auto server = server_param(ctx).value_or("");
-    auto owner_groups = co_await groups_of(owner);
-    hub::ScopeTarget t{.user = owner, .user_groups = owner_groups, .server = server};
-    if (auto deny = a->need(c, {"shares"}, t)) co_return std::move(*deny);
+    auto on = co_await on_server(ctx, "shares", Naming::one_server);
+    if (auto* r = std::get_if<Response>(&on)) co_return std::move(*r);
+    auto const& [c, t] = std::get<OnServer>(on);
+    auto owner = *t.user;
+    auto server = *t.server;
     auto work = [this, owner, server]() -> Result<std::int64_t> {
       auto found = owner_with_server(owner, server);
       if (!found) return found.error();
@@ -414,10 +427,7 @@ struct SharesApi {
   // GET|DELETE /users/{name}/shared/{owner}/{server}: read:users:shares | users:shares;
   // /groups/... the same with groups. DELETE lets the one shared with leave the server.
   net::awaitable<Response> single(Context& ctx, bool group, bool remove) const {
-    // Not `?:` around co_await (GCC 12 miscompiles it).
-    Checked<Caller> cr = Caller{};
-    if (remove) cr = co_await a->writer(ctx);
-    else cr = co_await a->caller(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0], owner = ctx.params[1], server = shared_server(ctx);
@@ -460,14 +470,11 @@ struct SharesApi {
   // --- /share-codes/{owner}[/{server}] -----------------------------------------------------
   // GET: read:shares
   net::awaitable<Response> codes(Context& ctx) const {
-    auto cr = co_await a->caller(ctx);
-    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
-    auto& c = std::get<Caller>(cr);
-    auto owner = ctx.params[0];
-    auto server = server_param(ctx);
-    auto owner_groups = co_await groups_of(owner);
-    hub::ScopeTarget t{.user = owner, .user_groups = owner_groups, .server = server};
-    if (auto deny = a->need(c, {"read:shares"}, t)) co_return std::move(*deny);
+    auto on = co_await on_server(ctx, "read:shares", Naming::server_or_all);
+    if (auto* r = std::get_if<Response>(&on)) co_return std::move(*r);
+    auto const& [c, t] = std::get<OnServer>(on);
+    auto owner = *t.user;
+    auto server = t.server;
     auto pg = page(ctx);
     if (auto* r = std::get_if<Response>(&pg)) co_return std::move(*r);
     auto p = std::get<Api::Page>(pg);
@@ -495,14 +502,11 @@ struct SharesApi {
 
   // POST /share-codes/{owner}/{server}: shares. The code is in this answer only.
   net::awaitable<Response> create_code(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
-    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
-    auto& c = std::get<Caller>(cr);
-    auto owner = ctx.params[0];
-    auto server = server_param(ctx).value_or("");
-    auto owner_groups = co_await groups_of(owner);
-    hub::ScopeTarget t{.user = owner, .user_groups = owner_groups, .server = server};
-    if (auto deny = a->need(c, {"shares"}, t)) co_return std::move(*deny);
+    auto on = co_await on_server(ctx, "shares", Naming::one_server);
+    if (auto* r = std::get_if<Response>(&on)) co_return std::move(*r);
+    auto const& [c, t] = std::get<OnServer>(on);
+    auto owner = *t.user;
+    auto server = *t.server;
     if (!a->d.random || !a->d.clock) co_return a->error(503, "Share codes are not available on this hub.");
     auto b = a->body(ctx);
     if (auto* r = std::get_if<Response>(&b)) co_return std::move(*r);
@@ -531,14 +535,11 @@ struct SharesApi {
 
   // DELETE /share-codes/{owner}/{server}[?code=|?id=]: shares
   net::awaitable<Response> delete_codes(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
-    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
-    auto& c = std::get<Caller>(cr);
-    auto owner = ctx.params[0];
-    auto server = server_param(ctx).value_or("");
-    auto owner_groups = co_await groups_of(owner);
-    hub::ScopeTarget t{.user = owner, .user_groups = owner_groups, .server = server};
-    if (auto deny = a->need(c, {"shares"}, t)) co_return std::move(*deny);
+    auto on = co_await on_server(ctx, "shares", Naming::one_server);
+    if (auto* r = std::get_if<Response>(&on)) co_return std::move(*r);
+    auto const& [c, t] = std::get<OnServer>(on);
+    auto owner = *t.user;
+    auto server = *t.server;
     auto code = ctx.query_param("code");
     auto id_text = ctx.query_param("id");
     std::optional<std::int64_t> id;

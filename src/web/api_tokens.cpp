@@ -71,7 +71,7 @@ struct TokensApi {
 
   // POST /users/{name}/tokens
   net::awaitable<Response> create(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto u = co_await load(ctx.params[0]);
@@ -150,7 +150,7 @@ struct TokensApi {
   // DELETE /users/{name}/tokens/{id}: an OAuth token takes every token of its client for
   // this user with it (JupyterHub revokes the whole client authorization).
   net::awaitable<Response> remove(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto found = co_await find(ctx, std::get<Caller>(cr), "tokens");
     if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);

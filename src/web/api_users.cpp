@@ -116,7 +116,7 @@ struct UsersApi {
 
   // POST /users {"usernames": [...], "admin": bool}
   net::awaitable<Response> create_many(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     if (auto deny = a->need(c, {"admin:users"})) co_return std::move(*deny);
@@ -364,7 +364,7 @@ struct UsersApi {
 
   // POST /users/{name}
   net::awaitable<Response> create(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];
@@ -386,7 +386,7 @@ struct UsersApi {
 
   // PATCH /users/{name}: name, admin (groups and roles type-checked, auth_state refused).
   net::awaitable<Response> patch(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto [t, u] = co_await target(ctx.params[0]);
@@ -430,7 +430,7 @@ struct UsersApi {
 
   // DELETE /users/{name}: stops their servers, then deletes them with their tokens.
   net::awaitable<Response> remove(Context& ctx) const {
-    auto cr = co_await a->writer(ctx);
+    auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto [t, u] = co_await target(ctx.params[0]);
