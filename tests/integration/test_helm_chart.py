@@ -264,6 +264,43 @@ class HelmChart(unittest.TestCase):
         self.assertEqual(env["PGPASSWORD"]["valueFrom"]["secretKeyRef"], {"name": "jhub-nbhub-hub", "key": "db-password"})
         self.assertNotIn("pg-pass-7", json.dumps(objs[("ConfigMap", "jhub-nbhub-hub")]))
 
+    def test_replicas_need_postgres_and_get_a_rolling_update_and_a_pdb(self):
+        # One replica (the default): Recreate for SQLite's volume, no PodDisruptionBudget.
+        _, docs = self.render()
+        objs = by_kind_name(docs)
+        self.assertEqual(objs[("Deployment", "hub")]["spec"]["replicas"], 1)
+        self.assertEqual(objs[("Deployment", "hub")]["spec"]["strategy"], {"type": "Recreate"})
+        self.assertNotIn("PodDisruptionBudget", {k for k, _ in objs})
+        # Three replicas on PostgreSQL: one at a time, never below three ready, and a drain
+        # evicts one hub pod at a time.
+        vals = self.values_file("hub:\n  replicas: 3\n  db:\n    type: postgres\n"
+                                "    url: postgresql://nbhub@db.example.org/nbhub\n")
+        _, docs = self.render(vals)
+        objs = by_kind_name(docs)
+        dep = objs[("Deployment", "hub")]
+        self.assertEqual(dep["spec"]["replicas"], 3)
+        self.assertEqual(dep["spec"]["strategy"],
+                         {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}})
+        pdb = objs[("PodDisruptionBudget", "hub")]
+        self.assertEqual(pdb["apiVersion"], "policy/v1")
+        self.assertEqual(pdb["spec"]["maxUnavailable"], 1)
+        self.assertEqual(pdb["spec"]["selector"]["matchLabels"], dep["spec"]["selector"]["matchLabels"])
+        # Every replica reaches the others' servers through the Services, not a pod address.
+        cfg = tomllib.loads(self.toml_of(objs))
+        self.assertEqual(cfg["hub_connect_url"], "http://hub:8081")
+        # minAvailable instead, and a PDB asked for with one replica.
+        _, docs = self.render(vals, sets=["hub.pdb.minAvailable=2"])
+        self.assertEqual(by_kind_name(docs)[("PodDisruptionBudget", "hub")]["spec"], {
+            "minAvailable": 2, "selector": dep["spec"]["selector"]})
+        _, docs = self.render(sets=["hub.pdb.enabled=true"])
+        self.assertIn(("PodDisruptionBudget", "hub"), by_kind_name(docs))
+        self.helm("lint", "--strict", CHART, "-f", vals)
+        # More than one replica on SQLite: the schema refuses it and says where.
+        r = self.helm("template", "jhub", CHART, "--set", "hub.replicas=2", check=False)
+        self.assertNotEqual(r.returncode, 0, r.stdout[:300])
+        self.assertIn("values don't meet the specifications of the schema", r.stderr)
+        self.assertIn("/hub/db", r.stderr)
+
     def test_schema_rejects_bad_values(self):
         cases = {
             "authenticator: {}\n": "additional properties 'authenticator' not allowed",
