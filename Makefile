@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build run test test-sanitize bench bench-stress clean
+.PHONY: deps build run test test-sanitize bench bench-stress bench-replicas clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,10 +28,15 @@ bench: build
 	@bench/login/run.sh
 	@bench/pyeval/run.sh
 	@bench/stress/run.sh
+	@bench/replicas/run.sh
 
 # The proxy under hostile load next to nginx (bench/stress/README.md); a few minutes.
 bench-stress: build
 	@bench/stress/run.sh
+
+# 1, 2 and 3 replicas on one PostgreSQL behind nginx, and a kill -9 (bench/replicas/README.md).
+bench-replicas: build
+	@bench/replicas/run.sh
 
 clean:
 	rm -rf $(BUILD) build-sanitize

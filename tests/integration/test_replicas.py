@@ -92,13 +92,20 @@ http {{
   upstream hubs {{
 {servers}
   }}
+  # WebSockets (kernels) pass through; other requests keep their upstream connections alive.
+  map $http_upgrade $connection_upgrade {{
+    default upgrade;
+    '' '';
+  }}
   server {{
     listen 127.0.0.1:{self.port};
     location / {{
       proxy_pass http://hubs;
       proxy_http_version 1.1;
       proxy_set_header Host $http_host;
-      proxy_set_header Connection "";
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 1h;
       proxy_next_upstream error timeout;
     }}
   }}
