@@ -557,6 +557,42 @@ class Replicas(unittest.TestCase):
         self.assertEqual(s, 204, body + front.log().encode())
         self.assertEqual(user_server_groups("kim"), set(), front.log())
 
+    def test_a_kernel_websocket_through_a_killed_replica_reconnects_through_another(self):
+        if not SINGLEUSER:
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        from harness.session import cookie_header, wait_ready, xsrf
+        from harness.websocket import WebSocket, WebSocketError, run_code
+        a, b, c = self.start_replicas(3)
+        front = Front(self.nginx, [a, b, c])
+        self.addCleanup(kill_user_servers, "alice")
+        alice = sign_in(front, "alice", "alice-pw")
+        # alice's server, started by replica a, and a kernel whose WebSocket a carries.
+        self.assertEqual(alice.get(a.url("/hub/spawn")).status, 302)
+        wait_ready(alice, a)
+        r = alice.get(a.url("/user/alice/tree"))
+        for _ in range(10):
+            if not r.is_redirect:
+                break
+            r = alice.get(r.location if r.location.startswith("http") else a.url(r.location))
+        r = alice.post(a.url("/user/alice/api/kernels"), json_body={}, headers={"X-XSRFToken": xsrf(alice)})
+        self.assertEqual(r.status, 201, r.text[:300])
+        channels = f"/user/alice/api/kernels/{r.json()['id']}/channels"
+        ws = WebSocket(f"ws://127.0.0.1:{a.port}{channels}?session_id=on-a", headers={"Cookie": cookie_header(alice)})
+        self.addCleanup(ws.close)
+        self.assertIn("41", run_code(ws, "x = 41; print(x)"))
+        a.kill()
+        # The connection through a is gone with it...
+        with self.assertRaises((WebSocketError, OSError)):
+            run_code(ws, "print(x)")
+        # ...and the page's reconnection goes through the load balancer to another replica,
+        # to the same kernel, which kept its state.
+        killed = time.time()
+        ws2 = WebSocket(f"ws://127.0.0.1:{self.nginx.port}{channels}?session_id=after",
+                        headers={"Cookie": cookie_header(alice)})
+        self.addCleanup(ws2.close)
+        self.assertIn("42", run_code(ws2, "x += 1; print(x)"))
+        print(f"kernel message through another replica {(time.time() - killed) * 1000:.0f} ms after the kill")
+
     def test_kill_9_during_a_spawn_the_other_replica_takes_it_over(self):
         if not SINGLEUSER:
             self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
