@@ -33,6 +33,7 @@ spawn::SpawnerConfig local_spawner_config(config::HubConfig const& cfg,
                             ? settings.home_dir_template
                             : (fs::path(cfg.data_dir) / tmpl).string();
   c.allow_root_servers = settings.allow_root_servers;
+  c.ip = settings.ip;
   std::error_code ec;
   auto cwd = fs::current_path(ec);
   if (!ec) c.hub_state.push_back({"working directory", cwd.string()});

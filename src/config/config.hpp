@@ -163,6 +163,8 @@ struct SpawnerSettings {
   std::string home_dir_template = "homes/{username}";  // relative: under data_dir
   bool allow_root_servers = false;
   std::string log_dir = "server-logs";
+  // Local spawner: the address servers bind to and are reached at (JupyterHub's Spawner.ip).
+  std::string ip = "127.0.0.1";
   bool allow_named_servers = false;
   // Most named servers a user may have at once (JupyterHub's named_server_limit_per_user);
   // 0: no limit.

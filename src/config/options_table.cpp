@@ -233,6 +233,12 @@ std::vector<Option> build_table() {
        HUB(spawner_settings.allow_root_servers)},
       {"spawner.log_dir", {}, F::path, {}, "Local spawner: directory for server logs.",
        HUB(spawner_settings.log_dir)},
+      {"spawner.ip", {}, F::plain, {},
+       "Local spawner: the address servers bind to and are reached at (JupyterHub's "
+       "`Spawner.ip`). `0.0.0.0` or `::` bind every interface and are reached over loopback. "
+       "With replicas on several machines, give each replica its machine's address, so that "
+       "every replica can route to the servers it starts (docs/replicas.md).",
+       HUB(spawner_settings.ip)},
       {"spawner.allow_named_servers", {}, F::plain, {},
        "Let users run more than one named server.", HUB(spawner_settings.allow_named_servers)},
       {"spawner.named_server_limit_per_user", {}, F::plain, {},

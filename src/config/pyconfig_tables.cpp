@@ -137,6 +137,7 @@ std::span<const TraitInfo> known_traits() {
       {"Spawner", "start_timeout", "spawner.start_timeout_seconds"},
       {"Spawner", "http_timeout", "spawner.http_timeout_seconds"},
       {"Spawner", "poll_interval", "spawner.poll_interval_seconds"},
+      {"Spawner", "ip", "spawner.ip"},
       {"SimpleLocalProcessSpawner", "home_dir_template", "spawner.home_dir_template", S::none,
        {}, "`{username}` is escaped to one path component; default `homes/{username}` under "
        "`data_dir`, not `/tmp/{username}`"},

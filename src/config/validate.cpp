@@ -1,5 +1,8 @@
 // Whole-configuration checks, after every layer is applied (as mod_auth_openidc's
 // src/cfg/check.c: all problems at once, each with where it was set).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 
 #include <boost/url/parse.hpp>
@@ -27,6 +30,11 @@ Origin at(ConfigBuilder const& b, int provider, std::string_view key) {
 
 bool is_loopback_host(std::string_view host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+bool is_ip_address(std::string const& s) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
 bool is_test_kind(std::string_view kind) { return kind == "dummy" || kind == "null"; }
@@ -196,6 +204,9 @@ void validate(ConfigBuilder& b) {
             "must be at least managed_services.restart_delay_seconds");
   if (hub.proxy.buffer_bytes == 0)
     b.error(at(b, -1, "proxy.buffer_bytes"), "must be more than 0");
+  // A literal address: servers bind to it and the hub's routes name it (no name lookups).
+  if (auto const& ip = hub.spawner_settings.ip; !is_ip_address(ip))
+    b.error(at(b, -1, "spawner.ip"), fmt::format("{} is not an IPv4 or IPv6 address", dquoted(ip)));
   if (hub.proxy.stall_timeout.count() < 1)
     b.error(at(b, -1, "proxy.stall_timeout_seconds"), "must be at least 1: 0 would cut every proxied body");
   if (hub.proxy.threads == 0 || hub.proxy.threads > 256)

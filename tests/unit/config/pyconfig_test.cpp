@@ -495,6 +495,7 @@ c.Spawner.env_keep = ['PATH']
   EXPECT_EQ(h.spawner_settings.concurrent_spawn_limit, 5u);
   EXPECT_TRUE(h.spawner_settings.allow_named_servers);
   EXPECT_THAT(h.spawner_settings.env_keep, ElementsAre("PATH"));
+  EXPECT_EQ(load_py_text("c.Spawner.ip = '0.0.0.0'\n").hub.spawner_settings.ip, "0.0.0.0");
   EXPECT_EQ(load_py_text("c.JupyterHub.base_url = 'hub'\n").hub.base_url, "/hub/");
   EXPECT_EQ(load_py_text("c.JupyterHub.log_level = 30\n").hub.log_level, "warn");
   EXPECT_EQ(load_py_text("c.JupyterHub.log_level = 'WARN'\n").hub.log_level, "warn");

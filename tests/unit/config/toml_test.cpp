@@ -1,6 +1,7 @@
 // nbhub.toml: values land in HubConfig; every problem is reported with file:line, option and
 // what was expected.
 #include <boost/json/parse.hpp>
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -237,6 +238,19 @@ TEST(TomlConfig, ProxyStallTimeoutIsConfigurableAndNotZero) {
   auto zero = load_toml_text("[proxy]\nstall_timeout_seconds = 0\n");
   EXPECT_THAT(errors(zero), ElementsAre("nbhub.toml:2: proxy.stall_timeout_seconds: must be at least 1: 0 would cut "
                                         "every proxied body"));
+}
+
+TEST(TomlConfig, SpawnerIpIsAnAddress) {
+  EXPECT_EQ(load_toml_text("").hub.spawner_settings.ip, "127.0.0.1");
+  for (auto const* ip : {"10.0.0.11", "0.0.0.0", "::", "fd00::11"}) {
+    auto l = load_toml_text(fmt::format("[spawner]\nip = \"{}\"\n", ip));
+    ASSERT_TRUE(l.ok()) << ip;
+    EXPECT_EQ(l.hub.spawner_settings.ip, ip);
+  }
+  // A host name would be looked up by nobody: the routes name the address as written.
+  auto name = load_toml_text("[spawner]\nip = \"node-1.example.org\"\n");
+  EXPECT_THAT(errors(name), ElementsAre("nbhub.toml:2: spawner.ip: \"node-1.example.org\" is not an IPv4 or "
+                                        "IPv6 address"));
 }
 
 TEST(TomlConfig, JwksRefetchIntervalIsBounded) {

@@ -260,6 +260,24 @@ TEST_F(LocalSpawnerTest, EnvironmentFollowsTheContractAndTemplates) {
   EXPECT_EQ(out.find("PATH="), std::string::npos);  // not kept: the child gets only what we list
 }
 
+// spawner.ip (JupyterHub's Spawner.ip): the server binds there and the hub's route names it;
+// a wildcard binds everywhere and is reached over loopback.
+TEST_F(LocalSpawnerTest, ServersBindToTheConfiguredAddress) {
+  cfg_.cmd = {"/usr/bin/env"};
+  for (auto [ip, bound, reached] : {std::tuple{"::1", "[::1]", "[::1]"}, std::tuple{"0.0.0.0", "0.0.0.0", "127.0.0.1"}}) {
+    cfg_.ip = ip;
+    auto& s = make_spawner();
+    auto st = start(s, request());
+    ASSERT_TRUE(st) << st.error().message;
+    ASSERT_EQ(wait_exit(s, st->state), std::optional<int>(0));
+    auto port = std::to_string(st->state.at("port").as_int64());
+    std::string out = slurp(std::string(st->state.at("log").as_string()));
+    EXPECT_NE(out.find(fmt::format("\nJUPYTERHUB_SERVICE_URL=http://{}:{}/user/alice/\n", bound, port)), std::string::npos)
+        << out;
+    EXPECT_EQ(st->url, fmt::format("http://{}:{}", reached, port));
+  }
+}
+
 TEST_F(LocalSpawnerTest, LogFileIsPrivateAndAppendedAcrossRuns) {
   cfg_.cmd = {"/bin/echo", "hello from the server"};
   auto& s = make_spawner();
