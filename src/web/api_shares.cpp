@@ -355,43 +355,38 @@ struct SharesApi {
   }
 
   // --- /users/{name}/shared and /groups/{name}/shared --------------------------------------
-  // GET /users/{name}/shared: read:users:shares
-  net::awaitable<Response> user_shared(Context& ctx) const {
+  // GET /users/{name}/shared: read:users:shares; GET /groups/{name}/shared: read:groups:shares.
+  // What is shared with a user (directly or through their groups) or with a group.
+  net::awaitable<Response> user_shared(Context& ctx) const { co_return co_await shared_with(ctx, false); }
+  net::awaitable<Response> group_shared(Context& ctx) const { co_return co_await shared_with(ctx, true); }
+  net::awaitable<Response> shared_with(Context& ctx, bool group) const {
     auto cr = co_await a->caller(ctx);
     if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
     auto& c = std::get<Caller>(cr);
     auto name = ctx.params[0];
-    auto groups = co_await groups_of(name);
-    if (auto deny = a->need(c, {"read:users:shares"}, {.user = name, .user_groups = groups})) co_return std::move(*deny);
+    hub::ScopeTarget t;
+    if (group) {
+      t.group = name;
+    } else {
+      t.user = name;
+      t.user_groups = co_await groups_of(name);
+    }
+    if (auto deny = a->need(c, {group ? "read:groups:shares" : "read:users:shares"}, t)) co_return std::move(*deny);
     auto pg = page(ctx);
     if (auto* r = std::get_if<Response>(&pg)) co_return std::move(*r);
     auto p = std::get<Api::Page>(pg);
-    auto work = [this, name, p]() -> Result<std::pair<std::vector<store::ShareRow>, std::int64_t>> {
-      auto u = a->d.store.get_user(name);
-      if (!u) return u.error().code == Errc::not_found ? Error{Errc::not_found, fmt::format("No such user: {}", name)} : u.error();
-      return a->d.store.list_shares({.shared_with_user = u->id}, p.offset, p.limit);
-    };
-    auto r = co_await a->blocking(std::move(work));
-    if (!r) co_return a->error_from(r.error());
-    json::array items;
-    for (auto const& s : r->first) items.push_back(share_model(s));
-    co_return a->json(200, a->paged(ctx, p, std::move(items), r->second));
-  }
-
-  // GET /groups/{name}/shared: read:groups:shares
-  net::awaitable<Response> group_shared(Context& ctx) const {
-    auto cr = co_await a->caller(ctx);
-    if (auto* r = std::get_if<Response>(&cr)) co_return std::move(*r);
-    auto& c = std::get<Caller>(cr);
-    auto name = ctx.params[0];
-    if (auto deny = a->need(c, {"read:groups:shares"}, {.group = name})) co_return std::move(*deny);
-    auto pg = page(ctx);
-    if (auto* r = std::get_if<Response>(&pg)) co_return std::move(*r);
-    auto p = std::get<Api::Page>(pg);
-    auto work = [this, name, p]() -> Result<std::pair<std::vector<store::ShareRow>, std::int64_t>> {
-      auto g = a->d.store.get_group(name);
-      if (!g) return g.error().code == Errc::not_found ? Error{Errc::not_found, fmt::format("No such group: {}", name)} : g.error();
-      return a->d.store.list_shares({.shared_with_group = g->id}, p.offset, p.limit);
+    auto work = [this, name, group, p]() -> Result<std::pair<std::vector<store::ShareRow>, std::int64_t>> {
+      store::Store::ShareQuery filter;
+      if (group) {
+        auto g = a->d.store.get_group(name);
+        if (!g) return g.error().code == Errc::not_found ? Error{Errc::not_found, fmt::format("No such group: {}", name)} : g.error();
+        filter.shared_with_group = g->id;
+      } else {
+        auto u = a->d.store.get_user(name);
+        if (!u) return u.error().code == Errc::not_found ? Error{Errc::not_found, fmt::format("No such user: {}", name)} : u.error();
+        filter.shared_with_user = u->id;
+      }
+      return a->d.store.list_shares(filter, p.offset, p.limit);
     };
     auto r = co_await a->blocking(std::move(work));
     if (!r) co_return a->error_from(r.error());
