@@ -70,6 +70,7 @@
 #include "spawn/spawn_queue.hpp"
 #include "web/api_common.hpp"
 #include "web/cors.hpp"
+#include "web/handler_hooks.hpp"
 #include "web/logo.hpp"
 #include "web/base_url.hpp"
 #include "web/metrics_route.hpp"
@@ -117,6 +118,9 @@ struct PythonHooks {
     return helper && std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(),
                                  [suffix](std::string const& h) { return h.ends_with(suffix); });
   }
+  bool has_exactly(std::string_view hook, config::HubConfig const& cfg) const {
+    return helper && std::find(cfg.python.hooks.begin(), cfg.python.hooks.end(), hook) != cfg.python.hooks.end();
+  }
 };
 
 Result<PythonHooks> make_python_hooks(config::HubConfig const& cfg, net::any_io_executor ex, spawn::ProfileSpawner& inner,
@@ -146,9 +150,11 @@ Result<PythonHooks> make_python_hooks(config::HubConfig const& cfg, net::any_io_
     }
     co_return u;
   };
+  // The spawner's hooks; JupyterHub.default_url is the handler's (web/handler_hooks.hpp).
   auto has = [&cfg](std::string_view suffix) {
-    return std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(),
-                       [suffix](std::string const& h) { return h.ends_with(suffix); });
+    return std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(), [suffix](std::string const& h) {
+      return h.ends_with(suffix) && !h.starts_with("JupyterHub.");
+    });
   };
   std::function<bool(std::string_view)> applies;
   if (cfg.spawner == "kubernetes") applies = [](std::string_view) { return true; };
@@ -467,8 +473,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     hub::ServersConfig scfg{.replica_id = replica_id, .shared_store = shared_store, .lease_ttl = cfg.replica_lease,
                             .base_url = url_base, .hub_api_url = connect_url + url_base + "hub/api",
                             .public_url = cfg.public_url,
-                            .allow_named_servers = cfg.spawner_settings.allow_named_servers,
-                            .named_server_limit_per_user = cfg.spawner_settings.named_server_limit_per_user};
+                            .allow_named_servers = cfg.spawner_settings.allow_named_servers};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
     servers_ptr = &servers;
     if (python_hooks->has(".post_stop_hook", cfg))
@@ -533,7 +538,15 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                            cfg.auth.id_token_env);
       });
 
+    // JupyterHub.default_url and named_server_limit_per_user given as functions of the handler.
+    web::HandlerHooks handler_hooks;
+    if (python_hooks->helper) {
+      handler_hooks = {.call = hub::handler_hook(*python_hooks->helper, python_hooks->users, log),
+                       .default_url = python_hooks->has_exactly("JupyterHub.default_url", cfg),
+                       .named_server_limit = python_hooks->has_exactly("JupyterHub.named_server_limit_per_user", cfg)};
+    }
     web::ServerRouteDeps sdeps{live_hub, request_auth, oauth, servers, **st, blocking, log, cfg.jupyterhub_version};
+    sdeps.handler_hooks = &handler_hooks;
     sdeps.refresher = &refresher;
     sdeps.random = &random;
     sdeps.clock = &clock;
@@ -582,10 +595,10 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                    return runtime_services.add(std::move(spec), std::move(svc));
                                  },
                                  .remove_service = [&runtime_services](std::string name) { return runtime_services.remove(name); },
-                                 .share_access = &share_access});
+                                 .share_access = &share_access, .handler_hooks = &handler_hooks});
     web::add_server_pages(router, sdeps);
     web::add_share_pages(router, sdeps);
-    web::add_hub_routes(router, {live_hub, flow, logins, log, passwords});
+    web::add_hub_routes(router, {live_hub, flow, logins, log, passwords, &handler_hooks});
     web::add_logo_route(router, cfg.base_url, std::move(*logo));
     web::add_cors(router, live_hub, web::route_prefix(cfg.base_url));
     web::add_metrics_routes(router, {.route_base = web::route_prefix(cfg.base_url),

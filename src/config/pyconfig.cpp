@@ -588,6 +588,7 @@ class Importer {
 }  // namespace
 
 bool is_supported_hook(std::string_view section, std::string_view trait) {
+  if (section == "JupyterHub") return trait == "default_url" || trait == "named_server_limit_per_user";
   if (is_auth_section(section))
     return trait == "username_claim" || trait == "post_auth_hook" || trait == "modify_auth_state_hook";
   if (section == "KubeSpawner" && trait == "modify_pod_hook") return true;
@@ -627,6 +628,7 @@ bool import_python_outcome(pyeval::Outcome outcome, std::string const& file, Con
                                  "functions given to the Spawner hooks (pre_spawn_hook, auth_state_hook, "
                                  "post_stop_hook, options_form, options_from_form, profile_list, default_url), "
                                  "KubeSpawner.modify_pod_hook, DockerSpawner.extra_create_kwargs, "
+                                 "JupyterHub.default_url, JupyterHub.named_server_limit_per_user, "
                                  "Authenticator.post_auth_hook, OAuthenticator.modify_auth_state_hook and "
                                  "username_claim; see docs/hooks.md",
                                  c.name));

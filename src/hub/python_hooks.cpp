@@ -362,6 +362,35 @@ std::function<net::awaitable<Result<std::optional<json::object>>>(json::object, 
   };
 }
 
+HandlerHook handler_hook(PythonHelper& helper, HookUserLookup users, spdlog::logger& log) {
+  return [&helper, &log, users = std::move(users)](std::string trait,
+                                                   HandlerCall call) -> net::awaitable<Result<json::value>> {
+    json::object request{{"call", "handler"}, {"trait", trait}, {"sections", json::array{"JupyterHub"}}};
+    if (call.user) {
+      std::vector<std::string> const sections{"JupyterHub"};  // named: GCC 12 and braced coroutine arguments
+      auto who = co_await hook_request(users, sections, *call.user, "");
+      if (!who) co_return who.error();
+      request["user"] = std::move((*who)["user"]);
+      request["auth_state"] = std::move((*who)["auth_state"]);
+    }
+    json::object headers;
+    for (auto& [k, v] : call.headers) headers[k] = std::move(v);
+    request["request"] = json::object{{"method", call.method},       {"uri", call.uri},
+                                      {"path", call.path},           {"remote_ip", call.remote_ip},
+                                      {"host", call.host},           {"protocol", call.protocol},
+                                      {"headers", std::move(headers)}};
+    auto answer = co_await helper.call(std::move(request));
+    if (!answer) {
+      log.warn("JupyterHub.{} for {}: {}", trait, call.user ? *call.user : std::string("a visitor"),
+               answer.error().message);
+      co_return Error{Errc::config, answer.error().message};
+    }
+    auto const* v = answer->if_contains("value");
+    if (!v) co_return Error{Errc::config, fmt::format("JupyterHub.{}: no value came back", trait)};
+    co_return *v;
+  };
+}
+
 // ---- the spawner -----------------------------------------------------------------------
 
 net::awaitable<Result<json::object>> hook_request(HookUserLookup const& users, std::vector<std::string> const& sections,

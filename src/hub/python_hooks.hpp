@@ -164,6 +164,21 @@ std::function<boost::asio::awaitable<void>(std::string, std::string, boost::json
 std::function<boost::asio::awaitable<Result<std::optional<boost::json::object>>>(boost::json::object, std::string)>
 auth_hook(PythonHelper& helper, std::vector<std::string> sections);
 
+// What JupyterHub.default_url and JupyterHub.named_server_limit_per_user, given as functions,
+// see as `handler`: handler.current_user (None when nobody is signed in) and handler.request.
+// The Cookie and Authorization headers are not passed: a hook has no use for credentials.
+struct HandlerCall {
+  std::optional<std::string> user;
+  std::string method, uri, path, remote_ip, host, protocol;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+// Calls JupyterHub.<trait>(handler) and returns what it returned, checked by the helper: a path
+// on this hub for default_url, an integer >= 0 for named_server_limit_per_user. An error
+// names the hook and its line (Errc::config).
+using HandlerHook =
+    std::function<boost::asio::awaitable<Result<boost::json::value>>(std::string trait, HandlerCall call)>;
+HandlerHook handler_hook(PythonHelper& helper, HookUserLookup users, spdlog::logger& log);
+
 // jupyterhub_config.py's callable username_claim, for auth::LoginFlow::set_username_hook:
 // calls it with the merged claims (OAuthenticator's user_info) and returns the name it picks.
 // `sections`: the authenticator class's config sections, base first.

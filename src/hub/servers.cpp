@@ -336,23 +336,35 @@ std::size_t ServerManager::active_locked() const {
   });
 }
 
+std::size_t ServerManager::named_count(std::string const& user,
+                                      std::vector<store::NamedServerRow> const& defined) const {
+  std::set<std::string> names;
+  for (auto const& d : defined) names.insert(d.name);
+  for (auto const& [n, v] : views_for(user))
+    if (!n.empty() && v.state != ServerState::stopped) names.insert(n);
+  return names.size();
+}
+
+net::awaitable<Result<void>> ServerManager::check_named_limit(store::UserRow user, std::string server_name,
+                                                              std::size_t limit) {
+  if (limit == 0 || server_name.empty()) co_return Result<void>{};
+  auto list = [this, id = user.id]() { return store_.list_named_servers(id); };
+  auto defined = co_await run_blocking(pool_, std::move(list));
+  if (!defined) co_return defined.error();
+  bool const known = view(user.name, server_name).state != ServerState::stopped ||
+                     std::any_of(defined->begin(), defined->end(), [&](auto const& d) { return d.name == server_name; });
+  if (known || named_count(user.name, *defined) < limit) co_return Result<void>{};
+  co_return Error{Errc::bad_request, fmt::format("User {} already has the maximum of {} named servers.  One must "
+                                                 "be deleted before a new server can be created",
+                                                 user.name, limit)};
+}
+
 Result<ServerState> ServerManager::start(store::UserRow const& user, std::string const& server_name,
                                          json::object user_options, std::string display_name) {
   if (!server_name.empty() && !cfg_.allow_named_servers)
     return Error{Errc::bad_request, "Named servers are not enabled on this hub (allow_named_servers)."};
   if (server_name.find('/') != std::string::npos || server_name.size() > 255)
     return Error{Errc::bad_request, "Server names may not contain '/'."};
-  // JupyterHub's named_server_limit_per_user counts the user's named servers other than this
-  // one; nbhub forgets a named server when it stops, so the running and starting ones count.
-  if (auto const limit = cfg_.named_server_limit_per_user; limit > 0 && !server_name.empty()) {
-    std::size_t others = 0;
-    for (auto const& [name, v] : views_for(user.name))
-      if (!name.empty() && name != server_name && v.state != ServerState::stopped) ++others;
-    if (others >= limit && view(user.name, server_name).state == ServerState::stopped)
-      return Error{Errc::bad_request, fmt::format("User {} already has the maximum of {} named servers.  One must "
-                                                  "be deleted before a new server can be created",
-                                                  user.name, limit)};
-  }
   auto const active = queue_.active_limit();  // before mu_: the queue's own count takes it
   std::shared_ptr<Live> live;
   {

@@ -75,7 +75,6 @@ struct ServersConfig {
   std::string hub_api_url;           // http://127.0.0.1:8081/hub/api as servers reach it
   std::string public_url;            // for JUPYTERHUB_PUBLIC_URL; may be empty
   bool allow_named_servers = false;
-  std::size_t named_server_limit_per_user = 0;
 };
 
 class ServerManager {
@@ -89,10 +88,18 @@ class ServerManager {
   // Starts the server unless it is already pending/ready. Returns at once; the spawn runs in
   // the background. Errors: conflict (stopping), bad_request (named servers off or bad
   // name), unavailable (limits).
-  // bad_request also when a new named server would pass named_server_limit_per_user.
   // `display_name` ("" = the server's name) is JupyterHub 6.0's label for a named server.
+  // Handlers check named_server_limit_per_user first (check_named_limit).
   Result<ServerState> start(store::UserRow const& user, std::string const& server_name,
                             boost::json::object user_options = {}, std::string display_name = "");
+  // JupyterHub's named_server_limit_per_user before a start or a definition: bad_request when
+  // `server_name` is a new named server and `user` already has `limit` (> 0) named servers,
+  // defined (JupyterHub 6.0's PUT) or starting or running. `limit` is the configured number or
+  // what the function returned for this request (web/handler_hooks.hpp).
+  boost::asio::awaitable<Result<void>> check_named_limit(store::UserRow user, std::string server_name,
+                                                         std::size_t limit);
+  // The named servers counted by that limit, given the user's defined ones.
+  std::size_t named_count(std::string const& user, std::vector<store::NamedServerRow> const& defined) const;
   // The spawner's options form ("" for none), with what this server was last started with
   // pre-selected; its reading of a posted form; its check of user_options before start()
   // (Errc::bad_request: a 400 with its message).

@@ -37,6 +37,8 @@ namespace nbhub { class Random; }
 
 namespace nbhub::web {
 
+struct HandlerHooks;
+
 struct ApiDeps {
   SnapshotRef<config::HubConfig> cfg;  // read per request: a reload applies to later requests
   RequestAuth& auth;
@@ -68,6 +70,7 @@ struct ApiDeps {
   std::function<Result<void>(std::string name)> remove_service;
   // Revocations that must reach servers at once (hub/share_access.hpp); null: hub-side only.
   hub::ShareAccess* share_access = nullptr;
+  HandlerHooks const* handler_hooks = nullptr;  // named_server_limit_per_user as a function
 };
 
 // Registers every REST route of this file family (not the ones in server_routes.cpp).

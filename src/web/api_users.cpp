@@ -16,6 +16,7 @@
 #include "store/store.hpp"
 #include "web/api_bodies.hpp"
 #include "web/api_common.hpp"
+#include "web/handler_hooks.hpp"
 #include "hub/token_refresher.hpp"
 
 namespace nbhub::web {
@@ -239,22 +240,14 @@ struct UsersApi {
     co_return a->json(200, defined_model(*u, server, hub::has_scope(c.scope_set, "admin:server_state", t), st->rows, st->def));
   }
 
-  // Named servers the user has: defined ones and the ones starting or running.
-  std::size_t named_count(std::string const& user, std::vector<store::NamedServerRow> const& defs) const {
-    std::set<std::string> names;
-    for (auto const& d : defs) names.insert(d.name);
-    for (auto const& [n, v] : a->d.servers.views_for(user))
-      if (!n.empty() && v.state != hub::ServerState::stopped) names.insert(n);
-    return names.size();
-  }
-
   // JupyterHub 6.0's _check_named_server_request for a new server name.
+  // `limit`: named_server_limit_per_user for this request (web/handler_hooks.hpp).
   std::optional<Response> check_new_named(std::string const& user, std::string const& server,
                                           std::string const& display_name,
-                                          std::vector<store::NamedServerRow> const* defs) const {
+                                          std::vector<store::NamedServerRow> const* defs, std::size_t limit) const {
     auto const cfg = a->d.cfg.load();
     if (!cfg->spawner_settings.allow_named_servers) return a->error(400, "Named servers are not enabled.");
-    if (auto limit = cfg->spawner_settings.named_server_limit_per_user; defs && limit > 0 && named_count(user, *defs) >= limit)
+    if (defs && limit > 0 && a->d.servers.named_count(user, *defs) >= limit)
       return a->error(400, fmt::format("User {} already has the maximum of {} named servers.  One must be deleted "
                                        "before a new server can be created", user, limit));
     if (!hub::is_strict_server_name(server)) return a->error(400, fmt::format("Invalid server_name: {}", server));
@@ -285,7 +278,10 @@ struct UsersApi {
     if (auto* bad = std::get_if<std::string>(&parsed)) co_return a->error(400, *bad);
     auto body = std::get<ServerBody>(std::move(parsed));
     if (body.display_name.empty()) body.display_name = server;
-    if (auto refused = check_new_named(u->name, server, body.display_name, &*defs)) co_return std::move(*refused);
+    auto const cfg = a->d.cfg.load();
+    auto const limit = co_await named_server_limit_for(a->d.handler_hooks, *cfg, ctx, current_user_name(c));
+    if (!limit) co_return a->error(500, limit.error().message);
+    if (auto refused = check_new_named(u->name, server, body.display_name, &*defs, *limit)) co_return std::move(*refused);
     store::NamedServerRow row{.user_id = u->id, .name = server, .display_name = body.display_name,
                               .user_options = body.options};
     auto create = [this, row]() { return a->d.store.create_named_server(row); };

@@ -12,6 +12,7 @@
 #include "hub/login_service.hpp"
 #include "web/base_url.hpp"
 #include "web/form.hpp"
+#include "web/handler_hooks.hpp"
 #include "web/html.hpp"
 
 namespace nbhub::web {
@@ -89,20 +90,35 @@ struct Hub {
 
   // Where a signed-in user goes when no `next` says (JupyterHub's get_next_url): default_url,
   // else their server through /hub/spawn (which starts it, shows its progress or opens it),
-  // else the home page.
-  std::string landing(std::string const& next) const {
-    if (!next.empty()) return next;
-    if (!d.cfg.load()->default_url.empty()) return d.cfg.load()->default_url;
-    return d.cfg.load()->redirect_to_server ? hub("spawn") : hub("home");
+  // else the home page. Errc::config when a default_url function failed.
+  net::awaitable<Result<std::string>> landing(Context const& ctx, std::string const& next,
+                                              std::optional<std::string> user) const {
+    if (!next.empty()) co_return next;
+    auto const cfg = d.cfg.load();
+    auto url = co_await default_url_for(d.handler_hooks, *cfg, ctx, std::move(user));
+    if (!url || !url->empty()) co_return url;
+    co_return cfg->redirect_to_server ? hub("spawn") : hub("home");
+  }
+
+  Response redirect_or_error(Result<std::string> const& to) const {
+    if (!to) return page(500, "Configuration problem", error_body(500, to.error().message, hub("home"), "Home"));
+    return http::redirect_response(*to);
   }
 
   // --- handlers --------------------------------------------------------------------------
 
   net::awaitable<Response> root(Context& ctx) const {
-    // JupyterHub's RootHandler: default_url wins for everyone, signed in or not.
-    if (!d.cfg.load()->default_url.empty()) co_return http::redirect_response(d.cfg.load()->default_url);
+    // JupyterHub's RootHandler: default_url wins for everyone, signed in or not. A function
+    // needs to know who asks; a plain value does not.
+    auto const cfg = d.cfg.load();
+    auto const by_function = d.handler_hooks && d.handler_hooks->default_url;
+    if (!by_function && !cfg->default_url.empty()) co_return http::redirect_response(cfg->default_url);
     auto user = co_await current_user(ctx);
-    co_return http::redirect_response(user ? landing("") : hub("login"));
+    auto name = user ? std::optional<std::string>(user->name) : std::nullopt;
+    auto url = co_await default_url_for(d.handler_hooks, *cfg, ctx, name);
+    if (!url || !url->empty()) co_return redirect_or_error(url);
+    if (!user) co_return http::redirect_response(hub("login"));
+    co_return http::redirect_response(cfg->redirect_to_server ? hub("spawn") : hub("home"));
   }
 
   // The login page: a button per OAuth provider, the password form when there is a password
@@ -144,7 +160,7 @@ struct Hub {
 
   net::awaitable<Response> login(Context& ctx) const {
     auto next = checked_next(ctx);
-    if (auto user = co_await current_user(ctx)) co_return http::redirect_response(landing(next));
+    if (auto user = co_await current_user(ctx)) co_return redirect_or_error(co_await landing(ctx, next, user->name));
     co_return login_page(ctx, next);
   }
 
@@ -182,7 +198,8 @@ struct Hub {
       res.insert(http::bhttp::field::set_cookie, clear);
       co_return res;
     }
-    auto res = http::redirect_response(landing(next));
+    auto to = co_await landing(ctx, next, signed_in->user.name);
+    auto res = redirect_or_error(to);
     auto opts = cookie_opts(ctx, hub());
     opts.max_age = d.cfg.load()->auth.cookie_max_age;
     res.insert(http::bhttp::field::set_cookie, clear);

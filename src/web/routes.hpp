@@ -16,12 +16,15 @@ namespace nbhub::config { struct HubConfig; }
 
 namespace nbhub::web {
 
+struct HandlerHooks;
+
 struct WebDeps {
   SnapshotRef<config::HubConfig> cfg;  // read per request: a reload applies to later requests
   auth::LoginFlow& flow;
   hub::LoginService& logins;
   spdlog::logger& log;
   auth::PasswordLogin& passwords;  // kind = "dummy" or "shared-password": the form on the login page
+  HandlerHooks const* handler_hooks = nullptr;  // a default_url function (web/handler_hooks.hpp)
 };
 
 void add_hub_routes(http::Router& router, WebDeps deps);

@@ -11,6 +11,7 @@
 #include "hub/servers.hpp"
 #include "web/base_url.hpp"
 #include "web/form.hpp"
+#include "web/handler_hooks.hpp"
 #include "web/html.hpp"
 #include "web/request_auth.hpp"
 #include "web/server_routes.hpp"
@@ -232,6 +233,17 @@ struct Pages {
     }
     auto next = checked_next(ctx);
     unsigned const status = posted ? 303 : 302;
+    if (!server.empty() && state == hub::ServerState::stopped) {
+      auto const cfg = d.cfg.load();
+      auto limit = co_await named_server_limit_for(d.handler_hooks, *cfg, ctx, c->user.name);
+      if (!limit)
+        co_return page(500, "Cannot start", error_body(500, limit.error().message, hub("home"), "Home"), *c);
+      auto room = co_await d.servers.check_named_limit(target, server, *limit);
+      if (!room) {
+        unsigned const code = room.error().code == Errc::bad_request ? 400 : 503;
+        co_return page(code, "Cannot start", error_body(code, room.error().message, hub("home"), "Home"), *c);
+      }
+    }
     auto r = d.servers.start(target, server, std::move(options));
     if (!r) {
       unsigned const code = r.error().code == Errc::unavailable ? 429 : 400;  // too many users, as JupyterHub

@@ -26,6 +26,7 @@
 #include "web/api_bodies.hpp"
 #include "web/base_url.hpp"
 #include "web/form.hpp"
+#include "web/handler_hooks.hpp"
 #include "web/html.hpp"
 #include "web/request_auth.hpp"
 
@@ -254,6 +255,13 @@ struct Routes {
     if (before == hub::ServerState::stopped) {
       auto checked = co_await d.servers.check_user_options(*user, server_name, body.options);
       if (!checked) co_return api_error(checked.error().code == Errc::bad_request ? 400 : 500, checked.error().message);
+    }
+    if (!defined && !server_name.empty() && before == hub::ServerState::stopped) {
+      auto const cfg = d.cfg.load();
+      auto limit = co_await named_server_limit_for(d.handler_hooks, *cfg, ctx, current_user_name(*caller));
+      if (!limit) co_return api_error(500, limit.error().message);
+      auto room = co_await d.servers.check_named_limit(*user, server_name, *limit);
+      if (!room) co_return api_error(room.error().code == Errc::bad_request ? 400 : 503, room.error().message);
     }
     auto r = d.servers.start(*user, server_name, std::move(body.options), std::move(body.display_name));
     if (!r) {

@@ -16,6 +16,8 @@ namespace nbhub { class Random; }
 
 namespace nbhub::web {
 
+struct HandlerHooks;
+
 class RequestAuth;
 
 struct ServerRouteDeps {
@@ -32,6 +34,7 @@ struct ServerRouteDeps {
   Random* random = nullptr;
   Clock const* clock = nullptr;
   hub::ShareAccess* share_access = nullptr;  // hub/share_access.hpp; null: hub-side only
+  HandlerHooks const* handler_hooks = nullptr;  // named_server_limit_per_user as a function
 };
 
 void add_server_routes(http::Router& router, ServerRouteDeps deps);

@@ -271,6 +271,7 @@ import os
 c.JupyterHub.bind_url = "http://127.0.0.1:0"
 c.JupyterHub.hub_bind_url = "http://127.0.0.1:0"
 c.JupyterHub.authenticator_class = "dummy"
+c.Spawner.poll_interval = 1  # the test kills a server and waits for the poll to notice
 MARKS = os.environ["HOOK_MARKS"]
 
 
@@ -326,7 +327,8 @@ c.Spawner.pre_spawn_hook = pre_spawn
 '''
 
 
-def dummy_sign_in(hub, username):
+def dummy_sign_in_response(hub, username):
+    """(client, the login POST's response) for the dummy authenticator's form."""
     import urllib.parse
     from harness.browserless import Client, parse_form
     c = Client()
@@ -334,7 +336,11 @@ def dummy_sign_in(hub, username):
     r = c.post(urllib.parse.urljoin(hub.url("/hub/login"), form["action"]),
                data=dict(form["inputs"], username=username, password="x"))
     assert r.status in (302, 303), r.text[:300]
-    return c
+    return c, r
+
+
+def dummy_sign_in(hub, username):
+    return dummy_sign_in_response(hub, username)[0]
 
 
 def post_spawn_form(hub, client, fields):
@@ -344,18 +350,101 @@ def post_spawn_form(hub, client, fields):
     return client.post(hub.url("/hub/spawn"), data=dict(fields, _xsrf=parse_form(page.text)["inputs"]["_xsrf"]))
 
 
-def server_cmdline(workdir, user):
+def server_pid(workdir, user):
+    """The pid of `user`'s server process started by the hub in `workdir`, or None."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             raw = Path(f"/proc/{pid}/environ").read_bytes()
-            if f"JUPYTERHUB_USER={user}".encode() not in raw.split(b"\0") or workdir.encode() not in raw:
-                continue
-            return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
         except OSError:
             continue
+        if f"JUPYTERHUB_USER={user}".encode() in raw.split(b"\0") and workdir.encode() in raw:
+            return int(pid)
     return None
+
+
+def server_cmdline(workdir, user):
+    pid = server_pid(workdir, user)
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0") if pid else None
+    except OSError:
+        return None
+
+
+HANDLER_HOOKS = '''\
+c.JupyterHub.bind_url = "http://127.0.0.1:0"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:0"
+c.JupyterHub.authenticator_class = "dummy"
+c.JupyterHub.allow_named_servers = True
+c.Authenticator.admin_users = {"root"}
+
+
+def landing(handler):
+    user = handler.current_user
+    if user is None:
+        return "/hub/login?came=" + handler.request.method
+    return "/hub/admin" if user.admin else "/hub/home?for=" + user.name
+
+
+def named_limit(handler):
+    user = handler.current_user
+    if user.name == "broken":
+        raise RuntimeError("no limit for broken")
+    return 0 if user.admin else 1
+
+
+c.JupyterHub.default_url = landing
+c.JupyterHub.named_server_limit_per_user = named_limit
+'''
+
+
+@unittest.skipUnless(PYTHON, "python3 is not installed")
+class HandlerHooks(unittest.TestCase):
+    """JupyterHub.default_url and named_server_limit_per_user as functions of the handler."""
+
+    def test_default_url_and_named_server_limit_per_request(self):
+        workdir = tempfile.mkdtemp(prefix="nbhub-handlerhooks-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        hub = Hub(HANDLER_HOOKS, config_name="jupyterhub_config.py", workdir=workdir,
+                  env={"NBHUB_DB_URL": "sqlite:///nbhub.sqlite"})
+        with hub:
+            from harness.browserless import Client
+            visitor = Client()
+            r = visitor.get(hub.url("/hub/"))
+            self.assertEqual((r.status, r.headers["Location"]), (302, "/hub/login?came=GET"))
+
+            # After a sign-in without `next`, and at /hub/, each user lands where the function says.
+            sam = dummy_sign_in_response(hub, "sam")
+            self.assertEqual(sam[1].headers["Location"], "/hub/home?for=sam")
+            root = dummy_sign_in_response(hub, "root")
+            self.assertEqual(root[1].headers["Location"], "/hub/admin")
+            self.assertEqual(sam[0].get(hub.url("/hub/")).headers["Location"], "/hub/home?for=sam")
+
+            # The limit is the function's per caller: sam may define one named server, root more.
+            def put(client, user, server):
+                token = re.search(r'name="_xsrf" value="([^"]+)"', client.get(hub.url("/hub/home")).text).group(1)
+                return client.request("PUT", hub.url(f"/hub/api/users/{user}/servers/{server}"), json_body={},
+                                      headers={"X-XSRFToken": token})
+            r = put(sam[0], "sam", "one")
+            self.assertEqual(r.status, 201, r.text)
+            r = put(sam[0], "sam", "two")
+            self.assertEqual(r.status, 400, r.text)
+            self.assertIn("User sam already has the maximum of 1 named servers", r.json()["message"])
+            for name in ("one", "two", "three"):
+                self.assertEqual(put(root[0], "root", name).status, 201)
+            # A start through /hub/spawn asks too.
+            page = sam[0].get(hub.url("/hub/spawn/sam/four"))
+            self.assertEqual(page.status, 400, page.text[:300])
+            self.assertIn("already has the maximum of 1 named servers", page.text)
+
+            # A function that raises fails that request with its message and line.
+            broken = dummy_sign_in_response(hub, "broken")[0]
+            r = put(broken, "broken", "one")
+            self.assertEqual(r.status, 500)
+            line = HANDLER_HOOKS.splitlines().index('        raise RuntimeError("no limit for broken")') + 1
+            self.assertIn(f"JupyterHub.named_server_limit_per_user: RuntimeError: no limit for broken "
+                          f"(jupyterhub_config.py:{line})", r.json()["message"])
 
 
 @unittest.skipUnless(PYTHON and SINGLEUSER, "python3 or jupyterhub-singleuser is not installed")
@@ -404,6 +493,20 @@ class SpawnerHooks(unittest.TestCase):
             while time.time() < deadline and not mark.exists():
                 time.sleep(0.1)
             self.assertEqual(mark.read_text(), "default lab")
+
+            # A server that dies on its own: the poll finds it gone, and post_stop_hook runs
+            # as after a stop (JupyterHub's user_stopped).
+            mark.unlink()
+            r = post_spawn_form(hub, lab, {"profile": "lab"})
+            self.assertIn(r.status, (302, 303), r.text[:500])
+            wait_ready(lab, hub)
+            os.kill(server_pid(workdir, "labuser"), signal.SIGKILL)
+            deadline = time.time() + 20
+            while time.time() < deadline and not mark.exists():
+                time.sleep(0.1)
+            self.assertTrue(mark.exists(), hub.log()[-2000:])
+            self.assertEqual(mark.read_text(), "default lab")
+            wait_log(hub, r"server /user/labuser/ exited with status")
 
             # profile_list raising: a clear page, and a log line naming the hook and its line.
             line = SPAWN_HOOKS.splitlines().index('        raise ValueError("no profiles for broken")') + 1

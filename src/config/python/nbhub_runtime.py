@@ -603,15 +603,53 @@ class AuthenticatorStandIn:
                         setattr(self, k, _copy(v))
 
 
-class HandlerStandIn:
-    """post_auth_hook's `handler`: nbhub signs in outside Tornado; only the provider's name
-    and a logger are known here."""
+class Headers(dict):
+    """handler.request.headers: looked up without regard to case, as Tornado's."""
 
-    def __init__(self, provider):
+    def __init__(self, d):
+        super().__init__((str(k).title(), v) for k, v in (d or {}).items())
+
+    def __getitem__(self, k):
+        return super().__getitem__(str(k).title())
+
+    def __contains__(self, k):
+        return super().__contains__(str(k).title())
+
+    def get(self, k, default=None):
+        return super().get(str(k).title(), default)
+
+
+class RequestStandIn:
+    """handler.request: Tornado's HTTPServerRequest attributes a hook reads."""
+
+    def __init__(self, d):
+        self.method = d.get("method", "GET")
+        self.uri = d.get("uri", "/")
+        self.path = d.get("path", "/")
+        self.query = self.uri.partition("?")[2]
+        self.remote_ip = d.get("remote_ip", "")
+        self.host = d.get("host", "")
+        self.protocol = d.get("protocol", "http")
+        self.headers = Headers(d.get("headers"))
+
+    def full_url(self):
+        return f"{self.protocol}://{self.host}{self.uri}"
+
+
+class HandlerStandIn:
+    """What hooks get as `handler`: handler.current_user (a user, or None) and handler.request
+    for JupyterHub.default_url and named_server_limit_per_user; post_auth_hook's handler has
+    the sign-in provider's name and no request (nbhub signs in outside Tornado)."""
+
+    def __init__(self, provider="", user=None, request=None):
         import logging
         self.provider = provider
         self.log = logging.getLogger("nbhub.hook")
-        self.request = None
+        self.current_user = user
+        self.request = RequestStandIn(request) if request is not None else None
+
+    def get_current_user(self):
+        return self.current_user
 
 
 def _copy(v):
@@ -777,7 +815,7 @@ async def handle(loop, req):
         # OAuthenticator's modify_auth_state_hook(authenticator, auth_state) -> auth_state, then
         # Authenticator.post_auth_hook(authenticator, handler, authentication) -> dict or None.
         authenticator = AuthenticatorStandIn(sections)
-        handler = HandlerStandIn(req.get("provider", ""))
+        handler = HandlerStandIn(provider=req.get("provider", ""))
         authentication = dict(req.get("authentication") or {})
         fn = _hook(sections, "modify_auth_state_hook")
         if fn is not None:
@@ -800,6 +838,28 @@ async def handle(loop, req):
             return {"ok": True, "authentication": encode(authentication)}
         except Unsupported as e:
             return {"ok": False, "error": f"post_auth_hook: {e}"}
+    if kind == "handler":
+        # JupyterHub.default_url(handler) and named_server_limit_per_user(handler), per request.
+        trait = req.get("trait")
+        if trait not in ("default_url", "named_server_limit_per_user"):
+            return {"ok": False, "error": f"JupyterHub.{trait} is not a handler hook"}
+        fn = _hook(["JupyterHub"], trait)
+        if fn is None:
+            return {"ok": False, "error": f"no JupyterHub.{trait} function is configured"}
+        user = User(req["user"], req.get("auth_state")) if req.get("user") else None
+        handler = HandlerStandIn(user=user, request=req.get("request") or {})
+        try:
+            value = await _call(loop, fn, handler)
+        except (Exception, SystemExit) as e:
+            return {"ok": False, "error": f"JupyterHub.{trait}: {_hook_error(e)}"}
+        if trait == "default_url":
+            if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+                return {"ok": False, "error": f"JupyterHub.default_url returned {value!r:.60}, "
+                                              "not a path on this hub such as '/hub/home'"}
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return {"ok": False, "error": f"JupyterHub.named_server_limit_per_user returned {value!r:.60}, "
+                                          "not a whole number >= 0"}
+        return {"ok": True, "value": value}
     if kind == "ping":
         return {"ok": True, "pid": os.getpid()}
     return {"ok": False, "error": f"unknown call {kind!r}"}

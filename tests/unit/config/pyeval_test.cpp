@@ -16,6 +16,7 @@ namespace {
 using namespace cfgtest;
 using ::testing::Contains;
 using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -165,17 +166,19 @@ c.JupyterHub.authenticator_class = GenericOAuthenticator
 c.GenericOAuthenticator.username_claim = lambda info: info["sub"]
 c.Authenticator.post_auth_hook = hook
 c.Spawner.profile_list = lambda spawner: []
-c.JupyterHub.named_server_limit_per_user = lambda user: 2
+c.JupyterHub.named_server_limit_per_user = lambda handler: 2
+c.Spawner.cmd = lambda spawner: ["jupyterhub-singleuser"]
 )",
                         python_env());
-  EXPECT_THAT(l.hub.python.hooks, ElementsAre("Spawner.pre_spawn_hook", "Spawner.auth_state_hook",
-                                              "Spawner.profile_list", "GenericOAuthenticator.username_claim",
-                                              "Authenticator.post_auth_hook"));
+  EXPECT_THAT(l.hub.python.hooks, UnorderedElementsAre("Spawner.pre_spawn_hook", "Spawner.auth_state_hook",
+                                                       "Spawner.profile_list", "GenericOAuthenticator.username_claim",
+                                                       "Authenticator.post_auth_hook",
+                                                       "JupyterHub.named_server_limit_per_user"));
   EXPECT_THAT(l.hub.python.spawner_sections, ElementsAre("Spawner", "LocalProcessSpawner"));
   EXPECT_THAT(l.hub.python.authenticator_sections,
               ElementsAre("Authenticator", "OAuthenticator", "GenericOAuthenticator"));
   EXPECT_THAT(l.hub.python.helper_context, HasSubstr("state_hook"));
-  EXPECT_THAT(errors(l), Contains(HasSubstr("jupyterhub_config.py:13: JupyterHub.named_server_limit_per_user: "
+  EXPECT_THAT(errors(l), Contains(HasSubstr("jupyterhub_config.py:14: Spawner.cmd: "
                                             "a function (<lambda>) is not supported for this trait yet")));
 }
 

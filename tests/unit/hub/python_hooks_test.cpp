@@ -57,6 +57,18 @@ def pod_hook(spawner, pod):
     pod.spec.containers[0].image_pull_policy = "Always"
     return pod
 c.KubeSpawner.modify_pod_hook = pod_hook
+def landing(handler):
+    user = handler.current_user
+    if user is None:
+        return "/hub/login?from=" + handler.request.headers.get("x-origin", "none")
+    return "/hub/admin" if user.admin else "/hub/home"
+c.JupyterHub.default_url = landing
+def named_limit(handler):
+    if handler.request.path.endswith("/bad"):
+        return "many"
+    groups = [g.name for g in handler.current_user.groups] if handler.current_user else []
+    return 10 if "power" in groups else 2
+c.JupyterHub.named_server_limit_per_user = named_limit
 )";
 
 class HelperTest : public ::testing::Test {
@@ -197,6 +209,40 @@ TEST_F(HelperTest, UsernameClaim) {
   ioc_.run_for(std::chrono::seconds(10));
   ASSERT_TRUE(got) << got.error().message;
   EXPECT_EQ(*got, "erin");
+}
+
+TEST_F(HelperTest, HandlerHooksSeeTheCurrentUserAndTheRequest) {
+  HookUserLookup users = [](std::string const& name) -> net::awaitable<Result<HookUser>> {
+    HookUser u;
+    u.admin = name == "root";
+    if (name == "pat") u.groups = {"power"};
+    co_return u;
+  };
+  auto hook = handler_hook(*helper_, users, *log_);
+  auto call = [&](std::string trait, std::optional<std::string> user, std::string path) {
+    Result<json::value> got = Error{Errc::internal, "not run"};
+    auto ask = [&]() -> net::awaitable<void> {
+      HandlerCall c{.user = user, .method = "GET", .uri = path, .path = path, .remote_ip = "127.0.0.1",
+                    .host = "hub.example.org", .protocol = "https", .headers = {{"X-Origin", "lab"}}};
+      got = co_await hook(trait, std::move(c));
+      ioc_.stop();
+    };
+    net::co_spawn(ioc_, ask, net::detached);
+    ioc_.restart();
+    ioc_.run_for(std::chrono::seconds(10));
+    return got;
+  };
+  auto visitor = call("default_url", std::nullopt, "/hub/");
+  ASSERT_TRUE(visitor) << visitor.error().message;
+  EXPECT_EQ(visitor->as_string(), "/hub/login?from=lab");  // headers looked up without regard to case
+  EXPECT_EQ(call("default_url", "root", "/hub/")->as_string(), "/hub/admin");
+  EXPECT_EQ(call("default_url", "sam", "/hub/")->as_string(), "/hub/home");
+  EXPECT_EQ(call("named_server_limit_per_user", "pat", "/hub/api/users/pat/servers/a")->as_int64(), 10);
+  EXPECT_EQ(call("named_server_limit_per_user", "sam", "/hub/api/users/sam/servers/a")->as_int64(), 2);
+  auto bad = call("named_server_limit_per_user", "sam", "/hub/api/users/sam/servers/bad");
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message, HasSubstr("JupyterHub.named_server_limit_per_user returned 'many', not a whole number"));
+  EXPECT_THAT(log_text_.str(), HasSubstr("JupyterHub.named_server_limit_per_user for sam"));
 }
 
 TEST(PythonHookAnswer, WrongShapesAreErrors) {
