@@ -29,11 +29,11 @@
 #include "hub/python_hooks.hpp"
 
 using namespace nbhub;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -49,9 +49,9 @@ double load_ms(std::string const& file, std::string const& mode) {
   env["NBHUB_CONFIG_PYTHON"] = mode;
   config::CliInvocation cli;
   cli.config_file = file;
-  auto t0 = Clock::now();
+  auto t0 = SteadyClock::now();
   auto l = config::load(cli, env);
-  auto t = ms(Clock::now() - t0);
+  auto t = ms(SteadyClock::now() - t0);
   if (mode == "always" && l.hub.python.evaluated_file.empty())
     std::fprintf(stderr, "  %s was not run by Python: %s\n", file.c_str(),
                  l.diagnostics.empty() ? "" : l.diagnostics.front().to_string().c_str());
@@ -101,9 +101,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i <= rounds * 10; ++i) {
       boost::json::object call{{"call", "spawn"}, {"sections", boost::json::array{"Spawner"}},
                                {"user", boost::json::object{{"name", "alice"}}}, {"auth_state", nullptr}};
-      auto t0 = Clock::now();
+      auto t0 = SteadyClock::now();
       auto r = co_await helper.call(std::move(call));
-      auto t = ms(Clock::now() - t0);
+      auto t = ms(SteadyClock::now() - t0);
       if (!r) std::fprintf(stderr, "hook call failed: %s\n", r.error().message.c_str());
       if (i == 0)
         first = t;

@@ -457,10 +457,11 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     if (python_hooks->helper &&
         std::any_of(cfg.python.hooks.begin(), cfg.python.hooks.end(), [](auto const& h) { return h.ends_with(".username_claim"); }))
       flow.set_username_hook("default", hub::username_claim_hook(*python_hooks->helper, cfg.python.authenticator_sections));
-    if (python_hooks->has(".post_auth_hook", cfg) || python_hooks->has(".modify_auth_state_hook", cfg)) {
+    bool const decides_access = python_hooks->has(".check_allowed", cfg) || python_hooks->has(".check_blocked_users", cfg);
+    if (decides_access || python_hooks->has(".post_auth_hook", cfg) || python_hooks->has(".modify_auth_state_hook", cfg)) {
       auto sections = cfg.python.authenticator_sections;
       if (sections.empty()) sections = {"Authenticator"};
-      logins.set_auth_hook(hub::auth_hook(*python_hooks->helper, std::move(sections)));
+      logins.set_auth_hook(hub::auth_hook(*python_hooks->helper, std::move(sections)), decides_access);
     }
     std::atomic<std::chrono::seconds::rep> poll_seconds{spawner_settings->poll_interval.count()};
     hub::ServerManager* servers_ptr = nullptr;

@@ -590,7 +590,8 @@ class Importer {
 bool is_supported_hook(std::string_view section, std::string_view trait) {
   if (section == "JupyterHub") return trait == "default_url" || trait == "named_server_limit_per_user";
   if (is_auth_section(section))
-    return trait == "username_claim" || trait == "post_auth_hook" || trait == "modify_auth_state_hook";
+    return trait == "username_claim" || trait == "post_auth_hook" || trait == "modify_auth_state_hook" ||
+           trait == "check_allowed" || trait == "check_blocked_users";
   if (section == "KubeSpawner" && trait == "modify_pod_hook") return true;
   if ((section == "DockerSpawner" || section == "SwarmSpawner" || section == "SystemUserSpawner") &&
       trait == "extra_create_kwargs")
@@ -629,7 +630,7 @@ bool import_python_outcome(pyeval::Outcome outcome, std::string const& file, Con
                                  "post_stop_hook, options_form, options_from_form, profile_list, default_url), "
                                  "KubeSpawner.modify_pod_hook, DockerSpawner.extra_create_kwargs, "
                                  "JupyterHub.default_url, JupyterHub.named_server_limit_per_user, "
-                                 "Authenticator.post_auth_hook, OAuthenticator.modify_auth_state_hook and "
+                                 "Authenticator.post_auth_hook, check_allowed, check_blocked_users, OAuthenticator.modify_auth_state_hook and "
                                  "username_claim; see docs/hooks.md",
                                  c.name));
     }

@@ -13,6 +13,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "config/pyeval_runtime_source.hpp"
 
@@ -170,13 +171,31 @@ Outcome parse_output(std::string_view text, std::string const& file) {
       continue;
     }
     if (v->is_object())
-      if (auto sub = str(v->get_object(), "subclass"); !sub.empty())
-        out.diagnostics.push_back(
-            {where_file, as.line, option,
-             fmt::format("{} is a subclass of {}: nbhub provides {}'s behaviour, and the methods {} "
-                         "defines are not run",
-                         sub, str(v->get_object(), "$class"), str(v->get_object(), "$class"), sub),
-             false});
+      if (auto sub = str(v->get_object(), "subclass"); !sub.empty()) {
+        // An authenticator subclass's check_allowed / check_blocked_users run in the hook
+        // helper (docs/hooks.md); nbhub provides the base class's behaviour for the rest.
+        bool const authenticator = as.section == "JupyterHub" && as.trait == "authenticator_class";
+        std::vector<std::string> not_run;
+        if (auto const* ms = v->get_object().if_contains("methods"); ms && ms->is_array())
+          for (auto const& m : ms->get_array()) {
+            if (!m.is_string()) continue;
+            std::string const name(m.get_string());
+            if (authenticator && (name == "check_allowed" || name == "check_blocked_users"))
+              out.callables.push_back({"Authenticator", name, sub + "." + name, as.file, as.line});
+            else
+              not_run.push_back(name);
+          }
+        auto const base = str(v->get_object(), "$class");
+        if (!not_run.empty())
+          out.diagnostics.push_back(
+              {where_file, as.line, option,
+               fmt::format("{} is a subclass of {}: nbhub provides {}'s behaviour{}, and these methods {} "
+                           "defines are not run: {}",
+                           sub, base, base,
+                           authenticator ? " and runs its check_allowed and check_blocked_users" : "", sub,
+                           fmt::join(not_run, ", ")),
+               false});
+      }
     std::string problem;
     auto value = to_value(*v, problem);
     if (!value) {

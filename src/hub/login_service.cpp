@@ -31,7 +31,7 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
     if (!exists) return exists.error();
     auto decision = auth::decide(*cfg, id.username, id.groups, *exists, id.allow_all_by_default,
                                  id.allowed_by);
-    if (!decision.allowed) {
+    if (!decision.allowed && !(auth_hook_ && hook_decides_access_)) {
       log_.warn("login refused for '{}' via {}: {}", id.username, id.provider, decision.reason);
       return Error{Errc::forbidden, cfg->custom_403_message};
     }
@@ -81,16 +81,20 @@ net::awaitable<Result<SignedIn>> LoginService::sign_in(auth::Identity id) {
   for (auto const& g : id.groups) groups.emplace_back(g);
   boost::json::object authentication{{"name", id.username}, {"groups", std::move(groups)}, {"auth_state", id.auth_state}};
   authentication["admin"] = decision.admin ? boost::json::value(*decision.admin) : boost::json::value(nullptr);
-  auto changed = co_await auth_hook_(std::move(authentication), id.provider);
+  LoginService::AuthHookCall call{.authentication = std::move(authentication), .provider = id.provider,
+                                  .blocked = decision.reason == "blocked_users", .allowed = decision.allowed};
+  auto changed = co_await auth_hook_(std::move(call));
   if (!changed) {
     log_.warn("login of '{}' via {} failed in a Python hook: {}", id.username, id.provider, changed.error().message);
     co_return Error{Errc::internal, "Sign-in failed in the hub's configuration: " + changed.error().message};
   }
-  if (!*changed) {
-    log_.warn("login refused for '{}' via {}: post_auth_hook returned None", id.username, id.provider);
+  if (!changed->authentication) {
+    log_.warn("login refused for '{}' via {}: {} returned {}", id.username, id.provider, changed->refused_by,
+              changed->refused_by == "post_auth_hook" ? "None" : "False");
     co_return Error{Errc::forbidden, cfg->custom_403_message};
   }
-  auto const& a = **changed;
+  if (!decision.allowed) decision.reason = "the configuration's check_allowed";
+  auto const& a = *changed->authentication;
   if (auto const* n = a.if_contains("name"); n && n->is_string() && !n->as_string().empty()) id.username = std::string(n->as_string());
   if (auto const* adm = a.if_contains("admin"); adm && adm->is_bool()) decision.admin = adm->as_bool();
   if (auto const* st = a.if_contains("auth_state"); st && st->is_object()) id.auth_state = st->as_object();

@@ -50,15 +50,29 @@ class LoginService {
 
   static constexpr std::string_view kCookieName = "nbhub-hub-login";
 
-  // jupyterhub_config.py's OAuthenticator.modify_auth_state_hook and
-  // Authenticator.post_auth_hook (hub/python_hooks.hpp), after the allow decision:
-  // called with JupyterHub's authentication dict {"name", "admin" (null: unchanged), "groups",
-  // "auth_state"} and the provider's name; answers the dict as the hooks left it, or nullopt
-  // when post_auth_hook returned None (the sign-in is refused, 403). An error fails the sign-in
-  // with its message. Set once, before the first sign-in.
-  using AuthHook = std::function<boost::asio::awaitable<Result<std::optional<boost::json::object>>>(
-      boost::json::object authentication, std::string provider)>;
-  void set_auth_hook(AuthHook hook) { auth_hook_ = std::move(hook); }
+  // jupyterhub_config.py's OAuthenticator.modify_auth_state_hook, the authenticator's
+  // check_blocked_users and check_allowed, and Authenticator.post_auth_hook
+  // (hub/python_hooks.hpp), in JupyterHub's order: called with JupyterHub's authentication dict
+  // {"name", "admin" (null: unchanged), "groups", "auth_state"}, the provider's name and nbhub's
+  // own allow verdict (what the base classes' checks answer); answers the dict as the hooks
+  // left it, or no dict and the check that refused (403). An error fails the sign-in with its
+  // message. Set once, before the first sign-in; with `decides_access` (the configuration
+  // defines an allow check) users nbhub's rules refuse are asked about too.
+  struct AuthHookCall {
+    boost::json::object authentication;
+    std::string provider;
+    bool blocked = false;  // nbhub's verdict: in blocked_users
+    bool allowed = true;   // nbhub's verdict: an allow rule matched
+  };
+  struct AuthHookAnswer {
+    std::optional<boost::json::object> authentication;  // nullopt: refused
+    std::string refused_by;  // "check_blocked_users", "check_allowed" or "post_auth_hook"
+  };
+  using AuthHook = std::function<boost::asio::awaitable<Result<AuthHookAnswer>>(AuthHookCall call)>;
+  void set_auth_hook(AuthHook hook, bool decides_access) {
+    auth_hook_ = std::move(hook);
+    hook_decides_access_ = decides_access;
+  }
 
  private:
   SnapshotRef<config::AuthConfig> cfg_;
@@ -69,6 +83,7 @@ class LoginService {
   boost::asio::thread_pool& pool_;
   spdlog::logger& log_;
   AuthHook auth_hook_;
+  bool hook_decides_access_ = false;
 };
 
 std::string session_id_hash(std::string_view token);

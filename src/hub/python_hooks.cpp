@@ -344,21 +344,28 @@ std::function<net::awaitable<Result<std::string>>(json::object)> username_claim_
   };
 }
 
-std::function<net::awaitable<Result<std::optional<json::object>>>(json::object, std::string)> auth_hook(
-    PythonHelper& helper, std::vector<std::string> sections) {
-  return [&helper, sections = std::move(sections)](json::object authentication,
-                                                   std::string provider) -> net::awaitable<Result<std::optional<json::object>>> {
+LoginService::AuthHook auth_hook(PythonHelper& helper, std::vector<std::string> sections) {
+  return [&helper, sections = std::move(sections)](
+             LoginService::AuthHookCall call) -> net::awaitable<Result<LoginService::AuthHookAnswer>> {
     json::array secs;
     for (auto const& s : sections) secs.emplace_back(s);
-    json::object request{{"call", "post_auth"}, {"sections", std::move(secs)},
-                         {"authentication", std::move(authentication)}, {"provider", std::move(provider)}};
+    json::object request{{"call", "post_auth"},
+                         {"sections", std::move(secs)},
+                         {"authentication", std::move(call.authentication)},
+                         {"provider", std::move(call.provider)},
+                         {"verdict", json::object{{"blocked", call.blocked}, {"allowed", call.allowed}}}};
     auto answer = co_await helper.call(std::move(request));
     if (!answer) co_return answer.error();
-    if (auto const* r = answer->if_contains("refused"); r && r->is_bool() && r->as_bool())
-      co_return std::optional<json::object>{};
+    LoginService::AuthHookAnswer out;
+    if (auto const* r = answer->if_contains("refused"); r && r->is_bool() && r->as_bool()) {
+      auto const* by = answer->if_contains("refused_by");
+      out.refused_by = by && by->is_string() ? std::string(by->get_string()) : "post_auth_hook";
+      co_return out;
+    }
     auto const* a = answer->if_contains("authentication");
     if (!a || !a->is_object()) co_return Error{Errc::bad_request, "post_auth_hook must return the authentication dict or None"};
-    co_return std::optional<json::object>{a->as_object()};
+    out.authentication = a->as_object();
+    co_return out;
   };
 }
 

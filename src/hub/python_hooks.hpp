@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "hub/login_service.hpp"
 #include "spawn/spawner.hpp"
 
 namespace spdlog { class logger; }
@@ -157,12 +158,12 @@ std::function<boost::asio::awaitable<Result<boost::json::value>>(spawn::OptionsR
 std::function<boost::asio::awaitable<void>(std::string, std::string, boost::json::object)> post_stop_hook(
     PythonHelper& helper, std::vector<std::string> sections, HookUserLookup users, spdlog::logger& log);
 
-// OAuthenticator.modify_auth_state_hook(authenticator, auth_state), then
-// Authenticator.post_auth_hook(authenticator, handler, authentication), for
-// LoginService::set_auth_hook: the authentication dict as they left it, nullopt when
-// post_auth_hook returned None. `sections`: the authenticator class's, base first.
-std::function<boost::asio::awaitable<Result<std::optional<boost::json::object>>>(boost::json::object, std::string)>
-auth_hook(PythonHelper& helper, std::vector<std::string> sections);
+// OAuthenticator.modify_auth_state_hook(authenticator, auth_state), the authenticator's
+// check_blocked_users and check_allowed (a subclass's methods, or functions given to them;
+// the base classes answer nbhub's verdict), then Authenticator.post_auth_hook(authenticator,
+// handler, authentication), for LoginService::set_auth_hook. `sections`: the authenticator
+// class's, base first.
+LoginService::AuthHook auth_hook(PythonHelper& helper, std::vector<std::string> sections);
 
 // What JupyterHub.default_url and JupyterHub.named_server_limit_per_user, given as functions,
 // see as `handler`: handler.current_user (None when nobody is signed in) and handler.request.

@@ -327,16 +327,23 @@ c.Spawner.pre_spawn_hook = pre_spawn
 '''
 
 
-def dummy_sign_in_response(hub, username):
-    """(client, the login POST's response) for the dummy authenticator's form."""
+def dummy_sign_in_response_any(hub, username):
+    """The dummy authenticator's login POST for `username`, whatever its answer."""
     import urllib.parse
     from harness.browserless import Client, parse_form
     c = Client()
     form = parse_form(c.get(hub.url("/hub/login")).text)
     r = c.post(urllib.parse.urljoin(hub.url("/hub/login"), form["action"]),
                data=dict(form["inputs"], username=username, password="x"))
+    r.client = c
+    return r
+
+
+def dummy_sign_in_response(hub, username):
+    """(client, the login POST's response) for the dummy authenticator's form."""
+    r = dummy_sign_in_response_any(hub, username)
     assert r.status in (302, 303), r.text[:300]
-    return c, r
+    return r.client, r
 
 
 def dummy_sign_in(hub, username):
@@ -622,17 +629,12 @@ c.Authenticator.post_auth_hook = after_login
 @unittest.skipUnless(PYTHON, "python3 is not installed")
 class AuthenticatorHooks(unittest.TestCase):
     def test_post_auth_hook_renames_promotes_and_refuses(self):
-        from harness.browserless import Client, parse_form
-        import urllib.parse
         workdir = tempfile.mkdtemp(prefix="nbhub-authhooks-")
         self.addCleanup(shutil.rmtree, workdir, True)
 
         def attempt(hub, name):
-            c = Client()
-            form = parse_form(c.get(hub.url("/hub/login")).text)
-            r = c.post(urllib.parse.urljoin(hub.url("/hub/login"), form["action"]),
-                       data=dict(form["inputs"], username=name, password="x"))
-            return c, r
+            r = dummy_sign_in_response_any(hub, name)
+            return r.client, r
 
         with Hub(AUTH_HOOKS, config_name="jupyterhub_config.py", workdir=workdir,
                  env={"NBHUB_DB_URL": "sqlite:///nbhub.sqlite"}) as hub:
@@ -653,3 +655,57 @@ class AuthenticatorHooks(unittest.TestCase):
             line = AUTH_HOOKS.splitlines().index('        raise RuntimeError("crash may not sign in")') + 1
             self.assertIn(f"post_auth_hook: RuntimeError: crash may not sign in (jupyterhub_config.py:{line})", r.text)
             wait_log(hub, rf"login of 'crash' via default failed in a Python hook: post_auth_hook: RuntimeError")
+
+
+SUBCLASS_AUTH = '''\
+from jupyterhub.auth import DummyAuthenticator
+
+c.JupyterHub.bind_url = "http://127.0.0.1:0"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:0"
+
+
+class TeamAuthenticator(DummyAuthenticator):
+    def check_blocked_users(self, username, authentication=None):
+        if username.startswith("ex-"):
+            return False
+        return super().check_blocked_users(username, authentication)
+
+    async def check_allowed(self, username, authentication=None):
+        if username.endswith("-team"):
+            return True
+        return super().check_allowed(username, authentication)
+
+    def greeting(self):
+        return "hello"
+
+
+c.JupyterHub.authenticator_class = TeamAuthenticator
+c.Authenticator.allowed_users = {"alice"}
+c.Authenticator.blocked_users = {"bob-team"}
+'''
+
+
+@unittest.skipUnless(PYTHON, "python3 is not installed")
+class AuthenticatorSubclassChecks(unittest.TestCase):
+    """An authenticator subclass's check_allowed / check_blocked_users, deferring to super()."""
+
+    def test_subclass_allow_checks_have_the_last_word(self):
+        workdir = tempfile.mkdtemp(prefix="nbhub-subclass-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        with Hub(SUBCLASS_AUTH, config_name="jupyterhub_config.py", workdir=workdir,
+                 env={"NBHUB_DB_URL": "sqlite:///nbhub.sqlite"}) as hub:
+            wait_log(hub, r"TeamAuthenticator is a subclass of jupyterhub.auth.DummyAuthenticator: nbhub provides "
+                          r".* and runs its check_allowed and check_blocked_users, and these methods "
+                          r"TeamAuthenticator defines are not run: greeting")
+
+            def status(name):
+                return dummy_sign_in_response_any(hub, name).status
+
+            self.assertIn(status("alice"), (302, 303))   # super(): allowed_users
+            self.assertIn(status("dan-team"), (302, 303))  # the subclass admits what the rules do not
+            self.assertEqual(status("carol"), 403)        # super(): no rule matched
+            wait_log(hub, r"login refused for 'carol' via default: check_allowed returned False")
+            self.assertEqual(status("ex-alice"), 403)     # the subclass blocks
+            self.assertEqual(status("bob-team"), 403)     # super(): blocked_users, before check_allowed
+            wait_log(hub, r"login refused for 'bob-team' via default: check_blocked_users returned False")
+            wait_log(hub, r"login: 'dan-team' signed in via default \(the configuration's check_allowed")

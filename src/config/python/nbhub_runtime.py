@@ -80,6 +80,9 @@ def encode(v):
         out = {"$class": name}
         if subclass:
             out["subclass"] = v.__qualname__
+            out["methods"] = sorted({m for k in v.__mro__ if not k.__dict__.get("_nbhub_standin")
+                                     and k is not object for m, f in k.__dict__.items()
+                                     if callable(f) and not m.startswith("__")})
         return out
     if callable(v):
         code = getattr(v, "__code__", None) or getattr(getattr(v, "__call__", None), "__code__", None)
@@ -301,6 +304,18 @@ def _url_path_join(*pieces):
     return ("/" if initial else "") + s + ("/" if final and s else "")
 
 
+def _verdict_allowed(self, username, authentication=None):
+    return bool(self.__dict__.get("_nbhub_verdict", {}).get("allowed", True))
+
+
+async def _verdict_allowed_async(self, username, authentication=None):
+    return _verdict_allowed(self, username, authentication)
+
+
+def _verdict_not_blocked(self, username, authentication=None):
+    return not self.__dict__.get("_nbhub_verdict", {}).get("blocked", False)
+
+
 async def _maybe_future(x):
     if hasattr(x, "__await__"):
         return await x
@@ -312,6 +327,10 @@ def install_stand_ins(ctx):
              ("PAMAuthenticator", "LocalAuthenticator"), ("DummyAuthenticator", "Authenticator"),
              ("NullAuthenticator", "Authenticator"))
     _classes("jupyterhub.authenticators.shared", ("SharedPasswordAuthenticator", "Authenticator"))
+    # The base classes' allow checks answer nbhub's own verdict, so a subclass's
+    # check_allowed / check_blocked_users may defer to super() as in JupyterHub.
+    _ALL["Authenticator"].check_allowed = _verdict_allowed
+    _ALL["Authenticator"].check_blocked_users = _verdict_not_blocked
     _classes("jupyterhub.spawner", ("Spawner", None), ("LocalProcessSpawner", "Spawner"),
              ("SimpleLocalProcessSpawner", "LocalProcessSpawner"))
     _classes("jupyterhub.app", ("JupyterHub", None))
@@ -323,6 +342,7 @@ def install_stand_ins(ctx):
     _module("jupyterhub", __version__="5.2.1", version_info=(5, 2, 1))
     _classes("oauthenticator.oauth2", ("OAuthenticator", "Authenticator"),
              ("OAuthLoginHandler", "BaseHandler"), ("OAuthCallbackHandler", "BaseHandler"))
+    _ALL["OAuthenticator"].check_allowed = _verdict_allowed_async  # OAuthenticator's is async
     for mod, name in [("generic", "GenericOAuthenticator"), ("github", "GitHubOAuthenticator"),
                       ("gitlab", "GitLabOAuthenticator"), ("google", "GoogleOAuthenticator"),
                       ("cilogon", "CILogonOAuthenticator"), ("azuread", "AzureAdOAuthenticator"),
@@ -652,6 +672,41 @@ class HandlerStandIn:
         return self.current_user
 
 
+def _authenticator(sections, verdict):
+    """The `authenticator` hooks get: an instance of the configuration's own subclass when
+    JupyterHub.authenticator_class is one (its methods run), else of the stand-in base; the
+    traits from the configuration; nbhub's allow verdict for the base allow checks."""
+    hub = _C._sections.get("JupyterHub")
+    cls = hub._values.get("authenticator_class") if hub is not None else None
+    if not (isinstance(cls, type) and issubclass(cls, _ALL["Authenticator"])):
+        cls = _ALL["Authenticator"]
+    obj = object.__new__(cls)
+    obj.__dict__.update(AuthenticatorStandIn(sections).__dict__)
+    obj._nbhub_verdict = verdict
+    return obj
+
+
+async def _access_checks(loop, authenticator, sections, username, authentication):
+    """JupyterHub's check_blocked_users then check_allowed: a function given to the trait, or
+    the authenticator's method (the subclass's, or the base's answering nbhub's verdict).
+    Returns (the name of the check that refused or None, an error message or None)."""
+    import inspect
+    for method in ("check_blocked_users", "check_allowed"):
+        fn = _hook(sections, method)
+        try:
+            if fn is not None:
+                result = await _call(loop, fn, authenticator, username, authentication)
+            else:
+                result = getattr(authenticator, method)(username, authentication)
+                if inspect.isawaitable(result):
+                    result = await result
+        except (Exception, SystemExit) as e:  # not CancelledError: that is the timeout
+            return None, f"{method}: {_hook_error(e)}"
+        if not result:
+            return method, None
+    return None, None
+
+
 def _copy(v):
     import copy
     return copy.deepcopy(v)
@@ -814,7 +869,9 @@ async def handle(loop, req):
     if kind == "post_auth":
         # OAuthenticator's modify_auth_state_hook(authenticator, auth_state) -> auth_state, then
         # Authenticator.post_auth_hook(authenticator, handler, authentication) -> dict or None.
-        authenticator = AuthenticatorStandIn(sections)
+        # JupyterHub's order: (OAuthenticator's authenticate, with modify_auth_state_hook),
+        # check_blocked_users, check_allowed, post_auth_hook.
+        authenticator = _authenticator(sections, req.get("verdict") or {})
         handler = HandlerStandIn(provider=req.get("provider", ""))
         authentication = dict(req.get("authentication") or {})
         fn = _hook(sections, "modify_auth_state_hook")
@@ -823,6 +880,12 @@ async def handle(loop, req):
                 authentication["auth_state"] = await _call(loop, fn, authenticator, authentication.get("auth_state"))
             except (Exception, SystemExit) as e:
                 return {"ok": False, "error": f"modify_auth_state_hook: {_hook_error(e)}"}
+        refused_by, error = await _access_checks(loop, authenticator, sections, authentication.get("name", ""),
+                                                 authentication)
+        if error:
+            return {"ok": False, "error": error}
+        if refused_by:
+            return {"ok": True, "refused": True, "refused_by": refused_by}
         fn = _hook(sections, "post_auth_hook")
         if fn is not None:
             try:
@@ -830,7 +893,7 @@ async def handle(loop, req):
             except (Exception, SystemExit) as e:
                 return {"ok": False, "error": f"post_auth_hook: {_hook_error(e)}"}
             if result is None:
-                return {"ok": True, "refused": True}
+                return {"ok": True, "refused": True, "refused_by": "post_auth_hook"}
             if not isinstance(result, dict) or not isinstance(result.get("name"), str):
                 return {"ok": False, "error": "post_auth_hook must return the authentication dict (with its name) or None"}
             authentication = result

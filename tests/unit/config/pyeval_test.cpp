@@ -74,7 +74,8 @@ TEST(PyEvalOutput, ErrorsNameFileAndLine) {
     {"section": "Spawner", "trait": "y", "op": "assign", "file": "a.py", "line": 3,
      "value": [{"$callable": "f", "file": "a.py", "line": 1}]},
     {"section": "JupyterHub", "trait": "authenticator_class", "op": "assign", "file": "a.py", "line": 5,
-     "value": {"$class": "oauthenticator.generic.GenericOAuthenticator", "subclass": "Mine"}}
+     "value": {"$class": "oauthenticator.generic.GenericOAuthenticator", "subclass": "Mine",
+               "methods": ["authenticate", "check_allowed"]}}
   ]})", "x.py");
   EXPECT_FALSE(unsupported.failed);
   ASSERT_EQ(unsupported.diagnostics.size(), 3u);
@@ -84,8 +85,14 @@ TEST(PyEvalOutput, ErrorsNameFileAndLine) {
             "a.py:3: Spawner.y: a function (f) inside a value is not supported");
   EXPECT_THAT(unsupported.diagnostics[2].to_string(),
               HasSubstr("a.py:5: warning: JupyterHub.authenticator_class: Mine is a subclass of "
-                        "oauthenticator.generic.GenericOAuthenticator"));
+                        "oauthenticator.generic.GenericOAuthenticator: nbhub provides "
+                        "oauthenticator.generic.GenericOAuthenticator's behaviour and runs its check_allowed and "
+                        "check_blocked_users, and these methods Mine defines are not run: authenticate"));
   EXPECT_EQ(unsupported.assignments.size(), 1u);
+  // check_allowed runs in the hook helper.
+  ASSERT_EQ(unsupported.callables.size(), 1u);
+  EXPECT_EQ(unsupported.callables[0].section + "." + unsupported.callables[0].trait, "Authenticator.check_allowed");
+  EXPECT_EQ(unsupported.callables[0].line, 5);
 }
 
 TEST(PyEvalOutput, FindExecutable) {
