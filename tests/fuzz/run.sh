@@ -12,7 +12,7 @@ seconds=${1:-${FUZZ_SECONDS:-15}}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(next_url cookies jws jwks upstream_response request_head request_body form claims
-                                     websocket_upgrade config_toml pyconfig z2jh_values api_bodies
+                                     websocket_upgrade config_toml pyconfig pyeval_output z2jh_values api_bodies
                                      routes_api docker_answers kube_answers idp_answers)
 
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (scripts/install-deps.sh installs it)" >&2; exit 2; }
