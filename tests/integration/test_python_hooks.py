@@ -416,6 +416,7 @@ class HandlerHooks(unittest.TestCase):
         hub = Hub(HANDLER_HOOKS, config_name="jupyterhub_config.py", workdir=workdir,
                   env={"NBHUB_DB_URL": "sqlite:///nbhub.sqlite"})
         with hub:
+            self.addCleanup(hub.kill_servers)  # should a refused start have started one after all
             from harness.browserless import Client
             visitor = Client()
             r = visitor.get(hub.url("/hub/"))
