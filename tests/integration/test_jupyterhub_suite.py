@@ -28,6 +28,7 @@ other tests).
 import collections
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -117,6 +118,23 @@ class SuiteRun:
             except subprocess.TimeoutExpired:
                 self.returncode = "timeout"
         self.seconds = time.monotonic() - started
+        self.kill_leftovers()
+
+    def kill_leftovers(self):
+        """SIGKILLs what the run left running: single-user servers that the suite's MockHub
+        spawned (user river, base URL /@/space word/) outlive a test that ends early. Every
+        process whose environment names this run's directory (its PATH does) is one."""
+        marker = self.dir.encode()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if marker not in f.read():
+                        continue
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
 
     def outcomes(self):
         """{test id: "passed" | "failed" | "error" | "skipped"} from pytest's JUnit XML."""
