@@ -168,12 +168,13 @@ class Nbhub(BenchHub):
     name = "nbhub"
     login_path = "/hub/oauth_login?provider=idp"
 
-    def __init__(self, workdir: str, binary: str, issuer: str, extra: str = ""):
-        """`extra`: top-level TOML lines added to the configuration (for experiments)."""
+    def __init__(self, workdir: str, binary: str, issuer: str, extra: str = "", top: str = ""):
+        """`extra`: TOML lines added at the end of the configuration, `top`: at its top,
+        where top-level keys go (for experiments)."""
         super().__init__(workdir)
         self.binary = os.path.abspath(binary)
         with open(os.path.join(workdir, "nbhub.toml"), "w") as f:
-            f.write(f"""
+            f.write(f"""{top}
 ip = "127.0.0.1"
 port = {self.port}
 hub_bind_url = "http://127.0.0.1:0"
