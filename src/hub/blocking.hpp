@@ -2,10 +2,9 @@
 // Runs blocking work (SQLite, fsync, crypto on large values) on the blocking pool and resumes
 // the caller on its own executor (STYLE.md §6.7: nothing blocks an I/O thread).
 //
-// One post to the pool and one post back, nothing else: no coroutine on the pool. (A co_spawn
-// onto the pool, as this was first written, also woke the pool's second thread on every call
-// for nothing: a quarter of the context switches of a sign-in, bench/login/signin_cpu.py.)
-// An exception thrown by the work is rethrown in the caller.
+// One post to the pool and one post back, nothing else: no coroutine frame and no co_spawn
+// machinery on the pool for each store call. An exception thrown by the work is rethrown in
+// the caller.
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/executor_work_guard.hpp>
