@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "app/chp_mirror.hpp"
@@ -251,12 +252,18 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
   try {
     SystemClock clock;
     OpenSslRandom random;
-    auto threads = std::max(2u, std::thread::hardware_concurrency());
-    net::io_context ioc(static_cast<int>(threads));
+    // hub_threads (config.hpp says why one by default). A hint of 1 also spares the scheduler's
+    // cross-thread wake-ups; it still locks, as other threads post here. 0: the hub's work
+    // shares the proxy's threads, and a hub request needs no hop between threads at all.
+    // (Declared before the proxy's, so destroyed after it, as when it was always there.)
+    auto const threads = static_cast<unsigned>(cfg.hub_threads);
+    std::optional<net::io_context> own_ioc;
+    if (threads > 0) own_ioc.emplace(static_cast<int>(threads));
     // The public port (the proxy) has threads of its own, so that proxied bytes never queue
     // behind hub work; hub threads post the results of hub requests back to it.
     auto const proxy_threads = static_cast<unsigned>(cfg.proxy.threads);
     net::io_context proxy_ioc(http::io_concurrency_hint(proxy_threads));
+    net::io_context& ioc = own_ioc ? *own_ioc : proxy_ioc;
     net::thread_pool blocking(2);
     auto work = net::make_work_guard(ioc);
     auto proxy_work = net::make_work_guard(proxy_ioc);
@@ -383,7 +390,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                              .tls = public_tls ? &public_tls->server() : nullptr,
                              .hsts_max_age = cfg.hsts_max_age,
                              .interceptor = &proxy, .single_thread = proxy_threads == 1,
-                             .handler_executor = ioc.get_executor(),
+                             .handler_executor = own_ioc ? std::optional(ioc.get_executor()) : std::nullopt,
                              .observer = web::request_observer(metrics), .request_ids = true,
                              .access_json = cfg.log_format == "json"};
     auto listener = std::make_shared<http::Listener>(proxy_ioc, router, lo, *logs.access, log);

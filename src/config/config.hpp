@@ -267,6 +267,11 @@ struct HubConfig {
   std::string hub_connect_url;
   std::string db_url = "sqlite:///nbhub.sqlite";
   std::size_t db_pool_size = 4;  // PostgreSQL: most connections the store keeps open
+  // Threads running the hub's own work (pages, REST API, sign-in protocol, spawner calls).
+  // One by default: hub work is protocol code between awaits (blocking store calls run on
+  // their own pool), and with two, each completion woke the other thread for nothing.
+  // 0: on the proxy's threads (no hop between threads per hub request).
+  std::size_t hub_threads = 1;
   Seconds replica_lease{30};     // a server transition's lease (hub/servers.hpp)
   std::string cookie_secret_file = "nbhub_cookie_secret";
   std::string data_dir = ".";

@@ -209,6 +209,8 @@ void validate(ConfigBuilder& b) {
     b.error(at(b, -1, "spawner.ip"), fmt::format("{} is not an IPv4 or IPv6 address", dquoted(ip)));
   if (hub.proxy.stall_timeout.count() < 1)
     b.error(at(b, -1, "proxy.stall_timeout_seconds"), "must be at least 1: 0 would cut every proxied body");
+  if (hub.hub_threads > 256)
+    b.error(at(b, -1, "hub_threads"), "must be between 0 and 256");
   if (hub.proxy.threads == 0 || hub.proxy.threads > 256)
     b.error(at(b, -1, "proxy.threads"), "must be between 1 and 256");
   if (hub.proxy.busy_poll_microseconds > 10000)
