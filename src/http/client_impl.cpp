@@ -40,6 +40,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr auto kAwait = net::use_awaitable;
+constexpr std::size_t kReadRoom = 16 * 1024;  // what a response read asks the socket for, at least
 
 // A prepared request and its Beast message, built once and shared read-only by attempts.
 struct Target {
@@ -257,6 +258,10 @@ net::awaitable<Outcome> exchange(Stream& stream, Connection& conn, Target const&
     p->body_limit(max_bytes);
     if (t.req.method() == bhttp::verb::head) p->skip(true);
     conn.expires_at(deadline);
+    // Beast reads into what the buffer has room for, at least 512 bytes: an IdP's token
+    // answer (a few KB) took several reads, each a trip through the event loop. With room
+    // for 16 KiB most answers come in one read; a pooled connection keeps the room.
+    if (conn.buffer.capacity() < kReadRoom) conn.buffer.reserve(kReadRoom);
     co_await bhttp::async_read(stream, conn.buffer, *p, net::redirect_error(kAwait, ec));
     if (ec) {
       out.stale = !p->got_some() && conn.buffer.size() == 0 && !timed_out();
