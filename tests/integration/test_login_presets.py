@@ -360,5 +360,35 @@ class TwoProvidersTest(LoginCase):
         self.assertEqual(self.assertLoggedInAs(self.hub, c1, "alice")["name"], "alice")
 
 
+class HubThreadsTest(LoginCase):
+    """hub_threads: the hub's work on the proxy's thread (0) or on several threads of its own;
+    the default, one, is what every other test runs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.idp = TestIdp(mode="generic")
+        cls.idp.start()
+        cls.addClassCleanup(cls.idp.stop)
+
+    def test_sign_in_pages_and_api_with_0_and_3_hub_threads(self):
+        for threads in (0, 3):
+            with self.subTest(hub_threads=threads):
+                hub = Hub(hub_toml([oidc_provider(self.idp)], auth={"allow_all": True},
+                                   top={"hub_threads": threads}))
+                hub.start()
+                try:
+                    for name in ("alice", "bob"):
+                        c = Client()
+                        self.assertLoginRedirect(hub, login(hub, c, name))
+                        self.assertLoggedInAs(hub, c, name)
+                        self.assertIn(f"Welcome, {name}", page_text(c.get(hub.url("/hub/home"))))
+                    # The servers' listener runs on the same threads as the hub's work.
+                    api = re.search(r"hub API for servers at (\S+)/hub/api", hub.log())
+                    self.assertIsNotNone(api, hub.log()[-2000:])
+                    self.assertEqual(Client().get(api.group(1) + "/hub/api/").status, 200)
+                finally:
+                    hub.stop()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -219,6 +219,15 @@ TEST(TomlConfig, ProxyThreadsOutsideOneTo256AreRefused) {
   EXPECT_TRUE(ok.ok());
 }
 
+TEST(TomlConfig, HubThreadsFromZeroTo256) {
+  auto l = load_toml_text("hub_threads = 257\n");
+  EXPECT_THAT(errors(l), ElementsAre("nbhub.toml:1: hub_threads: must be between 0 and 256"));
+  EXPECT_EQ(load_toml_text("").hub.hub_threads, 1u);
+  auto shared = load_toml_text("hub_threads = 0\n");
+  EXPECT_TRUE(shared.ok());
+  EXPECT_EQ(shared.hub.hub_threads, 0u);
+}
+
 TEST(TomlConfig, ProxyBusyPollIsBounded) {
   auto l = load_toml_text("[proxy]\nbusy_poll_microseconds = 20000\n");
   EXPECT_THAT(errors(l),
