@@ -44,9 +44,10 @@ std::vector<Option> build_table() {
       {"hub_threads", {}, F::plain, {},
        "Threads running the hub's own work: pages, the REST API, sign-ins, spawner calls "
        "(database calls run on two threads of their own, proxied traffic on `proxy.threads`). "
-       "One carries thousands of hub requests/s; more help only when hub requests keep a "
-       "core busy. 0: the hub's work runs on the proxy's threads, the least CPU per hub "
-       "request, but proxied traffic then waits behind it (0-256).",
+       "More help only when hub requests keep a core busy: each one more adds wake-ups "
+       "between threads (`bench/login/signin_cpu.py`). 0: the hub's work runs on the proxy's "
+       "threads, the fewest wake-ups per hub request, but proxied traffic then waits behind "
+       "it (0-256).",
        HUB(hub_threads)},
       {"replica_lease_seconds", {}, F::plain, {},
        "Replicas on PostgreSQL: how long a replica starting or stopping a server may go silent "
