@@ -11,7 +11,6 @@ apt_packages=(
   libyaml-cpp-dev  # z2jh mode: the zero-to-jupyterhub chart's values.yaml
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   lld  # links nbhub with its start-up code grouped (CMakeLists.txt: NBHUB_STARTUP_ORDER)
-  valgrind  # scripts/startup-order.py
   jupyterhub python3 curl ca-certificates nginx wrk
   docker.io  # dockerd for the Docker spawner tests (a private daemon per test process)
   python3-kubernetes

@@ -12,7 +12,7 @@ in order of first appearance, by its mangled (symbol) name. Regenerate after lar
 start-up code; names that no longer exist are ignored by the linker, so a stale list only
 makes the grouping less complete (bench/login/idle_rss.py shows by how much).
 
-    scripts/startup-order.py [--idle 3] [BINARY]   # default build/nbhub; needs valgrind
+    scripts/startup-order.py [--idle 3] [BINARY]   # default build/nbhub; needs valgrind (apt install valgrind)
 """
 import argparse
 import os
