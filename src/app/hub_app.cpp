@@ -606,7 +606,16 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
                                  .share_access = &share_access, .handler_hooks = &handler_hooks});
     web::add_server_pages(router, sdeps);
     web::add_share_pages(router, sdeps);
-    web::add_hub_routes(router, {live_hub, flow, logins, log, passwords, &handler_hooks});
+    web::WebDeps web_deps{live_hub, flow, logins, log, passwords, &handler_hooks};
+    // With replicas, a replica cut off from PostgreSQL answers 503 here, so that the load
+    // balancer (or the chart's readiness probe) sends users to the replicas that can write.
+    if (shared_store)
+      web_deps.health_problem = [&store = **st, &blocking]() -> net::awaitable<std::string> {
+        auto ask = [&store] { return store.schema_version(); };
+        auto r = co_await hub::run_blocking(blocking, std::move(ask));
+        co_return r ? std::string() : "the database is out of reach: " + r.error().message;
+      };
+    web::add_hub_routes(router, std::move(web_deps));
     web::add_logo_route(router, cfg.base_url, std::move(*logo));
     web::add_cors(router, live_hub, web::route_prefix(cfg.base_url));
     web::add_metrics_routes(router, {.route_base = web::route_prefix(cfg.base_url),
@@ -625,7 +634,11 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
           [&replica_id, sync = route_sync.get()](std::string_view, std::string_view from) {
             if (from != replica_id) sync->request();  // our own changes are in our table already
           },
-          [sync = route_sync.get()] { sync->request(); },
+          [sync = route_sync.get(), &log, listens = std::make_shared<std::atomic<int>>(0)] {
+            // Every (re)connection: notifications sent while away are lost, so resync in full.
+            if (listens->fetch_add(1) > 0) log.info("replica notifications: listening again; full route resync");
+            sync->request();
+          },
           [&log](std::string_view trouble) { log.warn("replica notifications: {}", trouble); });
       if (!started_listener) return fail(started_listener.error().message, 1);
       pg_listener = std::move(*started_listener);

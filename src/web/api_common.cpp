@@ -81,6 +81,8 @@ Response Api::error_from(Error const& e) const { return error(status_of(e.code),
 net::awaitable<Checked<Caller>> Api::caller(Context& ctx) const {
   auto c = co_await d.auth.resolve(ctx);
   if (!c) {
+    if (co_await d.auth.store_out_of_reach(ctx))
+      co_return error(503, "The hub's database is out of reach; try again shortly.");
     if (auto why = co_await d.auth.refusal(ctx); !why.empty()) co_return error(403, why);
     co_return Caller{};
   }

@@ -86,6 +86,15 @@ net::awaitable<hub::ScopeSet> RequestAuth::user_scopes(store::UserRow user) cons
   co_return out;
 }
 
+net::awaitable<bool> RequestAuth::store_out_of_reach(http::Context const& ctx) const {
+  auto const cookie = ctx.cookie(hub::LoginService::kCookieName);
+  if (hub::TokenService::from_authorization(ctx.header("Authorization")).empty() && (!cookie || cookie->empty()))
+    co_return false;
+  auto ask = [this] { return store_.schema_version(); };
+  auto answered = co_await hub::run_blocking(pool_, std::move(ask));
+  co_return !answered;
+}
+
 std::string RequestAuth::xsrf_for(std::string const& session_hash) const {
   return crypto::base64url_encode(crypto::hmac_sha256(xsrf_key_, session_hash)).substr(0, 32);
 }

@@ -68,6 +68,11 @@ class RequestAuth {
   // After resolve() found no caller: why a bearer JWT in the request was refused ("The bearer
   // access token has expired ..."), for the error answer; "" when there is nothing to explain.
   boost::asio::awaitable<std::string> refusal(http::Context const& ctx) const;
+  // After resolve() found no caller for a request that carried credentials: whether the
+  // store is out of reach, so that the answer is 503 ("try again") and not 403 (a server
+  // told "no such token" would cache that; docs/replicas.md, a replica cut off from the
+  // database). One query, on this error path only.
+  boost::asio::awaitable<bool> store_out_of_reach(http::Context const& ctx) const;
 
  private:
   // request_auth_bearer.cpp: the caller a validated bearer JWT stands for.

@@ -277,7 +277,13 @@ void add_hub_routes(http::Router& router, WebDeps deps) {
   router.get(b + "hub/oauth_login", bind<&Hub::oauth_login>(h));
   router.get(b + "hub/oauth_callback", bind<&Hub::oauth_callback>(h));
   router.get(b + "hub/logout", bind<&Hub::logout>(h));
-  router.get(b + "hub/health", [](Context&) -> net::awaitable<Response> {
+  router.get(b + "hub/health", [h](Context&) -> net::awaitable<Response> {
+    if (h->d.health_problem) {
+      auto problem = co_await h->d.health_problem();
+      if (!problem.empty())
+        co_return http::json_response(
+            503, boost::json::serialize(boost::json::object{{"status", "unavailable"}, {"reason", problem}}));
+    }
     co_return http::json_response(200, R"({"status":"ok"})");
   });
   router.get(b + "hub/static/nbhub.css", [](Context&) -> net::awaitable<Response> {

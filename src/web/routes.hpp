@@ -4,6 +4,9 @@
 // auth::LoginFlow, auth::PasswordLogin and hub::LoginService and map Results to pages,
 // redirects and cookies. A hub with no way to sign in (kind = "null", or no provider) answers
 // /hub/login with 403, as JupyterHub's NullAuthenticator does.
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
 #include <string>
 
 #include "core/snapshot.hpp"
@@ -25,6 +28,10 @@ struct WebDeps {
   spdlog::logger& log;
   auth::PasswordLogin& passwords;  // kind = "dummy" or "shared-password": the form on the login page
   HandlerHooks const* handler_hooks = nullptr;  // a default_url function (web/handler_hooks.hpp)
+  // Readiness of /hub/health: empty when this process can do its work, else why not (with
+  // replicas, the shared database out of reach: the load balancer then sends requests to a
+  // replica that can write). Unset: always healthy, as JupyterHub's /hub/health.
+  std::function<boost::asio::awaitable<std::string>()> health_problem = {};
 };
 
 void add_hub_routes(http::Router& router, WebDeps deps);

@@ -94,6 +94,16 @@ struct Routes {
             {"servers", std::move(servers)}};
   }
 
+  // The answer when a request names no caller: 403 (a refused bearer JWT says why), or 503
+  // while the database is out of reach, so that a server does not take a valid token for an
+  // unknown one (docs/replicas.md: a replica cut off from the database).
+  net::awaitable<Response> no_caller(Context& ctx) const {
+    if (co_await d.auth.store_out_of_reach(ctx))
+      co_return api_error(503, "The hub's database is out of reach; try again shortly.");
+    auto why = co_await d.auth.refusal(ctx);
+    co_return api_error(403, why.empty() ? "Missing or invalid credentials." : why);
+  }
+
   // --- the contract calls of spec §2 ---------------------------------------------------------
 
   net::awaitable<Response> api_root(Context&) const {
@@ -105,8 +115,8 @@ struct Routes {
     // 403, never 401: a singleuser server treats 403 as "anonymous" and anything else as a
     // hub failure (spec §2.4). A refused bearer JWT says why (docs/tokens.md).
     if (!caller) {
-      auto why = co_await d.auth.refusal(ctx);
-      co_return api_error(403, why.empty() ? "Missing or invalid credentials." : why);
+      auto refused = co_await no_caller(ctx);
+      co_return refused;
     }
     if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
     if (caller->service) {
@@ -142,7 +152,10 @@ struct Routes {
   // POST /hub/api/users/{name}/activity (spec §2.2).
   net::awaitable<Response> activity(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
-    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    if (!caller) {
+      auto refused = co_await no_caller(ctx);
+      co_return refused;
+    }
     if (auto why = d.auth.xsrf_refusal(ctx, *caller)) co_return api_error(403, *why);
     auto const& name = ctx.params[0];
     if (!hub::any_scope_covers(caller->scopes, "users:activity!user=" + name))
@@ -218,7 +231,10 @@ struct Routes {
 
   net::awaitable<Response> start_server(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
-    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    if (!caller) {
+      auto refused = co_await no_caller(ctx);
+      co_return refused;
+    }
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
     // JupyterHub 6.0's start:servers (held through `servers` by every 3.0 token that could start).
@@ -280,7 +296,10 @@ struct Routes {
 
   net::awaitable<Response> stop_server(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
-    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    if (!caller) {
+      auto refused = co_await no_caller(ctx);
+      co_return refused;
+    }
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
     if (!co_await may(*caller, "delete:servers", name, server_name)) co_return api_error(403, fmt::format("You may not stop {}'s server.", name));
@@ -323,7 +342,10 @@ struct Routes {
   // connection resumes after Last-Event-ID.
   net::awaitable<Response> progress(Context& ctx) const {
     auto caller = co_await d.auth.resolve(ctx);
-    if (!caller) co_return api_error(403, "Missing or invalid credentials.");
+    if (!caller) {
+      auto refused = co_await no_caller(ctx);
+      co_return refused;
+    }
     auto const& name = ctx.params[0];
     auto server_name = ctx.params.size() > 1 ? ctx.params[1] : std::string{};
     if (!co_await may(*caller, "read:servers", name, server_name))

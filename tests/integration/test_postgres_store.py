@@ -48,21 +48,30 @@ class Postgres:
         if r.returncode != 0:
             self.reason = "initdb failed: " + r.stdout[-1000:]
             return
+        if not self.start():
+            self.reason = "postgres did not start"
+
+    def start(self):
+        """Starts the server on its data directory and port; whether it accepts connections."""
         self.proc = subprocess.Popen(
             self._wrap([f"{self.bindir}/postgres", "-D", f"{self.dir}/data", "-k", self.dir,
                         "-p", str(self.port), "-c", "listen_addresses=", "-c", "fsync=off"]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 15
         while time.time() < deadline:
-            if os.path.exists(f"{self.dir}/.s.PGSQL.{self.port}"):
-                time.sleep(0.2)
-                return
+            if self.sql("SELECT 1").returncode == 0:
+                return True
             time.sleep(0.05)
-        self.reason = "postgres did not start"
+        return False
 
-    def url(self, password="hunter2"):
+    def sql(self, statement):
+        """Runs one statement through psql as the superuser nbhub (CompletedProcess)."""
+        return self._run([f"{self.bindir}/psql", "-h", self.dir, "-p", str(self.port), "-U", "nbhub",
+                          "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-tAc", statement])
+
+    def url(self, password="hunter2", user="nbhub"):
         # A password in the URL (trust authentication ignores it) checks that none is logged.
-        return f"postgresql://nbhub:{password}@/postgres?host={self.dir}&port={self.port}"
+        return f"postgresql://{user}:{password}@/postgres?host={self.dir}&port={self.port}"
 
     def _wrap(self, argv):
         return (["runuser", "-u", self.user.pw_name, "--"] + argv) if self.user else argv
@@ -71,6 +80,11 @@ class Postgres:
         return subprocess.run(self._wrap(argv), capture_output=True, text=True)
 
     def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, True)
+
+    def stop(self):
+        """Fast shutdown: every session is ended, as a restart or a failover does."""
         if self.proc:
             # SIGINT (fast shutdown) to postgres itself: as root, self.proc is the runuser
             # wrapper, which does not pass the signal on, and postgres would outlive the test.
@@ -88,7 +102,7 @@ class Postgres:
                     except ProcessLookupError:
                         pass
                 self.proc.wait()
-        shutil.rmtree(self.dir, True)
+            self.proc = None
 
     def _postmaster_pid(self):
         try:

@@ -106,7 +106,9 @@ http {{
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_read_timeout 1h;
-      proxy_next_upstream error timeout;
+      # A replica cut off from the database answers 503 (and fails /hub/health): the next
+      # one is tried, as a load balancer with health checks would stop sending it requests.
+      proxy_next_upstream error timeout http_503;
     }}
   }}
 }}
@@ -301,7 +303,7 @@ class Replicas(unittest.TestCase):
         self.idp.__enter__()
         self.addCleanup(self.idp.__exit__, None, None, None)
 
-    def start_replicas(self, n, top="", tables=""):
+    def start_replicas(self, n, top="", tables="", db_urls=None):
         ports = [free_port() for _ in range(n)]
         api_ports = [free_port() for _ in range(n)]
         self.nginx = Nginx(ports)
@@ -312,7 +314,8 @@ class Replicas(unittest.TestCase):
         for i, (port, api_port) in enumerate(zip(ports, api_ports)):
             workdir = os.path.join(self.shared, f"replica-{i}")
             os.makedirs(workdir)
-            cfg = replica_config(self.idp.issuer, self.pg.url(), port, api_port, self.nginx.url("/"),
+            db_url = db_urls[i] if db_urls else self.pg.url()
+            cfg = replica_config(self.idp.issuer, db_url, port, api_port, self.nginx.url("/"),
                                  self.api_nginx.url(""), os.path.join(self.shared, "cookie_secret"), top, tables)
             hub = Hub(cfg, workdir=workdir, env={"NBHUB_CRYPT_KEY": CRYPT_KEY})
             hub.start()
@@ -613,6 +616,186 @@ class Replicas(unittest.TestCase):
         self.assertIn("took over server /user/pat/ (pending) from replica", b.log())
         self.assertTrue(wait_answering(b.url(), "pat", token, timeout=10), front.log())
         self.assertEqual(len(user_server_groups("pat")), 1, front.log())
+
+    # --- the database goes away -------------------------------------------------------------
+
+    def test_postgres_restarted_under_load_requests_recover_and_nothing_is_lost(self):
+        if not SINGLEUSER:
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        a, b = self.start_replicas(2)
+        front = Front(self.nginx, [a, b])
+        self.addCleanup(kill_user_servers, "kim", "pat")
+        kim = make_user(a.url(), "kim")
+        pat = make_user(a.url(), "pat")
+        s, body = call(a.url(), "POST", "/hub/api/users/kim/server")
+        self.assertIn(s, (201, 202), body)
+        self.assertTrue(wait_answering(front.url(), "kim", kim), front.log())
+
+        # Load through nginx: REST reads, proxied requests to kim's server, and user creations
+        # (writes), each answer recorded with the time it came back.
+        stop = threading.Event()
+        answers = {"read": [], "proxied": [], "write": []}
+        created = []
+
+        def loop(kind, request):
+            n = 0
+            while not stop.is_set() and n < 5000:  # bounded
+                n += 1
+                t0 = time.time()
+                try:
+                    status = request(n)
+                except Exception as e:  # a hang or a reset: not a clean failure
+                    status = f"{type(e).__name__}: {e}"
+                answers[kind].append((t0, time.time(), status))
+                time.sleep(0.02)
+
+        def write(n):
+            name = f"load-{n}"
+            st, _ = call(front.url(), "POST", f"/hub/api/users/{name}", timeout=15)
+            if st == 201:
+                created.append(name)
+            return st
+
+        threads = [
+            threading.Thread(target=loop, args=("read", lambda n: call(front.url(), "GET", "/hub/api/users/kim",
+                                                                         timeout=15)[0])),
+            threading.Thread(target=loop, args=("proxied", lambda n: call(front.url(), "GET", "/user/kim/api/status",
+                                                                            token=kim, timeout=15)[0])),
+            threading.Thread(target=loop, args=("write", write)),
+        ]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(1.5)
+            down = time.time()
+            self.pg.stop()  # fast shutdown: every connection of every replica ends
+            time.sleep(2)
+            self.assertTrue(self.pg.start(), "postgres did not start again")
+            up = time.time()
+            # Both replicas answer reads and writes again, each directly.
+            recovered = {}
+            while time.time() - up < 30 and len(recovered) < 2:
+                for i, hub in enumerate((a, b)):
+                    if i not in recovered and call(hub.url(), "GET", "/hub/api/users/kim", timeout=5)[0] == 200 \
+                            and call(hub.url(), "GET", "/hub/health", timeout=5)[0] == 200:
+                        recovered[i] = time.time() - up
+                time.sleep(0.05)
+            self.assertEqual(len(recovered), 2, front.log())
+            time.sleep(2)  # load after the recovery
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        print(f"postgres down {up - down:.1f} s; replicas answering again "
+              + ", ".join(f"{v * 1000:.0f} ms" for v in recovered.values()) + " after it was back")
+        settled = up + max(recovered.values()) + 0.5
+        for kind, got in answers.items():
+            self.assertTrue(any(t0 < down for t0, _, _ in got), kind)
+            for t0, t1, status in got:
+                # Served, or refused cleanly (503: the database is out of reach), never hung.
+                self.assertIn(status, (200, 201, 503), f"{kind} at {t0 - down:+.2f} s: {status}\n" + front.log())
+                self.assertLess(t1 - t0, 10, f"{kind} at {t0 - down:+.2f} s took {t1 - t0:.1f} s")
+                if t0 > settled:
+                    self.assertIn(status, (200, 201), f"{kind} at {t0 - down:+.2f} s after the restart\n" + front.log())
+            self.assertTrue(any(t0 > settled for t0, _, _ in got), f"no {kind} request after the recovery")
+        refused = sum(st == 503 for kind in ("read", "write") for _, _, st in answers[kind])
+        served = sum(st in (200, 201) for got in answers.values() for _, _, st in got)
+        print(f"{served} requests served, {refused} refused with 503 while the database was away")
+        self.assertGreater(refused, 0, "the restart must have been under load")
+        # The running server kept serving through the proxies while the database was away.
+        self.assertTrue(all(st == 200 for _, _, st in answers["proxied"]), answers["proxied"])
+        # Nothing lost: every creation that was answered 201 is in the database.
+        self.assertTrue(created)
+        for name in created:
+            self.assertEqual(call(front.url(), "GET", f"/hub/api/users/{name}")[0], 200, name)
+        # Each replica listens again and resynced in full; a change made now reaches the other
+        # replica through NOTIFY.
+        for hub in (a, b):
+            self.assertIn("replica notifications: listening again; full route resync", hub.log())
+        s, body = call(b.url(), "POST", "/hub/api/users/pat/server")
+        self.assertIn(s, (201, 202), body)
+        self.assertTrue(wait_answering(b.url(), "pat", pat), front.log())
+        self.assertTrue(wait_answering(a.url(), "pat", pat, timeout=2), front.log())
+        self.assertTrue(wait_answering(a.url(), "kim", kim, timeout=2), front.log())
+
+    def test_a_replica_cut_off_from_postgres_stops_and_the_other_adopts_its_work(self):
+        if not SINGLEUSER:
+            self.skipTest("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+        # Replica b signs in to PostgreSQL as a role of its own, so that it alone can be cut
+        # off: the role may no longer log in and its sessions are ended.
+        r = self.pg.sql("CREATE ROLE cutoff SUPERUSER LOGIN")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # b starts first, so that it holds the jobs.
+        b, a = self.start_replicas(2, top="replica_lease_seconds = 3", tables=SLOW_SPAWN,
+                                   db_urls=[self.pg.url(user="cutoff"), self.pg.url()])
+        front = Front(self.nginx, [b, a])
+        self.addCleanup(kill_user_servers, "kim", "pat")
+        self.assertIn("lease 'job server-poll': this replica", b.log())
+        kim = make_user(a.url(), "kim")
+        pat = make_user(a.url(), "pat")
+        # A spawn that b drives, still pending when b is cut off.
+        s, body = call(b.url(), "POST", "/hub/api/users/pat/server")
+        self.assertEqual(s, 202, body)
+
+        def cut(on):
+            r = self.pg.sql(f"ALTER ROLE cutoff {'LOGIN' if on else 'NOLOGIN'}")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            if not on:
+                r = self.pg.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE usename = 'cutoff'")
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+        cut(False)
+        t_cut = time.time()
+        # b fails its health check, so a load balancer stops sending it users...
+        while time.time() - t_cut < 10 and call(b.url(), "GET", "/hub/health", timeout=5)[0] != 503:
+            time.sleep(0.1)
+        s, body = call(b.url(), "GET", "/hub/health", timeout=5)
+        self.assertEqual(s, 503, body)
+        self.assertIn(b"database", body)
+        self.assertEqual(call(a.url(), "GET", "/hub/health")[0], 200)
+        # ...refuses writes rather than diverging...
+        s, body = call(b.url(), "POST", "/hub/api/users/while-cut", timeout=15)
+        self.assertEqual(s, 503, body)
+        self.assertEqual(call(a.url(), "GET", "/hub/api/users/while-cut")[0], 404)
+        # ...and stops claiming leases: a takes the jobs, and the spawn b was driving.
+        deadline = time.time() + 40
+        while time.time() < deadline and "lease 'job server-poll': this replica" not in a.log():
+            time.sleep(0.2)
+        self.assertIn("lease 'job server-poll': this replica", a.log(), front.log())
+        self.assertIn("does not run the job until the database answers", b.log())
+        print(f"poll job on the other replica {time.time() - t_cut:.1f} s after the cut")
+        while time.time() < deadline and not (server_model(a.url(), "pat") or {}).get("ready"):
+            time.sleep(0.2)
+        self.assertTrue(server_model(a.url(), "pat")["ready"], front.log())
+        self.assertIn("took over server /user/pat/ (pending) from replica", a.log())
+        # pat's server checks tokens through the hub API's balancer: b answers it 503 (try
+        # another), never 403, which the server would take for "no such user".
+        self.assertTrue(wait_answering(a.url(), "pat", pat, timeout=10), front.log())
+        self.assertEqual(len(user_server_groups("pat")), 1, front.log())
+        # A server started while b is cut off, which b cannot know of.
+        s, body = call(a.url(), "POST", "/hub/api/users/kim/server")
+        self.assertIn(s, (201, 202), body)
+        self.assertTrue(wait_answering(a.url(), "kim", kim), front.log())
+
+        # The database is back for b: it is healthy again, resyncs in full (kim's route) and
+        # writes.
+        cut(True)
+        t_back = time.time()
+        while time.time() - t_back < 15 and call(b.url(), "GET", "/hub/health", timeout=5)[0] != 200:
+            time.sleep(0.1)
+        self.assertEqual(call(b.url(), "GET", "/hub/health")[0], 200, front.log())
+        self.assertTrue(wait_answering(b.url(), "kim", kim, timeout=15), front.log())
+        print(f"cut-off replica routes a server started meanwhile {time.time() - t_back:.1f} s after it is back")
+        # (The poll round's resync may come first; the listener retries within 5 s.)
+        while time.time() - t_back < 15 and "notifications: listening again" not in b.log():
+            time.sleep(0.1)
+        self.assertIn("replica notifications: listening again; full route resync", b.log())
+        self.assertTrue(wait_answering(b.url(), "pat", pat, timeout=5), front.log())
+        self.assertTrue(server_model(b.url(), "pat")["ready"], front.log())
+        self.assertEqual(call(b.url(), "POST", "/hub/api/users/after-cut")[0], 201, front.log())
+        self.assertEqual(len(user_server_groups("pat")), 1, front.log())
+        self.assertEqual(len(user_server_groups("kim")), 1, front.log())
 
 
 if __name__ == "__main__":
