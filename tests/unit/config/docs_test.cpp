@@ -200,5 +200,29 @@ TEST(ConfigExamples, CustosKubernetes) {
                                     "\"custos\"")));
 }
 
+// Two replicas on two virtual machines (docs/replicas.md): both files load, and they differ
+// only in the addresses of their own machine.
+TEST(ConfigExamples, TwoReplicasOnVirtualMachines) {
+  Env const env{{"NBHUB_AUTH_PROVIDER_SSO_CLIENT_SECRET", "sso-secret"}};
+  auto one = load_example("replicas-vm-1.toml", env);
+  auto two = load_example("replicas-vm-2.toml", env);
+  ASSERT_TRUE(one.ok()) << ::testing::PrintToString(messages(one));
+  ASSERT_TRUE(two.ok()) << ::testing::PrintToString(messages(two));
+  EXPECT_THAT(warnings(one), IsEmpty());
+  EXPECT_THAT(warnings(two), IsEmpty());
+  std::set<std::string> const own{"ip", "hub_bind_url", "spawner.ip"};
+  std::set<std::string> differ;
+  ProviderConfig unused1, unused2;
+  for (auto const& o : options())
+    if (o.scope == Scope::hub && o.value_toml(one.hub, unused1) != o.value_toml(two.hub, unused2))
+      differ.insert(std::string(o.key));
+  EXPECT_EQ(differ, own);
+  EXPECT_EQ(one.hub.ip, "10.0.0.11");
+  EXPECT_EQ(two.hub.ip, "10.0.0.12");
+  EXPECT_THAT(one.hub.db_url, ::testing::StartsWith("postgresql://"));
+  EXPECT_EQ(one.hub.public_url, "https://hub.example.org/");
+  EXPECT_EQ(one.hub.hub_connect_url, "http://10.0.0.10:8081");
+}
+
 }  // namespace
 }  // namespace nbhub::config
