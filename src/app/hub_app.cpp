@@ -571,9 +571,14 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
         try { std::rethrow_exception(e); } catch (std::exception const& ex) { log.error("{}: {}", what, ex.what()); }
       };
     };
-    auto services_changed = [&ioc, &supervisor, log_exception, also = std::move(source.on_services_changed)](
+    // With replicas, the managed services run on one replica at a time: the holder of the
+    // lease "job managed-services" (docs/replicas.md). With SQLite this process runs them.
+    hub::JobLease services_job("managed-services", **st, replica_id, clock, blocking, log);
+    auto services_changed = [&ioc, &supervisor, &services_job, shared_store, log_exception,
+                             also = std::move(source.on_services_changed)](
                                 std::shared_ptr<const hub::ServiceRegistry> next) {
-      net::co_spawn(ioc, supervisor.apply(next->all()), log_exception("managed services"));
+      if (!shared_store || services_job.held())
+        net::co_spawn(ioc, supervisor.apply(next->all()), log_exception("managed services"));
       if (also) also(std::move(next));
     };
     ConfigReloader reloader(live, std::move(source.load),
@@ -654,6 +659,12 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
       net::co_spawn(ioc, cull_job.keep(), log_exception("cull lease"));
       servers.set_poll_job([&poll_job] { return poll_job.held(); });
       may_cull = [&cull_job] { return cull_job.held(); };
+      // The poll job's holder also owns what the spawner's watch finds (the Kubernetes pod
+      // watch): pods without a record, looked for when it takes the job, and exits (below).
+      net::co_spawn(ioc, hub::follow_lease(poll_job, std::chrono::milliseconds(500),
+                                           [&servers]() { return servers.adopt_found(); },
+                                           []() -> net::awaitable<void> { co_return; }),
+                    log_exception("unrecorded servers"));
     }
     // Servers that survived a restart (clean or kill -9) get their routes back before the
     // listeners open.
@@ -687,6 +698,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // now; requests while one is queued are folded into it.
     std::atomic<bool> poll_queued{false};
     spawner.set_exit_listener([&] {
+      // With replicas every replica watches (its own spawns wait on the watch), but only the
+      // poll job's holder acts on an exit: the others' poll would do nothing.
+      if (shared_store && !poll_job.held()) return;
       if (poll_queued.exchange(true)) return;
       net::co_spawn(ioc, [&]() -> net::awaitable<void> {
         poll_queued = false;
@@ -715,7 +729,20 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     // port closes every handshake but the CA's acme-tls/1 one.
     if (public_tls) public_tls->start(cfg.ip, cfg.redirect_port, listener->port(), cfg.public_url, *logs.access);
     // Managed services, once the hub API they call answers (JupyterHub starts them there too).
-    net::co_spawn(ioc, supervisor.apply(live_services.load()->all()), net::use_future).get();
+    if (!shared_store) {
+      net::co_spawn(ioc, supervisor.apply(live_services.load()->all()), net::use_future).get();
+    } else {
+      // Started when this replica takes the job, stopped when it loses it (cut off from the
+      // database: before another replica's lease can start them there).
+      net::co_spawn(ioc, services_job.keep(), log_exception("managed services lease"));
+      net::co_spawn(ioc, hub::follow_lease(services_job, std::chrono::milliseconds(500),
+                                           [&]() { return supervisor.apply(live_services.load()->all()); },
+                                           [&]() {
+                                             std::vector<hub::Service> none;  // a named value: GCC 12 and coroutines
+                                             return supervisor.apply(std::move(none));
+                                           }),
+                    log_exception("managed services"));
+    }
     metrics.hub_started(std::chrono::steady_clock::now() - startup_t0);
     auto shown_ip = cfg.ip.empty() ? std::string("127.0.0.1") : cfg.ip;
     // Always printed, whatever the log level: users and scripts wait for this line.
@@ -740,6 +767,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     });
     int code = stopped.get_future().get();
     net::co_spawn(ioc, supervisor.stop_all(), net::use_future).get();
+    services_job.release_blocking();  // after the services are gone: never two at once
     refresh_job.release_blocking();  // the next replica takes the job at once
     poll_job.release_blocking();
     cull_job.release_blocking();

@@ -68,4 +68,22 @@ net::awaitable<void> run_while_held(JobLease& lease, std::function<std::chrono::
   }
 }
 
+net::awaitable<void> follow_lease(JobLease& lease, std::chrono::milliseconds every,
+                                  std::function<net::awaitable<void>()> gained,
+                                  std::function<net::awaitable<void>()> lost) {
+  net::steady_timer timer(co_await net::this_coro::executor);
+  bool running = false;
+  for (;;) {
+    if (lease.held() != running) {
+      running = !running;
+      if (running) co_await gained();
+      else co_await lost();
+    }
+    timer.expires_after(every);
+    boost::system::error_code ec;
+    co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return;
+  }
+}
+
 }  // namespace nbhub::hub

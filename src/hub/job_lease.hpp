@@ -70,4 +70,11 @@ class JobLease {
 boost::asio::awaitable<void> run_while_held(JobLease& lease, std::function<std::chrono::seconds()> every,
                                             std::function<boost::asio::awaitable<void>()> round);
 
+// For work that runs all along rather than in rounds (managed services, the Kubernetes
+// watch): checks `lease` every `every` and calls `gained` when this replica came to hold it,
+// `lost` when it no longer does, until the executor stops. Starts from "not held".
+boost::asio::awaitable<void> follow_lease(JobLease& lease, std::chrono::milliseconds every,
+                                          std::function<boost::asio::awaitable<void>()> gained,
+                                          std::function<boost::asio::awaitable<void>()> lost);
+
 }  // namespace nbhub::hub

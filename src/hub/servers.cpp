@@ -887,8 +887,9 @@ net::awaitable<void> ServerManager::adopt_all() {
     log_.info("adopted running server {} at {}", prefix, row.url);
   }
   // Servers without a record are looked for in the background: that needs the spawner's
-  // backend (a Kubernetes list), which must not hold up the listeners.
-  spawn_logged(ioc_, adopt_found(), log_, "looking for unrecorded servers");
+  // backend (a Kubernetes list), which must not hold up the listeners. With a poll job, by
+  // the replica that takes it (hub_app), not by each replica as it starts.
+  if (!poll_job_held_) spawn_logged(ioc_, adopt_found(), log_, "looking for unrecorded servers");
 }
 
 net::awaitable<void> ServerManager::adopt_found() {

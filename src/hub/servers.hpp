@@ -133,8 +133,13 @@ class ServerManager {
   // servers whose driver's lease ran out (only while `poll_job` is held, when one is set);
   // flush this replica's proxy activity to the store (always).
   boost::asio::awaitable<void> check_all();
-  // While set, only the replica holding it polls and takes servers over (hub/job_lease.hpp).
+  // While set, only the replica holding it polls and takes servers over (hub/job_lease.hpp),
+  // and adopt_all() leaves adopt_found() to the replica that takes the job.
   void set_poll_job(std::function<bool()> held) { poll_job_held_ = std::move(held); }
+  // The spawner's servers that run without a record (a replica died between creating one and
+  // recording it): adopted, or stopped when the spawner's policy says so. At start-up, and
+  // with replicas each time this replica takes the poll job, so that one replica does it.
+  boost::asio::awaitable<void> adopt_found();
   // Renews the leases of the transitions this replica drives, every lease_ttl / 3; runs
   // until the executor stops.
   boost::asio::awaitable<void> keep_leases();
@@ -173,7 +178,6 @@ class ServerManager {
   struct RowOrder;
   boost::asio::awaitable<void> run_spawn(store::UserRow user, std::string server_name, std::shared_ptr<Live> live,
                                          boost::json::object user_options);
-  boost::asio::awaitable<void> adopt_found();  // the spawner's servers without a record
   // An adopted server that was still starting: wait for it, then route it or record the failure.
   boost::asio::awaitable<void> resume_spawn(std::shared_ptr<Live> live);
   // Takes over a pending or stopping server whose driver's lease ran out, and finishes its

@@ -118,6 +118,8 @@ net::awaitable<Result<spawn::Launched>> ServiceSupervisor::launch(Service s) {
     spec.cwd = s.cwd;
     spec.cwd_required = !s.cwd.empty();  // a configured cwd that is missing is an error
     spec.user = std::move(user);
+    // Gone with its hub: with replicas another one starts the service in its place.
+    spec.die_with_hub = true;
     return runner_.launch(spec);
   };
   co_return co_await spawn::run_blocking(pool_, std::move(job));

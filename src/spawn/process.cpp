@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -172,7 +173,7 @@ char const* describe(Step s) {
 // allocation, no locks, no stdio). Everything it needs was prepared before fork().
 [[noreturn]] void child_main(char const* path, char* const* argv, char* const* envp, int log_fd,
                              int null_fd, int err_fd, SystemUser const* user, char const* cwd,
-                             bool cwd_required, int max_fd) {
+                             bool cwd_required, bool die_with_hub, pid_t hub_pid, int max_fd) {
   auto fail = [&](Step step) {
     ChildError e{step, errno};
     (void)!::write(err_fd, &e, sizeof e);
@@ -206,6 +207,8 @@ char const* describe(Step s) {
     if (::setgid(user->gid) < 0) fail(Step::setgid);
     if (::setuid(user->uid) < 0) fail(Step::setuid);
   }
+  // After the user switch, which clears the setting. The hub may have died before this ran.
+  if (die_with_hub && (::prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || ::getppid() != hub_pid)) ::_exit(1);
   if (cwd && ::chdir(cwd) < 0) {
     if (cwd_required) fail(Step::chdir);
     // As JupyterHub's _try_setcwd: a missing home is not fatal.
@@ -262,13 +265,14 @@ Result<Launched> PosixProcessRunner::launch(LaunchSpec const& spec) {
   SystemUser const* user = spec.user ? &*spec.user : nullptr;
   char const* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
 
+  pid_t const hub_pid = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0)
     return Error{Errc::unavailable, fmt::format("cannot start {}: fork failed: {}", spec.path,
                                                 std::strerror(errno))};
   if (pid == 0)
     child_main(spec.path.c_str(), argv.data(), envp.data(), log.fd, null.fd, err_write.fd, user,
-               cwd, spec.cwd_required, max_fd);
+               cwd, spec.cwd_required, spec.die_with_hub, hub_pid, max_fd);
 
   ::close(err_write.fd);
   err_write.fd = -1;

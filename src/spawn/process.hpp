@@ -46,6 +46,12 @@ struct LaunchSpec {
   // (a system user's missing home, as JupyterHub); on for a home nbhub made itself, where "/"
   // would show the server the whole file system.
   bool cwd_required = false;
+  // SIGTERM to the child's group leader when nbhub dies (PR_SET_PDEATHSIG): for a helper that
+  // must not outlive the hub that started it, such as a managed service that another replica
+  // starts in its place. Servers leave it off: they outlive restarts and are adopted.
+  // (Strictly the forking thread's death: launch() runs on the blocking pool, whose threads
+  // live as long as the hub.)
+  bool die_with_hub = false;
 };
 
 // Identifies a process across nbhub restarts. `start_ticks` (field 22 of /proc/PID/stat)

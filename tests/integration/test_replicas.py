@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,6 +27,7 @@ import urllib.request
 
 from harness import browserless
 from harness.hub import Hub, run_nbhub
+from harness.managed import alive
 from harness.idp import TestIdp
 from harness.session import free_port, sign_in
 from test_postgres_store import Postgres
@@ -38,13 +40,13 @@ ADMIN = "replicas-admin-token-" + os.urandom(6).hex()
 
 
 def replica_config(issuer, db_url, port, api_port, public_url, hub_connect_url, cookie_secret_file, top="",
-                   tables=""):
+                   tables="", services=""):
     # Identical on every replica but for the port (bind_url) and hub_bind_url. Servers reach the
     # hub API through a load balancer too (hub_connect_url), so that they outlive the replica
     # that started them.
     return f"""
 {top}
-services = [ {{ name = "admin-svc", api_token = "{ADMIN}", admin = true }} ]
+services = [ {{ name = "admin-svc", api_token = "{ADMIN}", admin = true }}{services} ]
 ip = "127.0.0.1"
 port = {port}
 hub_bind_url = "http://127.0.0.1:{api_port}"
@@ -303,7 +305,7 @@ class Replicas(unittest.TestCase):
         self.idp.__enter__()
         self.addCleanup(self.idp.__exit__, None, None, None)
 
-    def start_replicas(self, n, top="", tables="", db_urls=None):
+    def start_replicas(self, n, top="", tables="", db_urls=None, services=""):
         ports = [free_port() for _ in range(n)]
         api_ports = [free_port() for _ in range(n)]
         self.nginx = Nginx(ports)
@@ -316,7 +318,8 @@ class Replicas(unittest.TestCase):
             os.makedirs(workdir)
             db_url = db_urls[i] if db_urls else self.pg.url()
             cfg = replica_config(self.idp.issuer, db_url, port, api_port, self.nginx.url("/"),
-                                 self.api_nginx.url(""), os.path.join(self.shared, "cookie_secret"), top, tables)
+                                 self.api_nginx.url(""), os.path.join(self.shared, "cookie_secret"), top, tables,
+                                 services)
             hub = Hub(cfg, workdir=workdir, env={"NBHUB_CRYPT_KEY": CRYPT_KEY})
             hub.start()
             self.addCleanup(hub.stop, False)
@@ -796,6 +799,114 @@ class Replicas(unittest.TestCase):
         self.assertEqual(call(b.url(), "POST", "/hub/api/users/after-cut")[0], 201, front.log())
         self.assertEqual(len(user_server_groups("pat")), 1, front.log())
         self.assertEqual(len(user_server_groups("kim")), 1, front.log())
+
+
+    # --- work done once ---------------------------------------------------------------------
+
+    def test_a_managed_service_runs_once_and_moves_when_its_replica_is_killed(self):
+        from harness.managed import WHOAMI
+        port = free_port()
+        svc = (f', {{ name = "whoami", url = "http://127.0.0.1:{port}", '
+               f'command = ["{sys.executable}", "{WHOAMI}"] }}')
+        roles = 'load_roles = [ { name = "user-lister", scopes = ["list:users", "read:users"], services = ["whoami"] } ]'
+        a, b = self.start_replicas(2, top=roles, services=svc)
+        front = Front(self.nginx, [a, b])
+        self.addCleanup(kill_service_processes, "whoami")
+        runs = "lease 'job managed-services': this replica"
+
+        def answer(hub):
+            s, body = call(hub.url(), "GET", "/services/whoami/x", timeout=10)
+            return json.loads(body) if s == 200 else None
+
+        deadline = time.time() + 20
+        while time.time() < deadline and not (answer(a) and answer(b)):
+            time.sleep(0.1)
+        # Through every replica's proxy, the same one process, started by one replica.
+        first_a, first_b = answer(a), answer(b)
+        self.assertIsNotNone(first_a, front.log())
+        self.assertEqual(first_a["pid"], first_b["pid"])
+        self.assertEqual(first_a["api_status"], 200, first_a)  # it uses the hub API with its token
+        holders = [h for h in (a, b) if runs in h.log()]
+        self.assertEqual(len(holders), 1, front.log())
+        time.sleep(6)  # more than a lease renewal: still one
+        self.assertEqual(len(service_processes("whoami")), 1, front.log())
+        self.assertEqual([h for h in (a, b) if runs in h.log()], holders)
+        holder = holders[0]
+        other = b if holder is a else a
+        holder.kill()
+        killed = time.time()
+        # The service goes with its replica, and the other replica starts it once its lease
+        # ran out (15 s, tried every 5 s).
+        second = None
+        while time.time() - killed < 30:
+            second = answer(other)
+            if second and second["pid"] != first_a["pid"]:
+                break
+            time.sleep(0.2)
+        took = time.time() - killed
+        self.assertIsNotNone(second, other.log()[-3000:])
+        self.assertNotEqual(second["pid"], first_a["pid"], other.log()[-3000:])
+        self.assertIn(runs, other.log())
+        self.assertEqual(second["api_status"], 200, second)
+        self.assertFalse(alive(first_a["pid"]), "the killed replica's service must be gone")
+        self.assertEqual(len(service_processes("whoami")), 1)
+        print(f"managed service answering through the other replica {took:.1f} s after the kill")
+        self.assertLess(took, 25)
+
+
+class VmExample(unittest.TestCase):
+    """docs/examples/replicas-nginx.conf is a configuration nginx accepts (nginx -t), with the
+    certificate paths pointed at a test certificate and the listeners on loopback. The two replicas' TOML files are loaded
+    by config_test (ConfigExamples.TwoReplicasOnVirtualMachines)."""
+
+    def test_the_nginx_example_is_accepted_by_nginx(self):
+        if not os.path.exists(NGINX):
+            self.skipTest("nginx is not installed (Debian's nginx)")
+        from harness.certs import TestCA
+        work = tempfile.mkdtemp(prefix="nbhub-nginx-example-")
+        self.addCleanup(shutil.rmtree, work, True)
+        crt, key = TestCA(work).issue(os.path.join(work, "tls"), 1)
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "examples", "replicas-nginx.conf")
+        with open(example) as f:
+            conf = f.read()
+        self.assertIn("proxy_next_upstream error timeout http_502 http_503;", conf)
+        # nginx -t binds the listening sockets: loopback and free ports instead.
+        for listen in ("listen 80;", "listen 443 ssl http2;", "listen 10.0.0.10:8081;"):
+            self.assertIn(listen, conf)
+            conf = conf.replace(listen, listen.replace(listen.split()[1].rstrip(";"), f"127.0.0.1:{free_port()}"))
+        conf = (conf.replace("/etc/ssl/hub.example.org/fullchain.pem", crt)
+                .replace("/etc/ssl/hub.example.org/privkey.pem", key))
+        with open(os.path.join(work, "replicas.conf"), "w") as f:
+            f.write(conf)
+        with open(os.path.join(work, "nginx.conf"), "w") as f:
+            f.write(f"pid {work}/nginx.pid;\nerror_log {work}/error.log;\nevents {{}}\n"
+                    f"http {{\n  include {work}/replicas.conf;\n}}\n")
+        r = subprocess.run([NGINX, "-t", "-q", "-p", work, "-c", f"{work}/nginx.conf"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+def service_processes(name):
+    """Live processes started as the managed service `name` (JUPYTERHUB_SERVICE_NAME)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            if f"JUPYTERHUB_SERVICE_NAME={name}".encode() in env and alive(int(d)):
+                found.append(int(d))
+        except OSError:
+            pass
+    return found
+
+
+def kill_service_processes(name):
+    for pid in service_processes(name):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":

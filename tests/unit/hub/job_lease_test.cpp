@@ -130,5 +130,46 @@ TEST(JobLease, KeepLoopsRunRoundsOnlyOnTheHolder) {
   EXPECT_FALSE(r.st->get_lease("job culler")->has_value());  // b released it too
 }
 
+// follow_lease() (managed services, the watch's reactions): `gained` once when the replica
+// comes to hold the lease, `lost` once when it no longer does, and nothing in between.
+TEST(JobLease, FollowLeaseCallsGainedAndLostOnTheEdges) {
+  Rig r;
+  SystemClock real;
+  LeaseTiming fast{2s, 30ms};
+  auto a = r.lease("replica-a", real, fast);
+  auto b = r.lease("replica-b", real, fast);
+  net::io_context ioc;
+  std::vector<std::string> seen;
+  auto note = [&seen](std::string what) {
+    return [&seen, what]() -> net::awaitable<void> {
+      seen.push_back(what);
+      co_return;
+    };
+  };
+  EXPECT_TRUE(run_sync(b->renew_once()));  // b holds it first: a waits
+  net::co_spawn(ioc, a->keep(), net::detached);
+  net::co_spawn(ioc, follow_lease(*a, 10ms, note("gained"), note("lost")), net::detached);
+  net::co_spawn(ioc, [&]() -> net::awaitable<void> {
+    net::steady_timer t(ioc, 200ms);
+    co_await t.async_wait(net::use_awaitable);
+    EXPECT_TRUE(seen.empty());  // not held yet: neither called
+    b->release_blocking();      // b shuts down: a takes the job at its next try
+    t.expires_after(200ms);
+    co_await t.async_wait(net::use_awaitable);
+    EXPECT_EQ(seen, std::vector<std::string>{"gained"});
+    // The lease is taken from a (as when a is cut off and its lease ran out).
+    EXPECT_TRUE(r.st->release_lease("job culler", "replica-a").has_value());
+    EXPECT_TRUE(run_sync(b->renew_once()));
+    t.expires_after(200ms);
+    co_await t.async_wait(net::use_awaitable);
+    a->stop();
+    t.expires_after(100ms);
+    co_await t.async_wait(net::use_awaitable);
+    ioc.stop();
+  }, net::detached);
+  ioc.run();
+  EXPECT_EQ(seen, (std::vector<std::string>{"gained", "lost"}));
+}
+
 }  // namespace
 }  // namespace nbhub::hub
