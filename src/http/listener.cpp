@@ -31,6 +31,8 @@
 #include "http/tls_stream.hpp"
 #include "tls/server_tls.hpp"
 
+#include <openssl/ssl.h>
+
 namespace nbhub::http {
 
 namespace net = boost::asio;
@@ -239,103 +241,131 @@ net::awaitable<void> Listener::serve(tcp::socket sock, tcp::endpoint peer_ep, st
   stream.shutdown_send();  // close_notify, then FIN: a client can tell the end from a truncation
 }
 
+namespace {
+
+// OpenSSL may hold bytes of the next request already (it reads ahead): then the socket need
+// not become readable again, and the wait for it is skipped.
+bool has_pending(beast::tcp_stream&) { return false; }
+bool has_pending(TlsStream& s) { return SSL_has_pending(s.native_handle()) == 1; }
+
+}  // namespace
+
 template <class Stream>
 net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const& peer, std::uint64_t id) {
-  constexpr bool tls = is_tls_v<Stream>;
+  // An idle keep-alive connection costs what this frame holds while it waits for the next
+  // request (bench/stress's idle row): the buffer, the deadline and a one-byte peek. The
+  // request itself, its parsers, response and the proxy's exchange live in serve_one's frame,
+  // which exists only while a request is served, and the buffer's storage is released while
+  // the connection is idle.
   beast::flat_buffer buffer;
-  auto const& lim = opts_.limits;
   Deadline head_deadline(reaper_);  // declared after `stream`: it stops watching before the close
   head_deadline.watch(&socket_of(stream), nullptr);
-
   for (;;) {
-    boost::system::error_code ec;
-    HeadParser head;
-    head.header_limit(static_cast<std::uint32_t>(lim.header_limit_bytes));
-    head.body_limit(boost::none);  // the proxy streams any size; the router's parser is bounded
-
-    // Waiting for the next request on a kept-alive connection uses the idle deadline; once
-    // bytes arrive, the whole request must be read within the request deadline.
-    ec = co_await read_head(raw_stream(stream), buffer, head, head_deadline, Deadline::Side::client, lim.idle_timeout,
-                            lim.request_timeout);
-    head_deadline.disarm();
-    if (!ec && opts_.interceptor && opts_.interceptor->claims(head)) {
-      auto client = client_view(head.get(), peer, opts_, id, tls);
-      client.single_thread = opts_.single_thread;
-      if (opts_.request_ids)
-        client.request_id = request_ids_.choose(head.get()["X-Request-Id"], is_trusted(opts_.trusted_proxies, peer));
-      bool again = co_await opts_.interceptor->serve(stream, buffer, head, std::move(client));
-      if (!again) break;
-      continue;
+    if (buffer.size() == 0 && !has_pending(stream)) {
+      buffer.shrink_to_fit();
+      // The wait for the first byte of a request is bounded by the idle timeout; read_head
+      // then bounds the whole head by the request timeout from that byte on.
+      if (!head_deadline.start(opts_.limits.idle_timeout, Deadline::Side::client)) break;
+      char peek = 0;
+      boost::system::error_code ec;
+      co_await socket_of(stream).async_receive(net::buffer(&peek, 1), net::socket_base::message_peek,
+                                               net::redirect_error(net::use_awaitable, ec));
+      if (ec) break;  // closed, reset, or the idle timeout shut the socket down
     }
-    std::optional<bhttp::request_parser<bhttp::string_body>> body_parser;
-    if (!ec) {
-      body_parser.emplace(std::move(head));
-      limit_body(*body_parser, lim.body_limit_bytes, ec);
-      beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
-      auto const& h = body_parser->get();
-      if (!ec && beast::iequals(h[bhttp::field::expect], "100-continue")) {
-        static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await net::async_write(stream, net::buffer(k100), net::redirect_error(net::use_awaitable, ec));
-      }
-      if (!ec) co_await bhttp::async_read(stream, buffer, *body_parser, net::redirect_error(net::use_awaitable, ec));
-    }
-    if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof ||
-        ec == net::ssl::error::stream_truncated) {
-      // Expected closes (STYLE.md §6.8); a TLS client closing without close_notify between
-      // requests is common (browsers, wrk) and no more a bad request than a plain close.
-      break;
-    }
-    if (ec) {
-      log_.debug("conn={} bad request from {}: {}", id, peer, ec.message());
-      auto res = limit_response(ec);
-      res.keep_alive(false);
-      res.prepare_payload();
-      beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
-      co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
-      break;
-    }
-
-    auto req = body_parser->release();
-    auto started = std::chrono::steady_clock::now();
-    auto client = client_view(req, peer, opts_, id, tls);
-    if (opts_.request_ids)
-      client.request_id = request_ids_.choose(req["X-Request-Id"], is_trusted(opts_.trusted_proxies, peer));
-    // (An if, not ?: with co_await in both arms: GCC 12 miscompiles that.)
-    Reply reply;
-    if (opts_.handler_executor) {
-      reply = co_await net::co_spawn(*opts_.handler_executor, dispatch(req, client), net::use_awaitable);
-    } else {
-      reply = co_await dispatch(req, client);
-    }
-    auto& res = reply.res;
-    res.version(req.version());
-    res.keep_alive(req.keep_alive());
-    if (client.secure && opts_.hsts_max_age.count() > 0)
-      res.set(bhttp::field::strict_transport_security, fmt::format("max-age={}", opts_.hsts_max_age.count()));
-    if (!client.request_id.empty()) res.set("X-Request-Id", client.request_id);
-    if (reply.stream && req.method() != bhttp::verb::head) {
-      ec = co_await write_streamed(stream, res, *reply.stream, lim.request_timeout, opts_.handler_executor);
-    } else {
-      if (req.method() == bhttp::verb::head) {
-        auto n = res.body().size();
-        res.body().clear();
-        if (!reply.stream) res.content_length(n);  // a stream's length is not known
-      } else {
-        res.prepare_payload();
-      }
-      beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
-      co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
-    }
-    beast::get_lowest_layer(stream).expires_never();  // the next head is read from the socket, an interceptor uses it raw
-    auto const took = std::chrono::steady_clock::now() - started;
-    if (opts_.observer) opts_.observer({req.method(), reply.route, res.result_int(), took});
-    auto ms = std::chrono::duration<double, std::milli>(took).count();
-    write_access(access_, opts_.access_json,
-                 {.method = req.method_string(), .target = req.target(), .status = res.result_int(), .ms = ms,
-                  .remote = peer, .conn = id, .request_id = client.request_id});
-    if (ec || !res.keep_alive()) break;
+    if (!co_await serve_one(stream, buffer, head_deadline, peer, id)) break;
   }
+}
+
+template <class Stream>
+net::awaitable<bool> Listener::serve_one(Stream& stream, beast::flat_buffer& buffer, Deadline& head_deadline,
+                                         std::string const& peer, std::uint64_t id) {
+  constexpr bool tls = is_tls_v<Stream>;
+  auto const& lim = opts_.limits;
+  boost::system::error_code ec;
+  HeadParser head;
+  head.header_limit(static_cast<std::uint32_t>(lim.header_limit_bytes));
+  head.body_limit(boost::none);  // the proxy streams any size; the router's parser is bounded
+
+  // The first byte is at hand (serve_requests waited for it): the whole head must be read
+  // within the request deadline.
+  ec = co_await read_head(raw_stream(stream), buffer, head, head_deadline, Deadline::Side::client,
+                          lim.request_timeout, lim.request_timeout);
+  head_deadline.disarm();
+  if (!ec && opts_.interceptor && opts_.interceptor->claims(head)) {
+    auto client = client_view(head.get(), peer, opts_, id, tls);
+    client.single_thread = opts_.single_thread;
+    if (opts_.request_ids)
+      client.request_id = request_ids_.choose(head.get()["X-Request-Id"], is_trusted(opts_.trusted_proxies, peer));
+    co_return co_await opts_.interceptor->serve(stream, buffer, head, std::move(client));
+  }
+  std::optional<bhttp::request_parser<bhttp::string_body>> body_parser;
+  if (!ec) {
+    body_parser.emplace(std::move(head));
+    limit_body(*body_parser, lim.body_limit_bytes, ec);
+    beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
+    auto const& h = body_parser->get();
+    if (!ec && beast::iequals(h[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view k100 = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await net::async_write(stream, net::buffer(k100), net::redirect_error(net::use_awaitable, ec));
+    }
+    if (!ec) co_await bhttp::async_read(stream, buffer, *body_parser, net::redirect_error(net::use_awaitable, ec));
+  }
+  if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
+      ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof ||
+      ec == net::ssl::error::stream_truncated) {
+    // Expected closes (STYLE.md §6.8); a TLS client closing without close_notify between
+    // requests is common (browsers, wrk) and no more a bad request than a plain close.
+    co_return false;
+  }
+  if (ec) {
+    log_.debug("conn={} bad request from {}: {}", id, peer, ec.message());
+    auto res = limit_response(ec);
+    res.keep_alive(false);
+    res.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
+    co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
+    co_return false;
+  }
+
+  auto req = body_parser->release();
+  auto started = std::chrono::steady_clock::now();
+  auto client = client_view(req, peer, opts_, id, tls);
+  if (opts_.request_ids)
+    client.request_id = request_ids_.choose(req["X-Request-Id"], is_trusted(opts_.trusted_proxies, peer));
+  // (An if, not ?: with co_await in both arms: GCC 12 miscompiles that.)
+  Reply reply;
+  if (opts_.handler_executor) {
+    reply = co_await net::co_spawn(*opts_.handler_executor, dispatch(req, client), net::use_awaitable);
+  } else {
+    reply = co_await dispatch(req, client);
+  }
+  auto& res = reply.res;
+  res.version(req.version());
+  res.keep_alive(req.keep_alive());
+  if (client.secure && opts_.hsts_max_age.count() > 0)
+    res.set(bhttp::field::strict_transport_security, fmt::format("max-age={}", opts_.hsts_max_age.count()));
+  if (!client.request_id.empty()) res.set("X-Request-Id", client.request_id);
+  if (reply.stream && req.method() != bhttp::verb::head) {
+    ec = co_await write_streamed(stream, res, *reply.stream, lim.request_timeout, opts_.handler_executor);
+  } else {
+    if (req.method() == bhttp::verb::head) {
+      auto n = res.body().size();
+      res.body().clear();
+      if (!reply.stream) res.content_length(n);  // a stream's length is not known
+    } else {
+      res.prepare_payload();
+    }
+    beast::get_lowest_layer(stream).expires_after(lim.request_timeout);
+    co_await bhttp::async_write(stream, res, net::redirect_error(net::use_awaitable, ec));
+  }
+  beast::get_lowest_layer(stream).expires_never();  // the next head is read from the socket, an interceptor uses it raw
+  auto const took = std::chrono::steady_clock::now() - started;
+  if (opts_.observer) opts_.observer({req.method(), reply.route, res.result_int(), took});
+  auto ms = std::chrono::duration<double, std::milli>(took).count();
+  write_access(access_, opts_.access_json,
+               {.method = req.method_string(), .target = req.target(), .status = res.result_int(), .ms = ms,
+                .remote = peer, .conn = id, .request_id = client.request_id});
+  co_return !ec && res.keep_alive();
 }
 
 net::awaitable<Listener::Reply> Listener::dispatch(Request const& req, ClientView const& client) {
