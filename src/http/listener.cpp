@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/error.hpp>
@@ -20,8 +21,10 @@
 #include <boost/url/parse.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <optional>
 
@@ -30,8 +33,6 @@
 #include "http/read_head.hpp"
 #include "http/tls_stream.hpp"
 #include "tls/server_tls.hpp"
-
-#include <openssl/ssl.h>
 
 namespace nbhub::http {
 
@@ -243,34 +244,67 @@ net::awaitable<void> Listener::serve(tcp::socket sock, tcp::endpoint peer_ep, st
 
 namespace {
 
-// OpenSSL may hold bytes of the next request already (it reads ahead): then the socket need
-// not become readable again, and the wait for it is skipped.
-bool has_pending(beast::tcp_stream&) { return false; }
-bool has_pending(TlsStream& s) { return SSL_has_pending(s.native_handle()) == 1; }
+// Reads what the client has sent already, without waiting, into `buffer`: the bytes read; 0
+// with no error when a read would wait; `wait_write` when a TLS read must send first.
+std::size_t read_now(beast::tcp_stream& s, beast::flat_buffer& buffer, boost::system::error_code& ec,
+                     bool& wait_write) {
+  wait_write = false;
+  auto room = buffer.prepare(beast::read_size(buffer, 65536));
+  auto n = ::recv(s.socket().native_handle(), room.data(), room.size(), MSG_DONTWAIT);
+  if (n > 0) {
+    buffer.commit(static_cast<std::size_t>(n));
+    return static_cast<std::size_t>(n);
+  }
+  if (n == 0) ec = net::error::eof;
+  else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ec = {errno, boost::system::system_category()};
+  return 0;
+}
+std::size_t read_now(TlsStream& s, beast::flat_buffer& buffer, boost::system::error_code& ec, bool& wait_write) {
+  auto room = buffer.prepare(beast::read_size(buffer, 65536));
+  auto n = s.read_now(room.data(), room.size(), ec, wait_write);
+  buffer.commit(n);
+  return n;
+}
 
 }  // namespace
 
 template <class Stream>
 net::awaitable<void> Listener::serve_requests(Stream& stream, std::string const& peer, std::uint64_t id) {
   // An idle keep-alive connection costs what this frame holds while it waits for the next
-  // request (bench/stress's idle row): the buffer, the deadline and a one-byte peek. The
-  // request itself, its parsers, response and the proxy's exchange live in serve_one's frame,
-  // which exists only while a request is served, and the buffer's storage is released while
-  // the connection is idle.
+  // request (bench/stress's idle row): the buffer object without storage, the deadline and the
+  // wait. The request itself, its parsers, response and the proxy's exchange live in
+  // serve_one's frame, which exists only while a request is served.
   beast::flat_buffer buffer;
   Deadline head_deadline(reaper_);  // declared after `stream`: it stops watching before the close
   head_deadline.watch(&socket_of(stream), nullptr);
   for (;;) {
-    if (buffer.size() == 0 && !has_pending(stream)) {
-      buffer.shrink_to_fit();
-      // The wait for the first byte of a request is bounded by the idle timeout; read_head
-      // then bounds the whole head by the request timeout from that byte on.
-      if (!head_deadline.start(opts_.limits.idle_timeout, Deadline::Side::client)) break;
-      char peek = 0;
+    if (buffer.size() == 0) {
+      // What is there already is read at once (a pipelined or quick next request, the request
+      // right after a handshake): as many system calls as a read that waits would take.
       boost::system::error_code ec;
-      co_await socket_of(stream).async_receive(net::buffer(&peek, 1), net::socket_base::message_peek,
-                                               net::redirect_error(net::use_awaitable, ec));
-      if (ec) break;  // closed, reset, or the idle timeout shut the socket down
+      bool wait_write = false;
+      auto n = read_now(stream, buffer, ec, wait_write);
+      if (ec) break;  // closed or reset between requests
+      if (n == 0 && !wait_write) {
+        buffer.shrink_to_fit();  // nothing held while idle
+        // The wait for the first byte of a request is bounded by the idle timeout; read_head
+        // then bounds the whole head by the request timeout from that byte on.
+        if (!head_deadline.start(opts_.limits.idle_timeout, Deadline::Side::client)) break;
+        auto& sock = socket_of(stream);
+        if (opts_.single_thread) {
+          // One reactor thread, and it is this one: no readiness edge can pass between the
+          // read above and this wait (see TlsStream::wait_read).
+          co_await sock.async_wait(tcp::socket::wait_read, net::redirect_error(net::use_awaitable, ec));
+        } else {
+          char peek = 0;
+          co_await sock.async_receive(net::buffer(&peek, 1), net::socket_base::message_peek,
+                                      net::redirect_error(net::use_awaitable, ec));
+        }
+        if (ec) break;  // closed, reset, or the idle timeout shut the socket down
+        // Read here, at once: read_head's own first read would complete through the scheduler.
+        read_now(stream, buffer, ec, wait_write);
+        if (ec) break;
+      }
     }
     if (!co_await serve_one(stream, buffer, head_deadline, peer, id)) break;
   }
