@@ -488,6 +488,21 @@ async def row_slow(p, args):
     }
 
 
+def curl_bulk(url, kind, args, big_file):
+    """One transfer of args.bulk_bytes with curl: its seconds."""
+    if kind == "download":
+        argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}",
+                f"{url}/stress/big?bytes={args.bulk_bytes}"]
+    else:
+        argv = ["curl", "-sS", "-o", "/dev/null", "-T", big_file, "-w",
+                "%{http_code} %{size_upload} %{time_total}", f"{url}/stress/sink"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    fields = r.stdout.split()
+    if r.returncode != 0 or len(fields) != 3 or fields[0] != "200" or int(fields[1]) != args.bulk_bytes:
+        raise SystemExit(f"bench/stress: {url} {kind}: curl said {r.stdout!r} {r.stderr.strip()!r}")
+    return float(fields[2])
+
+
 def row_bulk(p, args, big_file):
     """1 GiB down and up through the proxy with curl: MB/s, peak RSS, CPU per GiB."""
     out = {}
@@ -495,21 +510,37 @@ def row_bulk(p, args, big_file):
         reset_ok = reset_peak(p.pid)
         rss0 = rss(p.pid)
         cpu0 = cpu_seconds(p.pid)
-        url = f"http://127.0.0.1:{p.port}"
-        if kind == "download":
-            argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}",
-                    f"{url}/stress/big?bytes={args.bulk_bytes}"]
-        else:
-            argv = ["curl", "-sS", "-o", "/dev/null", "-T", big_file, "-w",
-                    "%{http_code} %{size_upload} %{time_total}", f"{url}/stress/sink"]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-        fields = r.stdout.split()
-        if r.returncode != 0 or len(fields) != 3 or fields[0] != "200" or int(fields[1]) != args.bulk_bytes:
-            raise SystemExit(f"bench/stress: {p.name} {kind}: curl said {r.stdout!r} {r.stderr.strip()!r}")
-        secs = float(fields[2])
+        secs = curl_bulk(f"http://127.0.0.1:{p.port}", kind, args, big_file)
         out[kind] = {"mb_s": args.bulk_bytes / MIB / secs, "peak": peak(p.pid) if reset_ok else None,
                      "rss0": rss0, "cpu_per_gib": (cpu_seconds(p.pid) - cpu0) * (1 << 30) / args.bulk_bytes}
     return out
+
+
+def rows_bulk(rig, proxies, args, big_file):
+    """row_bulk for each proxy, args.bulk_rounds times in alternating order, after a warm-up.
+
+    The upstream (Node) runs its first transfers several times slower than later ones (its JIT
+    warms up): without the warm-up straight to it, whichever proxy went first measured that,
+    not itself (an upload read 250 MiB/s first, 900 second, for either proxy). Each figure is
+    the median of the rounds (CPU and peak too, each on its own)."""
+    for kind in ("download", "upload"):
+        for _ in range(2):
+            curl_bulk(f"http://127.0.0.1:{rig.upstream}", kind, args, big_file)
+    runs = {p.name: [] for p in proxies}
+    for i in range(args.bulk_rounds):
+        for p in (proxies if i % 2 == 0 else tuple(reversed(proxies))):
+            runs[p.name].append(row_bulk(p, args, big_file))
+    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    res = {}
+    for p in proxies:
+        res[p.name] = {}
+        for kind in ("download", "upload"):
+            rs = [r[kind] for r in runs[p.name]]
+            res[p.name][kind] = {
+                "mb_s": med([r["mb_s"] for r in rs]), "all_mb_s": [round(r["mb_s"]) for r in rs],
+                "peak": None if any(r["peak"] is None for r in rs) else max(r["peak"] - r["rss0"] for r in rs) + rs[0]["rss0"],
+                "rss0": rs[0]["rss0"], "cpu_per_gib": med([r["cpu_per_gib"] for r in rs])}
+    return res
 
 
 async def row_flood(p, args):
@@ -690,6 +721,7 @@ def main():
     ap.add_argument("--slow-bytes", type=int, default=256 * MIB, help="what each slow reader asks for")
     ap.add_argument("--probe-s", type=float, default=3.0, help="seconds of normal requests before the attack")
     ap.add_argument("--bulk-bytes", type=int, default=1 << 30)
+    ap.add_argument("--bulk-rounds", type=int, default=3, help="transfers each way per proxy (the median is shown)")
     ap.add_argument("--floods", type=int, default=2000)
     ap.add_argument("--flood-conc", type=int, default=100)
     ap.add_argument("--flood-bytes", type=int, default=64 * 1024)
@@ -799,8 +831,8 @@ def main():
             big = os.path.join(rig.work, "upload.bin")
             with open(big, "wb") as f:
                 f.truncate(args.bulk_bytes)  # sparse: reading it costs no disk
+            res = rows_bulk(rig, proxies, args, big)
             for p in proxies:
-                res[p.name] = row_bulk(p, args, big)
                 print(f"  bulk {p.name}: {res[p.name]}", file=sys.stderr)
             os.unlink(big)
             gib = f"{args.bulk_bytes / (1 << 30):g} GiB"

@@ -54,6 +54,9 @@ struct ProxyFlags {
   long request_timeout_ms = config::HttpLimits{}.request_timeout.count() * 1000;
   std::string ssl_cert, ssl_key;  // https on the public port, renewed without restart (docs/tls.md)
   int redirect_port = 0, redirect_to = 0;  // CHP: a plain-http port redirecting to https (on redirect_to)
+  // The hub's [tls] check_interval_seconds and ticket_key_rotation_seconds (defaults from there).
+  long ssl_check_interval_s = PublicTlsOptions{}.check_interval.count();
+  long ssl_ticket_key_rotation_s = PublicTlsOptions{}.ticket_key_rotation.count();
   bool no_x_forward = false, no_prepend_path = false, no_include_prefix = false;
   // Accepted for compatibility; see describe().
   std::vector<std::string> refused, ignored;
@@ -110,6 +113,14 @@ void describe(CLI::App& app, ProxyFlags& f) {
       ->check(CLI::Range(1, 65535));
   app.add_option("--redirect-to", f.redirect_to, "Redirect HTTP requests to this port (default: --port)")
       ->check(CLI::Range(1, 65535));
+  app.add_option("--ssl-check-interval", f.ssl_check_interval_s,
+                 "nbhub: with --ssl-cert, also read the certificate and key files again this often (seconds), "
+                 "besides file events and SIGHUP (default 10, as the hub's tls.check_interval_seconds)")
+      ->check(CLI::Range(1L, 3600L));
+  app.add_option("--ssl-ticket-key-rotation", f.ssl_ticket_key_rotation_s,
+                 "nbhub: a new TLS session-ticket key this often (seconds); the previous one still resumes "
+                 "sessions as long again (default 3600, as the hub's tls.ticket_key_rotation_seconds)")
+      ->check(CLI::Range(60L, 302400L));
   for (auto name :
        {"--ssl-ca", "--ssl-dhparam", "--api-ssl-key", "--api-ssl-cert",
         "--api-ssl-ca", "--client-ssl-key", "--client-ssl-cert", "--client-ssl-ca", "--storage-backend"}) {
@@ -248,7 +259,9 @@ int run_proxy_command(std::vector<std::string> const& args) {
     proxy::Proxy proxy(ioc.get_executor(), cfg, routes, clock, *logs.access, log);
     std::unique_ptr<PublicTls> public_tls;
     if (!f.ssl_cert.empty()) {
-      auto loaded = PublicTls::load(ioc, f.ssl_cert, f.ssl_key, log);
+      PublicTlsOptions tls_opts{.check_interval = std::chrono::seconds(f.ssl_check_interval_s),
+                                .ticket_key_rotation = std::chrono::seconds(f.ssl_ticket_key_rotation_s)};
+      auto loaded = PublicTls::load(ioc, f.ssl_cert, f.ssl_key, log, tls_opts);
       if (!loaded) {
         std::cerr << "nbhub proxy: " << loaded.error().message << "\n";
         return 2;

@@ -3,11 +3,14 @@
 // the listener's request heads. Beast's tcp_stream arms, cancels and dispatches a timer for
 // every read and write, and even one timer per exchange (arm, cancel, a handler through the
 // strand) showed in profiles. Here an operation only stores its due time in an atomic, read
-// from the coarse monotonic clock (core/clock.hpp); one reaper wakes every `tick` while
-// deadlines are registered and shuts down the sockets of those past due. Timeouts therefore
-// fire between due and due + tick (+ one kernel tick); `tick_for` gives owners a quarter of
-// their shortest timeout (10 ms to 1 s). Only the socket of the late operation is shut down,
-// so that a client still gets its 504 when the upstream is the slow side.
+// from the coarse monotonic clock (core/clock.hpp), and one reaper per owner keeps the
+// deadlines in a timing wheel with one slot per `tick` (deadline.cpp): it wakes every tick
+// while deadlines are filed, visits only that tick's slot, and shuts down the sockets of those
+// past due. Timeouts therefore fire between due and due + tick (+ one kernel tick, the coarse
+// clock's); `tick_for` gives owners a hundredth of their shortest timeout, 5 to 100 ms (a
+// quarter, up to 1 s, before the wheel: a 5 s limit fired up to 6.25 s).
+// Only the socket of the late operation is shut down, so that a client still gets its 504
+// when the upstream is the slow side.
 //
 // Shutting down (shutdown(2), from the reaper's thread) rather than cancelling: Asio socket
 // objects are not thread-safe, the kernel's shutdown is, and it makes the pending and every
@@ -30,8 +33,8 @@ class DeadlineReaper {
   using Clock = std::chrono::steady_clock;
   // `ex` runs the reaper's timer (any io_context executor).
   DeadlineReaper(boost::asio::any_io_executor ex, Clock::duration tick);
-  // The tick for an owner whose shortest timeout is `shortest`: a quarter of it, so that a
-  // deadline fires at most 25% late, within 10 ms to 1 s.
+  // The tick for an owner whose shortest timeout is `shortest`: a hundredth of it, so that a
+  // deadline fires at most 1% late, within 5 to 100 ms.
   static Clock::duration tick_for(Clock::duration shortest) noexcept;
   ~DeadlineReaper();
   DeadlineReaper(DeadlineReaper const&) = delete;
@@ -67,16 +70,18 @@ class Deadline {
 
  private:
   friend struct DeadlineReaper::State;
-  void enlist();  // requires the reaper's mutex
 
   std::shared_ptr<DeadlineReaper::State> st_;  // may outlive the reaper (frames torn down late)
   std::atomic<Clock::rep> due_{Clock::time_point::max().time_since_epoch().count()};
+  // The wheel's tick this deadline is filed in (max: not filed); written under the reaper's
+  // mutex, read by `start` without it.
+  std::atomic<Clock::rep> filed_slot_{Clock::time_point::max().time_since_epoch().count()};
   std::atomic<bool> expired_{false};
   std::atomic<Side> side_{Side::upstream};  // whose operation `due_` is for
-  int client_fd_ = -1;                      // GUARDED_BY(reaper's mutex) once enlisted
+  int client_fd_ = -1;                      // GUARDED_BY(reaper's mutex)
   int upstream_fd_ = -1;
-  bool enlisted_ = false;
-  Deadline* prev_ = nullptr;  // the reaper's intrusive list, GUARDED_BY(reaper's mutex)
+  bool registered_ = false;   // watch or start took the mutex once: the destructor takes it too
+  Deadline* prev_ = nullptr;  // the wheel slot's intrusive list, GUARDED_BY(reaper's mutex)
   Deadline* next_ = nullptr;
 };
 

@@ -96,6 +96,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
   // The requests of one connection, plain (beast::tcp_stream) or TLS (TlsStream).
   template <class Stream>
   boost::asio::awaitable<void> serve_requests(Stream& stream, std::string const& peer, std::uint64_t id);
+  // One request of that connection, its first byte at hand (or OpenSSL's): true when the
+  // connection may carry another.
+  template <class Stream>
+  boost::asio::awaitable<bool> serve_one(Stream& stream, boost::beast::flat_buffer& buffer, Deadline& head_deadline,
+                                         std::string const& peer, std::uint64_t id);
   struct Reply {
     Response res;
     std::shared_ptr<BodyStream> stream;  // the body, when it follows over time

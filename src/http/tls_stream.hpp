@@ -102,6 +102,18 @@ class TlsStream {
     return n;
   }
 
+  // Reads what is at hand without waiting (what OpenSSL holds, or what the socket has): the
+  // bytes read, or 0 with no error when a read would have to wait. `wait_write` is set when
+  // OpenSSL must send before it can read; then call async_read_some.
+  std::size_t read_now(void* data, std::size_t size, error_code& ec, bool& wait_write) {
+    std::size_t n = 0;
+    ec = {};
+    auto step = attempt(Kind::read, data, size, n, ec);
+    wait_write = step == Step::want_write;
+    if (step == Step::done) ec = outcome(ec);
+    return n;
+  }
+
  private:
   enum class Kind { handshake, read, write };
   enum class Step { done, want_read, want_write };

@@ -304,7 +304,7 @@ net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer,
                                    "stopped; start it again from the hub.",
                                    p);
   bool again = co_await respond_failure(stream, req, *route, client, status, std::move(msg), websocket,
-                                        client_keep_alive && req.is_done());
+                                        client_keep_alive && (req.is_done() || out.request_read));
   log_access(req.get(), status, started, route->prefix(), client);
   co_return again;
 }

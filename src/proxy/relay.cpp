@@ -1,5 +1,6 @@
 #include "proxy/relay.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -7,6 +8,10 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <optional>
 
 #include "http/read_head.hpp"
@@ -56,6 +61,25 @@ std::size_t client_send_now(http::TlsStream& s, Buffers const& bufs, error_code&
   return s.write_now(bufs, ec);
 }
 
+// Reads what the client socket holds now, without waiting: the bytes read, 0 with no error
+// when nothing is there; eof at the end of the stream. A TLS stream always answers 0 (its
+// async_read_some tries OpenSSL at once anyway).
+std::size_t client_read_now(tcp::socket& s, char* data, std::size_t size, error_code& ec) {
+  auto n = ::recv(s.native_handle(), data, size, MSG_DONTWAIT);
+  if (n > 0) return static_cast<std::size_t>(n);
+  if (n == 0) {
+    ec = net::error::eof;
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    ec = error_code(errno, boost::system::system_category());
+  }
+  return 0;
+}
+std::size_t client_read_now(http::TlsStream&, char*, std::size_t, error_code&) { return 0; }
+
+// How many body reads in a row may complete without waiting before the relay lets the
+// scheduler run other connections: 16 pieces (1 MiB with the default buffer).
+constexpr int kReadsBeforeYield = 16;
+
 Failure upstream_failure(error_code const& ec) {
   return ec == beast::error::timeout ? Failure::upstream_timeout : Failure::upstream_unavailable;
 }
@@ -97,12 +121,71 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
       co_return out;
     }
   }
-  if (!req.is_done()) {
+  bool request_read = req.is_done();
+  if (!request_read && !req.chunked()) {
+    // A Content-Length body is relayed without Beast's parser: bytes already buffered go
+    // upstream from `cbuf` as they are, the rest is read straight into `chunk` with a plain
+    // non-blocking read, and only a read that would block waits. Through the parser each piece
+    // was read into `cbuf`, copied into `chunk`, and its completion posted through the
+    // scheduler (the upload row of bench/stress). The parser is left short of its body, so
+    // `request_read` (not req.is_done()) says whether the whole request was read.
+    out.body_started = true;
+    std::uint64_t left = req.content_length_remaining().value_or(0);
+    int in_a_row = 0;  // reads completed without waiting, since the last suspension
+    while (left != 0) {
+      char const* data = chunk;
+      std::size_t n = 0;
+      bool const buffered = cbuf.size() != 0;
+      if (buffered) {
+        n = static_cast<std::size_t>(std::min<std::uint64_t>(cbuf.size(), left));
+        data = static_cast<char const*>(cbuf.data().data());
+      } else {
+        auto const want = static_cast<std::size_t>(std::min<std::uint64_t>(cfg_.buffer_bytes, left));
+        n = client_read_now(client, chunk, want, ec);
+        if (!ec && n == 0) {
+          if (!deadline.start(cfg_.stall_timeout, kClient)) ec = beast::error::timeout;
+          if (!ec) n = co_await client.async_read_some(net::buffer(chunk, want), net::redirect_error(kAwait, ec));
+          deadline.disarm();
+          in_a_row = 0;
+        } else if (!ec && ++in_a_row == kReadsBeforeYield) {
+          // A client that always has the next piece ready must not keep the thread from the
+          // other connections: let the scheduler run once in a while (Asio's own reads post
+          // every completion).
+          in_a_row = 0;
+          co_await net::post(client.get_executor(), kAwait);
+        }
+        if (ec) {
+          fail(out, Failure::client_gone, "read request body", timed(deadline, ec));
+          co_return out;
+        }
+      }
+      stats_.note_buffered(n);
+      stats_.bytes_to_upstream.fetch_add(n, std::memory_order_relaxed);
+      {
+        auto const& bufs = one(std::string_view(data, n));
+        auto sent = send_now(up.socket.native_handle(), bufs, ec);
+        if (!ec && sent < total_size(bufs)) {
+          if (!deadline.start(cfg_.stall_timeout, kUpstream)) ec = beast::error::timeout;
+          if (!ec) co_await net::async_write(up.socket, suffix(bufs, sent), net::redirect_error(kAwait, ec));
+          deadline.disarm();
+          in_a_row = 0;
+        }
+      }
+      if (ec) {
+        ec = timed(deadline, ec);
+        fail(out, upstream_failure(ec), "write request body", ec);
+        break;
+      }
+      if (buffered) cbuf.consume(n);
+      left -= n;
+    }
+    request_read = left == 0;
+  } else if (!request_read) {
     out.body_started = true;
     // Beast reads at most the buffer's free capacity per call: without room, a body arrives
     // a few KiB per system call.
     cbuf.reserve(cfg_.buffer_bytes);
-    Framer framer(req.chunked());
+    Framer framer(true);
     auto& body = req.get().body();
     for (;;) {
       std::size_t n = 0;
@@ -138,7 +221,9 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
       }
       if (req.is_done()) break;
     }
+    request_read = req.is_done();
   }
+  out.request_read = request_read;
   bool const request_complete = out.failure == Failure::none;
   auto const head_request = req.get().method() == bhttp::verb::head;
   auto const version = req.get().version() == 10 ? 10u : 11u;
@@ -200,7 +285,7 @@ net::awaitable<ExchangeOutcome> Relay::exchange(ClientIo& client, beast::flat_bu
   }
 
   // Framing towards the client follows the client's version (see the header comment).
-  bool client_keep = client_keep_alive && request_complete && req.is_done();
+  bool client_keep = client_keep_alive && request_complete && request_read;
   bool const has_body = !head_request && status != 204 && status != 304 && status >= 200;
   bool chunked_out = false;
   if (has_body && (rp->chunked() || !rp->content_length())) {

@@ -56,6 +56,7 @@ struct ExchangeOutcome {
   unsigned status = 0;             // the status relayed to the client, 0 if none
   bool response_started = false;   // bytes of the response reached the client socket
   bool body_started = false;       // bytes of the request body were read from the client
+  bool request_read = false;       // the whole request (its body too) was read from the client
   bool stale = false;              // a reused connection failed before any response byte
   bool upgraded = false;           // 101 relayed: the caller tunnels the two connections
   bool client_keep_alive = false;  // the client connection may carry another request

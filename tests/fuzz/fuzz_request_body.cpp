@@ -1,7 +1,8 @@
 // Request bodies, chunked or with a length, as the listener reads them on both of its paths:
 // the hub's own routes read the whole body into a string (a parser moved from the head parser,
 // bounded by http.body_limit_bytes), and proxied requests stream it through a fixed buffer and
-// re-frame each piece for the upstream (proxy/relay.cpp with head_writer's Framer). Bytes
+// re-frame each piece for the upstream (proxy/relay.cpp with head_writer's Framer; a
+// Content-Length body is taken raw, up to the parser's content_length_remaining()). Bytes
 // arrive in pieces, as reads do. Nothing may crash; the hub's path never takes more than its
 // limit; and the two paths agree: what the proxy sends upstream, parsed again, is the body the
 // hub's path read.
@@ -9,6 +10,7 @@
 // Input: byte 0 = how the bytes arrive (1..32 per read) and whether a chunked request head is
 // put in front (so most runs fuzz the chunked coding itself), byte 1 = the proxy's buffer size
 // (1..256), then the request bytes.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -128,6 +130,30 @@ std::optional<Relayed> proxy_body(std::string_view in, std::size_t piece, std::s
     body.size = buffer;
   };
   if (req.is_done()) return out;  // no body: the relay sends the head alone
+  if (!req.chunked()) {
+    // A Content-Length body bypasses the parser in the relay: its bytes already read go
+    // upstream as they are, the rest is read raw, at most `buffer` per read, up to
+    // content_length_remaining(); a close before that is a cut request.
+    auto left = req.content_length_remaining().value_or(0);
+    while (left != 0) {
+      std::string_view piece_now;
+      if (!h.pending.empty()) {
+        piece_now = std::string_view(h.pending).substr(0, left);
+      } else {
+        if (h.at >= in.size()) return std::nullopt;
+        piece_now = in.substr(h.at, std::min<std::uint64_t>({buffer, left, piece}));
+      }
+      for (auto const& b : framer.frame({}, piece_now.data(), piece_now.size(), false))
+        out.framed.append(static_cast<char const*>(b.data()), b.size());
+      out.body.append(piece_now);
+      left -= piece_now.size();
+      if (!h.pending.empty())
+        h.pending.erase(0, piece_now.size());
+      else
+        h.at += piece_now.size();
+    }
+    return out;
+  }
   auto ec = feed(req, in, h.at, h.pending, piece, [](auto& q) { return q.is_done(); }, drain);
   if (ec || !req.is_done()) return std::nullopt;
   return out;

@@ -279,7 +279,8 @@ class ProxyOverHttps(unittest.TestCase):
         proc = subprocess.Popen(
             [nbhub_bin(), "proxy", "--ip", "127.0.0.1", "--port", str(port), "--api-port", str(api),
              "--default-target", f"http://127.0.0.1:{backend.server_address[1]}", "--ssl-cert", crt,
-             "--ssl-key", key, "--redirect-port", str(rport), "--redirect-to", "8443", "--threads", "1"],
+             "--ssl-key", key, "--redirect-port", str(rport), "--redirect-to", "8443", "--threads", "1",
+             "--ssl-check-interval", "1", "--ssl-ticket-key-rotation", "60"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.addCleanup(proc.wait, 10)
         self.addCleanup(proc.terminate)
@@ -303,6 +304,18 @@ class ProxyOverHttps(unittest.TestCase):
         os.rename(new_crt, crt)
         self.assertEqual(wait_serial(port, ca, 2002), 2002)
         self.assertEqual(c.get(f"https://127.0.0.1:{port}/again").status, 200)
+
+    def test_tls_timing_flags_are_checked(self):
+        """--ssl-check-interval and --ssl-ticket-key-rotation take the hub's [tls] ranges; a value
+        outside them stops start-up with exit 2 and a message naming the flag."""
+        import subprocess
+        from harness.hub import nbhub_bin
+        for flag, bad in (("--ssl-check-interval", "0"), ("--ssl-check-interval", "3601"),
+                          ("--ssl-ticket-key-rotation", "59"), ("--ssl-ticket-key-rotation", "302401")):
+            r = subprocess.run([nbhub_bin(), "proxy", "--port", str(free_port()), flag, bad],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.returncode, 2, (flag, bad, r.stdout, r.stderr))
+            self.assertIn(flag, r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
