@@ -7,7 +7,8 @@ with the test IdP and the local spawner running Debian's jupyterhub-singleuser.
 * tests/browser/profiles.mjs: /hub/spawn shows the profile form of a profile_list; choosing a
   profile and an option (also a free-text choice) starts the server with the profile's
   environment and default URL, read back from a kernel in that server; the next visit to
-  /hub/spawn pre-selects the last choice.
+  /hub/spawn pre-selects the last choice. Run with the local spawner and with the Docker
+  spawner (a private dockerd; skipped with its reason where dockerd cannot run).
 
 Screenshots land in $NBHUB_ARTIFACTS (or a temp dir, removed after a pass).
 """
@@ -53,7 +54,23 @@ PROFILES = [
 ]
 
 
-def profiles_config(issuer, port):
+LOCAL_SPAWNER = """
+[spawner]
+environment = { BASE = "kept" }
+[spawner.options]
+"""
+
+
+def docker_spawner():
+    """test_docker_spawner's Docker spawner (the host's /usr and /etc in a minimal image, host
+    networking), with the local spawner's BASE variable."""
+    from test_docker_spawner import DOCKER_SPAWNER
+    home = 'environment = { HOME = "/tmp" }'
+    assert home in DOCKER_SPAWNER
+    return DOCKER_SPAWNER.replace(home, 'environment = { HOME = "/tmp", BASE = "kept" }')
+
+
+def profiles_config(issuer, port, spawner=LOCAL_SPAWNER):
     return f"""
 ip = "127.0.0.1"
 port = {port}
@@ -61,9 +78,7 @@ hub_bind_url = "http://127.0.0.1:0"
 db_url = "sqlite:///nbhub.sqlite"
 [auth]
 allowed_users = ["alice"]
-[spawner]
-environment = {{ BASE = "kept" }}
-[spawner.options]
+""" + spawner + f"""\
 "Spawner.profile_list" = {json.dumps(json.dumps(PROFILES))}
 """ + oidc_provider(issuer)
 
@@ -76,6 +91,18 @@ class SharingBrowserTest(unittest.TestCase):
 
     def test_profile_choice(self):
         run_script(self, "profiles.mjs", profiles_config, "PROFILES")
+
+    def test_profile_choice_with_the_docker_spawner(self):
+        # The same journey with each server in a container of the private dockerd
+        # (harness/docker_daemon.py: --bridge=none, host networking).
+        from test_docker_spawner import DockerDaemon
+        docker = DockerDaemon()
+        self.addCleanup(docker.close)
+        if docker.reason:
+            raise unittest.SkipTest("Docker cannot run here: " + docker.reason)
+        spawner = docker_spawner()
+        run_script(self, "profiles.mjs", lambda issuer, port: profiles_config(issuer, port, spawner), "PROFILES",
+                   hub_env={"DOCKER_HOST": "unix://" + docker.socket}, label="profiles-docker")
 
 
 if __name__ == "__main__":

@@ -42,16 +42,20 @@ client_secret = "nbhub-test-secret"
 """
 
 
-def run_script(test, script, config, marker, *, base_url="/", env=None, timeout=400):
+def run_script(test, script, config, marker, *, base_url="/", env=None, hub_env=None, label=None, timeout=400):
+    """`env` is added to the script's environment, `hub_env` to the hub's; `label` names the
+    screenshots' subdirectory (the marker's name by default)."""
     shots = os.environ.get("NBHUB_ARTIFACTS") or tempfile.mkdtemp(prefix="nbhub-shots-")
-    shots = os.path.join(shots, marker.lower())
+    shots = os.path.join(shots, (label or marker).lower())
     port = free_port()
     callback = f"http://127.0.0.1:{port}{base_url}hub/oauth_callback"
-    with TestIdp("generic", redirect_uris=[callback]) as idp, Hub(config(idp.issuer, port)) as hub:
-        test.addCleanup(hub.kill_servers)
+    with TestIdp("generic", redirect_uris=[callback]) as idp, Hub(config(idp.issuer, port), env=hub_env) as hub:
         script_env = dict(os.environ, HUB_URL=hub.url(base_url), SHOTS=shots, **(env or {}))
-        r = subprocess.run(["node", os.path.join(TESTS, "browser", script)], cwd=TESTS, env=script_env,
-                           capture_output=True, text=True, timeout=timeout)
+        try:
+            r = subprocess.run(["node", os.path.join(TESTS, "browser", script)], cwd=TESTS, env=script_env,
+                               capture_output=True, text=True, timeout=timeout)
+        finally:
+            hub.kill_servers()  # the servers the script started end with it
         out = r.stdout + r.stderr
         test.assertEqual(r.returncode, 0, f"{out}\nscreenshots in {shots}\n--- hub log ---\n{hub.log()[-5000:]}")
         test.assertIn(f"{marker} OK", out)
