@@ -483,7 +483,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     hub::ServersConfig scfg{.replica_id = replica_id, .shared_store = shared_store, .lease_ttl = cfg.replica_lease,
                             .base_url = url_base, .hub_api_url = connect_url + url_base + "hub/api",
                             .public_url = cfg.public_url,
-                            .allow_named_servers = cfg.spawner_settings.allow_named_servers};
+                            .allow_named_servers = cfg.spawner_settings.allow_named_servers,
+                            .allow_invalid_named_server_start =
+                                cfg.spawner_settings.allow_existing_invalid_named_servers == "allow-start"};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
     servers_ptr = &servers;
     if (python_hooks->has(".post_stop_hook", cfg))

@@ -18,6 +18,7 @@
 
 #include "core/html_escape.hpp"
 #include "hub/blocking.hpp"
+#include "hub/server_names.hpp"
 #include "hub/hub_metrics.hpp"
 #include "hub/scopes.hpp"
 #include "hub/tokens.hpp"
@@ -378,6 +379,9 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
     return Error{Errc::bad_request, "Named servers are not enabled on this hub (allow_named_servers)."};
   if (server_name.find('/') != std::string::npos || server_name.size() > 255)
     return Error{Errc::bad_request, "Server names may not contain '/'."};
+  if (!server_name.empty() && !cfg_.allow_invalid_named_server_start && !is_strict_server_name(server_name))
+    return Error{Errc::bad_request, fmt::format("Starting invalid server_name {} is disabled, contact your administrator",
+                                                server_name)};
   auto const active = queue_.active_limit();  // before mu_: the queue's own count takes it
   std::shared_ptr<Live> live;
   {

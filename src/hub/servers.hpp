@@ -75,6 +75,9 @@ struct ServersConfig {
   std::string hub_api_url;           // http://127.0.0.1:8081/hub/api as servers reach it
   std::string public_url;            // for JUPYTERHUB_PUBLIC_URL; may be empty
   bool allow_named_servers = false;
+  // false: a named server whose name is not strict (server_names.hpp) may not start
+  // (JupyterHub 6.0's allow_existing_invalid_named_servers other than "allow-start").
+  bool allow_invalid_named_server_start = true;
 };
 
 class ServerManager {

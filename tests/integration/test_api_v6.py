@@ -8,7 +8,8 @@ with Debian's jupyterhub-singleuser as the servers.
 - 5.0's `token_expires_in_max_seconds`, `sort` in GET /users, `full_url`, `token_id`;
 - CORS for /hub/api with configured origins (tornado_settings' Access-Control-Allow-Origin);
 - `named_server_limit_per_user` (z2jh's hub.namedServerLimitPerUser);
-- stopped defined servers in GET /users (include_stopped_servers) and shared like running ones.
+- stopped defined servers in GET /users (include_stopped_servers) and shared like running ones;
+- `allow_existing_invalid_named_servers` other than "allow-start" refuses starts of lax names.
 
 Model keys and statuses are JupyterHub's (docs/source/reference/rest-api.yml on main, 6.0.0b2).
 """
@@ -378,6 +379,21 @@ class Api6Test(unittest.TestCase):
         s, body, h = call(self.hub, "GET", "", token=None, headers={"Origin": "https://anyone.example"})
         self.assertEqual(s, 200, body)
         self.assertEqual(h["Access-Control-Allow-Origin"], "*")
+
+
+class InvalidNamedServersTest(unittest.TestCase):
+    def test_allow_delete_refuses_to_start_a_lax_name(self):
+        toml = hub_toml([{"kind": "null"}], top={"services": [{"name": "admin-svc", "api_token": ADMIN, "admin": True}]},
+                        tables={"spawner": {"allow_named_servers": True,
+                                            "allow_existing_invalid_named_servers": "allow-delete"}})
+        with Hub(toml) as hub:
+            self.assertEqual(call(hub, "POST", "/users/olga")[0], 201)
+            # A 3.0/5.x body (the options themselves), which "allow-start" would accept.
+            s, body, _ = call(hub, "POST", "/users/olga/servers/Old_Name", {"size": "s"})
+            self.assertEqual((s, body["message"]),
+                             (400, "Starting invalid server_name Old_Name is disabled, contact your administrator"))
+            s, model, _ = call(hub, "GET", "/users/olga")
+            self.assertEqual(model["servers"], {})
 
 
 if __name__ == "__main__":
