@@ -56,19 +56,25 @@ c.LocalProcessSpawner.profile_list = [
 '''
 
 
+def server_processes(workdir, user):
+    """(pid, environment) of `user`'s server processes started under `workdir` (HOME is there)."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            raw = open(f"/proc/{pid}/environ", "rb").read()
+        except OSError:
+            continue
+        env = dict(kv.split("=", 1) for kv in raw.decode(errors="replace").split("\0") if "=" in kv)
+        if env.get("JUPYTERHUB_USER") == user and env.get("HOME", "").startswith(workdir):
+            yield int(pid), env
+
+
 def server_environment(workdir, user, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                raw = open(f"/proc/{pid}/environ", "rb").read()
-            except OSError:
-                continue
-            env = dict(kv.split("=", 1) for kv in raw.decode(errors="replace").split("\0") if "=" in kv)
-            if env.get("JUPYTERHUB_USER") == user and env.get("HOME", "").startswith(workdir):
-                return env
+        for _, env in server_processes(workdir, user):
+            return env
         time.sleep(0.2)
     return None
 
@@ -189,23 +195,9 @@ class LocalProfiles(unittest.TestCase):
         stop(self.hub, "carol")
 
 
-def server_pids(workdir, user):
-    """The pids of `user`'s server processes started under `workdir` (HOME is there)."""
-    pids = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            raw = open(f"/proc/{pid}/environ", "rb").read()
-        except OSError:
-            continue
-        if f"JUPYTERHUB_USER={user}\0".encode() in raw and f"HOME={workdir}".encode() in raw:
-            pids.append(int(pid))
-    return pids
-
-
-def kill_pids(pids):
-    for pid in pids:
+def kill_servers_of(workdir, user):
+    """Ends `user`'s servers under `workdir` (each its process group) whoever their parent is."""
+    for pid, _ in list(server_processes(workdir, user)):
         try:
             os.killpg(pid, 9)
         except OSError:
@@ -227,7 +219,7 @@ class ChoicesAcrossRestarts(unittest.TestCase):
         self.addCleanup(hub.stop, False)
         # The named server outlives the first hub: its processes are no longer that hub's
         # children, so they are found by their environment to be killed at the end.
-        self.addCleanup(lambda: kill_pids(server_pids(workdir, "dave")))
+        self.addCleanup(kill_servers_of, workdir, "dave")
         api(hub, "POST", "/users", {"usernames": ["dave"]})
 
         status, body = api(hub, "POST", "/users/dave/server", {"profile": "lab", "flavor": "b"})
