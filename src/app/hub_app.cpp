@@ -74,6 +74,7 @@
 #include "web/handler_hooks.hpp"
 #include "web/logo.hpp"
 #include "web/base_url.hpp"
+#include "web/proxy_error_page.hpp"
 #include "web/metrics_route.hpp"
 #include "web/request_auth.hpp"
 #include "web/server_pages.hpp"
@@ -385,6 +386,7 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     proxy::AccessGate access_gate(clock);  // revoked shares (hub/share_access.hpp); outlives the proxy
     proxy::Proxy proxy(proxy_ioc.get_executor(), proxy_config(cfg), routes, clock, *logs.access, log);
     proxy.set_access_gate(&access_gate);
+    proxy.set_error_responder(web::proxy_error_responder(web::url_prefix(cfg.base_url)));  // the hub's styled pages
     http::ListenerOptions lo{.limits = cfg.http, .trusted_proxies = cfg.trusted_proxies,
                              .public_https = cfg.public_url.starts_with("https://"),
                              .tls = public_tls ? &public_tls->server() : nullptr,
@@ -481,7 +483,9 @@ int run_hub(config::HubConfig const& cfg, std::map<std::string, std::string> con
     hub::ServersConfig scfg{.replica_id = replica_id, .shared_store = shared_store, .lease_ttl = cfg.replica_lease,
                             .base_url = url_base, .hub_api_url = connect_url + url_base + "hub/api",
                             .public_url = cfg.public_url,
-                            .allow_named_servers = cfg.spawner_settings.allow_named_servers};
+                            .allow_named_servers = cfg.spawner_settings.allow_named_servers,
+                            .allow_invalid_named_server_start =
+                                cfg.spawner_settings.allow_existing_invalid_named_servers == "allow-start"};
     hub::ServerManager servers(scfg, ioc, **st, tokens, spawner, queue, routes, clock, blocking, log);
     servers_ptr = &servers;
     if (python_hooks->has(".post_stop_hook", cfg))

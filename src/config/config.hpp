@@ -169,6 +169,9 @@ struct SpawnerSettings {
   // Most named servers a user may have at once (JupyterHub's named_server_limit_per_user);
   // 0: no limit.
   std::size_t named_server_limit_per_user = 0;
+  // JupyterHub 6.0's allow_existing_invalid_named_servers: "allow-start" lets named servers
+  // whose names are not strict (server_names.hpp) start; "allow-delete" and "autorename" do not.
+  std::string allow_existing_invalid_named_servers = "allow-start";
 };
 
 // The built-in proxy's limits.

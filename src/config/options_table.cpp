@@ -254,6 +254,13 @@ std::vector<Option> build_table() {
        "z2jh's `hub.namedServerLimitPerUser`); a start beyond it is refused with 400. 0 = no "
        "limit.",
        HUB(spawner_settings.named_server_limit_per_user)},
+      {"spawner.allow_existing_invalid_named_servers", {}, F::choice, {"allow-start", "allow-delete", "autorename"},
+       "Named servers whose names JupyterHub 6.0 no longer accepts (not 1-30 lowercase letters, "
+       "digits and single hyphens): `allow-start` lets them start (3.0/5.x clients keep their "
+       "names); `allow-delete` and `autorename` refuse such starts with 400, so they can only be "
+       "stopped and deleted. nbhub keeps no stopped server with such a name, so `autorename` "
+       "has nothing to rename (JupyterHub renames only stopped servers).",
+       HUB(spawner_settings.allow_existing_invalid_named_servers)},
       {"spawner.options", {}, F::plain, {},
        "Spawner traits imported from `jupyterhub_config.py` that have no option here "
        "(`\"DockerSpawner.image\" = \"...\"`), kept for the spawner.",

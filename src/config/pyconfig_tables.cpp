@@ -99,6 +99,7 @@ std::span<const TraitInfo> known_traits() {
       {"JupyterHub", "admin_users", "auth.admin_users", S::none, "Authenticator.admin_users"},
       {"JupyterHub", "active_server_limit", "spawner.active_server_limit"},
       {"JupyterHub", "allow_named_servers", "spawner.allow_named_servers"},
+      {"JupyterHub", "allow_existing_invalid_named_servers", "spawner.allow_existing_invalid_named_servers"},
       {"JupyterHub", "named_server_limit_per_user", "spawner.named_server_limit_per_user", S::none,
        {}, "a number, or a function of the handler (docs/hooks.md)"},
       {"JupyterHub", "extra_user_scopes", "extra_user_scopes"},

@@ -18,6 +18,7 @@
 
 #include "core/html_escape.hpp"
 #include "hub/blocking.hpp"
+#include "hub/server_names.hpp"
 #include "hub/hub_metrics.hpp"
 #include "hub/scopes.hpp"
 #include "hub/tokens.hpp"
@@ -59,6 +60,9 @@ struct ServerManager::Live {
   json::object user_options;  // of the last start: pre-selects the spawn form (KubeSpawner 7.1)
   net::steady_timer changed;
   std::string display_name;
+  // The row whose start display_name and user_options belong to (-1: set by a start here and
+  // not yet claimed); another row's are read from the store (migration 9, load_choices).
+  std::int64_t choices_row = 0;
   // The row: its id (0 until claimed), the version last written or read, its driver and lease.
   std::int64_t row_id = 0;
   std::int64_t version = 0;
@@ -313,20 +317,30 @@ json::object ServerManager::last_user_options(std::string const& user, std::stri
   return live->user_options;
 }
 
+net::awaitable<spawn::OptionsRequest> ServerManager::options_request(store::UserRow user, std::string server_name) {
+  // The store's record survives stops, restarts and other replicas' starts; this replica's
+  // memory stands in only when the store cannot be read.
+  auto work = [this, id = user.id, server_name]() { return store_.get_server_choices(id, server_name); };
+  auto saved = co_await run_blocking(pool_, std::move(work));
+  if (!saved) log_.warn("reading the last choices of {}: {}", prefix_for(user.name, server_name), saved.error().message);
+  auto last = saved && *saved ? std::move((*saved)->user_options) : last_user_options(user.name, server_name);
+  co_return spawn::OptionsRequest{user.name, server_name, user.admin, std::move(last)};
+}
+
 net::awaitable<Result<std::string>> ServerManager::options_form(store::UserRow user, std::string server_name) {
-  spawn::OptionsRequest who{user.name, server_name, user.admin, last_user_options(user.name, server_name)};
+  auto who = co_await options_request(user, server_name);
   co_return co_await spawner_.options_form(std::move(who));
 }
 
 net::awaitable<Result<json::object>> ServerManager::options_from_form(store::UserRow user, std::string server_name,
                                                                       std::vector<std::pair<std::string, std::string>> form) {
-  spawn::OptionsRequest who{user.name, server_name, user.admin, last_user_options(user.name, server_name)};
+  auto who = co_await options_request(user, server_name);
   co_return co_await spawner_.options_from_form(std::move(who), std::move(form));
 }
 
 net::awaitable<Result<void>> ServerManager::check_user_options(store::UserRow user, std::string server_name,
                                                                json::object user_options) {
-  spawn::OptionsRequest who{user.name, server_name, user.admin, last_user_options(user.name, server_name)};
+  auto who = co_await options_request(user, server_name);
   co_return co_await spawner_.check_user_options(std::move(who), std::move(user_options));
 }
 
@@ -365,6 +379,9 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
     return Error{Errc::bad_request, "Named servers are not enabled on this hub (allow_named_servers)."};
   if (server_name.find('/') != std::string::npos || server_name.size() > 255)
     return Error{Errc::bad_request, "Server names may not contain '/'."};
+  if (!server_name.empty() && !cfg_.allow_invalid_named_server_start && !is_strict_server_name(server_name))
+    return Error{Errc::bad_request, fmt::format("Starting invalid server_name {} is disabled, contact your administrator",
+                                                server_name)};
   auto const active = queue_.active_limit();  // before mu_: the queue's own count takes it
   std::shared_ptr<Live> live;
   {
@@ -397,6 +414,7 @@ Result<ServerState> ServerManager::start(store::UserRow const& user, std::string
     live->state = ServerState::pending;
     live->display_name = display_name.empty() ? server_name : std::move(display_name);
     live->user_options = user_options;
+    live->choices_row = -1;
     live->driving = true;
     live->written = std::chrono::steady_clock::now();
     live->last_error.clear();
@@ -473,12 +491,22 @@ net::awaitable<void> ServerManager::run_spawn(store::UserRow user, std::string s
     live->version = claim->row.version;
     live->driver = claim->row.driver;
     live->lease_until = claim->row.lease_until;
+    live->choices_row = claim->row.id;
     save_events(live);  // "Server requested", kept until the row existed
   }
 
   // 1. The server's API token and OAuth client (spec §1.5, §1.6).
   auto client_id = client_id_for(user.name, server_name);
   auto register_work = [&, this]() -> Result<std::string> {
+    // What this start asked for outlives the stop and a restart (migration 9); without it the
+    // server still starts, only the next form's pre-selection is lost.
+    store::ServerChoicesRow choices{.user_id = user.id, .name = server_name, .user_options = user_options};
+    {
+      std::lock_guard lock(mu_);
+      if (live->display_name != server_name) choices.display_name = live->display_name;
+    }
+    if (auto saved = store_.save_server_choices(choices); !saved)
+      log_.warn("saving the choices of {}: {}", prefix, saved.error().message);
     auto token = tokens_.issue({.user_id = user.id, .server_name = server_name, .kind = "server",
                                 .scopes = server_token_scopes(user.name, server_name),
                                 .note = "Server at " + prefix});
@@ -817,7 +845,38 @@ net::awaitable<std::optional<std::vector<store::OwnedServer>>> ServerManager::sy
     std::lock_guard lock(mu_);
     load_events_locked(*live, id, std::move(events));
   }
+  co_await load_choices();
   co_return std::move(*rows);
+}
+
+net::awaitable<void> ServerManager::load_choices() {
+  struct Wanted {
+    std::shared_ptr<Live> live;
+    std::int64_t user_id = 0;
+    std::string server_name;
+    std::int64_t row_id = 0;
+  };
+  std::vector<Wanted> wanted;
+  {
+    std::lock_guard lock(mu_);
+    for (auto const& [k, live] : live_)
+      if (live->row_id != 0 && !live->driving && live->choices_row != live->row_id)
+        wanted.push_back({live, live->user_id, live->server_name, live->row_id});
+  }
+  // Once per row: a server adopted or started elsewhere is read when first seen.
+  for (auto& w : wanted) {
+    auto work = [this, id = w.user_id, name = w.server_name]() { return store_.get_server_choices(id, name); };
+    auto saved = co_await run_blocking(pool_, std::move(work));
+    if (!saved) {
+      log_.warn("reading the last choices of {}: {}", prefix_for(w.live->user, w.server_name), saved.error().message);
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    if (w.live->row_id != w.row_id || w.live->driving) continue;
+    w.live->choices_row = w.row_id;
+    w.live->display_name = *saved && !(*saved)->display_name.empty() ? (*saved)->display_name : w.server_name;
+    w.live->user_options = *saved ? std::move((*saved)->user_options) : json::object{};
+  }
 }
 
 net::awaitable<void> ServerManager::adopt_all() {
@@ -886,6 +945,7 @@ net::awaitable<void> ServerManager::adopt_all() {
     }
     log_.info("adopted running server {} at {}", prefix, row.url);
   }
+  co_await load_choices();
   // Servers without a record are looked for in the background: that needs the spawner's
   // backend (a Kubernetes list), which must not hold up the listeners. With a poll job, by
   // the replica that takes it (hub_app), not by each replica as it starts.

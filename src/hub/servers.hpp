@@ -38,7 +38,7 @@
 
 namespace spdlog { class logger; }
 namespace nbhub::store { class Store; }
-namespace nbhub::spawn { class Spawner; class SpawnQueue; }
+namespace nbhub::spawn { class Spawner; class SpawnQueue; struct OptionsRequest; }
 namespace nbhub::proxy { class RouteTable; }
 
 namespace nbhub::hub {
@@ -55,8 +55,8 @@ struct ServerView {
   std::string last_error;      // why the last start failed, for the pending page and the API
   std::optional<Clock::SysTime> started;
   std::optional<Clock::SysTime> last_activity;
-  // What the last start asked for (JupyterHub 6.0's server model): held while the process
-  // runs, not recorded (a server adopted after a restart shows {} and its name).
+  // What the last start asked for (JupyterHub 6.0's server model); also kept in the store
+  // (migration 9), so a server adopted after a restart or started by another replica shows it.
   std::string display_name;
   boost::json::object user_options;
 };
@@ -75,6 +75,9 @@ struct ServersConfig {
   std::string hub_api_url;           // http://127.0.0.1:8081/hub/api as servers reach it
   std::string public_url;            // for JUPYTERHUB_PUBLIC_URL; may be empty
   bool allow_named_servers = false;
+  // false: a named server whose name is not strict (server_names.hpp) may not start
+  // (JupyterHub 6.0's allow_existing_invalid_named_servers other than "allow-start").
+  bool allow_invalid_named_server_start = true;
 };
 
 class ServerManager {
@@ -101,14 +104,14 @@ class ServerManager {
   // The named servers counted by that limit, given the user's defined ones.
   std::size_t named_count(std::string const& user, std::vector<store::NamedServerRow> const& defined) const;
   // The spawner's options form ("" for none), with what this server was last started with
-  // pre-selected; its reading of a posted form; its check of user_options before start()
+  // pre-selected (the store's record: it survives stops and restarts); its reading of a posted form; its check of user_options before start()
   // (Errc::bad_request: a 400 with its message).
   boost::asio::awaitable<Result<std::string>> options_form(store::UserRow user, std::string server_name);
   boost::asio::awaitable<Result<boost::json::object>> options_from_form(
       store::UserRow user, std::string server_name, std::vector<std::pair<std::string, std::string>> form);
   boost::asio::awaitable<Result<void>> check_user_options(store::UserRow user, std::string server_name,
                                                           boost::json::object user_options);
-  // The user_options the server was last started with in this process ({} when none).
+  // The user_options of the server's last start as this replica knows it ({} when none).
   boost::json::object last_user_options(std::string const& user, std::string const& server_name) const;
   // Stops it (and waits for the stop). Stopping a stopped server is not an error.
   boost::asio::awaitable<Result<void>> stop(std::string user, std::string server_name);
@@ -176,6 +179,11 @@ class ServerManager {
  private:
   struct Live;
   struct RowOrder;
+  // Who asks for the options form, with the server's last user_options (store, then memory).
+  boost::asio::awaitable<spawn::OptionsRequest> options_request(store::UserRow user, std::string server_name);
+  // Reads the last display_name and user_options of entries showing a row this replica did
+  // not start (adopted, or another replica's), once per row.
+  boost::asio::awaitable<void> load_choices();
   boost::asio::awaitable<void> run_spawn(store::UserRow user, std::string server_name, std::shared_ptr<Live> live,
                                          boost::json::object user_options);
   // An adopted server that was still starting: wait for it, then route it or record the failure.

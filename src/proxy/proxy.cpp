@@ -217,13 +217,13 @@ net::awaitable<bool> Proxy::serve_on(Stream& stream, beast::flat_buffer& buffer,
   }
   if (gate_ && gate_->denies(route->prefix(), req.get())) [[unlikely]] {
     // A revoked share: answered here, before a server that cached the token sees it. The body
-    // was not read, so the connection closes.
+    // was not read, so the connection closes. The responder gives browsers the hub's page.
     UpstreamError err{.status = 403,
                       .message = "Your access to this server was revoked. Ask its owner to share it again.",
                       .route = route->prefix(), .data = route->data(), .client = client,
                       .request = static_cast<bhttp::request_header<> const&>(req.get()), .websocket = websocket};
     err.wants_json = wants_json(err.request);
-    auto res = default_error_response(err);
+    auto res = co_await responder_(std::move(err));
     res.keep_alive(false);
     res.prepare_payload();
     boost::system::error_code ec;

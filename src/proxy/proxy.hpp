@@ -50,7 +50,7 @@ namespace bhttp = boost::beast::http;
 
 // Everything an error page may want to show; passed by value (the responder is a coroutine).
 struct UpstreamError {
-  unsigned status = 503;     // 502, 503 or 504
+  unsigned status = 503;     // 502, 503 or 504; 403 for a revoked share (access_gate.hpp)
   std::string message;       // for the user: what happened, what to try
   std::string route;         // the route prefix, e.g. "/user/alice"
   boost::json::object data;  // the route's data: user, server_name, service, ...

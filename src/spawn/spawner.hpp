@@ -70,8 +70,8 @@ struct OptionsRequest {
   std::string user;
   std::string server_name;
   bool admin = false;
-  // The user_options this server was last started with, {} when none (not kept across nbhub
-  // restarts yet).
+  // The user_options this server was last started with, {} when none (kept in the store:
+  // migration 9, so also after a stop and a hub restart).
   boost::json::object last_user_options;
 };
 

@@ -223,6 +223,23 @@ CREATE TABLE server_events (
 );
 )sql";
 
+// What each server was last started with (docs/profiles.md "Saved choices"): the spawn form
+// pre-selects it (KubeSpawner 7.1) and the server model shows its display_name after a restart.
+// The servers row goes at every stop, so the choices have their own row per (user, server
+// name), the default server included; a named server's definition (named_servers) is kept in
+// step by the same write (store.hpp save_server_choices). Additive: binaries of migrations 5
+// to 8 keep running on it.
+constexpr std::string_view kV9ServerChoices = R"sql(
+CREATE TABLE server_choices (
+  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  user_options TEXT NOT NULL DEFAULT '{}',
+  updated BIGINT NOT NULL,
+  PRIMARY KEY (user_id, name)
+)
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "users, groups, memberships, login sessions", kV1Users},
     Migration{2, "API tokens, OAuth clients and codes, servers", kV2TokensOAuthServers},
@@ -232,6 +249,7 @@ constexpr std::array kMigrations{
     Migration{6, "named servers defined before they run (JupyterHub 6.0)", kV6NamedServers, 5},
     Migration{7, "shares, share codes and runtime services", kV7Sharing, 5},
     Migration{8, "server state machine rows and progress events", kV8ServerState, 5},
+    Migration{9, "each server's last user_options and display_name", kV9ServerChoices, 5},
 };
 
 }  // namespace

@@ -175,6 +175,19 @@ struct NamedServerRow {
   bool operator==(NamedServerRow const&) const = default;
 };
 
+// What a server was last started with (migration 9): its user_options and display_name, kept
+// past its stop and a hub restart. The spawn form pre-selects them (KubeSpawner 7.1) and the
+// server model shows them. One per (user, server name); "" is the default server.
+struct ServerChoicesRow {
+  std::int64_t user_id = 0;
+  std::string name;
+  std::string display_name;  // "" when the start gave none (the model shows the name)
+  boost::json::object user_options;
+  Time updated{};
+
+  bool operator==(ServerChoicesRow const&) const = default;
+};
+
 enum class ServerPhase { stopped, pending, ready, stopping };
 // pending "spawn": pending; "stop": stopping; a url and nothing pending: ready; otherwise
 // stopped (the row a failed spawn leaves behind, for its error and progress events).

@@ -105,6 +105,8 @@ class SqlStoreQueries : public Store {
   Result<NamedServerRow> update_named_server(std::int64_t user_id, std::string_view name,
                                              NamedServerRow const& s) override;
   Result<bool> delete_named_server(std::int64_t user_id, std::string_view name) override;
+  Result<void> save_server_choices(ServerChoicesRow const& c) override;
+  Result<std::optional<ServerChoicesRow>> get_server_choices(std::int64_t user_id, std::string_view name) override;
   Result<ServerClaim> claim_server_start(std::int64_t user_id, std::string_view name,
                                          std::string_view driver, Time lease_until) override;
   Result<ServerRow> advance_server(ServerRow const& next, std::int64_t expected_version) override;

@@ -276,8 +276,16 @@ class Store {
   // Errors: not_found when `name` is not defined; conflict when s.name already is.
   virtual Result<NamedServerRow> update_named_server(std::int64_t user_id, std::string_view name,
                                                      NamedServerRow const& s) = 0;
-  // Whether one was deleted.
+  // Whether one was deleted. The server's saved choices (below) go with it.
   virtual Result<bool> delete_named_server(std::int64_t user_id, std::string_view name) = 0;
+  // --- each server's last choices (migration 9) -------------------------------------------
+  // Records what a start asked for (c.updated is set here). A named server's definition, when
+  // there is one, takes the same user_options, and the display_name unless c's is "" (as
+  // JupyterHub's orm.Spawner keeps the last start's). not_found for an unknown user.
+  virtual Result<void> save_server_choices(ServerChoicesRow const& c) = 0;
+  // nullopt when the server was never started (or its definition was deleted since).
+  virtual Result<std::optional<ServerChoicesRow>> get_server_choices(std::int64_t user_id,
+                                                                     std::string_view name) = 0;
   // --- the servers' state machine (migration 8; docs/replicas.md) --------------------------
   // Transitions are compare-and-set, so that of several replicas on one database only one
   // drives a server's start or stop. `driver` is the acting replica's id; each successful

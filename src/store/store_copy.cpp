@@ -19,7 +19,7 @@ constexpr std::string_view kTables[] = {"users",         "groups",     "user_gro
                                         "sessions",      "oauth_clients", "api_tokens",
                                         "imported_token_hashes", "oauth_codes",   "servers",
                                         "server_events", "named_servers", "acme_records", "shares",
-                                        "share_codes",   "runtime_services"};
+                                        "share_codes",   "runtime_services", "server_choices"};
 // Tables whose id is assigned by the database: their sequences must continue after SQLite's.
 constexpr std::string_view kIdTables[] = {"users", "groups", "api_tokens", "servers", "shares",
                                           "share_codes"};

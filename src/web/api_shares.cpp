@@ -91,14 +91,19 @@ struct SharesApi {
 
   // --- lookups (blocking) -----------------------------------------------------------------
   // The server `owner/server`: the default one always exists; a named one while the store
-  // records it. not_found: "No such server: owner/server".
+  // records it running, or while it is defined (JupyterHub 6.0's PUT: JupyterHub shares any
+  // server it has a Spawner row for, stopped or not). not_found: "No such server: owner/server".
   Result<store::UserRow> owner_with_server(std::string const& owner, std::string const& server) const {
     auto u = a->d.store.get_user(owner);
     auto missing = Error{Errc::not_found, fmt::format("No such server: {}/{}", owner, server)};
     if (!u) return u.error().code == Errc::not_found ? missing : u.error();
     if (server.empty()) return u;
     auto row = a->d.store.get_server(u->id, server);
-    if (!row) return row.error().code == Errc::not_found ? missing : row.error();
+    if (row) return u;
+    if (row.error().code != Errc::not_found) return row.error();
+    auto defined = a->d.store.get_named_server(u->id, server);
+    if (!defined) return defined.error();
+    if (!*defined) return missing;
     return u;
   }
 

@@ -106,10 +106,30 @@ struct UsersApi {
       });
     if (desc) std::reverse(picked.begin(), picked.end());
     auto total = static_cast<std::int64_t>(picked.size());
+    std::vector<store::UserRow const*> page;
+    for (auto i = p.offset; i < total && i < p.offset + p.limit; ++i) page.push_back(picked[static_cast<std::size_t>(i)]);
+    // Stopped servers include the named ones defined and not running (JupyterHub lists every
+    // orm.Spawner of the user), read for this page's users only.
+    std::vector<std::vector<store::NamedServerRow>> defs(page.size());
+    if (include_stopped) {
+      auto read_defs = [this, &page, &defs]() -> Result<void> {
+        for (std::size_t i = 0; i < page.size(); ++i) {
+          auto listed = a->d.store.list_named_servers(page[i]->id);
+          if (!listed) return listed.error();
+          defs[i] = std::move(*listed);
+        }
+        return {};
+      };
+      if (auto r = co_await a->blocking(std::move(read_defs)); !r) co_return a->error_from(r.error());
+    }
     json::array items;
-    for (auto i = p.offset; i < total && i < p.offset + p.limit; ++i)
-      items.push_back(a->user_model(*picked[static_cast<std::size_t>(i)], c, include_stopped, false,
-                                    rows_of(picked[static_cast<std::size_t>(i)]->name)));
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      static Api::ServerRows const kNone;
+      auto const* rows_here = rows_of(page[i]->name);
+      auto model = a->user_model(*page[i], c, include_stopped, false, rows_here);
+      add_defined(model, *page[i], c, defs[i], rows_here ? *rows_here : kNone);
+      items.push_back(std::move(model));
+    }
     if (!p.envelope && total > p.limit && !ctx.query_param("limit"))
       a->d.log.warn("GET /hub/api/users: {} users, answered the first {} (ask with Accept: application/jupyterhub-pagination+json to page)", total, p.limit);
     co_return a->json(200, a->paged(ctx, p, std::move(items), total));
@@ -174,15 +194,11 @@ struct UsersApi {
     }
     bool const include_stopped = truthy(ctx.query_param("include_stopped_servers"));
     auto model = a->user_model(*u, c, include_stopped, false, &rows);
-    // Named servers defined by PUT (JupyterHub 6.0) and stopped are stopped servers too.
     if (include_stopped && model.contains("servers")) {
       auto work = [this, id = u->id]() { return a->d.store.list_named_servers(id); };
       auto defs = co_await a->blocking(std::move(work));
       if (!defs) co_return a->error_from(defs.error());
-      auto& servers = model["servers"].as_object();
-      bool const state = hub::has_scope(c.scope_set, "admin:server_state", t);
-      for (auto& def : *defs)
-        if (!servers.contains(def.name)) servers[def.name] = defined_model(*u, def.name, state, rows, def);
+      add_defined(model, *u, c, *defs, rows);
     }
     // As JupyterHub: the single-user model carries auth_state for admin:auth_state holders,
     // with the access token made fresh first (null when nothing is stored or refresh failed).
@@ -191,6 +207,18 @@ struct UsersApi {
       model["auth_state"] = state ? json::value(std::move(*state)) : json::value(nullptr);
     }
     co_return a->json(200, model);
+  }
+
+  // Named servers defined by PUT (JupyterHub 6.0) and stopped are stopped servers too: adds
+  // them to a user model that lists servers.
+  void add_defined(json::object& model, store::UserRow const& u, Caller const& c,
+                   std::vector<store::NamedServerRow> const& defs, Api::ServerRows const& rows) const {
+    auto* servers = model.if_contains("servers");
+    if (!servers || !servers->is_object()) return;
+    bool const state = hub::has_scope(c.scope_set, "admin:server_state", a->user_target(u));
+    for (auto const& def : defs)
+      if (!servers->as_object().contains(def.name))
+        servers->as_object()[def.name] = defined_model(u, def.name, state, rows, def);
   }
 
   // A server's model with what its definition (PUT) says while it does not run.

@@ -1,4 +1,4 @@
-// Helpers shared by the browser tests of issue 23 (sharing.mjs, profiles.mjs): Debian's
+// Helpers shared by the browser tests (journey.mjs, sharing.mjs, profiles.mjs): Debian's
 // chromium through playwright-core, sign-in through the test IdP (tests/idp), screenshots at
 // 1280 and 390 px with a check that nothing scrolls sideways, and running code in a notebook
 // server's kernel as the notebook's own JavaScript would.
@@ -46,14 +46,17 @@ export async function submit(page, selector) {
 }
 
 // A new browser context signed in as `user` through the IdP's form, starting from HUB + start
-// (the sign-in comes back there). Returns its page.
-export async function signIn(browser, user, password, start = 'hub/home') {
+// (the sign-in comes back there; '' is the hub's root, from where JupyterHub's
+// redirect_to_server goes on to the server). `loginShot` names a screenshot of the hub's login
+// page. Returns its page.
+export async function signIn(browser, user, password, start = 'hub/home', loginShot = '') {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   pages.set(user, page);
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${user}: ${m.text()}`); });
   await page.goto(HUB + start);
   check(page.url().includes('/hub/login'), `anonymous ${HUB + start} should go to login, got ${page.url()}`);
+  if (loginShot) await shoot(page, loginShot);
   await page.click('a.button.primary');
   for (let i = 0; i < 5 && !page.url().startsWith(HUB); i++) {
     if (await page.locator('input[name=username]').count()) {

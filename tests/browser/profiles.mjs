@@ -1,6 +1,6 @@
-// Profile choice on /hub/spawn (issue 23 item 5, KubeSpawner's profile_list for the local
-// spawner) in a real browser, driven by tests/integration/test_sharing_browser.py with the
-// profile list PROFILES there:
+// Profile choice on /hub/spawn (issue 23 item 5, KubeSpawner's profile_list for the local and
+// Docker spawners) in a real browser, driven by tests/integration/test_sharing_browser.py with
+// the profile list PROFILES there, once per spawner:
 //   HUB_URL=http://127.0.0.1:PORT/  SHOTS=/dir  node profiles.mjs
 // alice signs in at /hub/spawn and sees the form; she starts "Flavoured" with choice B and
 // lands on that profile's default URL; a kernel in her server prints the environment the

@@ -4,7 +4,8 @@
 //   HUB_URL=http://127.0.0.1:PORT/  SHOTS=/dir  node sharing.mjs
 // alice starts her server from the home page and shares it with bob by name; bob (his own
 // browser context) finds it under "Servers shared with you", opens it and uses its API; alice
-// revokes the share and bob's very next request is refused. alice makes an invitation link;
+// revokes the share and bob's very next request is refused (the hub's 403 page, styled, with a
+// link home; JSON for the server's API). alice makes an invitation link;
 // carol accepts it on /hub/accept-share and reaches the server; alice cannot accept her own.
 // Every hub page is screenshotted at 1280 and 390 px.
 import { HUB, check, fetchIn, run, shoot, signIn, submit } from './common.mjs';
@@ -57,10 +58,17 @@ await run('SHARING', async (browser) => {
   check(await alice.locator('text=Nobody has access to your server').count() === 1, 'no "nobody has access" line');
   r = await fetchIn(bob, SERVER + 'api/contents');
   check(r.status === 403, `bob's API request after the revoke: ${r.status}`);
+  check(JSON.parse(r.text).message.includes('was revoked'), `bob's API refusal is not the JSON error: ${r.text.slice(0, 300)}`);
   const refused = await bob.goto(new URL(SERVER + 'tree', HUB).href);
   check(refused.status() === 403, `bob opens alice's server after the revoke: ${refused.status()} at ${bob.url()}`);
+  // The proxy's refusal is the hub's error page, styled, with a way back to the hub.
+  check(await bob.locator('h1', { hasText: 'Not allowed' }).count() === 1, 'the 403 page has no "Not allowed" heading');
+  check((await bob.content()).includes('Ask its owner to share it again'), 'the 403 page does not say why');
+  check(await bob.evaluate(() => getComputedStyle(document.body).backgroundColor) === 'rgb(245, 247, 249)',
+    'the 403 page does not have the hub\'s stylesheet');
   await shoot(bob, 'bob-after-revoke-403');
-  await bob.goto(HUB + 'hub/home');
+  await submit(bob, 'a:has-text("Go to your home page")');
+  check(new URL(bob.url()).pathname.endsWith('/hub/home'), `the 403 page's link went to ${bob.url()}`);
   check(await bob.locator('#shared-with-me').count() === 0, 'bob still lists alice\'s server after the revoke');
 
   // --- an invitation link, accepted by carol -----------------------------------------------

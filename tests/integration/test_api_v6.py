@@ -7,7 +7,9 @@ with Debian's jupyterhub-singleuser as the servers.
 - 6.0's `start:servers` scope and `extra_user_scopes`;
 - 5.0's `token_expires_in_max_seconds`, `sort` in GET /users, `full_url`, `token_id`;
 - CORS for /hub/api with configured origins (tornado_settings' Access-Control-Allow-Origin);
-- `named_server_limit_per_user` (z2jh's hub.namedServerLimitPerUser).
+- `named_server_limit_per_user` (z2jh's hub.namedServerLimitPerUser);
+- stopped defined servers in GET /users (include_stopped_servers) and shared like running ones;
+- `allow_existing_invalid_named_servers` other than "allow-start" refuses starts of lax names.
 
 Model keys and statuses are JupyterHub's (docs/source/reference/rest-api.yml on main, 6.0.0b2).
 """
@@ -64,7 +66,7 @@ class Api6Test(unittest.TestCase):
                                 "start_timeout_seconds": 60}}))
         cls.hub.start()
         cls.addClassCleanup(cls.hub.stop)
-        for name in ("alice", "bob", "carol", "dave", "erin"):
+        for name in ("alice", "bob", "carol", "dave", "erin", "frank", "gina"):
             s, body, _ = call(cls.hub, "POST", f"/users/{name}")
             assert s == 201, (s, body)
 
@@ -230,6 +232,33 @@ class Api6Test(unittest.TestCase):
         s, answer, _ = call(self.hub, "PATCH", "/users/erin/servers/final", {"name": "other"})
         self.assertEqual((s, answer["message"]), (409, "User erin already has server 'other'"))
 
+    def test_get_users_lists_stopped_defined_servers(self):
+        # JupyterHub 5.5 lists every server the user has (each orm.Spawner) with
+        # include_stopped_servers, in GET /users as in GET /users/{name}.
+        s, model, _ = call(self.hub, "PUT", "/users/frank/servers/listed", {"display_name": "Listed ✓"})
+        self.assertEqual(s, 201, model)
+        s, users, _ = call(self.hub, "GET", "/users?include_stopped_servers=1")
+        self.assertEqual(s, 200, users)
+        frank = next(u for u in users if u["name"] == "frank")
+        listed = frank["servers"]["listed"]
+        self.assertEqual(set(listed), SERVER_KEYS | {"state"})
+        self.assertEqual((listed["display_name"], listed["stopped"], listed["ready"]), ("Listed ✓", True, False))
+        s, users, _ = call(self.hub, "GET", "/users")
+        self.assertNotIn("listed", next(u for u in users if u["name"] == "frank")["servers"])
+        s, single, _ = call(self.hub, "GET", "/users/frank?include_stopped_servers=1")
+        self.assertEqual(single["servers"]["listed"], listed)
+
+    def test_a_defined_stopped_server_can_be_shared(self):
+        # JupyterHub shares any server it has a Spawner for, running or not.
+        s, model, _ = call(self.hub, "PUT", "/users/gina/servers/shared-one", {})
+        self.assertEqual(s, 201, model)
+        s, share, _ = call(self.hub, "POST", "/shares/gina/shared-one", {"user": "dave"})
+        self.assertEqual(s, 200, share)
+        self.assertEqual((share["server"]["name"], share["user"]["name"]), ("shared-one", "dave"))
+        self.addCleanup(call, self.hub, "DELETE", "/shares/gina/shared-one")
+        s, body, _ = call(self.hub, "POST", "/shares/gina/never-defined", {"user": "dave"})
+        self.assertEqual((s, body["message"]), (404, "No such server: gina/never-defined"), body)
+
     def test_put_and_patch_need_start_servers(self):
         tok = self.token_for("erin", scopes=["read:servers!user=erin"])["token"]
         s, body, _ = call(self.hub, "PUT", "/users/erin/servers/nope", {}, token=tok)
@@ -350,6 +379,21 @@ class Api6Test(unittest.TestCase):
         s, body, h = call(self.hub, "GET", "", token=None, headers={"Origin": "https://anyone.example"})
         self.assertEqual(s, 200, body)
         self.assertEqual(h["Access-Control-Allow-Origin"], "*")
+
+
+class InvalidNamedServersTest(unittest.TestCase):
+    def test_allow_delete_refuses_to_start_a_lax_name(self):
+        toml = hub_toml([{"kind": "null"}], top={"services": [{"name": "admin-svc", "api_token": ADMIN, "admin": True}]},
+                        tables={"spawner": {"allow_named_servers": True,
+                                            "allow_existing_invalid_named_servers": "allow-delete"}})
+        with Hub(toml) as hub:
+            self.assertEqual(call(hub, "POST", "/users/olga")[0], 201)
+            # A 3.0/5.x body (the options themselves), which "allow-start" would accept.
+            s, body, _ = call(hub, "POST", "/users/olga/servers/Old_Name", {"size": "s"})
+            self.assertEqual((s, body["message"]),
+                             (400, "Starting invalid server_name Old_Name is disabled, contact your administrator"))
+            s, model, _ = call(hub, "GET", "/users/olga")
+            self.assertEqual(model["servers"], {})
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from /proc. Checked:
 
 * GET /hub/spawn shows the form (radio per profile, select per option); the POST starts the
   chosen profile: its environment, its default_url (JUPYTERHUB_DEFAULT_URL), the choice's env;
-* after a stop the form pre-selects what the user chose last (KubeSpawner 7.1);
+* after a stop the form pre-selects what the user chose last (KubeSpawner 7.1), also after a
+  hub restart, and an adopted server keeps its display_name and user_options (migration 9);
 * the REST API takes the same user_options ({"profile": slug, "<option>": choice,
   "<option>--unlisted-choice": text}) and answers 400, saying what is wrong, for an unknown
   profile, an unknown choice and a free-text value the regular expression refuses;
@@ -55,19 +56,25 @@ c.LocalProcessSpawner.profile_list = [
 '''
 
 
+def server_processes(workdir, user):
+    """(pid, environment) of `user`'s server processes started under `workdir` (HOME is there)."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            raw = open(f"/proc/{pid}/environ", "rb").read()
+        except OSError:
+            continue
+        env = dict(kv.split("=", 1) for kv in raw.decode(errors="replace").split("\0") if "=" in kv)
+        if env.get("JUPYTERHUB_USER") == user and env.get("HOME", "").startswith(workdir):
+            yield int(pid), env
+
+
 def server_environment(workdir, user, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                raw = open(f"/proc/{pid}/environ", "rb").read()
-            except OSError:
-                continue
-            env = dict(kv.split("=", 1) for kv in raw.decode(errors="replace").split("\0") if "=" in kv)
-            if env.get("JUPYTERHUB_USER") == user and env.get("HOME", "").startswith(workdir):
-                return env
+        for _, env in server_processes(workdir, user):
+            return env
         time.sleep(0.2)
     return None
 
@@ -186,6 +193,79 @@ class LocalProfiles(unittest.TestCase):
         env = server_environment(self.workdir, "carol")
         self.assertEqual((env["PROFILE"], env["FLAVOR"]), ("lab", "custom-mint"))
         stop(self.hub, "carol")
+
+
+def kill_servers_of(workdir, user):
+    """Ends `user`'s servers under `workdir` (each its process group) whoever their parent is."""
+    for pid, _ in list(server_processes(workdir, user)):
+        try:
+            os.killpg(pid, 9)
+        except OSError:
+            pass
+
+
+@unittest.skipUnless(SINGLEUSER, "jupyterhub-singleuser is not installed")
+class ChoicesAcrossRestarts(unittest.TestCase):
+    """Migration 9: what a server was last started with is in the store, so a restarted hub
+    pre-selects it in the form and shows a running server's display_name and user_options."""
+
+    def test_last_choices_and_display_names_survive_a_restart(self):
+        workdir = tempfile.mkdtemp(prefix="nbhub-choices-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        config = CONFIG + "c.JupyterHub.allow_named_servers = True\n"
+        hub = Hub(config, config_name="jupyterhub_config.py", workdir=workdir,
+                  env={"NBHUB_DB_URL": "sqlite:///nbhub.sqlite"})
+        hub.start()
+        self.addCleanup(hub.stop, False)
+        # The named server outlives the first hub: its processes are no longer that hub's
+        # children, so they are found by their environment to be killed at the end.
+        self.addCleanup(kill_servers_of, workdir, "dave")
+        api(hub, "POST", "/users", {"usernames": ["dave"]})
+
+        status, body = api(hub, "POST", "/users/dave/server", {"profile": "lab", "flavor": "b"})
+        self.assertIn(status, (201, 202), body)
+        wait_server(hub, "dave")
+        stop(hub, "dave")
+        status, body = api(hub, "PUT", "/users/dave/servers/defined", {"display_name": "As defined"})
+        self.assertEqual(status, 201, body)
+        status, body = api(hub, "POST", "/users/dave/servers/defined",
+                           {"display_name": "Started as", "user_options": {"profile": "classic"}})
+        self.assertIn(status, (201, 202), body)
+        status, body = api(hub, "POST", "/users/dave/servers/gpu",
+                           {"display_name": "My GPU ✓", "user_options": {"profile": "lab", "flavor": "a"}})
+        self.assertIn(status, (201, 202), body)
+        for name in ("defined", "gpu"):
+            deadline = time.time() + 60
+            while api(hub, "GET", f"/users/dave/servers/{name}")[1].get("ready") is not True:
+                self.assertLess(time.time(), deadline, hub.log()[-3000:])
+                time.sleep(0.3)
+        status, _ = api(hub, "DELETE", "/users/dave/servers/defined")
+        self.assertIn(status, (202, 204))
+        deadline = time.time() + 30
+        while not api(hub, "GET", "/users/dave/servers/defined")[1].get("stopped"):
+            self.assertLess(time.time(), deadline, hub.log()[-3000:])
+            time.sleep(0.3)
+
+        hub.stop(cleanup=False)
+        hub.start()
+
+        # The form pre-selects the last choice of the default server: Lab, flavor b.
+        page = sign_in(hub, "dave").get(hub.url("/hub/spawn"))
+        self.assertEqual(page.status, 200)
+        self.assertEqual(radio_checked(page.text), "lab")
+        self.assertEqual(selected(page.text, "profile-option-lab--flavor"), "b")
+        # The running server, adopted, still shows what it was started with.
+        status, gpu = api(hub, "GET", "/users/dave/servers/gpu")
+        self.assertEqual(status, 200, gpu)
+        self.assertEqual((gpu["ready"], gpu["display_name"], gpu["user_options"]),
+                         (True, "My GPU ✓", {"profile": "lab", "flavor": "a"}), hub.log()[-3000:])
+        # The stopped defined server shows the label and options of its last start.
+        status, users = api(hub, "GET", "/users?include_stopped_servers=1")
+        defined = next(u for u in users if u["name"] == "dave")["servers"]["defined"]
+        self.assertEqual((defined["stopped"], defined["display_name"], defined["user_options"]),
+                         (True, "Started as", {"profile": "classic"}))
+        status, _ = api(hub, "DELETE", "/users/dave/servers/gpu")
+        self.assertIn(status, (202, 204))
 
 
 DOCKER_PROFILES = [

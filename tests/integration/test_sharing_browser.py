@@ -7,36 +7,18 @@ with the test IdP and the local spawner running Debian's jupyterhub-singleuser.
 * tests/browser/profiles.mjs: /hub/spawn shows the profile form of a profile_list; choosing a
   profile and an option (also a free-text choice) starts the server with the profile's
   environment and default URL, read back from a kernel in that server; the next visit to
-  /hub/spawn pre-selects the last choice.
+  /hub/spawn pre-selects the last choice. Run with the local spawner and with the Docker
+  spawner (a private dockerd; skipped with its reason where dockerd cannot run).
 
 Screenshots land in $NBHUB_ARTIFACTS (or a temp dir, removed after a pass).
 """
 import json
-import os
 import shutil
-import subprocess
-import tempfile
 import unittest
 
-from harness.hub import Hub
-from harness.idp import TestIdp
-from harness.session import free_port
+from harness.browser import oidc_provider, run_script, skip_unless_browser
 
-TESTS = os.environ.get("NBHUB_TESTS_DIR") or os.path.join(os.path.dirname(__file__), "..")
-CHROMIUM = "/usr/bin/chromium"
-PLAYWRIGHT = os.path.join(TESTS, "node_modules", "playwright-core")
 SINGLEUSER = shutil.which("jupyterhub-singleuser")
-
-
-def oidc(issuer):
-    return f"""
-[[auth.providers]]
-name = "idp"
-kind = "oidc"
-issuer = "{issuer}"
-client_id = "nbhub-test"
-client_secret = "nbhub-test-secret"
-"""
 
 
 def sharing_config(issuer, port):
@@ -52,7 +34,7 @@ allowed_users = ["alice", "bob", "carol"]
 name = "sharer"
 scopes = ["shares!user", "read:users:name", "read:groups:name"]
 users = ["alice"]
-""" + oidc(issuer)
+""" + oidc_provider(issuer)
 
 
 # The profile_list of test_profiles.py: two profiles with their own environment and default URL,
@@ -72,7 +54,23 @@ PROFILES = [
 ]
 
 
-def profiles_config(issuer, port):
+LOCAL_SPAWNER = """
+[spawner]
+environment = { BASE = "kept" }
+[spawner.options]
+"""
+
+
+def docker_spawner():
+    """test_docker_spawner's Docker spawner (the host's /usr and /etc in a minimal image, host
+    networking), with the local spawner's BASE variable."""
+    from test_docker_spawner import DOCKER_SPAWNER
+    home = 'environment = { HOME = "/tmp" }'
+    assert home in DOCKER_SPAWNER
+    return DOCKER_SPAWNER.replace(home, 'environment = { HOME = "/tmp", BASE = "kept" }')
+
+
+def profiles_config(issuer, port, spawner=LOCAL_SPAWNER):
     return f"""
 ip = "127.0.0.1"
 port = {port}
@@ -80,38 +78,31 @@ hub_bind_url = "http://127.0.0.1:0"
 db_url = "sqlite:///nbhub.sqlite"
 [auth]
 allowed_users = ["alice"]
-[spawner]
-environment = {{ BASE = "kept" }}
-[spawner.options]
+""" + spawner + f"""\
 "Spawner.profile_list" = {json.dumps(json.dumps(PROFILES))}
-""" + oidc(issuer)
+""" + oidc_provider(issuer)
 
 
-@unittest.skipUnless(os.path.exists(CHROMIUM) and os.path.isdir(PLAYWRIGHT) and shutil.which("node"),
-                     "chromium, node or tests/node_modules/playwright-core missing")
+@skip_unless_browser
 @unittest.skipUnless(SINGLEUSER, "Debian's jupyterhub-singleuser is not installed")
 class SharingBrowserTest(unittest.TestCase):
-    def drive(self, script, config, marker):
-        shots = os.environ.get("NBHUB_ARTIFACTS") or tempfile.mkdtemp(prefix="nbhub-shots-")
-        shots = os.path.join(shots, marker.lower())
-        port = free_port()
-        callback = f"http://127.0.0.1:{port}/hub/oauth_callback"
-        with TestIdp("generic", redirect_uris=[callback]) as idp, Hub(config(idp.issuer, port)) as hub:
-            self.addCleanup(hub.kill_servers)
-            env = dict(os.environ, HUB_URL=hub.url("/"), SHOTS=shots)
-            r = subprocess.run(["node", os.path.join(TESTS, "browser", script)], cwd=TESTS, env=env,
-                               capture_output=True, text=True, timeout=400)
-            out = r.stdout + r.stderr
-            self.assertEqual(r.returncode, 0, f"{out}\nscreenshots in {shots}\n--- hub log ---\n{hub.log()[-5000:]}")
-            self.assertIn(f"{marker} OK", out)
-        if not os.environ.get("NBHUB_ARTIFACTS"):
-            shutil.rmtree(shots, ignore_errors=True)
-
     def test_share_open_revoke_and_accept(self):
-        self.drive("sharing.mjs", sharing_config, "SHARING")
+        run_script(self, "sharing.mjs", sharing_config, "SHARING")
 
     def test_profile_choice(self):
-        self.drive("profiles.mjs", profiles_config, "PROFILES")
+        run_script(self, "profiles.mjs", profiles_config, "PROFILES")
+
+    def test_profile_choice_with_the_docker_spawner(self):
+        # The same journey with each server in a container of the private dockerd
+        # (harness/docker_daemon.py: --bridge=none, host networking).
+        from test_docker_spawner import DockerDaemon
+        docker = DockerDaemon()
+        self.addCleanup(docker.close)
+        if docker.reason:
+            raise unittest.SkipTest("Docker cannot run here: " + docker.reason)
+        spawner = docker_spawner()
+        run_script(self, "profiles.mjs", lambda issuer, port: profiles_config(issuer, port, spawner), "PROFILES",
+                   hub_env={"DOCKER_HOST": "unix://" + docker.socket}, label="profiles-docker")
 
 
 if __name__ == "__main__":

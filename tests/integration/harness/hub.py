@@ -53,6 +53,7 @@ class Hub:
         self.base_url = "/"
         self._lines = []
         self._lock = threading.Lock()
+        self._groups_at_stop = set()  # the servers' process groups when the hub was stopped
 
     def __enter__(self):
         self.start()
@@ -112,12 +113,9 @@ class Hub:
             self.proc.kill()
             self.proc.wait(5)
 
-    def kill_servers(self):
-        """SIGKILLs the process groups of the servers this hub started itself (the local
-        spawner's children, each a group of its own): nbhub leaves servers running when it
-        stops, for the next nbhub to adopt, so a test that is done with them ends them."""
-        if not self.proc:
-            return
+    def _server_groups(self):
+        """The process groups of this hub's children (the local spawner's servers)."""
+        groups = set()
         for d in os.listdir("/proc"):
             if not d.isdigit():
                 continue
@@ -125,12 +123,30 @@ class Hub:
                 with open(f"/proc/{d}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
                 if int(fields[1]) == self.proc.pid:  # ppid
-                    os.killpg(int(fields[2]), signal.SIGKILL)  # pgrp
+                    groups.add(int(fields[2]))  # pgrp
             except (OSError, ValueError, IndexError):
                 pass
+        return groups
+
+    def kill_servers(self):
+        """SIGKILLs the process groups of the servers this hub started itself (the local
+        spawner's children, each a group of its own): nbhub leaves servers running when it
+        stops, for the next nbhub to adopt, so a test that is done with them ends them. Also
+        after the hub stopped (a cleanup registered inside `with Hub(...)` runs then): its
+        children were noted at the stop, before they went to init."""
+        if not self.proc:
+            return
+        groups = self._server_groups() if self.proc.poll() is None else set()
+        for g in groups | self._groups_at_stop:
+            try:
+                os.killpg(g, signal.SIGKILL)
+            except OSError:
+                pass
+        self._groups_at_stop = set()
 
     def stop(self, cleanup=True):
         if self.proc and self.proc.poll() is None:
+            self._groups_at_stop = self._server_groups()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(10)

@@ -97,12 +97,17 @@ extra_user_scopes = ["read:users:name", "read:groups!group=class"]
 cors_allow_origins = ["https://app.example.org"]
 [spawner]
 named_server_limit_per_user = 3
+allow_existing_invalid_named_servers = "allow-delete"
 )" + kProvider);
   EXPECT_THAT(errors(l), IsEmpty());
   EXPECT_EQ(l.hub.token_expires_in_max, std::chrono::seconds(86400));
   EXPECT_THAT(l.hub.extra_user_scopes, ElementsAre("read:users:name", "read:groups!group=class"));
   EXPECT_THAT(l.hub.cors_allow_origins, ElementsAre("https://app.example.org"));
   EXPECT_EQ(l.hub.spawner_settings.named_server_limit_per_user, 3u);
+  EXPECT_EQ(l.hub.spawner_settings.allow_existing_invalid_named_servers, "allow-delete");
+  EXPECT_EQ(load_toml_text(kProvider).hub.spawner_settings.allow_existing_invalid_named_servers, "allow-start");
+  EXPECT_THAT(errors(load_toml_text("[spawner]\nallow_existing_invalid_named_servers = \"rename\"\n" + kProvider)),
+              ElementsAre(HasSubstr("spawner.allow_existing_invalid_named_servers")));
 }
 
 TEST(Api6Options, JupyterhubConfigPyNames) {
@@ -111,6 +116,7 @@ c.JupyterHub.authenticator_class = "dummy"
 c.JupyterHub.token_expires_in_max_seconds = 3600
 c.JupyterHub.extra_user_scopes = {"access:services"}
 c.JupyterHub.named_server_limit_per_user = 5
+c.JupyterHub.allow_existing_invalid_named_servers = "autorename"
 c.JupyterHub.tornado_settings = {"headers": {"Access-Control-Allow-Origin": "https://app.example.org"}}
 )");
   EXPECT_THAT(errors(l), IsEmpty());
@@ -118,6 +124,7 @@ c.JupyterHub.tornado_settings = {"headers": {"Access-Control-Allow-Origin": "htt
   EXPECT_EQ(l.hub.token_expires_in_max, std::chrono::seconds(3600));
   EXPECT_THAT(l.hub.extra_user_scopes, ElementsAre("access:services"));
   EXPECT_EQ(l.hub.spawner_settings.named_server_limit_per_user, 5u);
+  EXPECT_EQ(l.hub.spawner_settings.allow_existing_invalid_named_servers, "autorename");
   EXPECT_THAT(l.hub.cors_allow_origins, ElementsAre("https://app.example.org"));
 }
 

@@ -258,6 +258,8 @@ TEST_F(Postgres, CopiesASqliteDatabaseWithEveryRowAndKeepsIdsUnique) {
                              .state = {{"pid", 1}}, .started = clock.now()}));
     must(src->create_named_server({.user_id = alice.user.id, .name = "gpu-1", .display_name = "GPU ✓",
                                    .user_options = {{"size", "xl"}}}));
+    must(src->save_server_choices({.user_id = alice.user.id, .name = "", .display_name = "Mine",
+                                   .user_options = {{"profile", "gpu"}}}));
   }
   auto report = copy_sqlite_to_postgres(sqlite_url, url, clock);
   ASSERT_TRUE(report) << report.error().message;
@@ -278,6 +280,11 @@ TEST_F(Postgres, CopiesASqliteDatabaseWithEveryRowAndKeepsIdsUnique) {
   ASSERT_TRUE(gpu);
   EXPECT_EQ(gpu->display_name, "GPU ✓");
   EXPECT_EQ(gpu->user_options.at("size"), "xl");
+  EXPECT_EQ(report->rows.at("server_choices"), 1);
+  auto choices = must(dst->get_server_choices(alice.id, ""));
+  ASSERT_TRUE(choices);
+  EXPECT_EQ(choices->display_name, "Mine");
+  EXPECT_EQ(choices->user_options.at("profile"), "gpu");
   auto next = must(dst->create_user("new", false));
   EXPECT_GT(next.id, alice.id + 1);  // "gone" had alice.id + 1
 
