@@ -198,7 +198,9 @@ SLOW_SPAWN = ('[spawner]\nslow_spawn_timeout_seconds = 1\npoll_interval_seconds 
 
 def user_server_groups(user):
     """Process groups led by a server of `user` (JUPYTERHUB_USER in its environment), whichever
-    replica started them: the spawner makes each server a group of its own (setsid)."""
+    replica started them: the spawner makes each server a group of its own (setsid). Only this
+    module's servers (their HOME is under a `nbhub-replicas-` directory): other test modules
+    running at the same time have users of the same names."""
     groups = set()
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -210,7 +212,8 @@ def user_server_groups(user):
                 continue
             with open(f"/proc/{d}/environ", "rb") as f:
                 env = f.read().split(b"\0")
-            if f"JUPYTERHUB_USER={user}".encode() in env:
+            if f"JUPYTERHUB_USER={user}".encode() in env and any(
+                    e.startswith(b"HOME=") and b"/nbhub-replicas-" in e for e in env):
                 groups.add(int(d))
         except (OSError, ValueError, IndexError):
             pass

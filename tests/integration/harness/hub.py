@@ -114,7 +114,9 @@ class Hub:
             self.proc.wait(5)
 
     def _server_groups(self):
-        """The process groups of this hub's children (the local spawner's servers)."""
+        """The process groups of this hub's children that lead a group of their own (the local
+        spawner's servers). Other children (the Python hook helper, managed services) share the
+        hub's group, which may be the test runner's own: killing that group killed ctest."""
         groups = set()
         for d in os.listdir("/proc"):
             if not d.isdigit():
@@ -122,8 +124,9 @@ class Hub:
             try:
                 with open(f"/proc/{d}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.proc.pid:  # ppid
-                    groups.add(int(fields[2]))  # pgrp
+                pgrp = int(fields[2])
+                if int(fields[1]) == self.proc.pid and pgrp == int(d) and pgrp != os.getpgrp():
+                    groups.add(pgrp)
             except (OSError, ValueError, IndexError):
                 pass
         return groups
